@@ -1,0 +1,27 @@
+"""The ``winback`` command line: one click group, one module per command family."""
+
+from __future__ import annotations
+
+import click
+
+from streams import __version__
+from streams.settings import Settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="winback")
+def main() -> None:
+    """winback-streams: detect lapsing customers on Kafka and run win-back campaigns.
+
+    Every command reads its configuration from WINBACK_* environment variables;
+    `winback settings` lists them with their current values.
+    """
+
+
+@main.command("settings")
+def show_settings() -> None:
+    """Print every WINBACK_* setting with its effective value and meaning."""
+    current = Settings()
+    for env_name, _default, description in Settings.documented():
+        value = getattr(current, env_name.removeprefix("WINBACK_").lower())
+        click.echo(f"{env_name}={value}\n    {description}")

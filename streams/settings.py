@@ -1,0 +1,78 @@
+"""Runtime configuration, read from environment variables with the ``WINBACK_`` prefix.
+
+One flat namespace keeps deployment simple: every setting is an environment variable
+(``WINBACK_BROKER``, ``WINBACK_TOPIC_PURCHASES``, ...), the same names are used by
+docker-compose, the Kubernetes manifests and the tests, and ``winback settings`` prints
+the effective values.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "WINBACK_"
+
+
+class Settings(BaseSettings):
+    """Every knob of a worker, with the default used by ``make demo``."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    broker: str = Field(
+        "localhost:9092",
+        description="Kafka bootstrap servers, comma separated host:port (point this at your cluster).",
+    )
+    app_id: str = Field("winback", description="Kafka consumer group and prefix of internal topics.")
+    partitions: int = Field(8, ge=1, description="Partitions of the internal (customer-keyed) topics and tables.")
+    replication: int = Field(1, ge=1, description="Replication factor of topics the app creates.")
+
+    topic_purchases: str = Field("shop.purchases", description="Input: purchase events.")
+    topic_logins: str = Field("shop.logins", description="Input: login events.")
+    topic_email: str = Field("shop.email-engagement", description="Input: email engagement events.")
+    topic_dead_letters: str = Field(
+        "winback.dead-letters", description="Output: records that failed to decode or validate, with the reason."
+    )
+
+    store: Literal["memory", "rocksdb"] = Field("memory", description="Table store: memory (tests) or rocksdb (production).")
+    data_dir: Path = Field(Path("var/winback"), description="Local state directory (RocksDB tables, worker data).")
+    web_host: str = Field("127.0.0.1", description="Interface the worker's web server (/metrics) binds.")
+    web_port: int = Field(6066, ge=0, le=65535, description="Port of the worker's web server (/metrics).")
+
+    max_payload_bytes: int = Field(65536, ge=256, description="Records larger than this are dead-lettered.")
+    max_future_skew_seconds: float = Field(
+        86400.0, ge=0, description="Events dated further than this into the future are dead-lettered."
+    )
+
+    @field_validator("broker")
+    @classmethod
+    def _strip_scheme(cls, value: str) -> str:
+        """Accept ``kafka://host:port`` too, the form Faust documents."""
+        return ",".join(part.strip().removeprefix("kafka://") for part in value.split(",") if part.strip())
+
+    @cached_property
+    def bootstrap_servers(self) -> list[str]:
+        """The broker list in the form aiokafka takes."""
+        return self.broker.split(",")
+
+    @property
+    def faust_broker(self) -> list[str]:
+        """The broker list in the URL form Faust takes."""
+        return [f"kafka://{server}" for server in self.bootstrap_servers]
+
+    @property
+    def input_topics(self) -> dict[str, str]:
+        """Event type -> topic it arrives on."""
+        return {"purchase": self.topic_purchases, "login": self.topic_logins, "email": self.topic_email}
+
+    @classmethod
+    def documented(cls) -> list[tuple[str, str, str]]:
+        """(environment variable, default, description) for every setting, for ``--help`` and docs."""
+        return [
+            (ENV_PREFIX + name.upper(), str(field.default), field.description or "")
+            for name, field in cls.model_fields.items()
+        ]
