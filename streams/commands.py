@@ -1,0 +1,100 @@
+"""The outbound records: triggers (stage entries) and message commands for sender services.
+
+Both carry deterministic ids derived from what they are about, never from when or where they
+were produced: the pipeline is at-least-once, so the same trigger or command may be published
+twice after a crash or rebalance, and downstream senders de-duplicate on the id.  The payload
+is deterministic too (no wall-clock "created" stamp), so a replay reproduces it byte for byte.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Annotated, Literal
+
+import msgspec
+
+from streams.events import Identifier, ShortText, Timestamp
+
+Channel = Literal["email", "sms", "push"]
+CHANNELS: tuple[Channel, ...] = ("email", "sms", "push")
+Stage = Literal["active", "reactivation", "winback", "sunset"]
+TriggerStage = Literal["reactivation", "winback", "sunset"]
+
+# Fixed namespace so ids are stable across versions, processes and languages (UUIDv5).
+ID_NAMESPACE = uuid.UUID("6f1d3a52-57a8-4f0e-9a8e-2f3b1c7d9e10")
+_SEP = "\x1f"  # unit separator: cannot occur in an Identifier, so parts never run together
+
+
+def deterministic_id(*parts: object) -> str:
+    """A UUIDv5 over the parts: same parts, same id, in every process and every replay."""
+    return str(uuid.uuid5(ID_NAMESPACE, _SEP.join(str(part) for part in parts)))
+
+
+def command_id(customer_id: str, campaign: str, step: int, episode: int) -> str:
+    """The de-duplication key of one message: this customer, campaign step and lapse episode."""
+    return deterministic_id("command", customer_id, campaign, step, episode)
+
+
+def trigger_id(customer_id: str, stage: str, episode: int) -> str:
+    """The de-duplication key of one stage entry."""
+    return deterministic_id("trigger", customer_id, stage, episode)
+
+
+class Offer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The incentive attached to a step."""
+
+    percent_off: Annotated[int, msgspec.Meta(ge=1, le=100)] | None = None
+    free_shipping: bool = False
+
+
+class Personalisation(msgspec.Struct, frozen=True, kw_only=True):
+    """What a template may use to speak to this customer."""
+
+    days_inactive: Annotated[int, msgspec.Meta(ge=0)]
+    purchase_count: Annotated[int, msgspec.Meta(ge=0)]
+    total_spend: Annotated[float, msgspec.Meta(ge=0)]
+    last_purchase_at: Timestamp | None = None
+    last_purchase_category: ShortText | None = None
+    top_categories: list[ShortText] = []
+    value_tier: ShortText | None = None
+
+
+class Trigger(msgspec.Struct, frozen=True, kw_only=True):
+    """A customer entered a lapse stage: the audit record of why a campaign started."""
+
+    trigger_id: str
+    customer_id: Identifier
+    stage: TriggerStage
+    campaign: ShortText
+    episode: Annotated[int, msgspec.Meta(ge=0)]
+    fired_at: Timestamp
+    last_activity_at: Timestamp
+    days_inactive: Annotated[int, msgspec.Meta(ge=0)]
+
+
+class MessageCommand(msgspec.Struct, frozen=True, kw_only=True):
+    """One message for a sender service to deliver on ``channel``.
+
+    Senders must not deliver before ``send_after`` nor after ``expires_at``, and must treat a
+    second command with the same ``command_id`` as a duplicate.
+    """
+
+    command_id: str
+    customer_id: Identifier
+    channel: Channel
+    campaign: ShortText
+    stage: TriggerStage
+    step: Annotated[int, msgspec.Meta(ge=0, description="0-based index of the step in the campaign.")]
+    episode: Annotated[int, msgspec.Meta(ge=0, description="Which lapse of this customer the series belongs to.")]
+    template: ShortText
+    offer: Offer | None = None
+    personalisation: Personalisation
+    due_at: Timestamp
+    send_after: Timestamp
+    expires_at: Timestamp
+
+
+def to_datetime(epoch_seconds: float) -> datetime:
+    """Engine time (float seconds since the epoch, UTC) as an aware datetime for records."""
+    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
