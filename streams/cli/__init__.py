@@ -25,3 +25,8 @@ def show_settings() -> None:
     for env_name, _default, description in Settings.documented():
         value = getattr(current, env_name.removeprefix("WINBACK_").lower())
         click.echo(f"{env_name}={value}\n    {description}")
+
+
+from streams.cli.schemas import schemas  # noqa: E402  (command families register after the group exists)
+
+main.add_command(schemas)
