@@ -30,3 +30,7 @@ def show_settings() -> None:
 from streams.cli.schemas import schemas  # noqa: E402  (command families register after the group exists)
 
 main.add_command(schemas)
+
+from streams.cli.kafka import kafka  # noqa: E402
+
+main.add_command(kafka)

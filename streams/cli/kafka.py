@@ -1,0 +1,82 @@
+"""``winback kafka``: start, stop and inspect the local Apache Kafka broker used by the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from streams.kafka_local import CACHE_ENV, KAFKA_VERSION, KafkaLocalError, LocalKafka, default_cache_dir
+
+DATA_DIR_OPTION = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("var/kafka"),
+    show_default=True,
+    help="Broker state: topics, KRaft metadata, kafka.log, pid and ports.",
+)
+
+
+KAFKA_HELP = f"""A local single-node Apache Kafka broker for the demo and for trying things out.
+
+The first start fetches Apache Kafka {KAFKA_VERSION} from Maven Central with `mvn` (Java 17 and
+Maven are needed) into {default_cache_dir()} (set {CACHE_ENV} to move it); later starts reuse
+that cache and need no network. This broker is for development only: in production point
+WINBACK_BROKER at a real Kafka cluster instead.
+"""
+
+
+@click.group("kafka", help=KAFKA_HELP)
+def kafka() -> None:
+    """Local broker commands (the help is KAFKA_HELP: a docstring cannot name the version and cache)."""
+
+
+@kafka.command("start")
+@click.option("--port", type=click.IntRange(1, 65535), default=9092, show_default=True, help="Client (PLAINTEXT) port.")
+@DATA_DIR_OPTION
+@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for the broker to answer.")
+def start(port: int, data_dir: Path, timeout: float) -> None:
+    """Start the broker in the background; print its address.
+
+    Prints the bootstrap address (127.0.0.1:PORT) once the broker answers requests. The broker keeps running after this command exits; stop it with `winback kafka stop`.
+    Restarting with the same --data-dir keeps every topic and record.
+    """
+    broker = LocalKafka(data_dir, port=port)
+    if broker.is_running():
+        click.echo(f"already running: {broker.status()}")
+        return
+    try:
+        bootstrap = broker.start(timeout=timeout)
+    except KafkaLocalError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(bootstrap)
+    click.echo(f"log file: {broker.log_file}\nfor clients: export WINBACK_BROKER={bootstrap}", err=True)
+
+
+@kafka.command("stop")
+@DATA_DIR_OPTION
+@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds before SIGKILL.")
+def stop(data_dir: Path, timeout: float) -> None:
+    """Stop the broker of --data-dir; its data is kept.
+
+    Sends SIGTERM (a clean shutdown), then SIGKILL after --timeout seconds.
+    """
+    broker = LocalKafka(data_dir)
+    if not broker.is_running():
+        click.echo("kafka: not running")
+        return
+    broker.stop(timeout=timeout)
+    click.echo("kafka: stopped")
+
+
+@kafka.command("status")
+@DATA_DIR_OPTION
+def status(data_dir: Path) -> None:
+    """Show whether the broker runs, where, and its log file.
+
+    Exits with status 1 when it is not running, for scripts.
+    """
+    current = LocalKafka(data_dir).status()
+    click.echo(str(current))
+    if not current.running:
+        raise SystemExit(1)
