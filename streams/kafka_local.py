@@ -250,9 +250,10 @@ class LocalKafka:
         config = self._write_config()
         if not (self.data_dir / "logs" / "meta.properties").exists():
             self._format_storage(libs, config)
+        log_start = self.log_file.stat().st_size if self.log_file.exists() else 0
         self._launch(libs, config)
         try:
-            self._wait_ready(timeout)
+            self._wait_ready(timeout, log_start)
         except KafkaLocalError:
             self.stop()
             raise
@@ -320,7 +321,7 @@ class LocalKafka:
             )
         self._write_state(pid=self._process.pid)
 
-    def _wait_ready(self, timeout: float) -> None:
+    def _wait_ready(self, timeout: float, log_start: int) -> None:
         """Poll until the broker answers a metadata request; fail early if the JVM died.
 
         A TCP connect is not enough: the listener accepts connections before the broker
@@ -329,13 +330,22 @@ class LocalKafka:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.is_running():
-                raise KafkaLocalError(f"the Kafka broker exited during startup; see {self.log_file}")
+                errors = self._log_errors_since(log_start)
+                raise KafkaLocalError(f"the Kafka broker exited during startup; see {self.log_file}{errors}")
             if _port_open(self.port) and _answers_metadata(self.bootstrap):
                 return
             time.sleep(0.2)
         raise KafkaLocalError(
             f"the Kafka broker did not answer at {self.bootstrap} within {timeout:.0f}s; see {self.log_file}"
         )
+
+    def _log_errors_since(self, offset: int, limit: int = 3) -> str:
+        """The first ERROR lines this start wrote, so the failure (a port in use, ...) shows up front."""
+        with open(self.log_file, "rb") as log:
+            log.seek(offset)
+            lines = log.read().decode(errors="replace").splitlines()
+        errors = [line for line in lines if " ERROR " in line or "Exception:" in line][:limit]
+        return "".join(f"\n  {line}" for line in errors)
 
     def _running_pid(self) -> int | None:
         """The recorded pid if that process is still this broker, else None.
