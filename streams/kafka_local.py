@@ -254,7 +254,7 @@ class LocalKafka:
         self._launch(libs, config)
         try:
             self._wait_ready(timeout, log_start)
-        except KafkaLocalError:
+        except BaseException:  # also Ctrl-C or a test timeout: leave no half-started broker behind
             self.stop()
             raise
         return self.bootstrap
