@@ -223,6 +223,8 @@ class LocalKafka:
         self.version = version
         self.heap = heap
         state = self._read_state()
+        if _is_broker_process(state.get("pid"), self.data_dir):
+            port = None  # a running broker keeps the port it was started with; clients use that one
         self.port = port or state.get("port") or free_port()
         self.controller_port = state.get("controller_port") or free_port()
         self._process: subprocess.Popen[bytes] | None = None
@@ -356,9 +358,7 @@ class LocalKafka:
         if self._process is not None:
             return self._process.pid if self._process.poll() is None else None
         pid = self._read_state().get("pid")
-        if pid is None or not _is_broker_process(pid, self.data_dir):
-            return None
-        return int(pid)
+        return pid if _is_broker_process(pid, self.data_dir) else None
 
     def _wait_exit(self, pid: int, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for the broker to exit; True if it did."""
@@ -386,8 +386,10 @@ class LocalKafka:
         (self.data_dir / STATE_FILE).write_text(json.dumps(state))
 
 
-def _is_broker_process(pid: int, data_dir: Path) -> bool:
+def _is_broker_process(pid: int | None, data_dir: Path) -> bool:
     """Whether ``pid`` is a live Kafka JVM using ``data_dir`` (zombies have an empty cmdline)."""
+    if pid is None:
+        return False
     if Path("/proc/self").exists():
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -90,12 +93,31 @@ def test_explicit_port_wins_over_the_recorded_one(tmp_path: Path) -> None:
     assert LocalKafka(tmp_path, port=port).bootstrap == f"127.0.0.1:{port}"
 
 
+@contextmanager
+def live_process(*args: str) -> Iterator[int]:
+    """A sleeping process with ``args`` on its command line; yields its pid once it is past exec."""
+    script = "import time; print('up', flush=True); time.sleep(30)"
+    with subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None and process.stdout.readline() == "up\n"
+            yield process.pid
+        finally:
+            process.kill()
+
+
+def test_a_running_broker_keeps_its_port_whatever_a_new_instance_asks(tmp_path: Path) -> None:
+    recorded = free_port()
+    with live_process(str(tmp_path / "server.properties")) as pid:  # a JVM names this file on its command line
+        LocalKafka(tmp_path, port=recorded)._write_state(pid=pid)
+
+        again = LocalKafka(tmp_path, port=free_port())
+
+        assert again.is_running()
+        assert again.bootstrap == f"127.0.0.1:{recorded}"
+
+
 def test_a_recycled_pid_is_not_taken_for_the_broker(tmp_path: Path) -> None:
-    sleeper = subprocess.Popen(["sleep", "30"])
-    try:
-        LocalKafka(tmp_path)._write_state(pid=sleeper.pid)
+    with live_process("something-else") as pid:
+        LocalKafka(tmp_path)._write_state(pid=pid)
 
         assert not LocalKafka(tmp_path).is_running()
-    finally:
-        sleeper.kill()
-        sleeper.wait()
