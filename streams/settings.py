@@ -38,10 +38,20 @@ class Settings(BaseSettings):
         "winback.dead-letters", description="Output: records that failed to decode or validate, with the reason."
     )
 
+    topic_events: str = Field(
+        "winback.events", description="Internal: validated events, keyed (repartitioned) by customer_id."
+    )
+    policy: Path | None = Field(None, description="Campaign policy YAML; the bundled example when unset.")
+
     store: Literal["memory", "rocksdb"] = Field("memory", description="Table store: memory (tests) or rocksdb (production).")
     data_dir: Path = Field(Path("var/winback"), description="Local state directory (RocksDB tables, worker data).")
     web_host: str = Field("127.0.0.1", description="Interface the worker's web server (/metrics) binds.")
     web_port: int = Field(6066, ge=0, le=65535, description="Port of the worker's web server (/metrics).")
+
+    session_timeout: float = Field(30.0, gt=0, description="Consumer group session timeout, seconds.")
+    heartbeat_interval: float = Field(3.0, gt=0, description="Consumer heartbeat interval, seconds.")
+    rebalance_timeout: float = Field(60.0, gt=0, description="Consumer group rebalance timeout, seconds.")
+    log_level: str = Field("info", description="Worker log level (debug, info, warning, error).")
 
     max_payload_bytes: int = Field(65536, ge=256, description="Records larger than this are dead-lettered.")
     max_future_skew_seconds: float = Field(

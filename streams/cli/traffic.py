@@ -1,0 +1,51 @@
+"""``winback traffic``: generate a shop's event history, to a file or onto Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from streams.settings import Settings
+
+_customers = click.option("--customers", default=1000, show_default=True, help="Number of customers.")
+_days = click.option("--days", default=365, show_default=True, help="Days of history.")
+_seed = click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same history).")
+
+
+@click.group("traffic")
+def traffic() -> None:
+    """Realistic generated shop traffic (loyal, occasional, one-off and lapsing customers)."""
+
+
+@traffic.command("generate")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@_customers
+@_days
+@_seed
+def generate(path: Path, customers: int, days: int, seed: int) -> None:
+    """Write a JSON-lines event file (gzip if PATH ends in .gz), one event per line with `type`.
+
+    The file is a valid input for `winback backtest`.
+    """
+    from streams.traffic import generate_history, write_jsonl
+
+    count = write_jsonl(generate_history(customers, days, seed), path)
+    click.echo(f"wrote {count} events for {customers} customers to {path}")
+
+
+@traffic.command("replay")
+@_customers
+@_days
+@_seed
+@click.option("--rate", default=500.0, show_default=True, help="Events per second (0: as fast as possible).")
+@click.option("--malformed-every", default=0, show_default=True, help="Mix in one malformed record every N events.")
+def replay(customers: int, days: int, seed: int, rate: float, malformed_every: int) -> None:
+    """Publish a generated history to the input topics (WINBACK_BROKER, WINBACK_TOPIC_*)."""
+    from streams.publisher import publish
+    from streams.traffic import generate_history
+
+    events = generate_history(customers, days, seed)
+    sent = asyncio.run(publish(Settings(), events, rate=rate or None, malformed_every=malformed_every))
+    click.echo(f"published {sent} events")
