@@ -38,6 +38,21 @@ class Settings(BaseSettings):
         "winback.dead-letters", description="Output: records that failed to decode or validate, with the reason."
     )
 
+    topic_profiles: str = Field(
+        "shop.customer-profiles", description="Input (compacted): customer profiles - consent, channels, time zone."
+    )
+    topic_triggers: str = Field("winback.triggers", description="Output: stage entries (audit log).")
+    topic_commands_email: str = Field("winback.commands.email", description="Output: email message commands.")
+    topic_commands_sms: str = Field("winback.commands.sms", description="Output: SMS message commands.")
+    topic_commands_push: str = Field("winback.commands.push", description="Output: push message commands.")
+    topic_outcomes: str = Field("winback.outcomes", description="Output: conversions attributed to campaigns.")
+    topic_skips: str = Field("winback.skips", description="Output: steps not sent, with the reason.")
+    command_retention_hours: float = Field(
+        168.0, gt=0, description="Retention of command topics (senders must consume within it)."
+    )
+    topic_due: str = Field(
+        "winback.due", description="Internal: customers whose next transition is due, keyed by customer_id."
+    )
     topic_events: str = Field(
         "winback.events", description="Internal: validated events, keyed (repartitioned) by customer_id."
     )
@@ -73,6 +88,11 @@ class Settings(BaseSettings):
     def faust_broker(self) -> list[str]:
         """The broker list in the URL form Faust takes."""
         return [f"kafka://{server}" for server in self.bootstrap_servers]
+
+    @property
+    def command_topics(self) -> dict[str, str]:
+        """Channel -> topic its message commands are published on."""
+        return {"email": self.topic_commands_email, "sms": self.topic_commands_sms, "push": self.topic_commands_push}
 
     @property
     def input_topics(self) -> dict[str, str]:
