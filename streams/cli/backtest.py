@@ -1,0 +1,83 @@
+"""``winback backtest``: what a policy would have done over a historical event log."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from streams.backtest import Report, backtest_file
+from streams.policy import PolicyError, default_policy_path, load_policy
+
+
+class Moment(click.ParamType):
+    """An ISO 8601 date or date-time; without an offset it is taken as UTC."""
+
+    name = "TIMESTAMP"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 date-time (e.g. 2024-12-31T00:00:00Z)", param, ctx)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+
+
+@click.command("backtest")
+@click.argument("events", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=default_policy_path,
+    show_default="the bundled example",
+    help="Policy YAML file.",
+)
+@click.option("--until", type=Moment(), default=None, help="Replay up to this moment (default: the last event's time).")
+@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def backtest(events: Path, policy_path: Path, until: float | None, output: str) -> None:
+    """Replay the JSON-lines EVENTS file (.gz accepted) under a policy and report what it would have sent."""
+    try:
+        policy = load_policy(policy_path)
+    except PolicyError as error:
+        raise click.ClickException(f"invalid policy:\n{error}") from None
+    report = backtest_file(events, policy, until=until)
+    if output == "json":
+        click.echo(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        Console().print(*_tables(report))
+
+
+def _tables(report: Report) -> list[Table]:
+    figures = report.as_dict()
+    summary = Table(title=f"Backtest up to {figures['until']}", show_header=False)
+    for label, key in [
+        ("events", "events"),
+        ("customers", "customers"),
+        ("duplicates ignored", "duplicates"),
+        ("after --until (left out)", "after_until"),
+        ("rejected lines", "rejected"),
+        ("state bytes per customer", "state_bytes_per_customer"),
+    ]:
+        summary.add_row(label, f"{figures[key]:,}")
+    tables = [summary, _counts("Stage entries (triggers)", figures["triggers"]), _counts("Messages", figures["commands"])]
+    tables.append(_counts("Customers by stage at the end", figures["stages"]))
+    if report.rejected:
+        rejected = Table("line", "reason", "detail", title=f"Rejected lines (first {len(report.rejected_examples)})")
+        for example in report.rejected_examples:
+            rejected.add_row(str(example["line"]), example["reason"], example["detail"])
+        tables.append(rejected)
+    return tables
+
+
+def _counts(title: str, counts: dict[str, int]) -> Table:
+    table = Table("", "count", title=title)
+    for name, count in counts.items():
+        table.add_row(name, f"{count:,}")
+    return table

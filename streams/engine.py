@@ -1,0 +1,111 @@
+"""The decision engine: one customer's state plus an event or a clock tick in, records out.
+
+Pure and deterministic, so the stream processor, the backtest and the tests share it.  Time is
+float epoch seconds (UTC).  The engine never reads a clock: the caller says what time it is
+(the event's time, or the scheduler's tick), which makes replays exact and wall-clock and
+event-time operation the same code.
+
+Ordering rules (they make backtests reproducible):
+
+* ``apply`` first fires everything due *strictly before* the event, then applies the event: an
+  event at exactly the moment a stage would start keeps the customer from lapsing;
+* ``advance(now)`` fires everything due *at or before* ``now``;
+* due items fire in time order; a stage entry and a series step due at the same moment fire
+  stage first, which ends the old series (its step is cancelled, not sent);
+* activity at or after the current stage's entry returns the customer to ``active`` and starts
+  a new episode; activity that happened before it (a late event) updates the facts but does not
+  undo a lapse that was already acted on.
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+import msgspec
+
+from streams import campaign
+from streams.activity import CustomerActivity
+from streams.campaign import PlannedStep, Series
+from streams.commands import MessageCommand, Trigger
+from streams.events import AnyEvent
+from streams.lifecycle import ACTIVE, Lifecycle
+from streams.policy import Policy
+
+Record = Union[Trigger, MessageCommand]
+_NOTHING: tuple[Record, ...] = ()
+
+
+class Result(msgspec.Struct, frozen=True, gc=False):
+    """The customer's state after a call (the same object, mutated, when one was given) and the records emitted, in order."""
+
+    state: CustomerActivity
+    records: tuple[Record, ...] = _NOTHING
+    duplicate: bool = False  # the event was a redelivery and changed nothing
+
+
+class Engine:
+    """Runs a policy for any number of customers; holds no per-customer state itself."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.lifecycle = Lifecycle(policy)
+        self.series = Series(policy)
+
+    def apply(self, customer_id: str, state: CustomerActivity | None, event: AnyEvent) -> Result:
+        """Fire what is due before the event, then fold the event in."""
+        return self.apply_at(customer_id, state, event, event.occurred_at.timestamp())
+
+    def apply_at(self, customer_id: str, state: CustomerActivity | None, event: AnyEvent, at: float) -> Result:
+        """``apply`` for a caller that already knows the event's time in epoch seconds."""
+        if state is None:
+            state = CustomerActivity.starting(at)
+            state.seen(event.event_id)
+            records = _NOTHING
+        elif state.seen(event.event_id):
+            return Result(state, _NOTHING, True)
+        elif state.stage == ACTIVE and at <= self.lifecycle.last_activity(state) + self.lifecycle.soonest:
+            records = _NOTHING  # the common case: an active customer, far from lapsing
+        else:
+            records = self._fire(customer_id, state, at, inclusive=False)
+        state.record(event, at)
+        if state.stage != ACTIVE and at >= state.stage_entered_at and self.lifecycle.is_activity(event):
+            state.stage = ACTIVE
+            state.stage_entered_at = at
+            state.step = 0
+            state.episode += 1
+        return Result(state, records)
+
+    def advance(self, customer_id: str, state: CustomerActivity, now: float) -> Result:
+        """Fire every stage entry and series step due at or before ``now``."""
+        return Result(state, self._fire(customer_id, state, now, inclusive=True))
+
+    def next_due(self, state: CustomerActivity) -> float | None:
+        """When this customer next enters a stage or has a step due, if nothing happens before."""
+        upcoming = self._upcoming(state, self.lifecycle.last_activity(state))
+        return upcoming[0] if upcoming is not None else None
+
+    def _upcoming(self, state: CustomerActivity, last_activity: float) -> tuple[float, int, PlannedStep | None] | None:
+        """The earliest due item as (time, stage to enter, None) or (time, -1, step); stage first on a tie."""
+        entry = self.lifecycle.next_entry(state, last_activity)
+        step = self.series.next_step(state)
+        if step is not None:
+            step_due = state.stage_entered_at + step.after
+            if entry is None or step_due < entry[1]:
+                return step_due, -1, step
+        return (entry[1], entry[0], None) if entry is not None else None
+
+    def _fire(self, customer_id: str, state: CustomerActivity, limit: float, inclusive: bool) -> tuple[Record, ...]:
+        """Fire due items up to ``limit`` in time order, mutating ``state``; the records made."""
+        last_activity = self.lifecycle.last_activity(state)
+        records: list[Record] = []
+        while (upcoming := self._upcoming(state, last_activity)) is not None:
+            due, stage, step = upcoming
+            if due > limit or (due == limit and not inclusive):
+                break
+            if step is None:
+                state.stage, state.stage_entered_at, state.step = stage, due, 0
+                records.append(campaign.trigger(customer_id, state, last_activity))
+            else:
+                records.append(campaign.command(customer_id, state, step, last_activity, due))
+                state.step += 1
+        return tuple(records) if records else _NOTHING

@@ -1,0 +1,83 @@
+"""The lifecycle ladder: active -> reactivation -> winback -> sunset, by time since last activity.
+
+A customer enters a stage when the time since their last activity reaches the stage's
+threshold (fixed, or adaptive to their purchase cadence).  Stages are entered in order, never
+before the previous one: when adaptive thresholds would put a later stage first, the later
+stage starts together with the earlier one instead (each threshold is at least the one before).
+Activity, as the policy defines it, returns the customer to ``active``; what that does to
+episodes and series is the engine's business.  A customer with no activity at all (only, say,
+email deliveries) never lapses: there is nothing to win back.
+"""
+
+from __future__ import annotations
+
+from operator import attrgetter
+from typing import Callable
+
+from streams.activity import NEVER, SIGNAL_FIELDS, CustomerActivity, signal_of
+from streams.commands import Stage
+from streams.events import AnyEvent
+from streams.policy import Policy, Threshold
+
+DAY = 86400.0
+STAGES: tuple[Stage, ...] = ("active", "reactivation", "winback", "sunset")
+ACTIVE = 0
+
+
+class Lifecycle:
+    """A policy's stage ladder, compiled for per-event use."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.signals = frozenset(policy.activity.signals)
+        self._activity_times: Callable[[CustomerActivity], tuple[float, ...]] = _getter(
+            [SIGNAL_FIELDS[signal] for signal in policy.activity.signals]
+        )
+        ladder = policy.stages.configured()
+        self._codes = [STAGES.index(stage) for stage, _ in ladder]
+        self._thresholds: list[Threshold] = [threshold for _, threshold in ladder]
+        self._adaptive = any(threshold.adaptive for threshold in self._thresholds)
+        self._fixed_seconds = [] if self._adaptive else _ascending([t.days_for(None) * DAY for t in self._thresholds])
+        # No customer lapses sooner than this after their last activity (the engine's fast path).
+        self.soonest = self._thresholds[0].earliest_days * DAY
+
+    def last_activity(self, state: CustomerActivity) -> float:
+        """When the customer last did something the policy counts as activity (``NEVER`` if never)."""
+        return max(self._activity_times(state))
+
+    def is_activity(self, event: AnyEvent) -> bool:
+        return signal_of(event) in self.signals
+
+    def next_entry(self, state: CustomerActivity, last_activity: float) -> tuple[int, float] | None:
+        """(stage, time) of the customer's next stage entry if they stay inactive, or None."""
+        if last_activity == NEVER:
+            return None
+        codes = self._codes
+        current = state.stage
+        for position, code in enumerate(codes):
+            if code > current:
+                seconds = self._seconds(state, position)
+                entered = state.stage_entered_at
+                due = last_activity + seconds
+                return code, due if due > entered else entered
+        return None
+
+    def _seconds(self, state: CustomerActivity, position: int) -> float:
+        """Inactivity needed to reach the ladder's ``position``-th stage, for this customer."""
+        if not self._adaptive:
+            return self._fixed_seconds[position]
+        cadence = state.cadence()
+        cadence_days = None if cadence is None else cadence / DAY
+        return max(threshold.days_for(cadence_days) for threshold in self._thresholds[: position + 1]) * DAY
+
+
+def _ascending(seconds: list[float]) -> list[float]:
+    """Each threshold at least the one before it, so stages are entered in order."""
+    return [max(seconds[: index + 1]) for index in range(len(seconds))]
+
+
+def _getter(fields: list[str]) -> Callable[[CustomerActivity], tuple[float, ...]]:
+    """A getter that always returns a tuple (attrgetter returns a bare value for one field)."""
+    if len(fields) == 1:
+        single = attrgetter(fields[0])
+        return lambda state: (single(state),)
+    return attrgetter(*fields)
