@@ -24,9 +24,9 @@ class Topology:
 
     app: faust.App
     inputs: dict[str, faust.TopicT]  # event type -> input topic
-    events: faust.TopicT  # validated events keyed by customer_id
+    events: faust.TopicT  # validated events keyed by customer_id (UTF-8 bytes)
     dead_letters: faust.TopicT
-    activity: faust.Table  # customer_id -> CustomerActivity (msgpack bytes)
+    activity: faust.Table  # customer_id (UTF-8 bytes) -> CustomerActivity (msgpack bytes)
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -58,15 +58,17 @@ def build_topology(settings: Settings) -> Topology:
     }
     events = app.topic(
         settings.topic_events,
-        key_type=str,
+        key_type=bytes,
         value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
         partitions=settings.partitions,
         internal=True,
     )
     dead_letters = app.topic(settings.topic_dead_letters, value_type=bytes, key_serializer="raw")
     activity = app.Table(
         ACTIVITY_TABLE,
-        key_type=str,
+        key_type=bytes,  # raw customer id bytes: changelog key == source record key, same partition
         value_type=bytes,
         partitions=settings.partitions,
         help="Per-customer activity state (msgpack CustomerActivity).",

@@ -1,0 +1,46 @@
+"""Assemble and run one worker process: topology, policy, engine, agents, web endpoints."""
+
+from __future__ import annotations
+
+import time
+
+import faust
+from faust.web import Request, Response, View
+
+from streams import metrics
+from streams.agents import register_agents
+from streams.codec import Limits
+from streams.engine import Engine
+from streams.policy import default_policy_path, load_policy
+from streams.settings import Settings
+from streams.topology import Topology, build_topology
+
+
+def build_worker_app(settings: Settings) -> Topology:
+    """The fully wired app for these settings (no Kafka connection is made yet)."""
+    topology = build_topology(settings)
+    policy = load_policy(settings.policy or default_policy_path())
+    limits = Limits(
+        max_payload_bytes=settings.max_payload_bytes, max_future_skew_seconds=settings.max_future_skew_seconds
+    )
+    register_agents(topology, Engine(policy), limits, clock=time.time)
+    _add_metrics_page(topology.app)
+    return topology
+
+
+def _add_metrics_page(app: faust.App) -> None:
+    @app.page("/metrics")
+    class MetricsView(View):
+        """Prometheus scrape endpoint."""
+
+        async def get(self, request: Request) -> Response:
+            # aiohttp refuses a charset inside content_type; Prometheus text format is UTF-8 anyway.
+            return self.bytes(metrics.exposition(), content_type="text/plain; version=0.0.4")
+
+
+def run_worker(settings: Settings) -> None:
+    """Run a worker until it is stopped (SIGINT/SIGTERM); blocks."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    topology = build_worker_app(settings)
+    worker = faust.Worker(topology.app, loglevel=settings.log_level)
+    worker.execute_from_commandline()

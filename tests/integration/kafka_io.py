@@ -1,0 +1,46 @@
+"""Small aiokafka helpers for integration tests: produce raw records, read a topic to a condition."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Callable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
+
+
+async def produce(bootstrap: str, records: list[tuple[str, bytes | None, bytes]]) -> None:
+    """Send (topic, key, value) records and wait until all are acknowledged."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    await producer.start()
+    try:
+        await asyncio.gather(*[await producer.send(topic, value, key=key) for topic, key, value in records])
+    finally:
+        await producer.stop()
+
+
+async def read_until(
+    bootstrap: str,
+    topics: list[str],
+    done: Callable[[list[ConsumerRecord]], bool],
+    timeout: float = 60.0,
+) -> list[ConsumerRecord]:
+    """Read ``topics`` from the beginning until ``done(records)`` holds; fail after ``timeout``."""
+    consumer = AIOKafkaConsumer(
+        *topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False,
+        metadata_max_age_ms=1000,
+    )
+    records: list[ConsumerRecord] = []
+    await consumer.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not done(records):
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError(f"condition not met after {timeout}s with {len(records)} records from {topics}")
+            batches = await consumer.getmany(timeout_ms=int(min(remaining, 1.0) * 1000))
+            for batch in batches.values():
+                records.extend(batch)
+        return records
+    finally:
+        await consumer.stop()
