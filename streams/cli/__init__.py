@@ -31,6 +31,30 @@ from streams.cli.schemas import schemas  # noqa: E402  (command families registe
 
 main.add_command(schemas)
 
+from streams.cli.worker import worker  # noqa: E402
+
+main.add_command(worker)
+
+from streams.cli.topics import topics  # noqa: E402
+
+main.add_command(topics)
+
+from streams.cli.demo import demo  # noqa: E402
+
+main.add_command(demo)
+
+from streams.cli.traffic import traffic  # noqa: E402
+
+main.add_command(traffic)
+
 from streams.cli.kafka import kafka  # noqa: E402
 
 main.add_command(kafka)
+
+from streams.cli.policy import policy  # noqa: E402
+
+main.add_command(policy)
+
+from streams.cli.backtest import backtest  # noqa: E402
+
+main.add_command(backtest)

@@ -1,0 +1,138 @@
+"""``make demo``: a local broker, a worker and a shop's traffic, watched live.
+
+Everything is real: Apache Kafka runs locally, the worker is the same ``winback worker``
+process production runs, and the watcher reads the same topics an operator would (the
+activity table's changelog and the dead-letter topic).  The traffic is a generated year of
+shop history replayed quickly, with a few malformed records mixed in to show dead-lettering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer
+from rich.console import Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+
+from streams import dead_letters
+from streams.activity import CustomerActivity
+from streams.kafka_local import LocalKafka
+from streams.lifecycle import STAGES
+from streams.settings import Settings
+from streams.topics import ensure_topics
+from streams.topology import ACTIVITY_TABLE
+from streams.publisher import publish
+from streams.traffic import generate_history
+from streams.worker_process import WorkerProcess
+
+DEMO_DIR = Path("var/demo")
+
+
+@dataclass
+class DemoConfig:
+    """How much traffic the demo replays and how fast."""
+
+    customers: int = 2000
+    days: int = 365
+    rate: float = 400.0  # events per second
+    malformed_every: int = 250  # one malformed record per this many events
+    port: int = 9092
+
+
+@dataclass
+class Observed:
+    """What the watcher has seen so far, for the live view."""
+
+    produced: Counter = field(default_factory=Counter)
+    customers: dict[str, CustomerActivity] = field(default_factory=dict)
+    dead_letters: Counter = field(default_factory=Counter)
+    recent_dead_letters: list[str] = field(default_factory=list)
+
+
+def run_demo(config: DemoConfig) -> None:
+    """Start everything, show it live until Ctrl-C, then stop everything cleanly."""
+    DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    broker = LocalKafka(DEMO_DIR / "kafka", port=config.port)
+    print(f"Starting Apache Kafka on 127.0.0.1:{config.port} (first run downloads it from Maven Central)...")
+    bootstrap = broker.start()
+    settings = Settings(broker=bootstrap, data_dir=DEMO_DIR / "worker")
+    worker = WorkerProcess(
+        {"WINBACK_BROKER": settings.broker, "WINBACK_DATA_DIR": str(settings.data_dir), "WINBACK_WEB_PORT": "6066"},
+        DEMO_DIR,
+    )
+    try:
+        for status in asyncio.run(ensure_topics(settings)):
+            print(f"  topic {status.spec.name}: {status.action}")
+        print(f"Starting a worker (log: {DEMO_DIR / 'worker.log'})...")
+        worker.start()
+        print("Worker ready; metrics on http://127.0.0.1:6066/metrics. Press Ctrl-C to stop.")
+        asyncio.run(_produce_and_watch(settings, config))
+    except KeyboardInterrupt:
+        print("\nStopping...")
+    finally:
+        worker.stop()
+        broker.stop()
+
+
+async def _produce_and_watch(settings: Settings, config: DemoConfig) -> None:
+    observed = Observed()
+    with Live(_render(observed, config), refresh_per_second=2) as live:
+        producer = asyncio.create_task(_produce(settings, config, observed))
+        watcher = asyncio.create_task(_watch(settings, observed))
+        while not producer.done() or not watcher.done():
+            live.update(_render(observed, config))
+            await asyncio.sleep(0.5)
+
+
+async def _produce(settings: Settings, config: DemoConfig, observed: Observed) -> None:
+    """Replay the generated history at the demo's rate, with a few malformed records."""
+    events = generate_history(config.customers, config.days, seed=42)
+    await publish(
+        settings, events, rate=config.rate, malformed_every=config.malformed_every,
+        on_sent=lambda kind: observed.produced.update([kind]),
+    )
+
+
+async def _watch(settings: Settings, observed: Observed) -> None:
+    """Follow the activity changelog and the dead-letter topic, like an operator would."""
+    changelog = f"{settings.app_id}-{ACTIVITY_TABLE}-changelog"
+    consumer = AIOKafkaConsumer(
+        changelog, settings.topic_dead_letters, bootstrap_servers=settings.bootstrap_servers,
+        auto_offset_reset="earliest", enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        async for record in consumer:
+            if record.topic == changelog and record.value is not None:
+                observed.customers[record.key.decode()] = CustomerActivity.decode(record.value)
+            elif record.topic == settings.topic_dead_letters:
+                info = dead_letters.read_headers(list(record.headers))
+                observed.dead_letters[info.get("reason", "?")] += 1
+                observed.recent_dead_letters = [*observed.recent_dead_letters[-4:], info.get("detail", "")[:90]]
+    finally:
+        await consumer.stop()
+
+
+def _render(observed: Observed, config: DemoConfig) -> Group:
+    produced = Table(title="Produced to the input topics", show_header=False)
+    for kind, count in sorted(observed.produced.items()):
+        produced.add_row(kind, str(count))
+    table = Table(title="Activity table (from its changelog)", show_header=False)
+    table.add_row("customers", str(len(observed.customers)))
+    stages = Counter(STAGES[state.stage] for state in observed.customers.values())
+    for stage, count in sorted(stages.items()):
+        table.add_row(f"stage {stage}", str(count))
+    letters = Table(title="Dead letters, by reason", show_header=False)
+    for reason, count in sorted(observed.dead_letters.items()):
+        letters.add_row(reason, str(count))
+    recent = "\n".join(observed.recent_dead_letters) or "(none yet)"
+    intro = (
+        f"Replaying {config.days} days of shop history for {config.customers} customers "
+        f"at {config.rate:.0f} events/s; one malformed record every {config.malformed_every}."
+    )
+    return Group(Panel(intro, title="winback demo"), produced, table, letters, Panel(recent, title="Latest dead letters"))
