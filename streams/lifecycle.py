@@ -3,7 +3,7 @@
 A customer enters a stage when the time since their last activity reaches the stage's
 threshold (fixed, or adaptive to their purchase cadence).  Stages are entered in order, never
 before the previous one: when adaptive thresholds would put a later stage first, the later
-stage starts together with the earlier one instead (each threshold is at least the one before).
+stage starts the moment the earlier one does.
 Activity, as the policy defines it, returns the customer to ``active``; what that does to
 episodes and series is the engine's business.  A customer with no activity at all (only, say,
 email deliveries) never lapses: there is nothing to win back.
@@ -36,7 +36,7 @@ class Lifecycle:
         self._codes = [STAGES.index(stage) for stage, _ in ladder]
         self._thresholds: list[Threshold] = [threshold for _, threshold in ladder]
         self._adaptive = any(threshold.adaptive for threshold in self._thresholds)
-        self._fixed_seconds = [] if self._adaptive else _ascending([t.days_for(None) * DAY for t in self._thresholds])
+        self._fixed_seconds = [threshold.days_for(None) * DAY for threshold in self._thresholds]
         # No customer lapses sooner than this after their last activity (the engine's fast path).
         self.soonest = self._thresholds[0].earliest_days * DAY
 
@@ -55,24 +55,23 @@ class Lifecycle:
         current = state.stage
         for position, code in enumerate(codes):
             if code > current:
-                seconds = self._seconds(state, position)
-                entered = state.stage_entered_at
-                due = last_activity + seconds
-                return code, due if due > entered else entered
+                due = last_activity + self._seconds(state, position)
+                return code, max(due, self._earliest(state))
         return None
+
+    def _earliest(self, state: CustomerActivity) -> float:
+        """No entry may be dated before what it depends on: the current stage's start and, when
+        thresholds follow the cadence, the purchase that last changed it (a purchase that does
+        not count as activity can shorten the threshold below the inactivity already reached:
+        the stage then starts at that purchase, not in the past)."""
+        return max(state.stage_entered_at, state.last_purchase) if self._adaptive else state.stage_entered_at
 
     def _seconds(self, state: CustomerActivity, position: int) -> float:
         """Inactivity needed to reach the ladder's ``position``-th stage, for this customer."""
         if not self._adaptive:
             return self._fixed_seconds[position]
         cadence = state.cadence()
-        cadence_days = None if cadence is None else cadence / DAY
-        return max(threshold.days_for(cadence_days) for threshold in self._thresholds[: position + 1]) * DAY
-
-
-def _ascending(seconds: list[float]) -> list[float]:
-    """Each threshold at least the one before it, so stages are entered in order."""
-    return [max(seconds[: index + 1]) for index in range(len(seconds))]
+        return self._thresholds[position].days_for(None if cadence is None else cadence / DAY) * DAY
 
 
 def _getter(fields: list[str]) -> Callable[[CustomerActivity], tuple[float, ...]]:

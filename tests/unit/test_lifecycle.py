@@ -65,3 +65,9 @@ def test_stages_never_start_before_the_previous_one():
     assert entry(ladder, slow) == ("winback", 80)
     slow.stage = 2
     assert entry(ladder, slow) == ("sunset", 40 + 200)
+
+
+def test_no_entry_is_dated_before_the_purchase_that_shortened_the_threshold():
+    ladder = Lifecycle(policy("activity: {signals: [login]}\nstages:\n  reactivation: {min_days: 2, cadence_multiplier: 1}\n"))
+    state = customer(login(0), purchase(1), purchase(2), purchase(3))  # purchases are not activity here
+    assert entry(ladder, state) == ("reactivation", 3)  # not day 2, which had passed when we learnt it
