@@ -138,19 +138,23 @@ def _without_gc() -> Iterator[None]:
 def _group_by_customer(lines: Iterable[bytes], report: Report) -> dict[str, list[AnyEvent]]:
     """Decode every line; each customer's valid events in (time, id) order."""
     customers: dict[str, list[AnyEvent]] = {}
+    unordered: set[str] = set()  # customers whose lines were not already in (time, id) order
     for number, line in enumerate(lines, 1):
         event = decode_line(line)
         if event.__class__ is Rejection:
             report.reject(number, event)  # type: ignore[arg-type]
             continue
-        events = customers.get(event.customer_id)  # type: ignore[union-attr]
+        customer_id = event.customer_id  # type: ignore[union-attr]
+        events = customers.get(customer_id)
         if events is None:
-            customers[event.customer_id] = [event]  # type: ignore[union-attr]
-        else:
-            events.append(event)  # type: ignore[arg-type]
-        report.events += 1
-    for events in customers.values():
-        events.sort(key=_ORDER)
+            customers[customer_id] = [event]  # type: ignore[list-item]
+            continue
+        if event.occurred_at <= events[-1].occurred_at:  # type: ignore[union-attr]
+            unordered.add(customer_id)
+        events.append(event)  # type: ignore[arg-type]
+    report.events = sum(map(len, customers.values()))
+    for customer_id in unordered:
+        customers[customer_id].sort(key=_ORDER)
     return customers
 
 
