@@ -156,3 +156,12 @@ def test_advance_before_anything_is_due_does_nothing(engine):
     state = engine.apply("c1", None, purchase(0)).state
     assert engine.advance("c1", state, moment(4.99)).records == ()
     assert engine.advance("c1", state, moment(0) - DAY).records == ()
+
+
+def test_a_stage_left_out_is_skipped_and_steps_can_override_the_expiry(engine):
+    skipping = Engine(policy("stages: {reactivation: 5, sunset: 20}"))
+    _, records = run(skipping, [purchase(0)], until=100)
+    assert summary(records) == [("trigger", "reactivation", None, 0, 5), ("trigger", "sunset", None, 0, 20)]
+    _, records = run(engine, [purchase(0)], until=19)
+    sms = records[-1]
+    assert (sms.channel, sms.expires_at) == ("sms", when(20))  # the step's own 1-day expiry
