@@ -305,7 +305,10 @@ class LocalKafka:
 
     def _format_storage(self, libs: Path, config: Path) -> None:
         """Write the KRaft metadata (cluster id, node id) that a fresh log dir needs before first boot."""
-        command = [*self._java(libs), "kafka.tools.StorageTool", "format", "-t", new_cluster_id(), "-c", str(config)]
+        # `--cluster-id=ID`, not `-t ID`: a base64 id may start with "-" and would be read as an option.
+        command = [
+            *self._java(libs), "kafka.tools.StorageTool", "format", f"--cluster-id={new_cluster_id()}", "-c", str(config)
+        ]
         result = subprocess.run(command, check=False, capture_output=True, text=True)
         if result.returncode != 0:
             raise KafkaLocalError(f"formatting Kafka storage failed:\n{result.stdout}{result.stderr}")

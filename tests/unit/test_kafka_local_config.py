@@ -121,3 +121,16 @@ def test_a_recycled_pid_is_not_taken_for_the_broker(tmp_path: Path) -> None:
         LocalKafka(tmp_path)._write_state(pid=pid)
 
         assert not LocalKafka(tmp_path).is_running()
+
+
+def test_storage_format_passes_a_dash_leading_cluster_id_as_one_argument(tmp_path, monkeypatch):
+    """About 1 in 64 random ids starts with '-'; as a separate argument argparse took it for an option."""
+    import subprocess
+
+    from streams import kafka_local
+
+    seen: list[list[str]] = []
+    monkeypatch.setattr(kafka_local, "new_cluster_id", lambda: "-dashFirstId0000000000")
+    monkeypatch.setattr(subprocess, "run", lambda command, **_: seen.append(command) or subprocess.CompletedProcess(command, 0, "", ""))
+    kafka_local.LocalKafka(tmp_path)._format_storage(tmp_path, tmp_path / "server.properties")
+    assert "--cluster-id=-dashFirstId0000000000" in seen[0]
