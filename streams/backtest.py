@@ -105,17 +105,15 @@ def run_backtest(
     ``on_record(customer_id, record)`` sees every trigger and command, in each customer's order.
     """
     report = Report()
+    engine = Engine(policy)
     with _without_gc():
         customers = _group_by_customer(lines, report)
-    if until is None:
-        until = max((events[-1].occurred_at.timestamp() for events in customers.values()), default=None)
-    report.until = until
-    report.customers = len(customers)
-    if until is not None:
-        engine = Engine(policy)
-        with _without_gc():
-            for customer_id, events in customers.items():
-                _replay_customer(engine, customer_id, events, until, report, on_record)
+        if until is None:
+            until = max((events[-1].occurred_at.timestamp() for events in customers.values()), default=None)
+        report.until = until
+        report.customers = len(customers)
+        for customer_id, events in customers.items():
+            _replay_customer(engine, customer_id, events, until, report, on_record)  # type: ignore[arg-type]
     return report
 
 
