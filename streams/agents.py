@@ -1,44 +1,51 @@
-"""The agents: validate input, repartition by customer, keep the activity table.
+"""The agents: validate input, repartition by customer, keep each customer's state, act on it.
 
 Kept thin on purpose: decisions live in the pure engine, these functions only move bytes
 between Kafka and it.  Processing is at-least-once: a record's offset is committed after the
 agent has handled it, so after a crash it may be handled again, which the engine's idempotent
-updates (event-id dedupe, max() of timestamps) make harmless.
+updates (event-id dedupe, max() of timestamps) and the deterministic record ids make harmless.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import AsyncIterator, Callable
+import time
+from typing import AsyncIterator
 
 import faust
 
 from streams import dead_letters, metrics
 from streams.activity import CustomerActivity
+from streams.clock import Clock
 from streams.codec import Limits, Rejection, decode_line, decode_record
-from streams.engine import Engine
+from streams.emitter import Emitter
+from streams.engine import Engine, Result
 from streams.events import encode_event
+from streams.scheduler import Scheduler
 from streams.topology import Topology
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], float]
 
 
-def register_agents(topology: Topology, engine: Engine, limits: Limits, clock: Clock) -> None:
-    """Attach the ingest agents (one per input topic) and the activity agent to the app."""
+def register_agents(topology: Topology, engine: Engine, scheduler: Scheduler, clock: Clock, limits: Limits) -> None:
+    """Attach the ingest agents (one per input topic) and the customer agent to the app."""
     for kind, topic in topology.inputs.items():
-        topology.app.agent(topic, name=f"ingest-{kind}")(_ingest(kind, topology, limits, clock))
-    topology.app.agent(topology.events, name="activity")(_keep_activity(topology, engine))
+        topology.app.agent(topic, name=f"ingest-{kind}")(_ingest(kind, topology, limits))
+    keep = _keep_customers(topology, engine, scheduler, Emitter(topology), clock)
+    topology.app.agent(topology.customer_inputs, name="customers")(keep)
 
 
-def _ingest(kind: str, topology: Topology, limits: Limits, clock: Clock):
-    """Validate each raw record: dead-letter it with the reason, or forward it keyed by customer."""
+def _ingest(kind: str, topology: Topology, limits: Limits):
+    """Validate each raw record: dead-letter it with the reason, or forward it keyed by customer.
+
+    "Too far in the future" is judged against the real clock whatever the scheduler's clock.
+    """
     consumed = metrics.EVENTS_CONSUMED.labels(kind)
 
     async def ingest(stream: faust.StreamT) -> AsyncIterator[None]:
         async for event in stream.events():
             consumed.inc()
-            result = decode_record(event.value, kind, now=clock(), limits=limits)
+            result = decode_record(event.value, kind, now=time.time(), limits=limits)
             if isinstance(result, Rejection):
                 await _dead_letter(topology, kind, event, result)
             else:
@@ -53,30 +60,59 @@ async def _dead_letter(topology: Topology, kind: str, event: faust.EventT, rejec
     source = dead_letters.Source(message.topic, message.partition, message.offset, _timestamp_ms(message))
     metrics.DEAD_LETTERS.labels(kind, rejection.reason).inc()
     log.warning("dead-lettered %s:%d@%d: %s", message.topic, message.partition, message.offset, rejection.detail)
-    await topology.dead_letters.send(
-        key=event.key, value=event.value, headers=dead_letters.headers(rejection, source)
-    )
+    await topology.dead_letters.send(key=event.key, value=event.value, headers=dead_letters.headers(rejection, source))
 
 
 def _timestamp_ms(message: faust.types.tuples.Message) -> int | None:
     return int(message.timestamp * 1000) if message.timestamp else None
 
 
-def _keep_activity(topology: Topology, engine: Engine):
-    """Apply each validated event to its customer's state in the changelog-backed table."""
-    table = topology.activity
+def _keep_customers(topology: Topology, engine: Engine, scheduler: Scheduler, emitter: Emitter, clock: Clock):
+    """Apply events and due ticks to each customer's state; publish what the engine decides.
 
-    async def keep_activity(stream: faust.StreamT) -> AsyncIterator[None]:
-        async for customer_id, raw in stream.items():
-            event = decode_line(raw)
-            if isinstance(event, Rejection):  # only our own ingest writes here; guard anyway
-                log.error("invalid record on internal events topic for %s: %s", customer_id, event.detail)
-                continue
-            stored = table.get(customer_id)
+    One agent reads both topics, so a customer's updates never interleave.  For each record:
+    decide in memory, publish the resulting records and wait for Kafka's acknowledgement, and
+    only then write the new state (``streams.emitter`` says why this order).
+    """
+    table = topology.activity
+    due_topic = topology.due.get_topic_name()
+
+    async def keep_customers(stream: faust.StreamT) -> AsyncIterator[None]:
+        async for event in stream.events():
+            message = event.message
+            customer_id = event.key.decode()
+            stored = table.get(event.key)
             state = CustomerActivity.decode(stored) if stored is not None else None
-            result = engine.apply(event.customer_id, state, event)
-            table[customer_id] = result.state.encode()
-            metrics.EVENTS_APPLIED.labels(type(event).__struct_config__.tag).inc()
+            if message.topic == due_topic:
+                result = _on_due(engine, clock, customer_id, state)
+            else:
+                result = _on_event(engine, clock, customer_id, state, message, event.value)
+            if result is not None:
+                await emitter.publish(result.records)
+                table[event.key] = result.state.encode()
+                scheduler.track(message.partition, customer_id, result.state)
             yield None
 
-    return keep_activity
+    return keep_customers
+
+
+def _on_event(
+    engine: Engine, clock: Clock, customer_id: str, state: CustomerActivity | None, message, raw: bytes
+) -> Result | None:
+    """An event: fire what was due before it, fold it in (None when it changes nothing)."""
+    event = decode_line(raw)
+    if isinstance(event, Rejection):  # only our own ingest writes this topic; guard anyway
+        log.error("invalid record on the internal events topic for %s: %s", customer_id, event.detail)
+        return None
+    at = event.occurred_at.timestamp()
+    clock.observe((message.topic, message.partition), at)
+    result = engine.apply_at(customer_id, state, event, at)
+    metrics.EVENTS_APPLIED.labels(type(event).__struct_config__.tag).inc()
+    return None if result.duplicate else result
+
+
+def _on_due(engine: Engine, clock: Clock, customer_id: str, state: CustomerActivity | None) -> Result | None:
+    """A scheduler tick: fire whatever is due by now (the state is re-checked, ticks may be stale)."""
+    if state is None:
+        return None
+    return engine.advance(customer_id, state, clock.now())

@@ -6,7 +6,7 @@ channels, whose sets are small and fixed by the code or the policy.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -19,6 +19,27 @@ DEAD_LETTERS = Counter(
 EVENTS_APPLIED = Counter(
     "winback_events_applied", "Validated events applied to the activity table, by event type.", ["type"],
     registry=REGISTRY,
+)
+
+TRIGGERS = Counter(
+    "winback_triggers", "Stage entries published, by stage and campaign.", ["stage", "campaign"], registry=REGISTRY
+)
+COMMANDS = Counter(
+    "winback_commands",
+    "Message commands published, by channel, campaign and step.",
+    ["channel", "campaign", "step"],
+    registry=REGISTRY,
+)
+DUE_INDEX_SIZE = Gauge(
+    "winback_due_index_customers", "Customers with a scheduled transition in this worker's due index.",
+    registry=REGISTRY,
+)
+SCHEDULER_TICK = Histogram(
+    "winback_scheduler_tick_seconds", "Time one scheduler tick takes (pop due customers, publish ticks).",
+    registry=REGISTRY,
+)
+DUE_PUBLISHED = Counter(
+    "winback_due_published", "Due ticks the scheduler published for its customers.", registry=REGISTRY
 )
 
 

@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streams.clock import parse_clock
+
 ENV_PREFIX = "WINBACK_"
 
 
@@ -63,6 +65,16 @@ class Settings(BaseSettings):
     web_host: str = Field("127.0.0.1", description="Interface the worker's web server (/metrics) binds.")
     web_port: int = Field(6066, ge=0, le=65535, description="Port of the worker's web server (/metrics).")
 
+    clock: str = Field(
+        "wall",
+        description="Scheduler clock: wall (production), event (replays: event-time watermark) "
+        "or fixed:<RFC 3339 time> (tests).",
+    )
+    clock_idle_seconds: float = Field(
+        5.0, gt=0, description="Event clock: a partition silent this long stops holding event time back."
+    )
+    tick_seconds: float = Field(1.0, gt=0, description="How often the scheduler looks for due customers.")
+    tick_max_due: int = Field(10000, ge=1, description="Most due customers one scheduler tick publishes.")
     session_timeout: float = Field(30.0, gt=0, description="Consumer group session timeout, seconds.")
     heartbeat_interval: float = Field(3.0, gt=0, description="Consumer heartbeat interval, seconds.")
     rebalance_timeout: float = Field(60.0, gt=0, description="Consumer group rebalance timeout, seconds.")
@@ -78,6 +90,12 @@ class Settings(BaseSettings):
     def _strip_scheme(cls, value: str) -> str:
         """Accept ``kafka://host:port`` too, the form Faust documents."""
         return ",".join(part.strip().removeprefix("kafka://") for part in value.split(",") if part.strip())
+
+    @field_validator("clock")
+    @classmethod
+    def _known_clock(cls, value: str) -> str:
+        parse_clock(value)  # raises ValueError with the accepted forms
+        return value
 
     @cached_property
     def bootstrap_servers(self) -> list[str]:

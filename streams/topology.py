@@ -25,7 +25,11 @@ class Topology:
     app: faust.App
     inputs: dict[str, faust.TopicT]  # event type -> input topic
     events: faust.TopicT  # validated events keyed by customer_id (UTF-8 bytes)
+    due: faust.TopicT  # scheduler ticks: customers whose next transition is due, keyed by customer_id
+    customer_inputs: faust.TopicT  # events + due ticks, read by one agent so each customer's updates are serial
     dead_letters: faust.TopicT
+    triggers: faust.TopicT
+    commands: dict[str, faust.TopicT]  # channel -> topic
     activity: faust.Table  # customer_id (UTF-8 bytes) -> CustomerActivity (msgpack bytes)
 
 
@@ -56,16 +60,12 @@ def build_topology(settings: Settings) -> Topology:
         kind: app.topic(name, value_type=bytes, value_serializer="raw", key_serializer="raw")
         for kind, name in settings.input_topics.items()
     }
-    events = app.topic(
-        settings.topic_events,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-        partitions=settings.partitions,
-        internal=True,
-    )
+    events = _customer_keyed(app, settings.topic_events, partitions=settings.partitions)
+    due = _customer_keyed(app, settings.topic_due, partitions=settings.partitions)
+    customer_inputs = _customer_keyed(app, settings.topic_events, settings.topic_due, partitions=settings.partitions)
     dead_letters = app.topic(settings.topic_dead_letters, value_type=bytes, key_serializer="raw")
+    triggers = _output(app, settings.topic_triggers)
+    commands = {channel: _output(app, name) for channel, name in settings.command_topics.items()}
     activity = app.Table(
         ACTIVITY_TABLE,
         key_type=bytes,  # raw customer id bytes: changelog key == source record key, same partition
@@ -73,4 +73,32 @@ def build_topology(settings: Settings) -> Topology:
         partitions=settings.partitions,
         help="Per-customer activity state (msgpack CustomerActivity).",
     )
-    return Topology(app=app, inputs=inputs, events=events, dead_letters=dead_letters, activity=activity)
+    return Topology(
+        app=app,
+        inputs=inputs,
+        events=events,
+        due=due,
+        customer_inputs=customer_inputs,
+        dead_letters=dead_letters,
+        triggers=triggers,
+        commands=commands,
+        activity=activity,
+    )
+
+
+def _customer_keyed(app: faust.App, *names: str, partitions: int) -> faust.TopicT:
+    """Internal topic(s) keyed by customer id bytes, co-partitioned with the activity table."""
+    return app.topic(
+        *names,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=partitions,
+        internal=True,
+    )
+
+
+def _output(app: faust.App, name: str) -> faust.TopicT:
+    """An output topic of JSON records keyed by customer id (created by `winback topics ensure`)."""
+    return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")

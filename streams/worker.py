@@ -1,17 +1,17 @@
-"""Assemble and run one worker process: topology, policy, engine, agents, web endpoints."""
+"""Assemble and run one worker process: topology, policy, engine, agents, scheduler, web endpoints."""
 
 from __future__ import annotations
-
-import time
 
 import faust
 from faust.web import Request, Response, View
 
 from streams import metrics
 from streams.agents import register_agents
+from streams.clock import parse_clock
 from streams.codec import Limits
 from streams.engine import Engine
 from streams.policy import default_policy_path, load_policy
+from streams.scheduler import Scheduler
 from streams.settings import Settings
 from streams.topology import Topology, build_topology
 
@@ -19,11 +19,15 @@ from streams.topology import Topology, build_topology
 def build_worker_app(settings: Settings) -> Topology:
     """The fully wired app for these settings (no Kafka connection is made yet)."""
     topology = build_topology(settings)
-    policy = load_policy(settings.policy or default_policy_path())
+    engine = Engine(load_policy(settings.policy or default_policy_path()))
+    clock = parse_clock(settings.clock, idle_after=settings.clock_idle_seconds)
     limits = Limits(
         max_payload_bytes=settings.max_payload_bytes, max_future_skew_seconds=settings.max_future_skew_seconds
     )
-    register_agents(topology, Engine(policy), limits, clock=time.time)
+    scheduler = Scheduler(topology, engine, clock, max_per_tick=settings.tick_max_due)
+    register_agents(topology, engine, scheduler, clock, limits)
+    topology.activity.on_recover(scheduler.rebuild)
+    topology.app.timer(settings.tick_seconds, name="scheduler-tick")(scheduler.tick)
     _add_metrics_page(topology.app)
     return topology
 

@@ -20,16 +20,9 @@ _namespaces = itertools.count(1)
 def app_settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
     """Settings with topic names and app id unique to this test, topics already created."""
     space = f"t{next(_namespaces)}-{tmp_path.name[:20]}".replace("_", "-")
+    topics = {name: f"{space}.{name.removeprefix('topic_')}" for name in Settings.model_fields if name.startswith("topic_")}
     settings = Settings(
-        broker=kafka_bootstrap,
-        app_id=f"winback-{space}",
-        partitions=4,
-        topic_purchases=f"{space}.purchases",
-        topic_logins=f"{space}.logins",
-        topic_email=f"{space}.email",
-        topic_dead_letters=f"{space}.dead-letters",
-        topic_events=f"{space}.events",
-        data_dir=tmp_path / "data",
+        broker=kafka_bootstrap, app_id=f"winback-{space}", partitions=4, data_dir=tmp_path / "data", **topics
     )
     asyncio.run(ensure_topics(settings))
     return settings
