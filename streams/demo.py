@@ -2,8 +2,10 @@
 
 Everything is real: Apache Kafka runs locally, the worker is the same ``winback worker``
 process production runs, and the watcher reads the same topics an operator would (the
-activity table's changelog and the dead-letter topic).  The traffic is a generated year of
-shop history replayed quickly, with a few malformed records mixed in to show dead-lettering.
+activity table's changelog, triggers, message commands and dead letters).  The traffic is a
+generated year of shop history replayed in minutes, with a few malformed records mixed in.
+Because a year is compressed into minutes, the worker runs on the *event-time* clock
+(``WINBACK_CLOCK=event``): "now" is the replayed history's own time, not the wall clock.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import msgspec
 from aiokafka import AIOKafkaConsumer
 from rich.console import Group
 from rich.live import Live
@@ -21,6 +24,7 @@ from rich.table import Table
 
 from streams import dead_letters
 from streams.activity import CustomerActivity
+from streams.commands import MessageCommand, Trigger
 from streams.kafka_local import LocalKafka
 from streams.lifecycle import STAGES
 from streams.settings import Settings
@@ -52,6 +56,10 @@ class Observed:
     customers: dict[str, CustomerActivity] = field(default_factory=dict)
     dead_letters: Counter = field(default_factory=Counter)
     recent_dead_letters: list[str] = field(default_factory=list)
+    triggers: Counter = field(default_factory=Counter)
+    commands: Counter = field(default_factory=Counter)
+    recent_commands: list[MessageCommand] = field(default_factory=list)
+    event_time: str = "-"
 
 
 def run_demo(config: DemoConfig) -> None:
@@ -62,7 +70,12 @@ def run_demo(config: DemoConfig) -> None:
     bootstrap = broker.start()
     settings = Settings(broker=bootstrap, data_dir=DEMO_DIR / "worker")
     worker = WorkerProcess(
-        {"WINBACK_BROKER": settings.broker, "WINBACK_DATA_DIR": str(settings.data_dir), "WINBACK_WEB_PORT": "6066"},
+        {
+            "WINBACK_BROKER": settings.broker,
+            "WINBACK_DATA_DIR": str(settings.data_dir),
+            "WINBACK_WEB_PORT": "6066",
+            "WINBACK_CLOCK": "event",
+        },
         DEMO_DIR,
     )
     try:
@@ -101,19 +114,30 @@ async def _produce(settings: Settings, config: DemoConfig, observed: Observed) -
 async def _watch(settings: Settings, observed: Observed) -> None:
     """Follow the activity changelog and the dead-letter topic, like an operator would."""
     changelog = f"{settings.app_id}-{ACTIVITY_TABLE}-changelog"
+    commands = set(settings.command_topics.values())
     consumer = AIOKafkaConsumer(
-        changelog, settings.topic_dead_letters, bootstrap_servers=settings.bootstrap_servers,
-        auto_offset_reset="earliest", enable_auto_commit=False,
+        changelog, settings.topic_dead_letters, settings.topic_triggers, *commands,
+        bootstrap_servers=settings.bootstrap_servers, auto_offset_reset="earliest", enable_auto_commit=False,
+        metadata_max_age_ms=2000,
     )
     await consumer.start()
     try:
         async for record in consumer:
             if record.topic == changelog and record.value is not None:
-                observed.customers[record.key.decode()] = CustomerActivity.decode(record.value)
+                state = CustomerActivity.decode(record.value)
+                observed.customers[record.key.decode()] = state
             elif record.topic == settings.topic_dead_letters:
                 info = dead_letters.read_headers(list(record.headers))
                 observed.dead_letters[info.get("reason", "?")] += 1
                 observed.recent_dead_letters = [*observed.recent_dead_letters[-4:], info.get("detail", "")[:90]]
+            elif record.topic == settings.topic_triggers:
+                trigger = msgspec.json.decode(record.value, type=Trigger)
+                observed.triggers[trigger.stage] += 1
+                observed.event_time = trigger.fired_at.strftime("%Y-%m-%d")
+            elif record.topic in commands:
+                command = msgspec.json.decode(record.value, type=MessageCommand)
+                observed.commands[command.channel] += 1
+                observed.recent_commands = [*observed.recent_commands[-5:], command]
     finally:
         await consumer.stop()
 
@@ -133,6 +157,33 @@ def _render(observed: Observed, config: DemoConfig) -> Group:
     recent = "\n".join(observed.recent_dead_letters) or "(none yet)"
     intro = (
         f"Replaying {config.days} days of shop history for {config.customers} customers "
-        f"at {config.rate:.0f} events/s; one malformed record every {config.malformed_every}."
+        f"at {config.rate:.0f} events/s; one malformed record every {config.malformed_every}.\n"
+        f"Clock: EVENT TIME (accelerated, simulated) - latest trigger fired at {observed.event_time}."
     )
-    return Group(Panel(intro, title="winback demo"), produced, table, letters, Panel(recent, title="Latest dead letters"))
+    funnel = Table(title="Triggers and message commands", show_header=False)
+    for stage, count in sorted(observed.triggers.items()):
+        funnel.add_row(f"trigger {stage}", str(count))
+    for channel, count in sorted(observed.commands.items()):
+        funnel.add_row(f"command {channel}", str(count))
+    return Group(
+        Panel(intro, title="winback demo"),
+        produced,
+        table,
+        funnel,
+        _latest_commands(observed.recent_commands),
+        letters,
+        Panel(recent, title="Latest dead letters"),
+    )
+
+
+def _latest_commands(commands: list[MessageCommand]) -> Table:
+    view = Table(title="Latest message commands")
+    for column in ("due", "customer", "channel", "template", "offer", "idle days", "likes"):
+        view.add_column(column, no_wrap=True)
+    for command in commands:
+        offer = f"{command.offer.percent_off}% off" if command.offer and command.offer.percent_off else ""
+        view.add_row(
+            command.due_at.strftime("%Y-%m-%d"), command.customer_id, command.channel, command.template, offer,
+            str(command.personalisation.days_inactive), next(iter(command.personalisation.top_categories), ""),
+        )
+    return view
