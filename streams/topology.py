@@ -42,6 +42,7 @@ def create_app(settings: Settings) -> faust.App:
         datadir=str(settings.data_dir),
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication,
+        web_bind=settings.web_host,  # the interface Faust listens on (web_host only names it in URLs)
         web_host=settings.web_host,
         web_port=settings.web_port,
         broker_session_timeout=settings.session_timeout,

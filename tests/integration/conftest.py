@@ -30,7 +30,7 @@ def app_settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """The settings as the WINBACK_* environment of a worker process."""
-    fields = settings.model_dump(exclude={"data_dir"})
+    fields = settings.model_dump(exclude={"data_dir", "web_port", "web_host"})  # each worker gets its own
     return {f"WINBACK_{name.upper()}": str(value) for name, value in fields.items() if value is not None}
 
 
