@@ -16,26 +16,37 @@ import faust
 
 from streams import dead_letters, metrics
 from streams.activity import CustomerActivity
-from streams.clock import Clock
+from streams.clock import Clock, EventTimeClock
 from streams.codec import Limits, Rejection, decode_line, decode_record
 from streams.emitter import Emitter
 from streams.engine import Engine, Result
 from streams.events import encode_event
 from streams.scheduler import Scheduler
 from streams.topology import Topology
+from streams.watermarks import MARKER_DECODER, MARKER_KEY, Watermarks
 
 log = logging.getLogger(__name__)
 
 
-def register_agents(topology: Topology, engine: Engine, scheduler: Scheduler, clock: Clock, limits: Limits) -> None:
-    """Attach the ingest agents (one per input topic) and the customer agent to the app."""
+def register_agents(
+    topology: Topology,
+    engine: Engine,
+    scheduler: Scheduler,
+    clock: Clock,
+    limits: Limits,
+    watermarks: Watermarks | None = None,
+) -> None:
+    """Attach the ingest agents (one per input topic) and the customer agent to the app.
+
+    ``watermarks`` is given with the event clock: ingest then reports its progress to it.
+    """
     for kind, topic in topology.inputs.items():
-        topology.app.agent(topic, name=f"ingest-{kind}")(_ingest(kind, topology, limits))
+        topology.app.agent(topic, name=f"ingest-{kind}")(_ingest(kind, topology, limits, watermarks))
     keep = _keep_customers(topology, engine, scheduler, Emitter(topology), clock)
     topology.app.agent(topology.customer_inputs, name="customers")(keep)
 
 
-def _ingest(kind: str, topology: Topology, limits: Limits):
+def _ingest(kind: str, topology: Topology, limits: Limits, watermarks: Watermarks | None):
     """Validate each raw record: dead-letter it with the reason, or forward it keyed by customer.
 
     "Too far in the future" is judged against the real clock whatever the scheduler's clock.
@@ -48,8 +59,12 @@ def _ingest(kind: str, topology: Topology, limits: Limits):
             result = decode_record(event.value, kind, now=time.time(), limits=limits)
             if isinstance(result, Rejection):
                 await _dead_letter(topology, kind, event, result)
+                event_time = None
             else:
                 await topology.events.send(key=result.customer_id.encode(), value=encode_event(result))
+                event_time = result.occurred_at.timestamp()
+            if watermarks is not None:  # only after the forward is queued: the marker must follow it
+                watermarks.observe(event.message, event_time)
             yield None
 
     return ingest
@@ -80,13 +95,17 @@ def _keep_customers(topology: Topology, engine: Engine, scheduler: Scheduler, em
     async def keep_customers(stream: faust.StreamT) -> AsyncIterator[None]:
         async for event in stream.events():
             message = event.message
+            if event.key == MARKER_KEY:
+                _on_marker(clock, message.partition, event.value)
+                yield None
+                continue
             customer_id = event.key.decode()
             stored = table.get(event.key)
             state = CustomerActivity.decode(stored) if stored is not None else None
             if message.topic == due_topic:
-                result = _on_due(engine, clock, customer_id, state)
+                result = _on_due(engine, clock.now(message.partition), customer_id, state)
             else:
-                result = _on_event(engine, clock, customer_id, state, message, event.value)
+                result = _on_event(engine, customer_id, state, event.value)
             if result is not None:
                 await emitter.publish(result.records)
                 table[event.key] = result.state.encode()
@@ -96,23 +115,26 @@ def _keep_customers(topology: Topology, engine: Engine, scheduler: Scheduler, em
     return keep_customers
 
 
-def _on_event(
-    engine: Engine, clock: Clock, customer_id: str, state: CustomerActivity | None, message, raw: bytes
-) -> Result | None:
+def _on_event(engine: Engine, customer_id: str, state: CustomerActivity | None, raw: bytes) -> Result | None:
     """An event: fire what was due before it, fold it in (None when it changes nothing)."""
     event = decode_line(raw)
     if isinstance(event, Rejection):  # only our own ingest writes this topic; guard anyway
         log.error("invalid record on the internal events topic for %s: %s", customer_id, event.detail)
         return None
-    at = event.occurred_at.timestamp()
-    clock.observe((message.topic, message.partition), at)
-    result = engine.apply_at(customer_id, state, event, at)
+    result = engine.apply_at(customer_id, state, event, event.occurred_at.timestamp())
     metrics.EVENTS_APPLIED.labels(type(event).__struct_config__.tag).inc()
     return None if result.duplicate else result
 
 
-def _on_due(engine: Engine, clock: Clock, customer_id: str, state: CustomerActivity | None) -> Result | None:
+def _on_marker(clock: Clock, partition: int, raw: bytes) -> None:
+    """A watermark marker: event time has reached it on this partition (event clock only)."""
+    if isinstance(clock, EventTimeClock):
+        marker = MARKER_DECODER.decode(raw)
+        clock.observe_marker(partition, marker.sender, marker.watermark)
+
+
+def _on_due(engine: Engine, now: float, customer_id: str, state: CustomerActivity | None) -> Result | None:
     """A scheduler tick: fire whatever is due by now (the state is re-checked, ticks may be stale)."""
     if state is None:
         return None
-    return engine.advance(customer_id, state, clock.now())
+    return engine.advance(customer_id, state, now)

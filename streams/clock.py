@@ -2,12 +2,16 @@
 
 - ``wall``: the machine's clock.  Production: inactivity is the absence of events, so only
   real time can tell that a quiet customer has lapsed, even when no events arrive at all.
-- ``event``: event time, for replaying history through Kafka.  "Now" is a watermark: the
-  smallest of the latest event times seen on each input partition, so a partition that lags
-  behind holds time back instead of letting its customers' late events arrive after their
-  transitions fired.  A partition that has been idle (no records) for ``idle_after`` wall
-  seconds stops holding time back, otherwise one quiet partition would stall time for every
-  customer (the STREAM_TIME stall of Kafka Streams).  Before any event, nothing is due.
+- ``event``: event time, for replaying history through Kafka.  "Now" is a watermark: no event
+  still to be applied is older than it, so a transition never fires before an event that
+  would have prevented it.  Two stages make it exact despite the repartitioning hop:
+  the input ``Watermark`` (where events are read) is the smallest of the latest event times of
+  the input partitions, and each worker sends it as a marker record into every partition of
+  the internal events topic *after* the events it covers; ``EventTimeClock`` (where events
+  are applied) is the smallest marker over those partitions.  A partition that has been idle
+  for ``idle_after`` wall seconds stops holding time back (otherwise one quiet partition would
+  stall time for everyone, like Kafka Streams' STREAM_TIME); when all are idle, time is the
+  latest event seen.  Input must be in time order per partition, as a replay is.
 - ``fixed:<RFC 3339>``: a frozen instant, for tests that need exact, repeatable results.
 """
 
@@ -18,26 +22,20 @@ from datetime import datetime
 from typing import Callable, Hashable, Protocol
 
 NOTHING_DUE = float("-inf")
+Wall = Callable[[], float]
 
 
 class Clock(Protocol):
-    def now(self) -> float:
-        """Current time, epoch seconds."""
-        ...
-
-    def observe(self, source: Hashable, event_time: float) -> None:
-        """Learn from an event read from ``source`` (a topic partition)."""
+    def now(self, partition: int | None = None) -> float:
+        """Current time in epoch seconds, as seen by the customers of ``partition``."""
         ...
 
 
 class WallClock:
-    """Real time; ignores event times."""
+    """Real time."""
 
-    def now(self) -> float:
+    def now(self, partition: int | None = None) -> float:
         return time.time()
-
-    def observe(self, source: Hashable, event_time: float) -> None:
-        return None
 
 
 class FixedClock:
@@ -46,33 +44,69 @@ class FixedClock:
     def __init__(self, at: float):
         self.at = at
 
-    def now(self) -> float:
+    def now(self, partition: int | None = None) -> float:
         return self.at
 
-    def observe(self, source: Hashable, event_time: float) -> None:
-        return None
 
+class Watermark:
+    """Event-time progress over several sources: the smallest of their latest times.
 
-class EventTimeClock:
-    """Watermark over input partitions, ignoring partitions idle for ``idle_after`` seconds."""
+    A source silent for ``idle_after`` wall seconds is ignored; when all are, it is the latest
+    time seen anywhere.  Ingest keeps one over its input partitions; the event clock one per
+    internal partition, over the workers sending markers into it.
+    """
 
-    def __init__(self, idle_after: float = 5.0, wall: Callable[[], float] = time.monotonic):
+    def __init__(self, idle_after: float = 5.0, wall: Wall = time.monotonic):
         self.idle_after = idle_after
         self.wall = wall
-        self._latest: dict[Hashable, float] = {}  # source -> latest event time seen
-        self._heard: dict[Hashable, float] = {}  # source -> wall time of its last record
+        self._latest: dict[Hashable, float] = {}
+        self._heard: dict[Hashable, float] = {}
 
-    def observe(self, source: Hashable, event_time: float) -> None:
-        if event_time > self._latest.get(source, NOTHING_DUE):
-            self._latest[source] = event_time
+    def expect(self, source: Hashable) -> None:
+        """Hold time back for ``source`` until it reports (or stays silent for ``idle_after``)."""
+        if source not in self._latest:
+            self._latest[source] = NOTHING_DUE
+            self._heard[source] = self.wall()
+
+    def observe(self, source: Hashable, value: float) -> None:
+        if value > self._latest.get(source, NOTHING_DUE):
+            self._latest[source] = value
         self._heard[source] = self.wall()
 
-    def now(self) -> float:
+    def minimum(self, may_idle: Callable[[Hashable], bool] = lambda source: True) -> float:
+        """The watermark; a silent source is ignored only if ``may_idle(source)`` (e.g. it is caught up)."""
         if not self._latest:
             return NOTHING_DUE
         cutoff = self.wall() - self.idle_after
-        busy = [latest for source, latest in self._latest.items() if self._heard[source] > cutoff]
+        busy = [
+            latest
+            for source, latest in self._latest.items()
+            if self._heard[source] > cutoff or not may_idle(source)
+        ]
         return min(busy) if busy else max(self._latest.values())
+
+
+class EventTimeClock:
+    """Event time where events are applied: each internal partition's watermark.
+
+    A partition's watermark is the smallest of the markers the workers' ingest sent into it
+    (a worker that stopped sending is ignored after ``idle_after``); its customers are due by
+    that time.  Asked without a partition, it is the smallest over all partitions.
+    """
+
+    def __init__(self, idle_after: float = 5.0, wall: Wall = time.monotonic):
+        self.idle_after = idle_after
+        self.wall = wall
+        self._partitions: dict[int, Watermark] = {}
+
+    def observe_marker(self, partition: int, sender: str, watermark: float) -> None:
+        self._partitions.setdefault(partition, Watermark(self.idle_after, self.wall)).observe(sender, watermark)
+
+    def now(self, partition: int | None = None) -> float:
+        if partition is not None:
+            watermark = self._partitions.get(partition)
+            return watermark.minimum() if watermark is not None else NOTHING_DUE
+        return min((watermark.minimum() for watermark in self._partitions.values()), default=NOTHING_DUE)
 
 
 def parse_clock(spec: str, idle_after: float = 5.0) -> Clock:

@@ -11,7 +11,7 @@ O(due).  The heap is compacted when stale entries outnumber live ones, so memory
 from __future__ import annotations
 
 import heapq
-from typing import Iterable
+from typing import Callable, Iterable
 
 
 class DueIndex:
@@ -86,12 +86,12 @@ class PartitionedDueIndex:
     def drop(self, partition: int) -> None:
         self._partitions.pop(partition, None)
 
-    def pop_due(self, now: float, limit: int | None = None) -> list[tuple[int, str, float]]:
-        """(partition, customer, due) for everything due at or before ``now``."""
+    def pop_due(self, now: Callable[[int], float], limit: int | None = None) -> list[tuple[int, str, float]]:
+        """(partition, customer, due) for everything due at or before ``now(partition)``."""
         popped: list[tuple[int, str, float]] = []
         for partition, index in self._partitions.items():
             remaining = None if limit is None else limit - len(popped)
             if remaining == 0:
                 break
-            popped.extend((partition, customer, due) for customer, due in index.pop_due(now, remaining))
+            popped.extend((partition, customer, due) for customer, due in index.pop_due(now(partition), remaining))
         return popped

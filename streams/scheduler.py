@@ -61,7 +61,7 @@ class Scheduler:
     async def tick(self) -> None:
         """Publish a due tick for every customer due by now (at most ``max_per_tick``)."""
         with metrics.SCHEDULER_TICK.time():
-            for partition, customer_id, due in self.index.pop_due(self.clock.now(), self.max_per_tick):
+            for partition, customer_id, due in self.index.pop_due(self.clock.now, self.max_per_tick):
                 await self.topology.due.send(
                     key=customer_id.encode(), value=_TICK_ENCODER.encode(DueTick(due)), partition=partition
                 )

@@ -7,13 +7,14 @@ from faust.web import Request, Response, View
 
 from streams import metrics
 from streams.agents import register_agents
-from streams.clock import parse_clock
+from streams.clock import EventTimeClock, parse_clock
 from streams.codec import Limits
 from streams.engine import Engine
 from streams.policy import default_policy_path, load_policy
 from streams.scheduler import Scheduler
 from streams.settings import Settings
 from streams.topology import Topology, build_topology
+from streams.watermarks import Watermarks
 
 
 def build_worker_app(settings: Settings) -> Topology:
@@ -25,7 +26,11 @@ def build_worker_app(settings: Settings) -> Topology:
         max_payload_bytes=settings.max_payload_bytes, max_future_skew_seconds=settings.max_future_skew_seconds
     )
     scheduler = Scheduler(topology, engine, clock, max_per_tick=settings.tick_max_due)
-    register_agents(topology, engine, scheduler, clock, limits)
+    watermarks = None
+    if isinstance(clock, EventTimeClock):
+        watermarks = Watermarks(topology, settings.partitions, idle_after=settings.clock_idle_seconds)
+        topology.app.timer(settings.tick_seconds / 2, name="watermark-markers")(watermarks.broadcast)
+    register_agents(topology, engine, scheduler, clock, limits, watermarks)
     topology.activity.on_recover(scheduler.rebuild)
     topology.app.timer(settings.tick_seconds, name="scheduler-tick")(scheduler.tick)
     _add_metrics_page(topology.app)

@@ -37,7 +37,9 @@ async def read_until(
         while not done(records):
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
-                raise TimeoutError(f"condition not met after {timeout}s with {len(records)} records from {topics}")
+                error = TimeoutError(f"condition not met after {timeout}s with {len(records)} records from {topics}")
+                error.records = records  # type: ignore[attr-defined]  (for a failing test to explain itself)
+                raise error
             batches = await consumer.getmany(timeout_ms=int(min(remaining, 1.0) * 1000))
             for batch in batches.values():
                 records.extend(batch)

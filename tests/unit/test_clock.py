@@ -1,8 +1,8 @@
-"""Clocks: wall, fixed and the event-time watermark with idle partitions."""
+"""Clocks: wall, fixed, watermarks with idle sources, and the marker-driven event clock."""
 
 import pytest
 
-from streams.clock import NOTHING_DUE, EventTimeClock, FixedClock, WallClock, parse_clock
+from streams.clock import NOTHING_DUE, EventTimeClock, FixedClock, WallClock, Watermark, parse_clock
 
 
 class FakeWall:
@@ -13,27 +13,40 @@ class FakeWall:
         return self.t
 
 
-def test_event_clock_is_the_slowest_busy_partition():
+def test_watermark_is_the_slowest_busy_source():
+    watermark = Watermark(idle_after=5, wall=FakeWall())
+    assert watermark.minimum() == NOTHING_DUE
+    watermark.observe("p0", 100.0)
+    watermark.observe("p1", 50.0)
+    watermark.observe("p1", 40.0)  # out of order: a watermark never goes back
+    assert watermark.minimum() == 50.0
+
+
+def test_idle_sources_stop_holding_time_back():
+    wall = FakeWall()
+    watermark = Watermark(idle_after=5, wall=wall)
+    watermark.observe("p0", 100.0)
+    watermark.observe("p1", 50.0)
+    wall.t = 3.0
+    watermark.observe("p0", 120.0)
+    wall.t = 6.0  # p1 silent for 6 s, p0 for 3 s
+    assert watermark.minimum() == 120.0
+    wall.t = 20.0  # everything idle: the replay is over, time is the latest event
+    assert watermark.minimum() == 120.0
+
+
+def test_event_clock_is_the_smallest_partition_watermark():
     wall = FakeWall()
     clock = EventTimeClock(idle_after=5, wall=wall)
     assert clock.now() == NOTHING_DUE
-    clock.observe("p0", 100.0)
-    clock.observe("p1", 50.0)
-    clock.observe("p1", 40.0)  # out of order: the watermark never goes back
-    assert clock.now() == 50.0
-
-
-def test_idle_partitions_stop_holding_time_back():
-    wall = FakeWall()
-    clock = EventTimeClock(idle_after=5, wall=wall)
-    clock.observe("p0", 100.0)
-    clock.observe("p1", 50.0)
-    wall.t = 3.0
-    clock.observe("p0", 120.0)
-    wall.t = 6.0  # p1 silent for 6 s, p0 for 3 s
-    assert clock.now() == 120.0
-    wall.t = 20.0  # everything idle: the replay is over, time is the latest event
-    assert clock.now() == 120.0
+    clock.observe_marker(0, "worker-a", 100.0)
+    clock.observe_marker(1, "worker-a", 80.0)
+    clock.observe_marker(1, "worker-b", 60.0)  # two workers feed partition 1: the slower counts
+    assert clock.now() == 60.0
+    wall.t = 6.0
+    clock.observe_marker(0, "worker-a", 110.0)
+    clock.observe_marker(1, "worker-a", 110.0)  # worker-b went quiet: it no longer holds time back
+    assert clock.now() == 110.0
 
 
 def test_parse_clock():
@@ -45,3 +58,31 @@ def test_parse_clock():
         parse_clock("fixed:2024-06-01T00:00:00")
     with pytest.raises(ValueError, match="unknown clock"):
         parse_clock("lunar")
+
+
+def test_an_expected_source_holds_time_back_until_it_reports_or_idles():
+    wall = FakeWall()
+    watermark = Watermark(idle_after=5, wall=wall)
+    watermark.expect("emails")
+    watermark.observe("purchases", 100.0)
+    assert watermark.minimum() == NOTHING_DUE
+    watermark.observe("emails", 90.0)
+    assert watermark.minimum() == 90.0
+    watermark.expect("emails")  # already known: no reset
+    assert watermark.minimum() == 90.0
+
+
+def test_event_clock_answers_per_partition():
+    clock = EventTimeClock(idle_after=5, wall=FakeWall())
+    clock.observe_marker(0, "w", 100.0)
+    assert clock.now(0) == 100.0 and clock.now(1) == NOTHING_DUE
+
+
+def test_a_silent_source_that_is_not_caught_up_keeps_holding_time_back():
+    wall = FakeWall()
+    watermark = Watermark(idle_after=5, wall=wall)
+    watermark.observe("lagging", 50.0)
+    watermark.observe("fast", 100.0)
+    wall.t = 10.0
+    assert watermark.minimum(may_idle=lambda source: source != "lagging") == 50.0
+    assert watermark.minimum() == 100.0

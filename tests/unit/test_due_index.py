@@ -39,13 +39,20 @@ def test_heap_stays_bounded_under_constant_rescheduling():
     assert len(index._heap) <= 2 * 100 + 1024
 
 
+def test_each_partition_is_popped_by_its_own_time():
+    index = PartitionedDueIndex()
+    index.set(0, "a", 5.0)
+    index.set(1, "b", 5.0)
+    assert index.pop_due({0: 10.0, 1: 1.0}.__getitem__) == [(0, "a", 5.0)]
+
+
 def test_partitions_are_loaded_and_dropped_independently():
     index = PartitionedDueIndex()
     index.set(0, "a", 1.0)
     index.load(1, [("b", 2.0), ("c", 99.0)])
     index.drop(0)
     assert index.partitions == {1}
-    assert index.pop_due(10.0) == [(1, "b", 2.0)]
+    assert index.pop_due(lambda partition: 10.0) == [(1, "b", 2.0)]
     assert len(index) == 1
 
 
