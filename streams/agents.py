@@ -20,7 +20,8 @@ from streams.clock import Clock, EventTimeClock
 from streams.codec import Limits, Rejection, decode_line, decode_record
 from streams.emitter import Emitter
 from streams.engine import Engine, Result
-from streams.events import encode_event
+from streams.events import AnyEvent, encode_event
+from streams.reorder import ReorderBuffer
 from streams.scheduler import Scheduler
 from streams.topology import Topology
 from streams.watermarks import MARKER_DECODER, MARKER_KEY, Watermarks
@@ -87,40 +88,78 @@ def _keep_customers(topology: Topology, engine: Engine, scheduler: Scheduler, em
 
     One agent reads both topics, so a customer's updates never interleave.  For each record:
     decide in memory, publish the resulting records and wait for Kafka's acknowledgement, and
-    only then write the new state (``streams.emitter`` says why this order).
+    only then write the new state (``streams.emitter`` says why this order).  With the event
+    clock, events are held in a ``ReorderBuffer`` until the partition's watermark passes them
+    and are acknowledged by hand once applied.
     """
     table = topology.activity
     due_topic = topology.due.get_topic_name()
+    held: ReorderBuffer[tuple[faust.EventT, AnyEvent]] | None = (
+        ReorderBuffer() if isinstance(clock, EventTimeClock) else None
+    )
+    if held is not None:
+        topology.activity.on_recover(lambda: _forget_revoked(topology, held))
+
+    async def handle(event: faust.EventT, decoded: AnyEvent | None) -> None:
+        message = event.message
+        if event.key == MARKER_KEY or (decoded is None and message.topic != due_topic):
+            return  # a marker (already observed) or an undecodable record (already logged)
+        customer_id = event.key.decode()
+        stored = table.get(event.key)
+        state = CustomerActivity.decode(stored) if stored is not None else None
+        if message.topic == due_topic:
+            result = _on_due(engine, clock.now(message.partition), customer_id, state)
+        else:
+            result = _on_event(engine, customer_id, state, decoded)
+        if result is not None:
+            await emitter.publish(result.records)
+            table[event.key] = result.state.encode()
+            scheduler.track(message.partition, customer_id, result.state)
+
+    def ready(event: faust.EventT) -> list[tuple[faust.EventT, AnyEvent | None]]:
+        """What can be handled now that ``event`` arrived (markers are handled right here)."""
+        message = event.message
+        if event.key == MARKER_KEY:
+            _on_marker(clock, message.partition, event.value)
+            released = held.release(message.partition, clock.now(message.partition)) if held else []
+            return [(event, None), *released]
+        if message.topic == due_topic:
+            return [(event, None)]
+        decoded = _decode_internal(event)
+        if held is None or decoded is None:
+            return [(event, decoded)]
+        held.hold(message.partition, decoded.occurred_at.timestamp(), decoded.event_id, (event, decoded))
+        return []
 
     async def keep_customers(stream: faust.StreamT) -> AsyncIterator[None]:
-        async for event in stream.events():
-            message = event.message
-            if event.key == MARKER_KEY:
-                _on_marker(clock, message.partition, event.value)
-                yield None
-                continue
-            customer_id = event.key.decode()
-            stored = table.get(event.key)
-            state = CustomerActivity.decode(stored) if stored is not None else None
-            if message.topic == due_topic:
-                result = _on_due(engine, clock.now(message.partition), customer_id, state)
-            else:
-                result = _on_event(engine, customer_id, state, event.value)
-            if result is not None:
-                await emitter.publish(result.records)
-                table[event.key] = result.state.encode()
-                scheduler.track(message.partition, customer_id, result.state)
+        source = stream.noack() if held is not None else stream
+        async for arrived in source.events():
+            for event, decoded in ready(arrived):
+                await handle(event, decoded)
+                if held is not None:
+                    await source.ack(event)
             yield None
 
     return keep_customers
 
 
-def _on_event(engine: Engine, customer_id: str, state: CustomerActivity | None, raw: bytes) -> Result | None:
-    """An event: fire what was due before it, fold it in (None when it changes nothing)."""
-    event = decode_line(raw)
-    if isinstance(event, Rejection):  # only our own ingest writes this topic; guard anyway
-        log.error("invalid record on the internal events topic for %s: %s", customer_id, event.detail)
+async def _forget_revoked(topology: Topology, held: ReorderBuffer) -> None:
+    """After a rebalance, drop held events of partitions now owned elsewhere (they are re-delivered there)."""
+    name = topology.events.get_topic_name()
+    held.keep_only({tp.partition for tp in topology.app.assignor.assigned_actives() if tp.topic == name})
+
+
+def _decode_internal(event: faust.EventT) -> AnyEvent | None:
+    """An event from the internal topic (only our own ingest writes it; guard anyway)."""
+    decoded = decode_line(event.value)
+    if isinstance(decoded, Rejection):
+        log.error("invalid record on the internal events topic for %r: %s", event.key, decoded.detail)
         return None
+    return decoded
+
+
+def _on_event(engine: Engine, customer_id: str, state: CustomerActivity | None, event: AnyEvent) -> Result | None:
+    """An event: fire what was due before it, fold it in (None when it changes nothing)."""
     result = engine.apply_at(customer_id, state, event, event.occurred_at.timestamp())
     metrics.EVENTS_APPLIED.labels(type(event).__struct_config__.tag).inc()
     return None if result.duplicate else result

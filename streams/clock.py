@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import datetime
 from typing import Callable, Hashable, Protocol
@@ -49,11 +50,13 @@ class FixedClock:
 
 
 class Watermark:
-    """Event-time progress over several sources: the smallest of their latest times.
+    """Event-time progress over several sources: every event *before* it has been seen.
 
-    A source silent for ``idle_after`` wall seconds is ignored; when all are, it is the latest
-    time seen anywhere.  Ingest keeps one over its input partitions; the event clock one per
-    internal partition, over the workers sending markers into it.
+    It is the smallest of the sources' latest times (a source may still send more events at
+    exactly its latest time).  A source silent for ``idle_after`` wall seconds is ignored;
+    when all are, everything up to *and including* the latest time has been seen.  Ingest
+    keeps one over its input partitions; the event clock one per internal partition, over the
+    workers sending markers into it.
     """
 
     def __init__(self, idle_after: float = 5.0, wall: Wall = time.monotonic):
@@ -83,15 +86,17 @@ class Watermark:
             for source, latest in self._latest.items()
             if self._heard[source] > cutoff or not may_idle(source)
         ]
-        return min(busy) if busy else max(self._latest.values())
+        return min(busy) if busy else math.nextafter(max(self._latest.values()), math.inf)
 
 
 class EventTimeClock:
-    """Event time where events are applied: each internal partition's watermark.
+    """Event time where events are applied, per internal partition.
 
     A partition's watermark is the smallest of the markers the workers' ingest sent into it
-    (a worker that stopped sending is ignored after ``idle_after``); its customers are due by
-    that time.  Asked without a partition, it is the smallest over all partitions.
+    (a worker that stopped sending is ignored after ``idle_after``).  "Now" is the instant
+    just before it: every event at or before now has arrived, so the partition's held events
+    up to now can be applied and its customers due by now can be acted on.  Asked without a
+    partition, it is the earliest over all partitions.
     """
 
     def __init__(self, idle_after: float = 5.0, wall: Wall = time.monotonic):
@@ -105,8 +110,12 @@ class EventTimeClock:
     def now(self, partition: int | None = None) -> float:
         if partition is not None:
             watermark = self._partitions.get(partition)
-            return watermark.minimum() if watermark is not None else NOTHING_DUE
-        return min((watermark.minimum() for watermark in self._partitions.values()), default=NOTHING_DUE)
+            return _just_before(watermark.minimum()) if watermark is not None else NOTHING_DUE
+        return min((_just_before(watermark.minimum()) for watermark in self._partitions.values()), default=NOTHING_DUE)
+
+
+def _just_before(watermark: float) -> float:
+    return math.nextafter(watermark, -math.inf)
 
 
 def parse_clock(spec: str, idle_after: float = 5.0) -> Clock:

@@ -38,10 +38,18 @@ class TopicStatus:
 def required_topics(settings: Settings) -> list[TopicSpec]:
     """Every topic a worker reads or writes, with its shape."""
     inputs = [TopicSpec(name, settings.partitions, co_partitioned=False) for name in settings.input_topics.values()]
+    retention = {"retention.ms": str(int(settings.command_retention_hours * 3600 * 1000))}
+    outputs = [
+        TopicSpec(name, settings.partitions, co_partitioned=False, config=dict(retention))
+        for name in settings.command_topics.values()
+    ]
     return [
         *inputs,
+        *outputs,
         TopicSpec(settings.topic_dead_letters, settings.partitions, co_partitioned=False),
+        TopicSpec(settings.topic_triggers, settings.partitions, co_partitioned=False),
         TopicSpec(settings.topic_events, settings.partitions, co_partitioned=True),
+        TopicSpec(settings.topic_due, settings.partitions, co_partitioned=True),
         TopicSpec(
             f"{settings.app_id}-{ACTIVITY_TABLE}-changelog",
             settings.partitions,
