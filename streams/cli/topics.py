@@ -18,8 +18,10 @@ def topics() -> None:
 def ensure() -> None:
     """Create every missing topic; verify existing ones (safe to run repeatedly).
 
-    Exits non-zero when an existing co-partitioned topic (the internal events topic or the
-    activity changelog) has a partition count other than WINBACK_PARTITIONS.
+    Existing topics are never altered. Exits non-zero when one cannot be used as it is: a
+    co-partitioned topic (the internal events and due topics, the activity changelog) whose
+    partition count is not WINBACK_PARTITIONS, or a topic that must be compacted but is not.
+    Topics that merely differ (retention, fewer replicas) are reported and accepted.
     """
     from aiokafka.errors import KafkaError
 
@@ -32,5 +34,6 @@ def ensure() -> None:
         raise click.ClickException(f"cannot administer topics on {settings.broker} (WINBACK_BROKER): {error}")
     for status in statuses:
         click.echo(f"{status.action:>8}  {status.spec.name}  {status.detail}")
-    if any(status.action == "mismatch" for status in statuses):
-        raise click.ClickException("some topics cannot be used as they are (see above)")
+    refused = [f"  {status.spec.name} {status.detail}" for status in statuses if status.action == "mismatch"]
+    if refused:
+        raise click.ClickException("refusing to use these topics as they are:\n" + "\n".join(refused))
