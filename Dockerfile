@@ -1,15 +1,20 @@
-# winback worker image: slim, non-root, `winback` as entrypoint.
-# (Built by users' CI; the development machines of this project have no Docker engine.)
+# winback worker image: slim, non-root, `winback` as entrypoint (`worker` by default).
+# Built by users' CI; the development machines of this project have no Docker engine, so
+# tests/unit/test_compose.py checks this file's settings instead of building it.
 FROM python:3.11-slim
 
+ENV PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
 RUN useradd --create-home --uid 10001 winback \
- && mkdir -p /var/lib/winback && chown winback /var/lib/winback
+ && mkdir -p /var/lib/winback && chown winback:winback /var/lib/winback
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY streams ./streams
 RUN pip install --no-cache-dir '.[rocksdb]'
 
-USER winback
+# Numeric, so that Kubernetes' runAsNonRoot can verify it.
+USER 10001
 ENV WINBACK_WEB_HOST=0.0.0.0 \
     WINBACK_WEB_PORT=6066 \
     WINBACK_DATA_DIR=/var/lib/winback \
