@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
+from hashlib import sha1
 from typing import Annotated, Literal
 
 import msgspec
@@ -26,9 +27,20 @@ ID_NAMESPACE = uuid.UUID("6f1d3a52-57a8-4f0e-9a8e-2f3b1c7d9e10")
 _SEP = "\x1f"  # unit separator: cannot occur in an Identifier, so parts never run together
 
 
+_NAMESPACE_BYTES = ID_NAMESPACE.bytes
+# The RFC 4122 variant bits (10xx) applied to the hex digit that carries them.
+_VARIANT_DIGIT = {digit: "89ab"[int(digit, 16) & 0b11] for digit in "0123456789abcdef"}
+
+
 def deterministic_id(*parts: object) -> str:
-    """A UUIDv5 over the parts: same parts, same id, in every process and every replay."""
-    return str(uuid.uuid5(ID_NAMESPACE, _SEP.join(str(part) for part in parts)))
+    """A UUIDv5 over the parts: same parts, same id, in every process and every replay.
+
+    Exactly ``str(uuid.uuid5(ID_NAMESPACE, name))``, formatted straight from the SHA-1 hex
+    digest (version digit 5, variant bits set) instead of through ``uuid.UUID``: a backtest
+    makes hundreds of thousands of ids and this is about 2.5 times faster.
+    """
+    digest = sha1(_NAMESPACE_BYTES + _SEP.join(map(str, parts)).encode()).hexdigest()
+    return f"{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-{_VARIANT_DIGIT[digest[16]]}{digest[17:20]}-{digest[20:32]}"
 
 
 def command_id(customer_id: str, campaign: str, step: int, episode: int) -> str:
