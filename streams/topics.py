@@ -199,7 +199,8 @@ async def _configs(admin: AIOKafkaAdminClient, names: list[str], keys: set[str])
     if not names:
         return {}
     query = dict.fromkeys(keys)
-    responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name, query) for name in names])
+    resources = [ConfigResource(ConfigResourceType.TOPIC, name, query) for name in names]
+    responses = await admin.describe_configs(resources)
     return {
         resource["resource_name"]: {entry["config_names"]: entry["config_value"] for entry in resource["config_entries"]}
         for response in responses

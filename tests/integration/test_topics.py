@@ -25,7 +25,8 @@ T = TypeVar("T")
 def settings(kafka_bootstrap: str) -> Settings:
     """Settings whose topics and app id no other test uses, none of them created yet."""
     space = f"ensure-{uuid.uuid4().hex[:10]}"
-    topics = {name: f"{space}.{name.removeprefix('topic_')}" for name in Settings.model_fields if name.startswith("topic_")}
+    fields = [field for field in Settings.model_fields if field.startswith("topic_")]
+    topics = {field: f"{space}.{field.removeprefix('topic_')}" for field in fields}
     return Settings(broker=kafka_bootstrap, app_id=f"winback-{space}", partitions=4, **topics)
 
 
@@ -49,7 +50,8 @@ async def admin_call(settings: Settings, call: Callable[[AIOKafkaAdminClient], A
 
 
 def create_topic(settings: Settings, name: str, partitions: int, config: dict[str, str]) -> None:
-    asyncio.run(admin_call(settings, lambda admin: admin.create_topics([NewTopic(name, partitions, 1, topic_configs=config)])))
+    topic = NewTopic(name, partitions, 1, topic_configs=config)
+    asyncio.run(admin_call(settings, lambda admin: admin.create_topics([topic])))
 
 
 def topic_config(settings: Settings, name: str, key: str) -> str:
