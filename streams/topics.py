@@ -166,6 +166,8 @@ async def _describe(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> dict[
     Asks for the metadata of *all* topics: a metadata request naming a missing topic would
     make a broker with ``auto.create.topics.enable`` create it, with the broker's defaults.
     """
+    if not specs:
+        return {}
     wanted = {spec.name for spec in specs}
     found = {topic["topic"]: topic["partitions"] for topic in await admin.describe_topics() if topic["error_code"] == 0}
     names = sorted(wanted & found.keys())
