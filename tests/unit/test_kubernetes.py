@@ -46,10 +46,9 @@ def kubectl() -> str:
 @functools.cache
 def render(kustomization: str) -> tuple[dict, ...]:
     """`kubectl kustomize` output, one dict per resource."""
-    output = subprocess.run(
-        [kubectl(), "kustomize", str(ROOT / kustomization)], capture_output=True, text=True, check=True
-    ).stdout
-    return tuple(yaml.safe_load_all(output))
+    rendered = subprocess.run([kubectl(), "kustomize", str(ROOT / kustomization)], capture_output=True, text=True)
+    assert rendered.returncode == 0, rendered.stderr
+    return tuple(yaml.safe_load_all(rendered.stdout))
 
 
 @pytest.fixture(params=KUSTOMIZATIONS)
