@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import islice
+from types import UnionType
+from typing import Annotated, Any, Iterable, Iterator, Union, get_args, get_origin
 
 import msgspec
 
-from streams.events import EVENT_CLASSES, AnyEvent, Event
+from streams.events import EVENT_CLASSES, AnyEvent, Event, Identifier
 
 REASONS = (
     "oversize",  # payload larger than the configured limit
@@ -46,34 +49,145 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
-_RECORD_DECODERS = {kind: msgspec.json.Decoder(cls) for kind, cls in EVENT_CLASSES.items()}
-_LINE_DECODER = msgspec.json.Decoder(AnyEvent)
 
 
 def decode_record(
     raw: bytes, event_type: str, *, now: float | None = None, limits: Limits = DEFAULT_LIMITS
 ) -> Event | Rejection:
     """Decode a record from the topic of ``event_type``; its ``type`` field is optional."""
-    return _decode(raw, _RECORD_DECODERS[event_type], "type_mismatch", now, limits)
+    return _untimed(_RECORD_DECODINGS[event_type].decode(raw, now, limits))
 
 
 def decode_line(raw: bytes, *, now: float | None = None, limits: Limits = DEFAULT_LIMITS) -> AnyEvent | Rejection:
     """Decode a backtest line, which must say its ``type``."""
-    return _decode(raw, _LINE_DECODER, "unknown_type", now, limits)
+    return _untimed(_LINE_DECODING.decode(raw, now, limits))  # type: ignore[return-value]
 
 
-def _decode(
-    raw: bytes, decoder: msgspec.json.Decoder, bad_type_reason: str, now: float | None, limits: Limits
-) -> Event | Rejection:
-    if len(raw) > limits.max_payload_bytes:
-        return Rejection("oversize", f"{len(raw)} bytes exceeds the {limits.max_payload_bytes}-byte limit")
-    try:
-        event = decoder.decode(raw)
-    except msgspec.ValidationError as error:
-        return Rejection(_validation_reason(str(error), bad_type_reason), str(error))
-    except msgspec.DecodeError as error:
-        return Rejection("malformed_json", str(error))
-    return _check_time(event, now, limits) or event
+def decode_line_at(
+    raw: bytes, *, now: float | None = None, limits: Limits = DEFAULT_LIMITS
+) -> tuple[AnyEvent, float] | Rejection:
+    """``decode_line`` plus the event's time in epoch seconds, which the time check computes
+    anyway and every caller needs next (the engine runs on epoch seconds)."""
+    return _LINE_DECODING.decode(raw, now, limits)  # type: ignore[return-value]
+
+
+def decode_lines_at(
+    lines: Iterable[bytes], *, now: float | None = None, limits: Limits = DEFAULT_LIMITS, batch_lines: int = 1024
+) -> Iterator[tuple[AnyEvent, float] | Rejection]:
+    """``decode_line_at`` of each line, in order; looks for escapes once per batch of lines,
+    which in a log without any saves a third of a microsecond per line."""
+    decode = _LINE_DECODING.decode
+    lines = iter(lines)
+    while batch := list(islice(lines, batch_lines)):
+        unescaped = not _may_hold_control_chars(b"".join(batch))
+        for raw in batch:
+            yield decode(raw, now, limits, unescaped)  # type: ignore[misc]
+
+
+def _untimed(decoded: tuple[Event, float] | Rejection) -> Event | Rejection:
+    return decoded if decoded.__class__ is Rejection else decoded[0]  # type: ignore[index]
+
+
+# Identifiers and short texts must hold no control character.  JSON forbids raw control
+# characters inside strings (the decoder rejects them), so a string can only carry one through
+# a backslash escape, apart from DEL, which JSON allows raw.  A line with neither a backslash
+# nor a DEL byte therefore satisfies this pattern in every (non-empty) string it holds, and its
+# decoding can skip the regular expression, which is about two thirds of the decoding time.
+_NO_CONTROL_CHARS = Identifier.__metadata__[0].pattern
+
+
+def _may_hold_control_chars(raw: bytes) -> bool:
+    return b"\\" in raw or b"\x7f" in raw
+
+
+class _Decoding:
+    """Decodes one event type (or the union of them), skipping the control-character pattern
+    when the bytes cannot violate it.
+
+    The unchecked decoder has every constraint of the real one except that pattern, so when it
+    accepts a line that passed the byte check the real decoder would accept it too, with the
+    same field values; everything else (including every rejection) goes through the real one.
+    """
+
+    def __init__(self, event_type: Any, bad_type_reason: str) -> None:
+        self.checked = msgspec.json.Decoder(event_type)
+        classes = get_args(event_type) or (event_type,)
+        self.real_class = {_unchecked_class(cls): cls for cls in classes}
+        unchecked = tuple(self.real_class)
+        self.unchecked = msgspec.json.Decoder(Union[unchecked] if len(unchecked) > 1 else unchecked[0])
+        self.bad_type_reason = bad_type_reason
+
+    def decode(
+        self, raw: bytes, now: float | None, limits: Limits, unescaped: bool = False
+    ) -> tuple[Event, float] | Rejection:
+        """The event and its epoch seconds, or the rejection; ``unescaped``: the caller has
+        checked that ``raw`` holds neither a backslash nor a DEL byte."""
+        if len(raw) > limits.max_payload_bytes:
+            return Rejection("oversize", f"{len(raw)} bytes exceeds the {limits.max_payload_bytes}-byte limit")
+        event = self._decode_unchecked(raw) if unescaped or not _may_hold_control_chars(raw) else None
+        if event is None:
+            try:
+                event = self.checked.decode(raw)
+            except msgspec.ValidationError as error:
+                return Rejection(_validation_reason(str(error), self.bad_type_reason), str(error))
+            except msgspec.DecodeError as error:
+                return Rejection("malformed_json", str(error))
+        at = event.occurred_at.timestamp()
+        return _check_time(event, at, now, limits) or (event, at)
+
+    def _decode_unchecked(self, raw: bytes) -> Event | None:
+        """The event if ``raw`` (known to hold no escape or DEL) is valid, else None."""
+        try:
+            unchecked = self.unchecked.decode(raw)
+        except msgspec.DecodeError:
+            return None
+        return self.real_class[unchecked.__class__](**msgspec.structs.asdict(unchecked))
+
+
+def _unchecked_class(cls: type[Event]) -> type[msgspec.Struct]:
+    """A struct decoding like ``cls`` but without the control-character pattern."""
+    config = cls.__struct_config__
+    fields = msgspec.structs.fields(cls)
+    return msgspec.defstruct(
+        f"Unchecked{cls.__name__}",
+        [(field.name, _without_pattern(field.type), _default(field)) for field in fields],
+        kw_only=True,
+        tag_field=config.tag_field,
+        tag=config.tag,
+        rename={field.name: field.encode_name for field in fields},
+        forbid_unknown_fields=config.forbid_unknown_fields,
+    )
+
+
+def _default(field: msgspec.structs.FieldInfo) -> Any:
+    if field.default_factory is not msgspec.NODEFAULT:
+        return msgspec.field(default_factory=field.default_factory)
+    return field.default if field.default is not msgspec.NODEFAULT else msgspec.field()
+
+
+def _without_pattern(annotation: Any) -> Any:
+    """``annotation`` with every control-character pattern on a non-empty string dropped."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        inner, *metas = get_args(annotation)
+        return Annotated[(_without_pattern(inner), *map(_meta_without_pattern, metas))]
+    if origin is Union or origin is UnionType:
+        return Union[tuple(map(_without_pattern, get_args(annotation)))]
+    if origin is list:
+        return list[_without_pattern(get_args(annotation)[0])]  # type: ignore[misc]
+    return annotation
+
+
+def _meta_without_pattern(meta: Any) -> Any:
+    if not isinstance(meta, msgspec.Meta) or meta.pattern != _NO_CONTROL_CHARS or not meta.min_length:
+        return meta
+    kept = {name: getattr(meta, name) for name in _META_ATTRIBUTES if name != "pattern"}
+    return msgspec.Meta(**{name: value for name, value in kept.items() if value is not None})
+
+
+_META_ATTRIBUTES = [name for name in dir(msgspec.Meta) if not name.startswith("_")]
+_RECORD_DECODINGS = {kind: _Decoding(cls, "type_mismatch") for kind, cls in EVENT_CLASSES.items()}
+_LINE_DECODING = _Decoding(AnyEvent, "unknown_type")
 
 
 def _validation_reason(message: str, bad_type_reason: str) -> str:
@@ -91,8 +205,7 @@ def _validation_reason(message: str, bad_type_reason: str) -> str:
     return "invalid_value"
 
 
-def _check_time(event: Event, now: float | None, limits: Limits) -> Rejection | None:
-    occurred = event.occurred_at.timestamp()
+def _check_time(event: Event, occurred: float, now: float | None, limits: Limits) -> Rejection | None:
     if occurred < limits.earliest_event:
         earliest = datetime.fromtimestamp(limits.earliest_event, tz=timezone.utc).isoformat()
         return Rejection("ancient_timestamp", f"occurred_at {event.occurred_at.isoformat()} is before {earliest}")

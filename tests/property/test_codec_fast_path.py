@@ -1,0 +1,84 @@
+"""The decoder's fast path (no control-character regex for lines that cannot hold one) decides
+exactly like the full schema: same event (same class, same fields) or the same rejection.
+
+The reference below is the plain msgspec decoder of the event structs, with every pattern.
+"""
+
+import msgspec
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streams.codec import Rejection, decode_line, decode_line_at, decode_lines_at, decode_record
+from streams.events import EVENT_CLASSES, EVENT_TYPES, AnyEvent
+
+STRICT_LINE = msgspec.json.Decoder(AnyEvent)
+STRICT_RECORD = {kind: msgspec.json.Decoder(cls) for kind, cls in EVENT_CLASSES.items()}
+
+# Texts rich in what the patterns are about: control characters, DEL, escapes, newlines.
+tricky_text = st.text(alphabet=st.sampled_from(["a", "Z", "-", " ", "é", "\x00", "\x1f", "\x7f", "\n", "\\", '"']), max_size=6)
+identifiers = st.sampled_from(["c-1", "e-1", ""]) | tricky_text
+near_valid = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from([*EVENT_TYPES, "other"]),
+        "event_id": identifiers,
+        "customer_id": identifiers,
+        "occurred_at": st.sampled_from(["2025-01-01T00:00:00Z", "2025-01-01T00:00:00+02:00", "1999-12-31T23:59:59Z", "2025-01-01"]),
+    },
+    optional={
+        "order_id": identifiers,
+        "amount": st.sampled_from([1.5, -1, "1"]),
+        "currency": st.sampled_from(["EUR", "eur", "EU\n", "EUR\n"]),
+        "categories": st.lists(identifiers, max_size=3),
+        "action": st.sampled_from(["open", "click", "nope"]),
+        "platform": st.none() | identifiers,
+        "campaign_id": st.none() | identifiers,
+    },
+)
+
+
+def assert_same_decision(result: object, strict: msgspec.json.Decoder, raw: bytes) -> None:
+    try:
+        expected = strict.decode(raw)
+    except msgspec.DecodeError:
+        assert isinstance(result, Rejection)
+        return
+    if isinstance(result, Rejection):  # only the time checks may reject what the schema accepts
+        assert result.reason in ("ancient_timestamp", "future_timestamp")
+        return
+    assert type(result) is type(expected)
+    assert result == expected
+
+
+@settings(max_examples=2000, deadline=None)
+@given(near_valid, st.sampled_from(EVENT_TYPES))
+def test_fast_path_decides_like_the_full_schema(record: dict, event_type: str) -> None:
+    raw = orjson.dumps(record)
+    assert_same_decision(decode_line(raw), STRICT_LINE, raw)
+    assert_same_decision(decode_record(raw, event_type), STRICT_RECORD[event_type], raw)
+
+
+@settings(max_examples=500, deadline=None)
+@given(near_valid)
+def test_raw_del_and_control_bytes(record: dict) -> None:
+    """Bytes JSON allows raw (DEL) or forbids (other controls), unescaped in the line."""
+    raw = orjson.dumps(record).replace(b"\\u007f", b"\x7f").replace(b"\\u0000", b"\x00")
+    assert_same_decision(decode_line(raw), STRICT_LINE, raw)
+
+
+@given(near_valid)
+def test_decode_line_at_adds_the_epoch_seconds(record: dict) -> None:
+    raw = orjson.dumps(record)
+    decoded, timed = decode_line(raw), decode_line_at(raw)
+    if isinstance(decoded, Rejection):
+        assert timed == decoded
+    else:
+        assert timed == (decoded, decoded.occurred_at.timestamp())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(near_valid, max_size=40), st.integers(1, 5))
+def test_decode_lines_at_is_decode_line_at_per_line(records: list[dict], batch_lines: int) -> None:
+    """Batches mixing clean and escaped lines decide every line as on its own."""
+    lines = [orjson.dumps(record) for record in records]
+    assert list(decode_lines_at(lines, batch_lines=batch_lines)) == [decode_line_at(line) for line in lines]
