@@ -37,9 +37,6 @@ class DueIndex:
         if len(self._heap) > 2 * len(self._due) + 1024:
             self._compact()
 
-    def due_at(self, customer_id: str) -> float | None:
-        return self._due.get(customer_id)
-
     def pop_due(self, now: float, limit: int | None = None) -> list[tuple[str, float]]:
         """Remove and return (customer, due) for every customer due at or before ``now``, earliest first."""
         popped: list[tuple[str, float]] = []

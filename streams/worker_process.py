@@ -76,12 +76,5 @@ class WorkerProcess:
                 self.process.kill()
                 self.process.wait()
 
-    def kill(self) -> None:
-        """kill -9: no shutdown hooks, no final commit."""
-        if self.alive():
-            assert self.process is not None
-            self.process.kill()
-            self.process.wait()
-
     def tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
