@@ -22,7 +22,7 @@ from zlib import crc32
 
 import msgspec
 
-from streams.events import AnyEvent, EmailEngagement, Login, Purchase
+from streams.events import AnyInput, EmailEngagement, Login, Profile, Purchase
 
 RECENT_EVENTS = 8  # dedupe window: this many of the customer's latest event ids
 CADENCE_GAPS = 5  # the cadence is the median of this many latest inter-purchase gaps
@@ -61,6 +61,21 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
     step: int = 0  # index of the next step of the current stage's campaign
     unsubscribed: int = 0  # CHANNEL_BITS the customer opted out of (unsubscribe, spam complaint)
     bounced: int = 0  # CHANNEL_BITS where delivery hard-failed
+    # From the latest profile (``profile_at`` NEVER: no profile yet).
+    profile_at: float = NEVER
+    reachable: int = 0  # CHANNEL_BITS the customer has an address, number or token for
+    consent: int = 0  # CHANNEL_BITS the customer agreed to marketing on
+    preferred_channel: int = 0  # one CHANNEL_BITS bit, 0 when none
+    time_zone: str | None = None
+    locale: str | None = None
+    # Delivery of the current series.
+    deferred_to: float = NEVER  # when the next step, held back by a cap or quiet hours, is due instead
+    sends: list[tuple[int, int, int]] = []  # (send time, CHANNEL_BITS bit, stage) of recent messages, for caps
+    # The latest campaign touch, for attributing a purchase to it (stage 0: none).
+    touch_stage: int = 0
+    touch_episode: int = 0
+    touch_at: float = NEVER
+    converted: bool = False  # the touch already has its conversion
 
     @classmethod
     def starting(cls, at: float) -> CustomerActivity:
@@ -86,7 +101,7 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
             del recent[0]
         return False
 
-    def record(self, event: AnyEvent, at: float) -> None:
+    def record(self, event: AnyInput, at: float) -> None:
         """Fold one (non-duplicate) event that happened at ``at`` into the facts."""
         if at < self.first_seen:
             self.first_seen = at
@@ -96,8 +111,21 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
         elif kind is Login:
             if at > self.last_login:
                 self.last_login = at
-        else:
+        elif kind is EmailEngagement:
             self._record_email(event, at)  # type: ignore[arg-type]
+        else:
+            self._record_profile(event, at)  # type: ignore[arg-type]
+
+    def _record_profile(self, profile: Profile, at: float) -> None:
+        """The newest profile wins: profiles are snapshots, an older one is out of date."""
+        if at <= self.profile_at:
+            return
+        self.profile_at = at
+        self.reachable = channel_bits(profile.reachable)
+        self.consent = channel_bits(profile.consent)
+        self.preferred_channel = CHANNEL_BITS[profile.preferred_channel] if profile.preferred_channel else 0
+        self.time_zone = profile.time_zone
+        self.locale = profile.locale
 
     def _record_purchase(self, purchase: Purchase, at: float) -> None:
         self.purchase_count += 1
@@ -154,15 +182,25 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
         return [channel for channel, bit in CHANNEL_BITS.items() if bits & bit]
 
 
-def signal_of(event: AnyEvent) -> str | None:
-    """The activity signal an event is (policy ``activity.signals`` names), or None."""
+def signal_of(event: AnyInput) -> str | None:
+    """The activity signal an event is (policy ``activity.signals`` names), or None (profiles never are)."""
     kind = event.__class__
     if kind is Purchase:
         return "purchase"
     if kind is Login:
         return "login"
+    if kind is not EmailEngagement:
+        return None
     action = event.action  # type: ignore[union-attr]
     return "email_open" if action == "open" else "email_click" if action == "click" else None
+
+
+def channel_bits(channels: list[str]) -> int:
+    """The CHANNEL_BITS mask of these channel names."""
+    bits = 0
+    for channel in channels:
+        bits |= CHANNEL_BITS[channel]
+    return bits
 
 
 _ENCODER = msgspec.msgpack.Encoder()

@@ -11,19 +11,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from streams.activity import NEVER, CustomerActivity
+from streams.assignment import Assigner, Assignment
 from streams.commands import (
+    DEFAULT_VARIANT,
     Channel,
     MessageCommand,
     Offer,
     Personalisation,
+    Skip,
+    SkipAction,
+    SkipReason,
     Trigger,
     TriggerStage,
     command_id,
+    skip_id,
     to_datetime,
     trigger_id,
 )
 from streams.lifecycle import DAY, STAGES
-from streams.policy import Policy
+from streams.policy import Campaign, Policy, SeriesStep
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +42,25 @@ class PlannedStep:
     template: str
     offer: Offer | None
     expires_after: float  # seconds the message stays worth sending
+    feedback_request: bool = False
+    offers_by_tier: tuple[tuple[str, Offer], ...] = ()
+    variants: tuple[tuple[str, str | None, Offer | None], ...] = ()  # (variant, template, offer) overrides
+
+    def template_for(self, variant: str) -> str:
+        for name, template, _ in self.variants:
+            if name == variant and template is not None:
+                return template
+        return self.template
+
+    def offer_for(self, variant: str, tier: str | None) -> Offer | None:
+        """The variant's own offer, else the tier's, else the step's."""
+        for name, _, offer in self.variants:
+            if name == variant and offer is not None:
+                return offer
+        for name, offer in self.offers_by_tier:
+            if name == tier:
+                return offer
+        return self.offer
 
 
 class Series:
@@ -43,19 +68,16 @@ class Series:
 
     def __init__(self, policy: Policy) -> None:
         self._steps: dict[int, tuple[PlannedStep, ...]] = {
-            STAGES.index(stage): tuple(
-                PlannedStep(
-                    index=index,
-                    after=step.after_days * DAY,
-                    channel=step.channel,
-                    template=step.template,
-                    offer=step.offer.to_offer() if step.offer else None,
-                    expires_after=campaign.expiry_days(step) * DAY,
-                )
-                for index, step in enumerate(campaign.steps)
-            )
+            STAGES.index(stage): tuple(_planned(index, step, campaign) for index, step in enumerate(campaign.steps))
             for stage, campaign in policy.campaigns.items()
         }
+        self._assigners = {
+            STAGES.index(stage): Assigner(campaign_of(stage), campaign.holdout, campaign.variants)  # type: ignore[arg-type]
+            for stage, campaign in policy.campaigns.items()
+        }
+
+    def has_campaign(self, stage: int) -> bool:
+        return stage in self._steps
 
     def next_step(self, state: CustomerActivity) -> PlannedStep | None:
         """The customer's next step in their current stage's campaign, if any remains."""
@@ -64,13 +86,42 @@ class Series:
             return None
         return steps[state.step]
 
+    def remaining(self, state: CustomerActivity) -> tuple[PlannedStep, ...]:
+        """The steps of the current series not sent yet."""
+        return self._steps.get(state.stage, ())[state.step :]
+
+    def assignment(self, customer_id: str, stage: int) -> Assignment:
+        """The customer's holdout/variant group in the campaign of ``stage``."""
+        assigner = self._assigners.get(stage)
+        return assigner.assign(customer_id) if assigner is not None else _EVERYONE
+
+
+_EVERYONE = Assignment(DEFAULT_VARIANT, False)  # the group of a stage with no campaign
+
+
+def _planned(index: int, step: SeriesStep, campaign: Campaign) -> PlannedStep:
+    return PlannedStep(
+        index=index,
+        after=step.after_days * DAY,
+        channel=step.channel,
+        template=step.template,
+        offer=step.offer.to_offer() if step.offer else None,
+        expires_after=campaign.expiry_days(step) * DAY,
+        feedback_request=step.feedback_request,
+        offers_by_tier=tuple((tier, offer.to_offer()) for tier, offer in step.offers_by_tier.items()),
+        variants=tuple(
+            (name, override.template, override.offer.to_offer() if override.offer else None)
+            for name, override in step.variants.items()
+        ),
+    )
+
 
 def campaign_of(stage: TriggerStage) -> str:
     """The campaign a stage starts is named after the stage (its key under ``campaigns``)."""
     return stage
 
 
-def trigger(customer_id: str, state: CustomerActivity, last_activity: float) -> Trigger:
+def trigger(customer_id: str, state: CustomerActivity, last_activity: float, group: Assignment) -> Trigger:
     """The record of the customer having just entered ``state.stage`` (at ``state.stage_entered_at``)."""
     stage: TriggerStage = STAGES[state.stage]  # type: ignore[assignment]
     entered = state.stage_entered_at
@@ -83,32 +134,86 @@ def trigger(customer_id: str, state: CustomerActivity, last_activity: float) -> 
         fired_at=to_datetime(entered),
         last_activity_at=to_datetime(last_activity),
         days_inactive=_days_between(last_activity, entered),
+        variant=group.variant,
+        holdout=group.holdout,
     )
 
 
-def command(customer_id: str, state: CustomerActivity, step: PlannedStep, last_activity: float, due: float) -> MessageCommand:
-    """The message for ``step`` of the customer's current campaign, due at ``due``."""
+@dataclass(frozen=True, slots=True)
+class SendPlan:
+    """How one planned step goes out: when, on which channel, to which group and tier."""
+
+    due: float  # when the step was planned for
+    send_at: float  # when it may go out (quiet hours and caps applied)
+    channel: Channel
+    group: Assignment
+    tier: str | None
+
+
+def command(
+    customer_id: str, state: CustomerActivity, step: PlannedStep, last_activity: float, plan: SendPlan
+) -> MessageCommand:
+    """The message for ``step`` of the customer's current campaign."""
     stage: TriggerStage = STAGES[state.stage]  # type: ignore[assignment]
     campaign = campaign_of(stage)
-    due_at = to_datetime(due)
+    variant = plan.group.variant
     return MessageCommand(
         command_id=command_id(customer_id, campaign, step.index, state.episode),
         customer_id=customer_id,
-        channel=step.channel,
+        channel=plan.channel,
         campaign=campaign,
         stage=stage,
         step=step.index,
         episode=state.episode,
-        template=step.template,
-        offer=step.offer,
-        personalisation=personalisation(state, last_activity, due),
-        due_at=due_at,
-        send_after=due_at,
-        expires_at=to_datetime(due + step.expires_after),
+        template=step.template_for(variant),
+        offer=step.offer_for(variant, plan.tier),
+        personalisation=personalisation(state, last_activity, plan.send_at, plan.tier),
+        due_at=to_datetime(plan.due),
+        send_after=to_datetime(plan.send_at),
+        expires_at=to_datetime(plan.due + step.expires_after),
+        variant=variant,
+        feedback_request=step.feedback_request,
     )
 
 
-def personalisation(state: CustomerActivity, last_activity: float, at: float) -> Personalisation:
+def skip(
+    customer_id: str,
+    state: CustomerActivity,
+    step: PlannedStep,
+    *,
+    reason: SkipReason,
+    action: SkipAction,
+    due: float,
+    decided_at: float,
+    variant: str,
+    channel: Channel | None = None,
+    deferred_to: float | None = None,
+) -> Skip:
+    """The record of a step not going out as planned (see ``streams.commands.Skip``)."""
+    stage: TriggerStage = STAGES[state.stage]  # type: ignore[assignment]
+    campaign = campaign_of(stage)
+    planned_id = command_id(customer_id, campaign, step.index, state.episode)
+    return Skip(
+        skip_id=skip_id(planned_id, action, reason, decided_at),
+        customer_id=customer_id,
+        campaign=campaign,
+        stage=stage,
+        step=step.index,
+        episode=state.episode,
+        command_id=planned_id,
+        reason=reason,
+        action=action,
+        planned_channel=step.channel,
+        channel=channel,
+        template=step.template_for(variant),
+        variant=variant,
+        due_at=to_datetime(due),
+        decided_at=to_datetime(decided_at),
+        deferred_to=to_datetime(deferred_to) if deferred_to is not None else None,
+    )
+
+
+def personalisation(state: CustomerActivity, last_activity: float, at: float, tier: str | None) -> Personalisation:
     """What a template may say to the customer at ``at``."""
     return Personalisation(
         days_inactive=_days_between(last_activity, at),
@@ -117,6 +222,8 @@ def personalisation(state: CustomerActivity, last_activity: float, at: float) ->
         last_purchase_at=to_datetime(state.last_purchase) if state.last_purchase != NEVER else None,
         last_purchase_category=state.last_category,
         top_categories=state.top_categories(),
+        value_tier=tier,
+        locale=state.locale,
     )
 
 

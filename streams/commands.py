@@ -1,4 +1,4 @@
-"""The outbound records: triggers (stage entries) and message commands for sender services.
+"""The outbound records: triggers (stage entries), message commands for sender services, skips and outcomes.
 
 Both carry deterministic ids derived from what they are about, never from when or where they
 were produced: the pipeline is at-least-once, so the same trigger or command may be published
@@ -19,6 +19,7 @@ from streams.events import Identifier, ShortText, Timestamp
 
 Channel = Literal["email", "sms", "push"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms", "push")
+DEFAULT_VARIANT = "default"  # the variant of a campaign that has no A/B variants
 Stage = Literal["active", "reactivation", "winback", "sunset"]
 TriggerStage = Literal["reactivation", "winback", "sunset"]
 
@@ -70,6 +71,7 @@ class Personalisation(msgspec.Struct, frozen=True, kw_only=True):
     last_purchase_category: ShortText | None = None
     top_categories: list[ShortText] = []
     value_tier: ShortText | None = None
+    locale: ShortText | None = None
 
 
 class Trigger(msgspec.Struct, frozen=True, kw_only=True):
@@ -83,6 +85,8 @@ class Trigger(msgspec.Struct, frozen=True, kw_only=True):
     fired_at: Timestamp
     last_activity_at: Timestamp
     days_inactive: Annotated[int, msgspec.Meta(ge=0)]
+    variant: ShortText = DEFAULT_VARIANT
+    holdout: bool = False
 
 
 class MessageCommand(msgspec.Struct, frozen=True, kw_only=True):
@@ -105,6 +109,68 @@ class MessageCommand(msgspec.Struct, frozen=True, kw_only=True):
     due_at: Timestamp
     send_after: Timestamp
     expires_at: Timestamp
+    variant: ShortText = DEFAULT_VARIANT
+    feedback_request: bool = False  # the template should ask why the customer stopped buying
+
+
+SkipReason = Literal["capped", "quiet_hours", "no_consent", "no_channel", "holdout", "sunset", "expired"]
+SKIP_REASONS: tuple[SkipReason, ...] = ("capped", "quiet_hours", "no_consent", "no_channel", "holdout", "sunset", "expired")
+SkipAction = Literal["skipped", "deferred", "fallback", "held_out"]
+
+
+class Skip(msgspec.Struct, frozen=True, kw_only=True):
+    """A step that was not sent as planned, and why: never silent.
+
+    ``action`` says what happened instead: ``skipped`` (no message), ``deferred`` (sent later,
+    at ``deferred_to``), ``fallback`` (sent on ``channel`` instead of ``planned_channel``) or
+    ``held_out`` (the customer is in the campaign's holdout: this is what would have been sent).
+    """
+
+    skip_id: str
+    customer_id: Identifier
+    campaign: ShortText
+    stage: TriggerStage
+    step: Annotated[int, msgspec.Meta(ge=0)]
+    episode: Annotated[int, msgspec.Meta(ge=0)]
+    command_id: str
+    reason: SkipReason
+    action: SkipAction
+    planned_channel: Channel
+    channel: Channel | None = None
+    template: ShortText
+    variant: ShortText = DEFAULT_VARIANT
+    due_at: Timestamp
+    decided_at: Timestamp
+    deferred_to: Timestamp | None = None
+
+
+class Outcome(msgspec.Struct, frozen=True, kw_only=True):
+    """A conversion: the customer bought within the attribution window of a campaign's touch."""
+
+    outcome_id: str
+    customer_id: Identifier
+    campaign: ShortText
+    stage: TriggerStage
+    episode: Annotated[int, msgspec.Meta(ge=0)]
+    variant: ShortText = DEFAULT_VARIANT
+    holdout: bool
+    trigger_id: str
+    touched_at: Timestamp
+    converted_at: Timestamp
+    order_id: Identifier
+    revenue: Annotated[float, msgspec.Meta(ge=0)]
+    currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+    days_to_return: Annotated[int, msgspec.Meta(ge=0, description="Whole days from the touch to the purchase.")]
+
+
+def skip_id(command: str, action: str, reason: str, decided_at: float) -> str:
+    """The de-duplication key of one decision about one planned message (made at ``decided_at``)."""
+    return deterministic_id("skip", command, action, reason, repr(decided_at))
+
+
+def outcome_id(customer_id: str, campaign: str, episode: int) -> str:
+    """The de-duplication key of a conversion: at most one per customer, campaign and lapse."""
+    return deterministic_id("outcome", customer_id, campaign, episode)
 
 
 def to_datetime(epoch_seconds: float) -> datetime:

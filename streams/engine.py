@@ -14,7 +14,13 @@ Ordering rules (they make backtests reproducible):
   stage first, which ends the old series (its step is cancelled, not sent);
 * activity at or after the current stage's entry returns the customer to ``active`` and starts
   a new episode; activity that happened before it (a late event) updates the facts but does not
-  undo a lapse that was already acted on.
+  undo a lapse that was already acted on;
+* a purchase is checked for a conversion after what was due before it fired and before it ends
+  the lapse;
+* a profile is not activity: it fires what is due before it, then updates consent, channels,
+  time zone and locale (the newest profile wins).
+
+How a due step goes out (holdout, channel, caps, quiet hours) is ``streams.delivery``'s part.
 """
 
 from __future__ import annotations
@@ -24,14 +30,17 @@ from typing import Union
 import msgspec
 
 from streams import campaign
-from streams.activity import CustomerActivity
+from streams.activity import NEVER, CustomerActivity
+from streams.attribution import Attribution
 from streams.campaign import PlannedStep, Series
-from streams.commands import MessageCommand, Trigger
-from streams.events import AnyEvent
-from streams.lifecycle import ACTIVE, Lifecycle
+from streams.commands import MessageCommand, Outcome, Skip, Trigger
+from streams.delivery import Delivery
+from streams.events import AnyInput, Profile, Purchase
+from streams.lifecycle import ACTIVE, STAGES, Lifecycle
 from streams.policy import Policy
 
-Record = Union[Trigger, MessageCommand]
+Record = Union[Trigger, MessageCommand, Skip, Outcome]
+SUNSET = STAGES.index("sunset")
 _NOTHING: tuple[Record, ...] = ()
 
 
@@ -50,28 +59,37 @@ class Engine:
         self.policy = policy
         self.lifecycle = Lifecycle(policy)
         self.series = Series(policy)
+        self.attribution = Attribution(policy, self.series)
+        self.delivery = Delivery(policy, self.series, self.attribution)
 
-    def apply(self, customer_id: str, state: CustomerActivity | None, event: AnyEvent) -> Result:
+    def apply(self, customer_id: str, state: CustomerActivity | None, event: AnyInput) -> Result:
         """Fire what is due before the event, then fold the event in."""
         return self.apply_at(customer_id, state, event, event.occurred_at.timestamp())
 
-    def apply_at(self, customer_id: str, state: CustomerActivity | None, event: AnyEvent, at: float) -> Result:
+    def apply_at(self, customer_id: str, state: CustomerActivity | None, event: AnyInput, at: float) -> Result:
         """``apply`` for a caller that already knows the event's time in epoch seconds."""
+        kind = event.__class__
         if state is None:
             state = CustomerActivity.starting(at)
-            state.seen(event.event_id)
+            if kind is not Profile:  # profiles dedupe by time (the newest wins), not by id
+                state.seen(event.event_id)
             records = _NOTHING
-        elif state.seen(event.event_id):
+        elif kind is not Profile and state.seen(event.event_id):
             return Result(state, _NOTHING, True)
         elif state.stage == ACTIVE and at <= self.lifecycle.last_activity(state) + self.lifecycle.soonest:
             records = _NOTHING  # the common case: an active customer, far from lapsing
         else:
             records = self._fire(customer_id, state, at, inclusive=False)
+        if kind is Purchase and state.touch_stage:
+            outcome = self.attribution.conversion(customer_id, state, event, at)  # type: ignore[arg-type]
+            if outcome is not None:
+                records = (*records, outcome)
         state.record(event, at)
         if state.stage != ACTIVE and at >= state.stage_entered_at and self.lifecycle.is_activity(event):
             state.stage = ACTIVE
             state.stage_entered_at = at
             state.step = 0
+            state.deferred_to = NEVER
             state.episode += 1
         return Result(state, records)
 
@@ -89,7 +107,7 @@ class Engine:
         entry = self.lifecycle.next_entry(state, last_activity)
         step = self.series.next_step(state)
         if step is not None:
-            step_due = state.stage_entered_at + step.after
+            step_due = state.deferred_to if state.deferred_to != NEVER else state.stage_entered_at + step.after
             if entry is None or step_due < entry[1]:
                 return step_due, -1, step
         return (entry[1], entry[0], None) if entry is not None else None
@@ -103,9 +121,16 @@ class Engine:
             if due > limit or (due == limit and not inclusive):
                 break
             if step is None:
-                state.stage, state.stage_entered_at, state.step = stage, due, 0
-                records.append(campaign.trigger(customer_id, state, last_activity))
+                records.extend(self._enter(customer_id, state, stage, due, last_activity))
             else:
-                records.append(campaign.command(customer_id, state, step, last_activity, due))
-                state.step += 1
+                records.extend(self.delivery.step(customer_id, state, step, due, last_activity))
         return tuple(records) if records else _NOTHING
+
+    def _enter(self, customer_id: str, state: CustomerActivity, stage: int, at: float, last_activity: float) -> list[Record]:
+        """The customer enters ``stage`` at ``at``: its trigger, and for sunset the skips of every
+        step the sunset stops (entering another stage ends the old series silently, as activity does)."""
+        records: list[Record] = list(self.delivery.cancel_remaining(customer_id, state, at)) if stage == SUNSET else []
+        state.stage, state.stage_entered_at, state.step, state.deferred_to = stage, at, 0, NEVER
+        self.attribution.touch_trigger(state, at)
+        records.append(campaign.trigger(customer_id, state, last_activity, self.series.assignment(customer_id, stage)))
+        return records

@@ -33,8 +33,10 @@ Amount = Annotated[float, msgspec.Meta(ge=0, le=1e12, description="Order value i
 Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 alphabetic code.")]
 Categories = Annotated[list[ShortText], msgspec.Meta(max_length=32)]
 
+ChannelName = Literal["email", "sms", "push"]
+Locale = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$", max_length=35)]
 EmailAction = Literal["delivered", "open", "click", "unsubscribe", "bounce", "complaint"]
-EVENT_TYPES = ("purchase", "login", "email")
+EVENT_TYPES = ("purchase", "login", "email", "profile")
 
 
 class Event(msgspec.Struct, tag_field="type", kw_only=True, frozen=True):
@@ -68,8 +70,35 @@ class EmailEngagement(Event, tag="email"):
     message_id: Identifier | None = None
 
 
+class Profile(msgspec.Struct, tag="profile", tag_field="type", kw_only=True, frozen=True):
+    """A customer's profile from the CRM (compacted topic): how and when they may be contacted.
+
+    Not an activity event: it never postpones or ends a lapse.  Profiles are snapshots, so the
+    newest ``updated_at`` wins and an older one arriving late changes nothing.  A profile has
+    no event id of its own; ``event_id`` derives one from its time so redeliveries dedupe like
+    events do.
+    """
+
+    customer_id: Identifier
+    updated_at: Timestamp
+    reachable: list[ChannelName] = []  # channels the customer has an address/number/token for
+    consent: list[ChannelName] = []  # channels the customer agreed to receive marketing on
+    preferred_channel: ChannelName | None = None
+    time_zone: ShortText | None = None  # IANA name; checked by the codec
+    locale: Locale | None = None
+
+    @property
+    def occurred_at(self) -> datetime:
+        return self.updated_at
+
+    @property
+    def event_id(self) -> str:
+        return f"profile@{self.updated_at.isoformat()}"
+
+
 AnyEvent = Union[Purchase, Login, EmailEngagement]
-EVENT_CLASSES: dict[str, type[Event]] = {"purchase": Purchase, "login": Login, "email": EmailEngagement}
+AnyInput = Union[Purchase, Login, EmailEngagement, Profile]  # what the customer agent applies
+EVENT_CLASSES: dict[str, type] = {"purchase": Purchase, "login": Login, "email": EmailEngagement, "profile": Profile}
 
 
 def encode_event(event: Event) -> bytes:

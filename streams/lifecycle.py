@@ -16,7 +16,7 @@ from typing import Callable
 
 from streams.activity import NEVER, SIGNAL_FIELDS, CustomerActivity, signal_of
 from streams.commands import Stage
-from streams.events import AnyEvent
+from streams.events import AnyInput
 from streams.policy import Policy, Threshold
 
 DAY = 86400.0
@@ -44,7 +44,7 @@ class Lifecycle:
         """When the customer last did something the policy counts as activity (``NEVER`` if never)."""
         return max(self._activity_times(state))
 
-    def is_activity(self, event: AnyEvent) -> bool:
+    def is_activity(self, event: AnyInput) -> bool:
         return signal_of(event) in self.signals
 
     def next_entry(self, state: CustomerActivity, last_activity: float) -> tuple[int, float] | None:

@@ -15,15 +15,26 @@ from __future__ import annotations
 
 import difflib
 import math
+from datetime import time
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
-from streams.commands import Channel, Offer, TriggerStage
+from streams.commands import CHANNELS, Channel, Offer, TriggerStage
+from streams.time_zones import is_time_zone
 
 STAGES: tuple[TriggerStage, ...] = ("reactivation", "winback", "sunset")
 Signal = Literal["purchase", "login", "email_open", "email_click"]
@@ -33,6 +44,31 @@ DEFAULT_SIGNALS: tuple[Signal, ...] = ("purchase", "login", "email_click")
 DEFAULT_EXPIRES_AFTER_DAYS = 3.0
 Days = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Template = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Name = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+
+
+def _clock_time(value: Any) -> time:
+    """``"21:00"``, or the integer YAML 1.1 makes of an unquoted ``21:00`` (base 60: 1260 minutes)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 24 <= value < 24 * 60:
+        return time(value // 60, value % 60)
+    if isinstance(value, str):
+        hours, _, minutes = value.partition(":")
+        if hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and int(hours) < 24 and int(minutes) < 60:
+            return time(int(hours), int(minutes))
+    raise PydanticCustomError("clock_time", "expected a time of day as HH:MM, e.g. \"21:00\"")
+
+
+def _known_time_zone(name: str) -> str:
+    if not is_time_zone(name):
+        raise PydanticCustomError("time_zone", "{name} is not an IANA time zone (e.g. Europe/Berlin)", {"name": name})
+    return name
+
+
+ClockTime = Annotated[time, BeforeValidator(_clock_time)]
+TimeZoneName = Annotated[str, AfterValidator(_known_time_zone)]
+Name = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+ClockTime = Annotated[time, BeforeValidator(_clock_time)]
+TimeZoneName = Annotated[str, AfterValidator(_known_time_zone)]
 
 
 class _Section(BaseModel):
@@ -141,6 +177,85 @@ class OfferTerms(_Section):
         return Offer(percent_off=self.percent_off, free_shipping=self.free_shipping)
 
 
+class Cap(_Section):
+    """At most ``messages`` in any rolling ``per_days`` window (on one ``channel``, or on all)."""
+
+    messages: int = Field(ge=1, le=1000)
+    per_days: Days
+    channel: Channel | None = None
+
+
+class Caps(_Section):
+    """Frequency caps across every campaign, and what happens to a step that would break one.
+
+    ``defer`` moves the step to the earliest time every cap allows, as long as the message is
+    still worth sending then (its expiry); otherwise, and always with ``skip``, the step is
+    skipped with the reason recorded.
+    """
+
+    limits: list[Cap] = Field(default_factory=list)
+    when_capped: Literal["defer", "skip"] = "defer"
+
+
+class QuietHours(_Section):
+    """No message may be sent between ``start`` and ``end`` in the customer's own time zone.
+
+    The window may cross midnight (``21:00`` to ``08:00``).  Customers whose zone is unknown
+    (no profile, no zone in it) are in ``default_time_zone``.
+    """
+
+    start: ClockTime
+    end: ClockTime
+    default_time_zone: TimeZoneName = "UTC"
+    channels: list[Channel] = Field(default_factory=lambda: list(CHANNELS), min_length=1)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> QuietHours:
+        if self.start == self.end:
+            raise PydanticCustomError("quiet_hours", "start and end are the same time: the window would be empty")
+        return self
+
+
+class Channels(_Section):
+    """Which channels a customer can be reached on, and where a step goes when its own is not allowed.
+
+    A channel is allowed when the customer is reachable and consented on it (from their profile;
+    ``without_profile`` until a profile arrives) and has not unsubscribed, complained or hard
+    bounced there.  A step on a channel that is not allowed goes to the first allowed channel of
+    ``fallback`` (the customer's preferred channel first, if it is allowed and listed);
+    ``fallback: []`` skips such steps instead.
+    """
+
+    fallback: list[Channel] = Field(default_factory=lambda: list(CHANNELS))
+    without_profile: list[Channel] = Field(default_factory=lambda: list(CHANNELS))
+
+
+class Tier(_Section):
+    """A value tier: customers with at least this much spend and this many purchases (both optional)."""
+
+    name: Name
+    min_spend: float = Field(0.0, ge=0, allow_inf_nan=False)
+    min_purchases: int = Field(0, ge=0)
+
+
+class Attribution(_Section):
+    """Which purchases count as a campaign's conversions.
+
+    A purchase within ``window_days`` after the customer's latest ``trigger`` (or latest
+    message, held-out ones included, with ``after: command``) converts, once per lapse.
+    """
+
+    window_days: Days = 14.0
+    after: Literal["trigger", "command"] = "trigger"
+
+
+class VariantStep(_Section):
+    """What a variant changes in one step (anything left out is the step's own)."""
+
+    template: Template | None = None
+    offer: OfferTerms | None = None
+
+
 class SeriesStep(_Section):
     """One message of a campaign, sent ``after_days`` after the stage started."""
 
@@ -148,14 +263,25 @@ class SeriesStep(_Section):
     channel: Channel
     template: Template
     offer: OfferTerms | None = None
+    offers_by_tier: dict[Name, OfferTerms] = Field(default_factory=dict)
+    variants: dict[Name, VariantStep] = Field(default_factory=dict)
     expires_after_days: Days | None = None
+    feedback_request: bool = False
 
 
 class Campaign(_Section):
-    """The series a stage starts; settings here apply to every step unless the step overrides them."""
+    """The series a stage starts; settings here apply to every step unless the step overrides them.
+
+    ``holdout`` is the share of customers who get no message from this campaign (their steps
+    are recorded as held out, so lift can be measured); ``variants`` splits the others by
+    weight.  Both are a stable hash of customer and campaign.
+    """
 
     steps: list[SeriesStep] = Field(min_length=1)
     expires_after_days: Days = DEFAULT_EXPIRES_AFTER_DAYS
+    holdout: float = Field(0.0, ge=0, lt=1, allow_inf_nan=False)
+    variants: dict[Name, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(default_factory=dict)
+    caps: list[Cap] = Field(default_factory=list)
 
     def expiry_days(self, step: SeriesStep) -> float:
         """How long a step's message stays worth sending: the step's own setting, else the campaign's."""
@@ -167,6 +293,11 @@ class Policy(_Section):
 
     activity: ActivitySignals = ActivitySignals()
     stages: Stages
+    caps: Caps = Caps()
+    quiet_hours: QuietHours | None = None
+    channels: Channels = Channels()
+    tiers: list[Tier] = Field(default_factory=list)
+    attribution: Attribution = Attribution()
     campaigns: dict[str, Campaign] = {}
 
     @model_validator(mode="after")
@@ -179,7 +310,13 @@ class Policy(_Section):
 
     def conflicts(self) -> list[tuple[str, str]]:
         """Cross-field problems as (key path, message): things each section alone cannot see."""
-        return [*self._threshold_order(), *self._campaign_names(), *self._step_order()]
+        return [
+            *self._threshold_order(),
+            *self._campaign_names(),
+            *self._step_order(),
+            *self._tier_names(),
+            *self._variant_names(),
+        ]
 
     def _threshold_order(self) -> list[tuple[str, str]]:
         configured = self.stages.configured()
@@ -197,6 +334,30 @@ class Policy(_Section):
                 problems.append((f"campaigns.{name}", f"not a stage{_did_you_mean(name, STAGES)}"))
             elif name not in configured:
                 problems.append((f"campaigns.{name}", f"stage {name} has no threshold under stages"))
+            elif name == "sunset":
+                problems.append(("campaigns.sunset", "sunset stops every message to the customer: it cannot have a campaign"))
+        return problems
+
+    def _tier_names(self) -> list[tuple[str, str]]:
+        names = [tier.name for tier in self.tiers]
+        problems = [(f"tiers[{index}].name", f"{name} is listed twice") for index, name in enumerate(names) if name in names[:index]]
+        for campaign_name, campaign in self.campaigns.items():
+            for index, step in enumerate(campaign.steps):
+                for tier in step.offers_by_tier:
+                    if tier not in names:
+                        where = f"campaigns.{campaign_name}.steps[{index}].offers_by_tier.{tier}"
+                        problems.append((where, f"no such tier under tiers{_did_you_mean(tier, names)}"))
+        return problems
+
+    def _variant_names(self) -> list[tuple[str, str]]:
+        problems = []
+        for campaign_name, campaign in self.campaigns.items():
+            for index, step in enumerate(campaign.steps):
+                for variant in step.variants:
+                    if variant not in campaign.variants:
+                        where = f"campaigns.{campaign_name}.steps[{index}].variants.{variant}"
+                        known = f"campaigns.{campaign_name}.variants"
+                        problems.append((where, f"no such variant under {known}{_did_you_mean(variant, campaign.variants)}"))
         return problems
 
     def _step_order(self) -> list[tuple[str, str]]:
@@ -349,5 +510,12 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
 
 
 _KNOWN_KEYS = sorted(
-    {name for model in (Policy, ActivitySignals, Threshold, Stages, OfferTerms, SeriesStep, Campaign) for name in model.model_fields}
+    {
+        name
+        for model in (
+            Policy, ActivitySignals, Threshold, Stages, OfferTerms, SeriesStep, Campaign,
+            Cap, Caps, QuietHours, Channels, Tier, Attribution, VariantStep,
+        )
+        for name in model.model_fields
+    }
 )

@@ -13,8 +13,8 @@ from typing import Any, Union
 import msgspec
 import orjson
 
-from streams.commands import MessageCommand, Trigger
-from streams.events import EmailEngagement, Login, Purchase
+from streams.commands import MessageCommand, Outcome, Skip, Trigger
+from streams.events import EmailEngagement, Login, Profile, Purchase
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ID_BASE = "https://winback-streams.dev/schemas/"
@@ -30,16 +30,22 @@ def _documents() -> dict[str, tuple[object, str]]:
             EmailEngagement,
             "An email engagement event on the email topic. `type` is optional on a topic.",
         ),
+        "customer-profile": (
+            Profile,
+            "A customer profile on the compacted profiles topic (key: customer_id). `type` is optional on a topic.",
+        ),
         "backtest-line": (
-            Union[Purchase, Login, EmailEngagement],
-            "One line of a backtest JSON-lines file: any event, with its `type` required.",
+            Union[Purchase, Login, EmailEngagement, Profile],
+            "One line of a backtest JSON-lines file: any event or profile, with its `type` required.",
         ),
         "trigger": (Trigger, "A customer entered a lapse stage (audit record on the triggers topic)."),
         "message-command": (MessageCommand, "One message for a sender service, on the topic of its channel."),
+        "skip": (Skip, "A campaign step not sent as planned, and why (skips topic)."),
+        "outcome": (Outcome, "A conversion attributed to a campaign (outcomes topic)."),
     }
 
 
-_TOPIC_EVENTS = {"purchase", "login", "email-engagement"}
+_TOPIC_EVENTS = {"purchase", "login", "email-engagement", "customer-profile"}
 
 
 def build(stem: str) -> dict[str, Any]:

@@ -66,7 +66,4 @@ campaigns:
     steps:
       - {after_days: 0, channel: email, template: offer, offer: {percent_off: 20}}
       - {after_days: 4, channel: sms, template: reminder, expires_after_days: 1}
-  sunset:
-    steps:
-      - {after_days: 0, channel: email, template: goodbye}
 """

@@ -46,7 +46,6 @@ def test_the_whole_ladder_fires_each_entry_and_step_at_its_exact_time(engine):
         ("email", "winback", 0, 0, 15),
         ("sms", "winback", 1, 0, 19),
         ("trigger", "sunset", None, 0, 40),
-        ("email", "sunset", 0, 0, 40),
     ]
     assert engine.next_due(state) is None
 

@@ -1,0 +1,128 @@
+"""Delivering one due step: holdout, consent and fallback, frequency caps, quiet hours, expiry.
+
+The engine calls ``Delivery.step`` when a step of the customer's series is due.  The answer is
+the records to publish, and the state is moved on: the step pointer advances when the step
+is settled (sent, held out or skipped), or ``deferred_to`` is set when a cap or quiet hours
+hold it back, so the scheduler comes back for it then.  Deferring inside the engine, rather
+than publishing a command with a later ``send_after``, keeps a deferred step cancellable:
+a purchase during the wait ends the series and the message is never sent.
+
+Order of the checks, each one final: holdout (record what would have been sent) -> channel
+(consent, reachability, fallback) -> caps and quiet hours (defer within the expiry, or skip).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from streams import campaign
+from streams.activity import CHANNEL_BITS, NEVER, CustomerActivity
+from streams.attribution import Attribution
+from streams.campaign import PlannedStep, SendPlan, Series
+from streams.caps import FrequencyCaps
+from streams.commands import Channel, MessageCommand, Skip, SkipAction, SkipReason
+from streams.policy import Policy
+from streams.quiet_hours import QuietHours
+from streams.reachability import Reachability
+from streams.tiers import ValueTiers
+
+StepRecord = MessageCommand | Skip
+
+
+class Delivery:
+    def __init__(self, policy: Policy, series: Series, attribution: Attribution) -> None:
+        self.series = series
+        self.attribution = attribution
+        self.caps = FrequencyCaps(policy)
+        self.defer_when_capped = policy.caps.when_capped == "defer"
+        self.quiet_hours = QuietHours(policy.quiet_hours)
+        self.reachability = Reachability(policy.channels)
+        self.tiers = ValueTiers(policy.tiers)
+
+    def step(
+        self, customer_id: str, state: CustomerActivity, step: PlannedStep, at: float, last_activity: float
+    ) -> list[StepRecord]:
+        """Settle or defer ``step``, due at ``at`` (its planned time, or the time it was deferred to)."""
+        planned = state.stage_entered_at + step.after
+        group = self.series.assignment(customer_id, state.stage)
+        decided = _Decided(customer_id, state, step, planned, at, group.variant)
+        if group.holdout:
+            self._settle(state, at)
+            return [decided.skip("holdout", "held_out", channel=step.channel)]
+        channel, reason = self.reachability.choose(state, step.channel)
+        if channel is None:
+            self._settle(state, NEVER)
+            return [decided.skip(reason, "skipped")]  # type: ignore[arg-type]
+        send_at, held_by = self._send_time(state, at, channel)
+        if held_by == "capped" and not self.defer_when_capped:
+            self._settle(state, NEVER)
+            return [decided.skip("capped", "skipped", channel=channel)]
+        if send_at > planned + step.expires_after:
+            self._settle(state, NEVER)
+            return [decided.skip("expired", "skipped", channel=channel)]
+        if held_by is not None:
+            state.deferred_to = send_at
+            return [decided.skip(held_by, "deferred", channel=channel, deferred_to=send_at)]
+        plan = SendPlan(planned, at, channel, group, self.tiers.of(state))
+        records: list[StepRecord] = [campaign.command(customer_id, state, step, last_activity, plan)]
+        self.caps.record(state.sends, at, CHANNEL_BITS[channel], state.stage)
+        self._settle(state, at)
+        if reason is not None:
+            records.append(decided.skip(reason, "fallback", channel=channel))
+        return records
+
+    def cancel_remaining(self, customer_id: str, state: CustomerActivity, at: float) -> list[Skip]:
+        """Sunset: the steps of the current series that will now never be sent, as skips."""
+        group = self.series.assignment(customer_id, state.stage)
+        return [
+            _Decided(customer_id, state, step, state.stage_entered_at + step.after, at, group.variant).skip("sunset", "skipped")
+            for step in self.series.remaining(state)
+        ]
+
+    def _send_time(self, state: CustomerActivity, at: float, channel: Channel) -> tuple[float, SkipReason | None]:
+        """When a message on ``channel`` may go out, and what holds it back (None: nothing).
+
+        Caps only loosen as time passes, so moving out of quiet hours after the caps keeps
+        them satisfied: two steps reach a time both allow.
+        """
+        bit = CHANNEL_BITS[channel]
+        uncapped = self.caps.allowed_from(state.sends, at, bit, state.stage) if self.caps else at
+        send_at = self.quiet_hours.next_allowed(uncapped, state.time_zone, bit)
+        if uncapped > at:
+            return send_at, "capped"
+        return send_at, "quiet_hours" if send_at > at else None
+
+    def _settle(self, state: CustomerActivity, message_at: float) -> None:
+        """The step is done: on to the next one.  ``message_at``: when a message (or, for the
+        holdout, the message that would have been) went out, NEVER when none did."""
+        state.step += 1
+        state.deferred_to = NEVER
+        if message_at != NEVER:
+            self.attribution.touch_message(state, message_at)
+
+
+class _Decided(NamedTuple):
+    """A decision about one step, made at ``at``, that is about to be recorded as a skip."""
+
+    customer_id: str
+    state: CustomerActivity
+    step: PlannedStep
+    planned: float
+    at: float
+    variant: str
+
+    def skip(
+        self, reason: SkipReason, action: SkipAction, channel: Channel | None = None, deferred_to: float | None = None
+    ) -> Skip:
+        return campaign.skip(
+            self.customer_id,
+            self.state,
+            self.step,
+            reason=reason,
+            action=action,
+            due=self.planned,
+            decided_at=self.at,
+            variant=self.variant,
+            channel=channel,
+            deferred_to=deferred_to,
+        )
