@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from streams.codec import Rejection, decode_lines_at
-from streams.commands import CHANNELS, MessageCommand, Trigger, to_datetime
+from streams.commands import CHANNELS, SKIP_REASONS, MessageCommand, Outcome, Skip, Trigger, to_datetime
 from streams.engine import Engine, Record
 from streams.events import AnyEvent
 from streams.lifecycle import STAGES
@@ -31,6 +31,47 @@ from streams.policy import Policy
 REJECTION_EXAMPLES = 5  # how many rejected lines the report quotes
 _ORDER = attrgetter("occurred_at", "event_id")
 TimedEvent = tuple[AnyEvent, float]  # an event and its time in epoch seconds
+
+
+@dataclass
+class GroupFigures:
+    """One campaign group's funnel: customers triggered, messages sent, conversions and revenue."""
+
+    triggered: int = 0
+    commands: int = 0
+    conversions: int = 0
+    revenue: float = 0.0
+
+    def add(self, other: GroupFigures) -> None:
+        self.triggered += other.triggered
+        self.commands += other.commands
+        self.conversions += other.conversions
+        self.revenue += other.revenue
+
+    @property
+    def rate(self) -> float | None:
+        """Reactivation rate: conversions per triggered lapse."""
+        return self.conversions / self.triggered if self.triggered else None
+
+    def lift(self, holdout: GroupFigures) -> dict[str, float | None] | None:
+        """This group against the holdout: rate difference (absolute and relative) and revenue per lapse."""
+        if self.rate is None or holdout.rate is None:
+            return None
+        revenue_per = self.revenue / self.triggered - holdout.revenue / holdout.triggered
+        return {
+            "rate_points": round(self.rate - holdout.rate, 4),
+            "relative": round(self.rate / holdout.rate - 1, 4) if holdout.rate else None,
+            "revenue_per_lapse": round(revenue_per, 2),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "triggered": self.triggered,
+            "commands": self.commands,
+            "conversions": self.conversions,
+            "revenue": round(self.revenue, 2),
+            "reactivation_rate": round(self.rate, 4) if self.rate is not None else None,
+        }
 
 
 @dataclass
@@ -49,6 +90,9 @@ class Report:
     triggers: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(TRIGGER_STAGES, 0)))
     commands: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(CHANNELS, 0)))
     stages: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(STAGES, 0)))
+    skips: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(SKIP_REASONS, 0)))
+    skip_actions: Counter[str] = field(default_factory=Counter)
+    groups: dict[tuple[str, str, bool], GroupFigures] = field(default_factory=dict)  # (campaign, variant, holdout)
 
     def reject(self, line: int, rejection: Rejection) -> None:
         self.rejected += 1
@@ -57,10 +101,43 @@ class Report:
             self.rejected_examples.append({"line": line, "reason": rejection.reason, "detail": rejection.detail})
 
     def count(self, record: Record) -> None:
-        if isinstance(record, Trigger):
-            self.triggers[record.stage] += 1
-        elif isinstance(record, MessageCommand):
-            self.commands[record.channel] += 1
+        kind = record.__class__
+        if kind is Trigger:
+            self.triggers[record.stage] += 1  # type: ignore[union-attr]
+            self._group(record.campaign, record.variant, record.holdout).triggered += 1  # type: ignore[union-attr]
+        elif kind is MessageCommand:
+            self.commands[record.channel] += 1  # type: ignore[union-attr]
+            self._group(record.campaign, record.variant, False).commands += 1  # type: ignore[union-attr]
+        elif kind is Skip:
+            self.skips[record.reason] += 1  # type: ignore[union-attr]
+            self.skip_actions[record.action] += 1  # type: ignore[union-attr]
+        elif kind is Outcome:
+            group = self._group(record.campaign, record.variant, record.holdout)  # type: ignore[union-attr]
+            group.conversions += 1
+            group.revenue += record.revenue  # type: ignore[union-attr]
+
+    def _group(self, campaign: str, variant: str, holdout: bool) -> GroupFigures:
+        key = (campaign, variant, holdout)
+        group = self.groups.get(key)
+        if group is None:
+            group = self.groups[key] = GroupFigures()
+        return group
+
+    def campaigns(self) -> dict[str, Any]:
+        """Per campaign: each variant's figures and lift against the campaign's holdout, and the holdout's."""
+        out: dict[str, Any] = {}
+        for campaign in sorted({campaign for campaign, _, _ in self.groups}):
+            holdout = GroupFigures()
+            for (name, _, held_out), group in self.groups.items():
+                if name == campaign and held_out:
+                    holdout.add(group)
+            variants = {
+                variant: {**group.as_dict(), "lift_vs_holdout": group.lift(holdout)}
+                for (name, variant, held_out), group in sorted(self.groups.items())
+                if name == campaign and not held_out
+            }
+            out[campaign] = {"variants": variants, "holdout": holdout.as_dict()}
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form (``winback backtest --format json``)."""
@@ -76,6 +153,9 @@ class Report:
             "triggers": dict(self.triggers),
             "commands": dict(self.commands),
             "stages": dict(self.stages),
+            "skips": dict(self.skips),
+            "skip_actions": dict(sorted(self.skip_actions.items())),
+            "campaigns": self.campaigns(),
             "state_bytes_per_customer": round(self.state_bytes / self.customers, 1) if self.customers else 0,
         }
 

@@ -1,4 +1,5 @@
-"""Publishing what the engine decided: triggers to the audit topic, commands to their channel.
+"""Publishing what the engine decided: triggers to the audit topic, commands to their channel,
+skips and outcomes to theirs.
 
 ``publish`` returns only once Kafka has acknowledged every record.  The agent calls it before
 it writes the customer's new state to the table, so a crash in between means the event is
@@ -9,12 +10,13 @@ de-duplicate on ``command_id``); the opposite order could lose a command for goo
 from __future__ import annotations
 
 import asyncio
-from typing import Iterable
+from typing import Sequence
 
+import faust
 import msgspec
 
 from streams import metrics
-from streams.commands import MessageCommand, Trigger
+from streams.commands import MessageCommand, Skip, Trigger
 from streams.engine import Record
 from streams.topology import Topology
 
@@ -27,16 +29,21 @@ class Emitter:
     def __init__(self, topology: Topology):
         self.topology = topology
 
-    async def publish(self, records: Iterable[Record]) -> None:
+    async def publish(self, records: Sequence[Record]) -> None:
         deliveries = [await self._send(record) for record in records]
         if deliveries:
             await asyncio.gather(*deliveries)
+            metrics.count_published(records)
 
     async def _send(self, record: Record) -> asyncio.Future:
         key = record.customer_id.encode()
-        if isinstance(record, Trigger):
-            metrics.TRIGGERS.labels(record.stage, record.campaign).inc()
-            return await self.topology.triggers.send(key=key, value=_ENCODER.encode(record))
-        assert isinstance(record, MessageCommand)
-        metrics.COMMANDS.labels(record.channel, record.campaign, str(record.step)).inc()
-        return await self.topology.commands[record.channel].send(key=key, value=_ENCODER.encode(record))
+        return await self._topic_of(record).send(key=key, value=_ENCODER.encode(record))
+
+    def _topic_of(self, record: Record) -> faust.TopicT:
+        """Triggers to the audit topic, commands to their channel's, skips and outcomes to theirs."""
+        kind = record.__class__
+        if kind is MessageCommand:
+            return self.topology.commands[record.channel]  # type: ignore[union-attr]
+        if kind is Trigger:
+            return self.topology.triggers
+        return self.topology.skips if kind is Skip else self.topology.outcomes

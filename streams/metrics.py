@@ -6,7 +6,11 @@ channels, whose sets are small and fixed by the code or the policy.
 
 from __future__ import annotations
 
+from typing import Any, Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from streams.commands import MessageCommand, Trigger
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -46,3 +50,13 @@ DUE_PUBLISHED = Counter(
 def exposition() -> bytes:
     """The metrics in Prometheus text format."""
     return generate_latest(REGISTRY)
+
+
+def count_published(records: Iterable[Any]) -> None:
+    """Count published records by kind (the one place that maps records to metrics)."""
+    for record in records:
+        kind = record.__class__
+        if kind is Trigger:
+            TRIGGERS.labels(record.stage, record.campaign).inc()
+        elif kind is MessageCommand:
+            COMMANDS.labels(record.channel, record.campaign, str(record.step)).inc()

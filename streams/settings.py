@@ -114,8 +114,13 @@ class Settings(BaseSettings):
 
     @property
     def input_topics(self) -> dict[str, str]:
-        """Event type -> topic it arrives on."""
-        return {"purchase": self.topic_purchases, "login": self.topic_logins, "email": self.topic_email}
+        """Input record type -> topic it arrives on (customer profiles included)."""
+        return {
+            "purchase": self.topic_purchases,
+            "login": self.topic_logins,
+            "email": self.topic_email,
+            "profile": self.topic_profiles,
+        }
 
     @classmethod
     def documented(cls) -> list[tuple[str, str, str]]:

@@ -75,7 +75,7 @@ class TopicStatus:
 def required_topics(settings: Settings) -> list[TopicSpec]:
     """Every topic a worker reads or writes, with its shape."""
     plain = [
-        *settings.input_topics.values(),
+        *(name for kind, name in settings.input_topics.items() if kind != "profile"),
         settings.topic_dead_letters,
         settings.topic_triggers,
         settings.topic_outcomes,

@@ -30,6 +30,8 @@ class Topology:
     dead_letters: faust.TopicT
     triggers: faust.TopicT
     commands: dict[str, faust.TopicT]  # channel -> topic
+    skips: faust.TopicT
+    outcomes: faust.TopicT
     activity: faust.Table  # customer_id (UTF-8 bytes) -> CustomerActivity (msgpack bytes)
 
 
@@ -67,6 +69,8 @@ def build_topology(settings: Settings) -> Topology:
     dead_letters = app.topic(settings.topic_dead_letters, value_type=bytes, key_serializer="raw")
     triggers = _output(app, settings.topic_triggers)
     commands = {channel: _output(app, name) for channel, name in settings.command_topics.items()}
+    skips = _output(app, settings.topic_skips)
+    outcomes = _output(app, settings.topic_outcomes)
     activity = app.Table(
         ACTIVITY_TABLE,
         key_type=bytes,  # raw customer id bytes: changelog key == source record key, same partition
@@ -83,6 +87,8 @@ def build_topology(settings: Settings) -> Topology:
         dead_letters=dead_letters,
         triggers=triggers,
         commands=commands,
+        skips=skips,
+        outcomes=outcomes,
         activity=activity,
     )
 

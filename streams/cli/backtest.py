@@ -68,12 +68,35 @@ def _tables(report: Report) -> list[Table]:
         summary.add_row(label, f"{figures[key]:,}")
     tables = [summary, _counts("Stage entries (triggers)", figures["triggers"]), _counts("Messages", figures["commands"])]
     tables.append(_counts("Customers by stage at the end", figures["stages"]))
+    tables.append(_counts("Steps not sent as planned, by reason", figures["skips"]))
+    tables.append(_campaigns(figures["campaigns"]))
     if report.rejected:
         rejected = Table("line", "reason", "detail", title=f"Rejected lines (first {len(report.rejected_examples)})")
         for example in report.rejected_examples:
             rejected.add_row(str(example["line"]), example["reason"], example["detail"])
         tables.append(rejected)
     return tables
+
+
+def _campaigns(campaigns: dict) -> Table:
+    """Reactivation rate and revenue per campaign and variant, with lift against the holdout."""
+    table = Table("campaign", "group", "lapses", "messages", "conversions", "rate", "revenue", "lift", title="Campaigns")
+    for campaign, figures in campaigns.items():
+        groups = [(variant, group, group["lift_vs_holdout"]) for variant, group in figures["variants"].items()]
+        groups.append(("holdout", figures["holdout"], None))
+        for name, group, lift in groups:
+            rate = group["reactivation_rate"]
+            table.add_row(
+                campaign,
+                name,
+                f"{group['triggered']:,}",
+                f"{group['commands']:,}",
+                f"{group['conversions']:,}",
+                f"{rate:.1%}" if rate is not None else "-",
+                f"{group['revenue']:,.2f}",
+                f"{lift['rate_points'] * 100:+.1f} pts" if lift else "-",
+            )
+    return table
 
 
 def _counts(title: str, counts: dict[str, int]) -> Table:
