@@ -9,6 +9,7 @@ replay counts exactly the same messages.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 from streams.activity import CHANNEL_BITS
@@ -55,7 +56,7 @@ class FrequencyCaps:
         """Remember a message sent at ``at``, forgetting sends no window can see any more."""
         if not self.rules:
             return
-        sends.append((int(at), channel, stage))
+        sends.append((math.ceil(at), channel, stage))  # rounded up: a send never leaves a window early
         horizon = at - self.horizon
         while sends and sends[0][0] <= horizon:
             del sends[0]

@@ -7,6 +7,9 @@ hold it back, so the scheduler comes back for it then.  Deferring inside the eng
 than publishing a command with a later ``send_after``, keeps a deferred step cancellable:
 a purchase during the wait ends the series and the message is never sent.
 
+A step never goes out before the one before it: one held back holds the rest of the series
+back too (the command's ``due_at`` and ``send_after`` show by how much).
+
 Order of the checks, each one final: holdout (record what would have been sent) -> channel
 (consent, reachability, fallback) -> caps and quiet hours (defer within the expiry, or skip).
 """
@@ -94,11 +97,19 @@ class Delivery:
 
     def _settle(self, state: CustomerActivity, message_at: float) -> None:
         """The step is done: on to the next one.  ``message_at``: when a message (or, for the
-        holdout, the message that would have been) went out, NEVER when none did."""
+        holdout, the message that would have been) went out, NEVER when none did.
+
+        Steps keep their order: when this message went out late (deferred), a next step planned
+        before it waits for it, so no step is judged against caps before an earlier one was sent.
+        """
         state.step += 1
         state.deferred_to = NEVER
-        if message_at != NEVER:
-            self.attribution.touch_message(state, message_at)
+        if message_at == NEVER:
+            return
+        self.attribution.touch_message(state, message_at)
+        following = self.series.next_step(state)
+        if following is not None and state.stage_entered_at + following.after < message_at:
+            state.deferred_to = message_at
 
 
 class _Decided(NamedTuple):

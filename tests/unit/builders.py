@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import msgspec
 
-from streams.events import AnyEvent, EmailEngagement, Login, Purchase
+from streams.events import AnyInput, EmailEngagement, Login, Profile, Purchase
 from streams.policy import Policy, parse_policy
 
 DAY = 86400.0
@@ -46,7 +46,28 @@ def email(day: float, action: str, customer: str = "c1", *, event_id: str | None
     )
 
 
-def line(event: AnyEvent) -> bytes:
+def profile(
+    day: float,
+    customer: str = "c1",
+    *,
+    reachable: tuple[str, ...] = ("email", "sms", "push"),
+    consent: tuple[str, ...] = ("email", "sms", "push"),
+    preferred: str | None = None,
+    time_zone: str | None = None,
+    locale: str | None = None,
+) -> Profile:
+    return Profile(
+        customer_id=customer,
+        updated_at=when(day),
+        reachable=list(reachable),  # type: ignore[arg-type]
+        consent=list(consent),  # type: ignore[arg-type]
+        preferred_channel=preferred,  # type: ignore[arg-type]
+        time_zone=time_zone,
+        locale=locale,
+    )
+
+
+def line(event: AnyInput) -> bytes:
     return msgspec.json.encode(event)
 
 
