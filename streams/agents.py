@@ -20,7 +20,7 @@ from streams.clock import Clock, EventTimeClock
 from streams.codec import Limits, Rejection, decode_line, decode_record
 from streams.emitter import Emitter
 from streams.engine import Engine, Result
-from streams.events import AnyEvent, encode_event
+from streams.events import AnyInput, encode_event
 from streams.reorder import ReorderBuffer
 from streams.scheduler import Scheduler
 from streams.topology import Topology
@@ -94,13 +94,13 @@ def _keep_customers(topology: Topology, engine: Engine, scheduler: Scheduler, em
     """
     table = topology.activity
     due_topic = topology.due.get_topic_name()
-    held: ReorderBuffer[tuple[faust.EventT, AnyEvent]] | None = (
+    held: ReorderBuffer[tuple[faust.EventT, AnyInput]] | None = (
         ReorderBuffer() if isinstance(clock, EventTimeClock) else None
     )
     if held is not None:
         topology.activity.on_recover(lambda: _forget_revoked(topology, held))
 
-    async def handle(event: faust.EventT, decoded: AnyEvent | None) -> None:
+    async def handle(event: faust.EventT, decoded: AnyInput | None) -> None:
         message = event.message
         if event.key == MARKER_KEY or (decoded is None and message.topic != due_topic):
             return  # a marker (already observed) or an undecodable record (already logged)
@@ -116,7 +116,7 @@ def _keep_customers(topology: Topology, engine: Engine, scheduler: Scheduler, em
             table[event.key] = result.state.encode()
             scheduler.track(message.partition, customer_id, result.state)
 
-    def ready(event: faust.EventT) -> list[tuple[faust.EventT, AnyEvent | None]]:
+    def ready(event: faust.EventT) -> list[tuple[faust.EventT, AnyInput | None]]:
         """What can be handled now that ``event`` arrived (markers are handled right here)."""
         message = event.message
         if event.key == MARKER_KEY:
@@ -149,7 +149,7 @@ async def _forget_revoked(topology: Topology, held: ReorderBuffer) -> None:
     held.keep_only({tp.partition for tp in topology.app.assignor.assigned_actives() if tp.topic == name})
 
 
-def _decode_internal(event: faust.EventT) -> AnyEvent | None:
+def _decode_internal(event: faust.EventT) -> AnyInput | None:
     """An event from the internal topic (only our own ingest writes it; guard anyway)."""
     decoded = decode_line(event.value)
     if isinstance(decoded, Rejection):
@@ -158,7 +158,7 @@ def _decode_internal(event: faust.EventT) -> AnyEvent | None:
     return decoded
 
 
-def _on_event(engine: Engine, customer_id: str, state: CustomerActivity | None, event: AnyEvent) -> Result | None:
+def _on_event(engine: Engine, customer_id: str, state: CustomerActivity | None, event: AnyInput) -> Result | None:
     """An event: fire what was due before it, fold it in (None when it changes nothing)."""
     result = engine.apply_at(customer_id, state, event, event.occurred_at.timestamp())
     metrics.EVENTS_APPLIED.labels(type(event).__struct_config__.tag).inc()

@@ -23,14 +23,14 @@ from typing import Any, Callable, Iterable, Iterator
 from streams.codec import Rejection, decode_lines_at
 from streams.commands import CHANNELS, SKIP_REASONS, MessageCommand, Outcome, Skip, Trigger, to_datetime
 from streams.engine import Engine, Record
-from streams.events import AnyEvent
+from streams.events import AnyInput
 from streams.lifecycle import STAGES
 from streams.policy import STAGES as TRIGGER_STAGES
 from streams.policy import Policy
 
 REJECTION_EXAMPLES = 5  # how many rejected lines the report quotes
 _ORDER = attrgetter("occurred_at", "event_id")
-TimedEvent = tuple[AnyEvent, float]  # an event and its time in epoch seconds
+TimedEvent = tuple[AnyInput, float]  # an event and its time in epoch seconds
 
 
 @dataclass

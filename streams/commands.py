@@ -88,6 +88,10 @@ class Trigger(msgspec.Struct, frozen=True, kw_only=True):
     variant: ShortText = DEFAULT_VARIANT
     holdout: bool = False
 
+    @property
+    def id(self) -> str:
+        return self.trigger_id
+
 
 class MessageCommand(msgspec.Struct, frozen=True, kw_only=True):
     """One message for a sender service to deliver on ``channel``.
@@ -111,6 +115,10 @@ class MessageCommand(msgspec.Struct, frozen=True, kw_only=True):
     expires_at: Timestamp
     variant: ShortText = DEFAULT_VARIANT
     feedback_request: bool = False  # the template should ask why the customer stopped buying
+
+    @property
+    def id(self) -> str:
+        return self.command_id
 
 
 SkipReason = Literal["capped", "quiet_hours", "no_consent", "no_channel", "holdout", "sunset", "expired"]
@@ -143,6 +151,10 @@ class Skip(msgspec.Struct, frozen=True, kw_only=True):
     decided_at: Timestamp
     deferred_to: Timestamp | None = None
 
+    @property
+    def id(self) -> str:
+        return self.skip_id
+
 
 class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     """A conversion: the customer bought within the attribution window of a campaign's touch."""
@@ -161,6 +173,10 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     revenue: Annotated[float, msgspec.Meta(ge=0)]
     currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
     days_to_return: Annotated[int, msgspec.Meta(ge=0, description="Whole days from the touch to the purchase.")]
+
+    @property
+    def id(self) -> str:
+        return self.outcome_id
 
 
 def skip_id(command: str, action: str, reason: str, decided_at: float) -> str:

@@ -93,7 +93,7 @@ class Profile(msgspec.Struct, tag="profile", tag_field="type", kw_only=True, fro
 
     @property
     def event_id(self) -> str:
-        return f"profile@{self.updated_at.isoformat()}"
+        return f"profile:{self.customer_id}@{self.updated_at.isoformat()}"
 
 
 AnyEvent = Union[Purchase, Login, EmailEngagement]

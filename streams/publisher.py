@@ -1,7 +1,7 @@
 """Publishing events to the input topics at a steady rate (demo, compose, benchmarks).
 
-Records are sent unkeyed, as many upstream services do: the worker repartitions them by
-customer itself.  Optionally a malformed record is mixed in every N events, so the
+Events are sent unkeyed, as many upstream services do: the worker repartitions them by
+customer itself.  Profiles are keyed by customer, as a compacted topic requires.  Optionally a malformed record is mixed in every N events, so the
 dead-letter path can be seen working.
 """
 
@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 import msgspec
 from aiokafka import AIOKafkaProducer
 
-from streams.events import AnyEvent
+from streams.events import AnyInput
 from streams.settings import Settings
 from streams.traffic import malformed_records
 
@@ -23,7 +23,7 @@ OnSent = Callable[[str], None]  # called with the event type ("malformed" for a 
 
 async def publish(
     settings: Settings,
-    events: Iterable[AnyEvent],
+    events: Iterable[AnyInput],
     *,
     rate: float | None = None,
     malformed_every: int = 0,
@@ -41,7 +41,8 @@ async def publish(
     try:
         for sent, event in enumerate(events, start=1):
             kind = type(event).__struct_config__.tag
-            await producer.send(settings.input_topics[kind], encoder.encode(event))
+            key = event.customer_id.encode() if kind == "profile" else None  # the profiles topic is compacted
+            await producer.send(settings.input_topics[kind], encoder.encode(event), key=key)
             on_sent(kind)
             if malformed_every and sent % malformed_every == 0:
                 await producer.send(settings.topic_purchases, malformed_records(rng))

@@ -113,6 +113,11 @@ class Settings(BaseSettings):
         return {"email": self.topic_commands_email, "sms": self.topic_commands_sms, "push": self.topic_commands_push}
 
     @property
+    def output_topics(self) -> list[str]:
+        """Every topic the engine's records are published on: triggers, commands, skips, outcomes."""
+        return [self.topic_triggers, *self.command_topics.values(), self.topic_skips, self.topic_outcomes]
+
+    @property
     def input_topics(self) -> dict[str, str]:
         """Input record type -> topic it arrives on (customer profiles included)."""
         return {

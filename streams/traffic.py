@@ -18,7 +18,7 @@ from typing import IO, Iterable
 
 import msgspec
 
-from streams.events import AnyEvent, EmailEngagement, Login, Purchase
+from streams.events import AnyInput, EmailEngagement, Login, Profile, Purchase
 
 DAY = 86400.0
 CATEGORIES = (
@@ -27,6 +27,13 @@ CATEGORIES = (
 )  # fmt: skip
 CURRENCIES = ("EUR", "EUR", "EUR", "USD", "GBP")
 PLATFORMS = ("web", "ios", "android")
+# (time zone, locale) of customers with a profile; the rest have none, as in shops whose CRM
+# only knows part of the base.
+HOMES = (
+    ("Europe/Berlin", "de-DE"), ("Europe/London", "en-GB"), ("America/New_York", "en-US"),
+    ("America/Los_Angeles", "en-US"), ("Asia/Tokyo", "ja-JP"), ("Australia/Sydney", "en-AU"),
+)  # fmt: skip
+PROFILE_SHARE = 0.7
 
 
 @dataclass(frozen=True)
@@ -53,16 +60,38 @@ PERSONAS = (
 
 def generate_history(
     customers: int, days: int, seed: int = 7, start: datetime | None = None
-) -> list[AnyEvent]:
-    """Every event of ``customers`` customers over ``days`` days from ``start``, in time order."""
+) -> list[AnyInput]:
+    """Every event of ``customers`` customers over ``days`` days from ``start``, in time order,
+    with a profile (channels, consent, time zone) for most of them when they are first seen."""
     start = start or datetime(2024, 1, 1, tzinfo=timezone.utc)
     rng = random.Random(seed)
-    events: list[tuple[float, AnyEvent]] = []
+    profiles = random.Random(seed + 1)  # its own stream: profiles do not change the events
+    events: list[tuple[float, AnyInput]] = []
     for number in range(customers):
         customer = _Customer(f"cust-{number:07d}", _pick_persona(rng), rng, start.timestamp(), days * DAY)
-        events.extend(customer.events())
+        lived = customer.events()
+        events.extend(lived)
+        if lived and profiles.random() < PROFILE_SHARE:
+            first = min(moment for moment, _ in lived)
+            events.append((first, _profile(customer.customer_id, first, profiles)))
     events.sort(key=lambda pair: pair[0])
     return [event for _, event in events]
+
+
+def _profile(customer_id: str, moment: float, rng: random.Random) -> Profile:
+    """A CRM profile: email nearly always reachable, phone and app less often, consent per channel."""
+    reachable = ["email"] + [channel for channel, share in (("sms", 0.6), ("push", 0.45)) if rng.random() < share]
+    consent = [channel for channel in reachable if rng.random() < {"email": 0.9, "sms": 0.5, "push": 0.7}[channel]]
+    time_zone, locale = rng.choice(HOMES)
+    return Profile(
+        customer_id=customer_id,
+        updated_at=_at(moment),
+        reachable=reachable,  # type: ignore[arg-type]
+        consent=consent,  # type: ignore[arg-type]
+        preferred_channel=rng.choice(consent) if consent and rng.random() < 0.3 else None,  # type: ignore[arg-type]
+        time_zone=time_zone,
+        locale=locale,
+    )
 
 
 def _pick_persona(rng: random.Random) -> Persona:
@@ -84,8 +113,8 @@ class _Customer:
         self.churn_at = start + rng.random() * span if churns else self.end
         self.counter = 0
 
-    def events(self) -> list[tuple[float, AnyEvent]]:
-        out: list[tuple[float, AnyEvent]] = []
+    def events(self) -> list[tuple[float, AnyInput]]:
+        out: list[tuple[float, AnyInput]] = []
         moment = self.start + self.rng.random() * self.persona.cadence_days * DAY
         while moment < self.end:
             active = moment < self.churn_at
@@ -95,10 +124,10 @@ class _Customer:
             moment += self.rng.expovariate(1 / (self.persona.cadence_days * DAY)) + DAY / 4
         return out
 
-    def _between_orders(self, after: float, active: bool) -> list[tuple[float, AnyEvent]]:
+    def _between_orders(self, after: float, active: bool) -> list[tuple[float, AnyInput]]:
         """Logins and newsletter engagement until the next order; fading once churned."""
         rate = 1.0 if active else 0.1
-        out: list[tuple[float, AnyEvent]] = []
+        out: list[tuple[float, AnyInput]] = []
         for _ in range(self._poisson(self.persona.logins_per_order * rate)):
             moment = after + self.rng.random() * self.persona.cadence_days * DAY
             if moment < self.end:
@@ -109,7 +138,7 @@ class _Customer:
                 out.extend(self._newsletter(moment, rate))
         return out
 
-    def _newsletter(self, moment: float, rate: float) -> list[tuple[float, AnyEvent]]:
+    def _newsletter(self, moment: float, rate: float) -> list[tuple[float, AnyInput]]:
         roll = self.rng.random()
         if roll < 0.002:
             return [(moment, self._email(moment, "bounce"))]
@@ -170,7 +199,7 @@ def _at(moment: float) -> datetime:
     return datetime.fromtimestamp(round(moment), tz=timezone.utc)
 
 
-def write_jsonl(events: Iterable[AnyEvent], path: Path) -> int:
+def write_jsonl(events: Iterable[AnyInput], path: Path) -> int:
     """Write events as JSON lines with their ``type`` (gzip when the name ends in .gz)."""
     encoder = msgspec.json.Encoder()
     count = 0

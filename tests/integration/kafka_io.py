@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Callable
 
+import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
@@ -17,6 +18,13 @@ async def produce(bootstrap: str, records: list[tuple[str, bytes | None, bytes]]
         await asyncio.gather(*[await producer.send(topic, value, key=key) for topic, key, value in records])
     finally:
         await producer.stop()
+
+
+def published_id(record: ConsumerRecord) -> str:
+    """The de-duplication id of a published trigger, command, skip or outcome (an outcome also
+    names its trigger, a skip its command: their own id is looked for first)."""
+    document = msgspec.json.decode(record.value)
+    return next(document[key] for key in ("outcome_id", "skip_id", "command_id", "trigger_id") if key in document)
 
 
 async def read_until(

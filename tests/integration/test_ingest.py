@@ -12,6 +12,7 @@ import pytest
 from streams import dead_letters
 from streams.activity import CustomerActivity
 from streams.engine import Engine
+from streams.events import Profile
 from streams.policy import default_policy_path, load_policy
 from streams.settings import Settings
 from streams.topology import ACTIVITY_TABLE
@@ -31,6 +32,7 @@ BAD_RECORDS = [  # (event type, raw bytes, expected reason)
     ("login", GOOD.replace(b"2024", b"2999"), "future_timestamp"),
     ("login", b'{"type":"purchase",' + GOOD[1:], "type_mismatch"),
     ("purchase", b"\x00\xff\xfe", "malformed_json"),
+    ("profile", b'{"customer_id":"c","updated_at":"2024-01-01T00:00:00Z","time_zone":"Mars/Base"}', "invalid_value"),
 ]
 
 
@@ -46,7 +48,7 @@ def expected_states(events) -> dict[str, CustomerActivity]:
 def facts(state: CustomerActivity) -> tuple:
     """The parts of the state that do not depend on the order topics are consumed in."""
     return (state.purchase_count, state.last_purchase, state.last_login, state.last_click, state.last_open,
-            state.unsubscribed, state.bounced)
+            state.unsubscribed, state.bounced, state.profile_at, state.consent, state.reachable, state.time_zone)
 
 
 def latest_by_key(records) -> dict[str, bytes]:
@@ -56,6 +58,11 @@ def latest_by_key(records) -> dict[str, bytes]:
     return latest
 
 
+def profile_key(event) -> bytes | None:
+    """Events go unkeyed (the worker repartitions them); profiles keyed, their topic is compacted."""
+    return event.customer_id.encode() if isinstance(event, Profile) else None
+
+
 async def test_events_reach_the_table_and_bad_records_the_dead_letters(app_settings: Settings, worker_factory):
     settings = app_settings
     events = generate_history(25, 90, seed=9)
@@ -63,7 +70,7 @@ async def test_events_reach_the_table_and_bad_records_the_dead_letters(app_setti
     encoder = msgspec.json.Encoder()
     await produce(
         settings.broker,
-        [(settings.input_topics[type(event).__struct_config__.tag], None, encoder.encode(event)) for event in events]
+        [(settings.input_topics[type(event).__struct_config__.tag], profile_key(event), encoder.encode(event)) for event in events]
         + [(settings.input_topics[kind], b"k", raw) for kind, raw, _ in BAD_RECORDS],
     )
 

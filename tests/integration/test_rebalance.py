@@ -16,22 +16,17 @@ import pytest
 
 from streams.activity import CustomerActivity
 from streams.backtest import run_backtest
-from streams.commands import MessageCommand, Trigger
 from streams.policy import default_policy_path, load_policy
 from streams.settings import Settings
 from streams.topology import ACTIVITY_TABLE
 from streams.traffic import generate_history
-from tests.integration.kafka_io import produce, read_until
+from tests.integration.kafka_io import produce, published_id, read_until
 from tests.integration.test_ingest import latest_by_key
 
 pytestmark = pytest.mark.integration
 
 START = datetime(2023, 1, 1, tzinfo=timezone.utc)
 LATER = datetime(2024, 6, 1, tzinfo=timezone.utc)
-
-
-def record_id(record: Trigger | MessageCommand) -> str:
-    return record.trigger_id if isinstance(record, Trigger) else record.command_id
 
 
 async def test_survivor_finishes_every_due_transition(app_settings: Settings, worker_factory):
@@ -42,7 +37,7 @@ async def test_survivor_finishes_every_due_transition(app_settings: Settings, wo
     expected: set[str] = set()
     run_backtest(
         [encoder.encode(event) for event in events], load_policy(default_policy_path()),
-        until=LATER.timestamp(), on_record=lambda _, record: expected.add(record_id(record)),
+        until=LATER.timestamp(), on_record=lambda _, record: expected.add(record.id),
     )
     counts: dict[str, int] = {}
     for event in events:
@@ -60,23 +55,18 @@ async def test_survivor_finishes_every_due_transition(app_settings: Settings, wo
         worker.env["WINBACK_CLOCK"] = f"fixed:{LATER.isoformat()}"
         worker.env["WINBACK_TICK_MAX_DUE"] = "20"  # spread the work over ticks so the stop lands mid-run
         worker.start()
-    outputs = [settings.topic_triggers, *settings.command_topics.values()]
+    outputs = settings.output_topics
     at_stop = await read_until(settings.broker, outputs, lambda records: len(records) >= len(expected) // 4, timeout=90)
     second.stop()
-    assert len({_id(record) for record in at_stop}) < len(expected), "the stop must land while work remains"
+    assert len({published_id(record) for record in at_stop}) < len(expected), "the stop must land while work remains"
 
     records = await read_until(
-        settings.broker, outputs, lambda records: {_id(r) for r in records} >= expected, timeout=120
+        settings.broker, outputs, lambda records: {published_id(r) for r in records} >= expected, timeout=120
     )
-    published = [_id(record) for record in records]
+    published = [published_id(record) for record in records]
     assert set(published) == expected, (len(set(published)), len(expected))
-    print(f"expected {len(expected)} distinct records; {len(published)} published; {len({_id(r) for r in at_stop})} before the stop")
+    print(f"expected {len(expected)} distinct records; {len(published)} published; {len({published_id(r) for r in at_stop})} before the stop")
     assert first.alive(), first.tail()
-
-
-def _id(record) -> str:
-    document = msgspec.json.decode(record.value)
-    return document.get("trigger_id") or document["command_id"]
 
 
 def _all_applied(records, counts: dict[str, int]) -> bool:

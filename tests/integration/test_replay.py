@@ -12,22 +12,13 @@ from click.testing import CliRunner
 
 from streams.backtest import run_backtest
 from streams.cli import main
-from streams.commands import MessageCommand, Trigger
+from streams.engine import Record
 from streams.policy import default_policy_path, load_policy
 from streams.settings import Settings
 from streams.traffic import generate_history, write_jsonl
-from tests.integration.kafka_io import produce, read_until
+from tests.integration.kafka_io import produce, published_id, read_until
 
 pytestmark = pytest.mark.integration
-
-
-def record_id(record) -> str:
-    return record.trigger_id if isinstance(record, Trigger) else record.command_id
-
-
-def published_id(record) -> str:
-    document = msgspec.json.decode(record.value)
-    return document.get("trigger_id") or document["command_id"]
 
 
 async def test_event_time_replay_matches_the_backtest(app_settings: Settings, worker_factory, tmp_path: Path):
@@ -36,12 +27,16 @@ async def test_event_time_replay_matches_the_backtest(app_settings: Settings, wo
     log = tmp_path / "events.jsonl"
     write_jsonl(events, log)
 
-    expected_records: list[Trigger | MessageCommand] = []
+    expected_records: list[Record] = []
     run_backtest(log.read_bytes().splitlines(), load_policy(default_policy_path()),
                  on_record=lambda _, record: expected_records.append(record))
-    expected = {record_id(record) for record in expected_records}
+    expected = {record.id for record in expected_records}
     report = json.loads(CliRunner().invoke(main, ["backtest", str(log), "--format", "json"]).output)
-    assert sum(report["triggers"].values()) + sum(report["commands"].values()) == len(expected)
+    conversions = sum(group["conversions"] for campaign in report["campaigns"].values()
+                      for group in [*campaign["variants"].values(), campaign["holdout"]])
+    counted = [report["triggers"], report["commands"], report["skips"]]
+    assert sum(sum(counts.values()) for counts in counted) + conversions == len(expected)
+    assert report["skips"]["no_consent"] > 0 and conversions > 0  # the generated profiles and returns show up
 
     worker_factory(WINBACK_CLOCK="event", WINBACK_CLOCK_IDLE_SECONDS="2", WINBACK_TICK_SECONDS="0.5")
     encoder = msgspec.json.Encoder()
@@ -49,13 +44,13 @@ async def test_event_time_replay_matches_the_backtest(app_settings: Settings, wo
         (settings.input_topics[event.__struct_config__.tag], event.customer_id.encode(), encoder.encode(event))
         for event in events
     ])
-    outputs = [settings.topic_triggers, *settings.command_topics.values()]
+    outputs = settings.output_topics
     try:
         records = await read_until(settings.broker, outputs, lambda got: {published_id(r) for r in got} >= expected,
                                    timeout=90)
     except TimeoutError as error:
         got = {published_id(record) for record in error.records}  # type: ignore[attr-defined]
-        missing = [record for record in expected_records if record_id(record) not in got]
+        missing = [record for record in expected_records if record.id not in got]
         raise AssertionError(f"{len(missing)} missing, {len(got - expected)} unexpected; e.g. {missing[:2]}") from error
     # Nothing beyond the backtest's records either (wait past one more idle period).
     with pytest.raises(TimeoutError):
@@ -64,7 +59,6 @@ async def test_event_time_replay_matches_the_backtest(app_settings: Settings, wo
     assert {published_id(record) for record in records} == expected
     by_stage = {stage: 0 for stage in report["triggers"]}
     for record in records:
-        document = msgspec.json.decode(record.value)
-        if "trigger_id" in document:
-            by_stage[document["stage"]] += 1
+        if record.topic == settings.topic_triggers:
+            by_stage[msgspec.json.decode(record.value)["stage"]] += 1
     assert by_stage == report["triggers"]

@@ -4,7 +4,7 @@ import gzip
 from collections import Counter
 
 from streams.codec import decode_line
-from streams.events import EmailEngagement, Login, Purchase
+from streams.events import EmailEngagement, Login, Profile, Purchase
 from streams.traffic import generate_history, write_jsonl
 
 
@@ -19,7 +19,8 @@ def test_history_is_time_ordered_and_reproducible():
 def test_history_has_every_kind_of_event_and_unique_ids():
     events = generate_history(500, 365, seed=1)
     kinds = Counter(type(event) for event in events)
-    assert kinds[Purchase] and kinds[Login] and kinds[EmailEngagement]
+    assert kinds[Purchase] and kinds[Login] and kinds[EmailEngagement] and kinds[Profile]
+    assert 0.6 < kinds[Profile] / len({event.customer_id for event in events}) < 0.8
     assert len({event.event_id for event in events}) == len(events)
     assert {"open", "click", "delivered"} <= {e.action for e in events if isinstance(e, EmailEngagement)}
 
