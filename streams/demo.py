@@ -2,8 +2,11 @@
 
 Everything is real: Apache Kafka runs locally, the worker is the same ``winback worker``
 process production runs, and the watcher reads the same topics an operator would (the
-activity table's changelog, triggers, message commands and dead letters).  The traffic is a
-generated year of shop history replayed in minutes, with a few malformed records mixed in.
+activity table's changelog, triggers, message commands, skips, outcomes and dead letters).
+The worker runs the bundled policy with every campaign control (``policy.full.yaml``), so
+deferrals, channel fallbacks, holdouts and conversions show up too.  The traffic is a
+generated year of shop history (profiles included) replayed in minutes, with a few malformed
+records mixed in.
 Because a year is compressed into minutes, the worker runs on the *event-time* clock
 (``WINBACK_CLOCK=event``): "now" is the replayed history's own time, not the wall clock.
 """
@@ -11,6 +14,7 @@ Because a year is compressed into minutes, the worker runs on the *event-time* c
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +28,10 @@ from rich.table import Table
 
 from streams import dead_letters
 from streams.activity import CustomerActivity
-from streams.commands import MessageCommand, Trigger
+from streams.commands import MessageCommand, Outcome, Skip, Trigger
 from streams.kafka_local import LocalKafka
 from streams.lifecycle import STAGES
+from streams.policy import default_policy_path
 from streams.settings import Settings
 from streams.topics import ensure_topics
 from streams.topology import ACTIVITY_TABLE
@@ -35,6 +40,7 @@ from streams.traffic import generate_history
 from streams.worker_process import WorkerProcess
 
 DEMO_DIR = Path("var/demo")
+FULL_POLICY = default_policy_path().with_name("policy.full.yaml")  # every campaign control, to watch them work
 
 
 @dataclass
@@ -59,11 +65,15 @@ class Observed:
     triggers: Counter = field(default_factory=Counter)
     commands: Counter = field(default_factory=Counter)
     recent_commands: list[MessageCommand] = field(default_factory=list)
+    skips: Counter = field(default_factory=Counter)  # (action, reason)
+    conversions: Counter = field(default_factory=Counter)  # "campaign variant" or "campaign holdout"
+    revenue: Counter = field(default_factory=Counter)
     event_time: str = "-"
 
 
 def run_demo(config: DemoConfig) -> None:
-    """Start everything, show it live until Ctrl-C, then stop everything cleanly."""
+    """Start everything, show it live until Ctrl-C (or SIGTERM), then stop everything cleanly."""
+    signal.signal(signal.SIGTERM, _interrupt)  # a terminated demo must not leave a broker and worker behind
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     broker = LocalKafka(DEMO_DIR / "kafka", port=config.port)
     print(f"Starting Apache Kafka on 127.0.0.1:{config.port} (first run downloads it from Maven Central)...")
@@ -75,6 +85,7 @@ def run_demo(config: DemoConfig) -> None:
             "WINBACK_DATA_DIR": str(settings.data_dir),
             "WINBACK_WEB_PORT": "6066",
             "WINBACK_CLOCK": "event",
+            "WINBACK_POLICY": str(FULL_POLICY),
         },
         DEMO_DIR,
     )
@@ -90,6 +101,10 @@ def run_demo(config: DemoConfig) -> None:
     finally:
         worker.stop()
         broker.stop()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 async def _produce_and_watch(settings: Settings, config: DemoConfig) -> None:
@@ -116,7 +131,7 @@ async def _watch(settings: Settings, observed: Observed) -> None:
     changelog = f"{settings.app_id}-{ACTIVITY_TABLE}-changelog"
     commands = set(settings.command_topics.values())
     consumer = AIOKafkaConsumer(
-        changelog, settings.topic_dead_letters, settings.topic_triggers, *commands,
+        changelog, settings.topic_dead_letters, *settings.output_topics,
         bootstrap_servers=settings.bootstrap_servers, auto_offset_reset="earliest", enable_auto_commit=False,
         metadata_max_age_ms=2000,
     )
@@ -138,6 +153,14 @@ async def _watch(settings: Settings, observed: Observed) -> None:
                 command = msgspec.json.decode(record.value, type=MessageCommand)
                 observed.commands[command.channel] += 1
                 observed.recent_commands = [*observed.recent_commands[-5:], command]
+            elif record.topic == settings.topic_skips:
+                skip = msgspec.json.decode(record.value, type=Skip)
+                observed.skips[skip.action, skip.reason] += 1
+            elif record.topic == settings.topic_outcomes:
+                outcome = msgspec.json.decode(record.value, type=Outcome)
+                group = f"{outcome.campaign} {'holdout' if outcome.holdout else outcome.variant}"
+                observed.conversions[group] += 1
+                observed.revenue[group] += outcome.revenue
     finally:
         await consumer.stop()
 
@@ -160,11 +183,15 @@ def _render(observed: Observed, config: DemoConfig) -> Group:
         f"at {config.rate:.0f} events/s; one malformed record every {config.malformed_every}.\n"
         f"Clock: EVENT TIME (accelerated, simulated) - latest trigger fired at {observed.event_time}."
     )
-    funnel = Table(title="Triggers and message commands", show_header=False)
+    funnel = Table(title="Triggers, messages, skips and conversions (policy.full.yaml)", show_header=False)
     for stage, count in sorted(observed.triggers.items()):
         funnel.add_row(f"trigger {stage}", str(count))
     for channel, count in sorted(observed.commands.items()):
         funnel.add_row(f"command {channel}", str(count))
+    for (action, reason), count in sorted(observed.skips.items()):
+        funnel.add_row(f"{action} ({reason})", str(count))
+    for group, count in sorted(observed.conversions.items()):
+        funnel.add_row(f"converted {group}", f"{count} ({observed.revenue[group]:,.0f} revenue)")
     return Group(
         Panel(intro, title="winback demo"),
         produced,
