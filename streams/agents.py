@@ -75,7 +75,10 @@ async def _dead_letter(topology: Topology, kind: str, event: faust.EventT, rejec
     message = event.message
     source = dead_letters.Source(message.topic, message.partition, message.offset, _timestamp_ms(message))
     metrics.DEAD_LETTERS.labels(kind, rejection.reason).inc()
-    log.warning("dead-lettered %s:%d@%d: %s", message.topic, message.partition, message.offset, rejection.detail)
+    log.warning(
+        "dead-lettered %s:%d@%d: %s", message.topic, message.partition, message.offset, rejection.detail,
+        extra={"type": kind, "reason": rejection.reason, "topic": message.topic, "partition": message.partition},
+    )
     await topology.dead_letters.send(key=event.key, value=event.value, headers=dead_letters.headers(rejection, source))
 
 
@@ -104,16 +107,25 @@ def _keep_customers(topology: Topology, engine: Engine, scheduler: Scheduler, em
         message = event.message
         if event.key == MARKER_KEY or (decoded is None and message.topic != due_topic):
             return  # a marker (already observed) or an undecodable record (already logged)
+        with metrics.EVENT_PROCESSING.time():
+            await update(event, decoded)
+
+    async def update(event: faust.EventT, decoded: AnyInput | None) -> None:
+        """Decide for the record's customer, publish, then write the state (an event or a due tick)."""
+        message = event.message
         customer_id = event.key.decode()
         stored = table.get(event.key)
         state = CustomerActivity.decode(stored) if stored is not None else None
+        stage_before = state.stage if state is not None else None  # the engine mutates the state
         if message.topic == due_topic:
             result = _on_due(engine, clock.now(message.partition), customer_id, state)
         else:
             result = _on_event(engine, customer_id, state, decoded)
         if result is not None:
             await emitter.publish(result.records)
+            metrics.count_published(result.records, emitted_at=clock.now(message.partition))
             table[event.key] = result.state.encode()
+            metrics.count_stage_change(stage_before, result.state.stage)
             scheduler.track(message.partition, customer_id, result.state)
 
     def ready(event: faust.EventT) -> list[tuple[faust.EventT, AnyInput | None]]:

@@ -15,7 +15,6 @@ from typing import Sequence
 import faust
 import msgspec
 
-from streams import metrics
 from streams.commands import MessageCommand, Skip, Trigger
 from streams.engine import Record
 from streams.topology import Topology
@@ -33,7 +32,6 @@ class Emitter:
         deliveries = [await self._send(record) for record in records]
         if deliveries:
             await asyncio.gather(*deliveries)
-            metrics.count_published(records)
 
     async def _send(self, record: Record) -> asyncio.Future:
         key = record.customer_id.encode()

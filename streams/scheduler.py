@@ -12,6 +12,7 @@ is rebuilt from the table when partitions are (re)assigned, and anything overdue
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
 import msgspec
 from aiokafka.partitioner import murmur2
@@ -72,15 +73,19 @@ class Scheduler:
         """Re-index the customers of the active partitions (after a rebalance and table recovery).
 
         O(table size) once per rebalance; the memory store also holds standby and revoked
-        partitions, so each key is attributed to its partition with the partitioner.
+        partitions, so each key is attributed to its partition with the partitioner.  The
+        customers-per-stage gauge is recounted in the same pass, over the same partitions.
         """
         active = self._active_partitions()
         partitions = self.topology.activity.partitions or self.topology.app.conf.topic_partitions
         entries: dict[int, list[tuple[str, float]]] = {partition: [] for partition in active}
+        stages: Counter[int] = Counter()
         for key, raw in self.topology.activity.items():
             partition = partition_of(key, partitions)
             if partition in entries:
-                due = self.engine.next_due(CustomerActivity.decode(raw))
+                state = CustomerActivity.decode(raw)
+                stages[state.stage] += 1
+                due = self.engine.next_due(state)
                 if due is not None:
                     entries[partition].append((key.decode(), due))
         for partition in self.index.partitions - active:
@@ -88,6 +93,7 @@ class Scheduler:
         for partition, due in entries.items():
             self.index.load(partition, due)
         metrics.DUE_INDEX_SIZE.set(len(self.index))
+        metrics.set_customers_per_stage(stages)
         log.info("due index rebuilt: %d customers on partitions %s", len(self.index), sorted(active))
 
     def _active_partitions(self) -> set[int]:

@@ -16,6 +16,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.clock import parse_clock
+from streams.log_format import LogFormat
 
 ENV_PREFIX = "WINBACK_"
 
@@ -79,6 +80,9 @@ class Settings(BaseSettings):
     heartbeat_interval: float = Field(3.0, gt=0, description="Consumer heartbeat interval, seconds.")
     rebalance_timeout: float = Field(60.0, gt=0, description="Consumer group rebalance timeout, seconds.")
     log_level: str = Field("info", description="Worker log level (debug, info, warning, error).")
+    log_format: LogFormat = Field(
+        "text", description="Worker log output: text (Faust's console format) or json (one JSON object a line)."
+    )
 
     max_payload_bytes: int = Field(65536, ge=256, description="Records larger than this are dead-lettered.")
     max_future_skew_seconds: float = Field(

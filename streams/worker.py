@@ -5,10 +5,11 @@ from __future__ import annotations
 import faust
 from faust.web import Request, Response, View
 
-from streams import metrics
+from streams import log_format, metrics
 from streams.agents import register_agents
 from streams.clock import EventTimeClock, parse_clock
 from streams.codec import Limits
+from streams.consumer_metrics import watch_consumer
 from streams.engine import Engine
 from streams.policy import default_policy_path, load_policy
 from streams.scheduler import Scheduler
@@ -22,6 +23,7 @@ def build_worker_app(settings: Settings) -> Topology:
     topology = build_topology(settings)
     engine = Engine(load_policy(settings.policy or default_policy_path()))
     clock = parse_clock(settings.clock, idle_after=settings.clock_idle_seconds)
+    metrics.WORKER_CLOCK.labels(settings.clock.partition(":")[0]).set(1)
     limits = Limits(
         max_payload_bytes=settings.max_payload_bytes, max_future_skew_seconds=settings.max_future_skew_seconds
     )
@@ -33,6 +35,7 @@ def build_worker_app(settings: Settings) -> Topology:
     register_agents(topology, engine, scheduler, clock, limits, watermarks)
     topology.activity.on_recover(scheduler.rebuild)
     topology.app.timer(settings.tick_seconds, name="scheduler-tick")(scheduler.tick)
+    watch_consumer(topology.app, [*settings.input_topics.values(), settings.topic_events, settings.topic_due])
     _add_metrics_page(topology.app)
     return topology
 
@@ -51,5 +54,5 @@ def run_worker(settings: Settings) -> None:
     """Run a worker until it is stopped (SIGINT/SIGTERM); blocks."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     topology = build_worker_app(settings)
-    worker = faust.Worker(topology.app, loglevel=settings.log_level)
+    worker = faust.Worker(topology.app, loglevel=settings.log_level, **log_format.worker_options(settings.log_format))
     worker.execute_from_commandline()
