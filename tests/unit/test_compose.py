@@ -5,6 +5,7 @@ WINBACK_* variable is a real setting with a valid value, and the ports, volumes,
 address, scrape targets and provisioning paths agree with each other and with the settings.
 """
 
+import json
 import shlex
 from pathlib import Path
 
@@ -88,6 +89,20 @@ def test_prometheus_loads_the_project_rules_from_its_mounted_directory():
     assert config["rule_files"] == ["rules/*.yml"]  # relative to /etc/prometheus/prometheus.yml
     assert mounts(SERVICES["prometheus"]) == {"/etc/prometheus": "./deploy/prometheus"}
     assert "9090:9090" in SERVICES["prometheus"]["ports"]
+
+
+def test_the_rules_pattern_finds_the_project_rules():
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    [pattern] = config["rule_files"]
+    assert sorted((ROOT / "deploy/prometheus").glob(pattern)) == [ROOT / "deploy/prometheus/rules/winback.yml"]
+
+
+def test_the_provisioned_dashboard_defaults_to_the_provisioned_datasource():
+    provisioning = ROOT / "deploy/grafana/provisioning"
+    [datasource] = yaml.safe_load((provisioning / "datasources/prometheus.yml").read_text())["datasources"]
+    [dashboard] = [json.loads(path.read_text()) for path in (ROOT / "deploy/grafana/dashboards").glob("*.json")]
+    [variable] = dashboard["templating"]["list"]
+    assert (variable["query"], variable["current"]["value"]) == (datasource["type"], datasource["uid"])
 
 
 def test_grafana_is_provisioned_with_prometheus_and_the_dashboards_directory():
