@@ -115,3 +115,9 @@ def test_the_dashboard_is_importable_anywhere():
         assert panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24, panel["title"]
         if panel["type"] != "row":
             assert panel["datasource"]["uid"] == "${" + variable["name"] + "}", panel["title"]
+
+
+def test_the_readme_lists_every_metric_the_worker_exposes():
+    listed = set(re.findall(r"^\| `(winback_\w+)[{`]", (ROOT / "README.md").read_text(), re.MULTILINE))
+    families = text_string_to_metric_families(metrics.exposition().decode())
+    assert listed == {family.name + ("_total" if family.type == "counter" else "") for family in families}
