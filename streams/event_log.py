@@ -1,0 +1,202 @@
+"""A history file as per-customer batches of decoded events.
+
+A backtest replays each customer on their own, so an event log is read in two passes:
+
+1. every line is filed under its customer without being decoded: the customer id is read
+   from the bytes (``"customer_id":"...``), which is exact for a line with no backslash and
+   only one ``"customer_id"`` (any other line is decoded on its own and filed by what it holds);
+2. one customer at a time, the customer's lines are decoded in one call
+   (``codec.decode_batch_at``; line by line when the batch holds a bad line) and put in
+   (time, event id) order.
+
+A customer's events are decoded together, so they sit together in memory while the customer
+is replayed, and the caller can drop them right after instead of holding the whole decoded
+history.  Rejected lines are collected with their line numbers.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+from itertools import islice
+from operator import attrgetter, lt
+from typing import Any, Iterable, Iterator
+
+from streams.codec import DEFAULT_LIMITS, Limits, Rejection, decode_batch_at, decode_line_at
+from streams.events import AnyInput
+
+_ORDER = attrgetter("occurred_at", "event_id")
+_KEY = b'"customer_id"'
+_PLAIN = b'"customer_id":"'  # msgspec's and orjson's form
+_SPACED = b'"customer_id": "'  # json.dumps's form
+_BATCH_LINES = 4096  # lines filed per round (one scan each for backslashes and keys)
+
+
+class CustomerEvents:
+    """One customer's valid events in (time, event id) order, and their times in epoch seconds."""
+
+    __slots__ = ("customer_id", "events", "times")
+
+    def __init__(self, customer_id: str, events: list[AnyInput], times: list[float]) -> None:
+        self.customer_id = customer_id
+        self.events = events
+        self.times = times
+
+
+class _Filed:
+    """The lines filed under one customer id (with their numbers), and the events of lines of
+    theirs that were decoded on their own (with numbers and times)."""
+
+    __slots__ = ("lines", "numbers", "decoded")
+
+    def __init__(self) -> None:
+        self.lines: list[bytes] = []
+        self.numbers = array("Q")
+        self.decoded: list[tuple[int, AnyInput, float]] = []
+
+
+class EventLog:
+    """The lines of a history filed per customer; ``customers()`` decodes them one customer at a time.
+
+    ``EventLog(lines)`` numbers every item of ``lines`` as one line, as given;
+    ``EventLog.from_text(pieces)`` reads text that comes in pieces ending at line ends and,
+    like ``backtest.read_lines``, skips blank lines without numbering them.
+    """
+
+    def __init__(self, lines: Iterable[bytes] = (), *, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.limits = limits
+        self.rejections: list[tuple[int, Rejection]] = []  # (line number, why); in line order once read
+        self._files: dict[bytes, _Filed] = {}
+        self._terminator = b""  # what each line had after it before it was split off
+        self._unterminated = 0  # number of the one line without the terminator (the text's last), if any
+        self._blanks: list[int] = []  # positions of the skipped blank lines
+        self._count = 0  # lines seen (blank ones included)
+        self._fast_limits = limits
+        lines = iter(lines)
+        while batch := list(islice(lines, _BATCH_LINES)):
+            self._file(batch, b"\n".join(batch))
+
+    @classmethod
+    def from_text(cls, pieces: Iterable[bytes], *, limits: Limits = DEFAULT_LIMITS) -> EventLog:
+        log = cls(limits=limits)
+        log._terminator = b"\n"
+        # A line is one byte longer with its terminator: the batches keep within the limit
+        # with it (a line at the very limit is decided on its own).
+        log._fast_limits = Limits(limits.max_payload_bytes - 1, limits.max_future_skew_seconds, limits.earliest_event)
+        for piece in filter(None, pieces):
+            lines = piece.split(b"\n")
+            if piece.endswith(b"\n"):
+                lines.pop()
+            else:
+                log._unterminated = log._count + len(lines)
+            log._file(lines, piece)
+        return log
+
+    def _file(self, lines: list[bytes], text: bytes) -> None:
+        """File one run of lines (``text``: the same bytes, for the scans that are quicker on
+        one buffer than on each line)."""
+        files, alone, number = self._files, [], self._count
+        self._count += len(lines)
+        get = files.get
+        starts = [line.find(_PLAIN) for line in lines]
+        # Each line with the plain key holds it at least once, so when the text holds the key
+        # no more often than that, each holds it exactly once; with no backslash anywhere,
+        # what follows it up to the next quote is then the customer id, exactly.
+        if b"\\" not in text and text.count(_KEY) == len(starts) - starts.count(-1):
+            for start, line in zip(starts, lines):
+                number += 1
+                if start < 0:
+                    alone.append((number, line))
+                    continue
+                start += 15
+                key = line[start : line.find(b'"', start)]
+                filed = get(key)
+                if filed is None:
+                    files[key] = filed = _Filed()
+                filed.lines.append(line)
+                filed.numbers.append(number)
+        else:
+            for line in lines:
+                number += 1
+                start = line.find(_PLAIN) + 15
+                if start == 14:
+                    start = line.find(_SPACED) + 16
+                if start == 15 or b"\\" in line or line.count(_KEY) != 1:
+                    alone.append((number, line))
+                    continue
+                key = line[start : line.find(b'"', start)]
+                filed = get(key)
+                if filed is None:
+                    files[key] = filed = _Filed()
+                filed.lines.append(line)
+                filed.numbers.append(number)
+        for number, line in alone:
+            raw = self._raw(number, line)
+            if self._terminator and raw.isspace():
+                self._blanks.append(number)
+                continue
+            decoded = decode_line_at(raw, limits=self.limits)
+            if decoded.__class__ is Rejection:
+                self.rejections.append((number, decoded))  # type: ignore[arg-type]
+                continue
+            event, at = decoded  # type: ignore[misc]
+            key = event.customer_id.encode("utf-8", "surrogatepass")
+            filed = get(key)
+            if filed is None:
+                files[key] = filed = _Filed()
+            filed.decoded.append((number, event, at))
+
+    def _raw(self, number: int, line: bytes) -> bytes:
+        """The line as it was read, terminator included (its length is checked against the limit)."""
+        return line if number == self._unterminated else line + self._terminator
+
+    def customers(self) -> Iterator[CustomerEvents]:
+        """Each customer with at least one valid event, in order of their first line.
+
+        Every customer's lines are released as the customer is decoded; once this is exhausted,
+        ``rejections`` holds every rejected line, in line order.
+        """
+        files = self._files
+        for key in list(files):
+            customer = self._decode(files.pop(key))
+            if customer is not None:
+                yield customer
+        blanks = self._blanks
+        self.rejections = sorted((number - bisect_left(blanks, number), why) for number, why in self.rejections)
+
+    def _decode(self, filed: _Filed) -> CustomerEvents | None:
+        lines, limits = filed.lines, self.limits
+        batch = decode_batch_at(lines, limits=self._fast_limits) if lines else None
+        if batch is not None and not filed.decoded:
+            events, times = batch
+        else:
+            numbered = filed.decoded
+            if batch is not None:
+                numbered += zip(filed.numbers, *batch)
+            else:
+                for number, line in zip(filed.numbers, lines):
+                    decoded = decode_line_at(self._raw(number, line), limits=limits)
+                    if decoded.__class__ is Rejection:
+                        self.rejections.append((number, decoded))  # type: ignore[arg-type]
+                    else:
+                        numbered.append((number, *decoded))  # type: ignore[arg-type]
+            if not numbered:
+                return None
+            numbered.sort(key=_first)  # line order, as if every line had been decoded in turn
+            events = [event for _, event, _ in numbered]
+            times = [at for _, _, at in numbered]
+        # Epoch seconds never order two instants the other way round, so this is false for
+        # every customer whose events are out of (time, id) order (and, harmlessly, for ties).
+        if not all(map(lt, times, islice(times, 1, None))):
+            timed = sorted(zip(events, times), key=_event_order)  # stable: line order on full ties
+            events = [event for event, _ in timed]
+            times = [at for _, at in timed]
+        return CustomerEvents(events[0].customer_id, events, times)
+
+
+def _first(item: tuple[Any, ...]) -> Any:
+    return item[0]
+
+
+def _event_order(timed: tuple[AnyInput, float]) -> tuple[Any, ...]:
+    return _ORDER(timed[0])
