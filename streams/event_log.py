@@ -17,6 +17,7 @@ history.  Rejected lines are collected with their line numbers.
 from __future__ import annotations
 
 from array import array
+from dataclasses import replace
 from bisect import bisect_left
 from itertools import islice
 from operator import attrgetter, lt
@@ -82,7 +83,7 @@ class EventLog:
         log._terminator = b"\n"
         # A line is one byte longer with its terminator: the batches keep within the limit
         # with it (a line at the very limit is decided on its own).
-        log._fast_limits = Limits(limits.max_payload_bytes - 1, limits.max_future_skew_seconds, limits.earliest_event)
+        log._fast_limits = replace(limits, max_payload_bytes=limits.max_payload_bytes - 1)
         for piece in filter(None, pieces):
             lines = piece.split(b"\n")
             if piece.endswith(b"\n"):
