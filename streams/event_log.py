@@ -4,7 +4,7 @@ A backtest replays each customer on their own, so an event log is read in two pa
 
 1. every line is filed under its customer without being decoded: the customer id is read
    from the bytes (``"customer_id":"...``), which is exact for a line with no backslash and
-   only one ``"customer_id"`` (any other line is decoded on its own and filed by what it holds);
+   only one ``"customer_id"`` (any other line is decoded on its own and filed by the id it holds);
 2. one customer at a time, the customer's lines are decoded in one call
    (``codec.decode_batch_at``; line by line when the batch holds a bad line) and put in
    (time, event id) order.
@@ -19,7 +19,7 @@ from __future__ import annotations
 from array import array
 from dataclasses import replace
 from bisect import bisect_left
-from itertools import islice
+from itertools import count, islice
 from operator import attrgetter, lt
 from typing import Any, Iterable, Iterator
 
@@ -28,8 +28,8 @@ from streams.events import AnyInput
 
 _ORDER = attrgetter("occurred_at", "event_id")
 _KEY = b'"customer_id"'
-_PLAIN = b'"customer_id":"'  # msgspec's and orjson's form
-_SPACED = b'"customer_id": "'  # json.dumps's form
+_KEY_VALUE = b'"customer_id":"'  # as msgspec, orjson and most encoders write it (json.dumps's
+# spaced form is decoded line by line, as every other line that is not filed by its bytes)
 _BATCH_LINES = 4096  # lines filed per round (one scan each for backslashes and keys)
 
 
@@ -96,41 +96,26 @@ class EventLog:
     def _file(self, lines: list[bytes], text: bytes) -> None:
         """File one run of lines (``text``: the same bytes, for the scans that are quicker on
         one buffer than on each line)."""
-        files, alone, number = self._files, [], self._count
+        files, alone, first = self._files, [], self._count + 1
         self._count += len(lines)
-        get = files.get
-        starts = [line.find(_PLAIN) for line in lines]
-        # Each line with the plain key holds it at least once, so when the text holds the key
-        # no more often than that, each holds it exactly once; with no backslash anywhere,
-        # what follows it up to the next quote is then the customer id, exactly.
-        if b"\\" not in text and text.count(_KEY) == len(starts) - starts.count(-1):
-            for start, line in zip(starts, lines):
-                number += 1
-                if start < 0:
-                    alone.append((number, line))
-                    continue
-                start += 15
-                key = line[start : line.find(b'"', start)]
-                filed = get(key)
-                if filed is None:
-                    files[key] = filed = _Filed()
-                filed.lines.append(line)
-                filed.numbers.append(number)
-        else:
-            for line in lines:
-                number += 1
-                start = line.find(_PLAIN) + 15
-                if start == 14:
-                    start = line.find(_SPACED) + 16
-                if start == 15 or b"\\" in line or line.count(_KEY) != 1:
-                    alone.append((number, line))
-                    continue
-                key = line[start : line.find(b'"', start)]
-                filed = get(key)
-                if filed is None:
-                    files[key] = filed = _Filed()
-                filed.lines.append(line)
-                filed.numbers.append(number)
+        get, skip = files.get, len(_KEY_VALUE)
+        starts = [line.find(_KEY_VALUE) for line in lines]
+        # Each line with the key-value form holds the key at least once, so when the text
+        # holds the key no more often than that, each holds it exactly once; with no backslash
+        # anywhere, what follows it up to the next quote is then the customer id, exactly.
+        if b"\\" in text or text.count(_KEY) != len(starts) - starts.count(-1):
+            starts = list(map(_start_if_exact, lines, starts))
+        for number, start, line in zip(count(first), starts, lines):
+            if start < 0:
+                alone.append((number, line))
+                continue
+            start += skip
+            key = line[start : line.find(b'"', start)]
+            filed = get(key)
+            if filed is None:
+                files[key] = filed = _Filed()
+            filed.lines.append(line)
+            filed.numbers.append(number)
         for number, line in alone:
             raw = self._raw(number, line)
             if self._terminator and raw.isspace():
@@ -193,6 +178,11 @@ class EventLog:
             events = [event for event, _ in timed]
             times = [at for _, at in timed]
         return CustomerEvents(events[0].customer_id, events, times)
+
+
+def _start_if_exact(line: bytes, start: int) -> int:
+    """``start`` if the customer id after it is exactly the line's, else -1."""
+    return start if b"\\" not in line and line.count(_KEY) == 1 else -1
 
 
 def _first(item: tuple[Any, ...]) -> Any:
