@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import gc
 import gzip
+from bisect import bisect_right
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from bisect import bisect_right
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
