@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import resource
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from streams import traffic
 from streams.backtest import backtest_file, read_text
 from streams.event_log import EventLog
 from streams.policy import default_policy_path, load_policy
@@ -29,8 +31,9 @@ CACHE = Path(tempfile.gettempdir()) / "winback-bench"
 
 
 def event_log(customers: int, days: int, gzipped: bool) -> Path:
-    """The seeded log for these parameters, generated on first use."""
-    path = CACHE / f"history-{customers}c-{days}d.jsonl{'.gz' if gzipped else ''}"
+    """The seeded log for these parameters and this version of the generator, made on first use."""
+    generator = hashlib.sha1(Path(traffic.__file__).read_bytes()).hexdigest()[:8]
+    path = CACHE / f"history-{customers}c-{days}d-{generator}.jsonl{'.gz' if gzipped else ''}"
     if not path.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
