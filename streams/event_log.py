@@ -26,7 +26,8 @@ from typing import Any, Iterable, Iterator
 from streams.codec import DEFAULT_LIMITS, Limits, Rejection, decode_batch_at, decode_line_at
 from streams.events import AnyInput
 
-_ORDER = attrgetter("occurred_at", "event_id")
+_OCCURRED_AT = attrgetter("occurred_at")
+_EVENT_ID = attrgetter("event_id")
 _KEY = b'"customer_id"'
 _KEY_VALUE = b'"customer_id":"'  # as msgspec, orjson and most encoders write it (json.dumps's
 # spaced form is decoded line by line, as every other line that is not filed by its bytes)
@@ -172,11 +173,14 @@ class EventLog:
             events = [event for _, event, _ in numbered]
             times = [at for _, _, at in numbered]
         # Epoch seconds never order two instants the other way round, so this is false for
-        # every customer whose events are out of (time, id) order (and, harmlessly, for ties).
+        # every customer whose events are out of (time, id) order (and, harmlessly, for ties,
+        # such as a profile and the event it came with), and sorting on the epoch seconds first
+        # is sorting on (time, id), with quick float comparisons for all but ties.
         if not all(map(lt, times, islice(times, 1, None))):
-            timed = sorted(zip(events, times), key=_event_order)  # stable: line order on full ties
-            events = [event for event, _ in timed]
-            times = [at for _, at in timed]
+            keys = list(zip(times, map(_OCCURRED_AT, events), map(_EVENT_ID, events)))
+            order = sorted(range(len(keys)), key=keys.__getitem__)  # stable: line order on full ties
+            events = [events[index] for index in order]
+            times = [times[index] for index in order]
         return CustomerEvents(events[0].customer_id, events, times)
 
 
@@ -187,7 +191,3 @@ def _start_if_exact(line: bytes, start: int) -> int:
 
 def _first(item: tuple[Any, ...]) -> Any:
     return item[0]
-
-
-def _event_order(timed: tuple[AnyInput, float]) -> tuple[Any, ...]:
-    return _ORDER(timed[0])
