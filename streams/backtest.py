@@ -13,24 +13,23 @@ from __future__ import annotations
 
 import gc
 import gzip
+from bisect import bisect_right
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from operator import attrgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from streams.codec import Rejection, decode_lines_at
+from streams.activity import CustomerActivity
+from streams.codec import Rejection
 from streams.commands import CHANNELS, SKIP_REASONS, MessageCommand, Outcome, Skip, Trigger, to_datetime
 from streams.engine import Engine, Record
-from streams.events import AnyInput
+from streams.event_log import CustomerEvents, EventLog
 from streams.lifecycle import STAGES
 from streams.policy import STAGES as TRIGGER_STAGES
 from streams.policy import Policy
 
 REJECTION_EXAMPLES = 5  # how many rejected lines the report quotes
-_ORDER = attrgetter("occurred_at", "event_id")
-TimedEvent = tuple[AnyInput, float]  # an event and its time in epoch seconds
 
 
 @dataclass
@@ -170,8 +169,28 @@ def read_lines(path: Path) -> Iterator[bytes]:
                 yield line
 
 
+def read_text(path: Path, piece_bytes: int = 1 << 20) -> Iterator[bytes]:
+    """The bytes of a JSON-lines file, gunzipped when it is gzip (by content, not name), in
+    pieces of about ``piece_bytes`` that end at line ends (but for the last, if the file does not)."""
+    with open(path, "rb") as probe:
+        gzipped = probe.read(2) == b"\x1f\x8b"
+    with gzip.open(path, "rb") if gzipped else open(path, "rb") as text:
+        rest = b""
+        while piece := text.read(piece_bytes):
+            end = piece.rfind(b"\n") + 1
+            if end:
+                yield rest + piece[:end]
+                rest = piece[end:]
+            else:
+                rest += piece
+        if rest:
+            yield rest
+
+
 def backtest_file(path: Path, policy: Policy, *, until: float | None = None) -> Report:
-    return run_backtest(read_lines(path), policy, until=until)
+    """``run_backtest`` of the file's non-blank lines (those of ``read_lines``), read in pieces."""
+    with _without_gc():
+        return _run(EventLog.from_text(read_text(path)), policy, until, None)
 
 
 def run_backtest(
@@ -184,17 +203,33 @@ def run_backtest(
     """Replay ``lines`` under ``policy`` up to ``until`` (default: the latest event's time).
 
     ``on_record(customer_id, record)`` sees every trigger and command, in each customer's order.
+
+    Each customer's events are decoded, applied and dropped in turn; their last records,
+    those due up to ``until`` after their last event, wait until ``until`` is known (the
+    latest event of the whole log when it is not given).
     """
+    with _without_gc():
+        return _run(EventLog(lines), policy, until, on_record)
+
+
+def _run(log: EventLog, policy: Policy, until: float | None, on_record: Callable[[str, Record], None] | None) -> Report:
     report = Report()
     engine = Engine(policy)
-    with _without_gc():
-        customers = _group_by_customer(lines, report)
-        if until is None:
-            until = max((events[-1][1] for events in customers.values()), default=None)
-        report.until = until
-        report.customers = len(customers)
-        for customer_id, events in customers.items():
-            _replay_customer(engine, customer_id, events, until, report, on_record)  # type: ignore[arg-type]
+    replayed: list[tuple[str, CustomerActivity | None, list[Record]]] = []
+    latest = None
+    for customer in log.customers():
+        report.events += len(customer.times)
+        if latest is None or customer.times[-1] > latest:
+            latest = customer.times[-1]
+        replayed.append(_replay_customer(engine, customer, until, report))
+    for number, rejection in log.rejections:
+        report.reject(number, rejection)
+    if until is None:
+        until = latest
+    report.until = until
+    report.customers = len(replayed)
+    for customer_id, state, emitted in replayed:
+        _finish_customer(engine, customer_id, state, emitted, until, report, on_record)  # type: ignore[arg-type]
     return report
 
 
@@ -214,60 +249,40 @@ def _without_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _group_by_customer(lines: Iterable[bytes], report: Report) -> dict[str, list[TimedEvent]]:
-    """Decode every line; each customer's valid events with their times, in (time, id) order.
-
-    The time in epoch seconds comes with the event from the decoder (which computes it for its
-    plausibility check) and is what the engine runs on: it is computed once per line.
-    """
-    customers: dict[str, list[TimedEvent]] = {}
-    unordered: set[str] = set()  # customers whose lines were not already in (time, id) order
-    get = customers.get
-    for number, decoded in enumerate(decode_lines_at(lines), 1):
-        if decoded.__class__ is Rejection:
-            report.reject(number, decoded)  # type: ignore[arg-type]
-            continue
-        customer_id = decoded[0].customer_id  # type: ignore[index]
-        events = get(customer_id)
-        if events is None:
-            customers[customer_id] = [decoded]  # type: ignore[list-item]
-            continue
-        # Epoch seconds never order two instants the other way round, so this flags every
-        # customer whose events are out of (time, id) order (and, harmlessly, ties).
-        if decoded[1] <= events[-1][1]:  # type: ignore[index]
-            unordered.add(customer_id)
-        events.append(decoded)  # type: ignore[arg-type]
-    report.events = sum(map(len, customers.values()))
-    for customer_id in unordered:
-        customers[customer_id].sort(key=_timed_order)
-    return customers
-
-
-def _timed_order(timed: TimedEvent) -> tuple[Any, ...]:
-    return _ORDER(timed[0])
-
-
 def _replay_customer(
+    engine: Engine, customer: CustomerEvents, until: float | None, report: Report
+) -> tuple[str, CustomerActivity | None, list[Record]]:
+    """Apply the customer's events up to ``until`` (all of them when None): their state and records."""
+    customer_id, events, times = customer.customer_id, customer.events, customer.times
+    if until is not None and times[-1] > until:
+        kept = bisect_right(times, until)
+        report.after_until += len(times) - kept
+        events = events[:kept]
+    apply_at = engine.apply_at
+    state = None
+    emitted: list[Record] = []
+    duplicates = 0
+    for event, at in zip(events, times):
+        result = apply_at(customer_id, state, event, at)
+        state = result.state
+        if result.records:
+            emitted += result.records
+        elif result.duplicate:
+            duplicates += 1
+    report.duplicates += duplicates
+    return customer_id, state, emitted
+
+
+def _finish_customer(
     engine: Engine,
     customer_id: str,
-    events: list[TimedEvent],
+    state: CustomerActivity | None,
+    emitted: list[Record],
     until: float,
     report: Report,
     on_record: Callable[[str, Record], None] | None,
 ) -> None:
-    apply_at = engine.apply_at
-    state = None
-    emitted: list[Record] = []
-    for index, (event, at) in enumerate(events):
-        if at > until:
-            report.after_until += len(events) - index
-            break
-        result = apply_at(customer_id, state, event, at)
-        state = result.state
-        if result.records:
-            emitted.extend(result.records)
-        elif result.duplicate:
-            report.duplicates += 1
+    """Fire what is due up to ``until`` and count the customer's records and final state."""
     if state is None:
         return
     emitted.extend(engine.advance(customer_id, state, until).records)

@@ -85,6 +85,34 @@ def decode_lines_at(
             yield decode(raw, now, limits, unescaped)  # type: ignore[misc]
 
 
+def decode_batch_at(
+    lines: list[bytes], *, now: float | None = None, limits: Limits = DEFAULT_LIMITS
+) -> tuple[list[AnyInput], list[float]] | None:
+    """Every line's event and epoch seconds, decoded in one call, when every line is a valid
+    event; None when any is not, or when the batch is not plain, for the caller to decode the
+    lines one by one (``decode_line_at``), which is what this equals whenever it is not None.
+
+    Plain: every line is one JSON object, ``{`` first and ``}`` last, with no newline (lines
+    come without their terminator) and no backslash or DEL byte.  Joined by newlines, every
+    line boundary is then a ``}``, a newline and a ``{``, which no JSON value can span, so the
+    ``n`` lines are exactly the ``n`` values of the newline-delimited buffer.
+    """
+    if not lines:
+        return None
+    buffer = b"\n".join(lines)
+    count = len(lines)
+    if (
+        buffer.count(b"\n") != count - 1
+        or buffer.count(b"}\n{") != count - 1
+        or not buffer.startswith(b"{")
+        or not buffer.endswith(b"}")
+        or _may_hold_control_chars(buffer)
+        or max(map(len, lines)) > limits.max_payload_bytes
+    ):
+        return None
+    return _LINE_DECODING.decode_batch(buffer, count, now, limits)
+
+
 def _untimed(decoded: tuple[Event, float] | Rejection) -> Event | Rejection:
     return decoded if decoded.__class__ is Rejection else decoded[0]  # type: ignore[index]
 
@@ -117,6 +145,12 @@ class _Decoding:
         unchecked = tuple(self.real_class)
         self.unchecked = msgspec.json.Decoder(Union[unchecked] if len(unchecked) > 1 else unchecked[0])
         self.bad_type_reason = bad_type_reason
+        self.build = {cls: _builder(cls, real) for cls, real in self.real_class.items()}
+        # the batch path checks profiles' time zones as it builds them (decode does it after)
+        self.build_checked = {
+            cls: _with_zone_check(self.build[cls]) if real is Profile else self.build[cls]
+            for cls, real in self.real_class.items()
+        }
 
     def decode(
         self, raw: bytes, now: float | None, limits: Limits, unescaped: bool = False
@@ -142,7 +176,52 @@ class _Decoding:
             unchecked = self.unchecked.decode(raw)
         except msgspec.DecodeError:
             return None
-        return self.real_class[unchecked.__class__](**msgspec.structs.asdict(unchecked))
+        return self.build[unchecked.__class__](unchecked)
+
+    def decode_batch(
+        self, buffer: bytes, count: int, now: float | None, limits: Limits
+    ) -> tuple[list[Event], list[float]] | None:
+        """The events of ``count`` plain lines in ``buffer`` (see ``decode_batch_at``) and their
+        epoch seconds if every one passes every check, else None."""
+        try:
+            unchecked = self.unchecked.decode_lines(buffer)
+        except msgspec.DecodeError:
+            return None
+        if len(unchecked) != count:
+            return None
+        build = self.build_checked
+        try:
+            events = [build[item.__class__](item) for item in unchecked]
+        except _BadTimeZone:
+            return None
+        times = [event.occurred_at.timestamp() for event in events]
+        if min(times) < limits.earliest_event or (now is not None and max(times) > now + limits.max_future_skew_seconds):
+            return None
+        return events, times
+
+
+class _BadTimeZone(Exception):
+    """A profile's time zone that ``_check_time_zone`` would reject (the batch falls back)."""
+
+
+def _builder(unchecked: type[msgspec.Struct], real: type[Event]) -> Any:
+    """A function building the ``real`` event from its ``unchecked`` twin, field by field
+    (half the time of ``real(**asdict(item))``)."""
+    names = unchecked.__struct_fields__
+    assert names == real.__struct_fields__ and all(name.isidentifier() for name in names)
+    return eval(f"lambda item: real({', '.join(f'{name}=item.{name}' for name in names)})", {"real": real})  # noqa: S307
+
+
+def _with_zone_check(build: Any) -> Any:
+    """``build`` for profiles, raising ``_BadTimeZone`` for one that ``_check_time_zone`` rejects."""
+
+    def build_checked(item: msgspec.Struct) -> Event:
+        profile = build(item)
+        if _check_time_zone(profile) is not None:
+            raise _BadTimeZone
+        return profile
+
+    return build_checked
 
 
 def _unchecked_class(cls: type[Event]) -> type[msgspec.Struct]:

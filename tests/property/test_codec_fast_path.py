@@ -9,7 +9,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.codec import Rejection, decode_line, decode_line_at, decode_lines_at, decode_record
+from streams.codec import Rejection, decode_batch_at, decode_line, decode_line_at, decode_lines_at, decode_record
 from streams.events import EVENT_CLASSES, EVENT_TYPES, AnyEvent
 
 STRICT_LINE = msgspec.json.Decoder(AnyEvent)
@@ -82,3 +82,34 @@ def test_decode_lines_at_is_decode_line_at_per_line(records: list[dict], batch_l
     """Batches mixing clean and escaped lines decide every line as on its own."""
     lines = [orjson.dumps(record) for record in records]
     assert list(decode_lines_at(lines, batch_lines=batch_lines)) == [decode_line_at(line) for line in lines]
+
+
+def assert_batch_decides_like_each_line(lines: list[bytes]) -> None:
+    batch = decode_batch_at(lines)
+    one_by_one = [decode_line_at(line) for line in lines]
+    if batch is not None:
+        assert list(zip(*batch)) == one_by_one
+    elif lines and not any(b"\\" in line or b"\x7f" in line for line in lines):
+        assert any(isinstance(decoded, Rejection) for decoded in one_by_one)  # plain and valid: never refused
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(near_valid, max_size=12))
+def test_decode_batch_at_is_decode_line_at_per_line(records: list[dict]) -> None:
+    """A batch is all its lines' events, or None when any line is not one (or not plain)."""
+    assert_batch_decides_like_each_line([orjson.dumps(record) for record in records])
+
+
+# Lines that are not one JSON object each: two on a line, part of one, blank, padded.
+pieces = st.sampled_from([b"{", b"}", b"[", b"]", b",", b" ", b"\n", b"\r", b'"a":1', b'"categories":[{}', b"{}"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(near_valid | st.lists(pieces, max_size=4).map(b"".join), max_size=8), st.data())
+def test_decode_batch_at_never_misaligns_lines(items: list, data) -> None:
+    lines = [item if isinstance(item, bytes) else orjson.dumps(item) for item in items]
+    if lines and data.draw(st.booleans()):  # split one line in two
+        at = data.draw(st.integers(0, len(lines) - 1))
+        cut = data.draw(st.integers(0, len(lines[at])))
+        lines[at : at + 1] = [lines[at][:cut], lines[at][cut:]]
+    assert_batch_decides_like_each_line(lines)

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from streams.codec import Limits, Rejection, decode_line, decode_record
+from streams.codec import Limits, Rejection, decode_batch_at, decode_line, decode_record
 from streams.events import EmailEngagement, Login, Purchase
 
 NOW = datetime(2025, 6, 1, tzinfo=timezone.utc).timestamp()
@@ -75,3 +75,12 @@ def test_future_check_is_skipped_without_a_clock():
 def test_unrepresentable_amounts_are_rejected(amount: bytes):
     result = decode_record(PURCHASE.replace(b"19.5", amount), "purchase", now=NOW)
     assert isinstance(result, Rejection), result
+
+
+def test_a_batch_with_a_profile_in_an_unknown_time_zone_is_decided_line_by_line():
+    good = b'{"type":"profile","customer_id":"c1","updated_at":"2024-01-01T00:00:00Z","time_zone":"Europe/Berlin"}'
+    bad = good.replace(b"Europe/Berlin", b"Mars/Olympus")
+    assert decode_line(bad) == Rejection("invalid_value", "time_zone 'Mars/Olympus' is not an IANA time zone")
+    assert decode_batch_at([good, bad]) is None
+    events, times = decode_batch_at([good, good])
+    assert events == [decode_line(good)] * 2 and times == [datetime(2024, 1, 1, tzinfo=timezone.utc).timestamp()] * 2
