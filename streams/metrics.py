@@ -53,8 +53,8 @@ COMMANDS = Counter(
 SKIPS = Counter(
     "winback_skips",
     "Steps not sent as planned (skip records: skipped, deferred, sent on a fallback channel or held out), "
-    "by campaign and reason.",
-    ["campaign", "reason"],
+    "by campaign, reason and action.",
+    ["campaign", "reason", "action"],
     registry=REGISTRY,
 )
 CONVERSIONS = Counter(
@@ -154,7 +154,7 @@ def count_published(records: Iterable[Trigger | MessageCommand | Skip | Outcome]
             COMMANDS.labels(record.channel, record.campaign, str(record.step), record.variant).inc()
             TRANSITION_LAG.observe(max(emitted_at - record.due_at.timestamp(), 0.0))
         elif kind is Skip:
-            SKIPS.labels(record.campaign, record.reason).inc()
+            SKIPS.labels(record.campaign, record.reason, record.action).inc()
         elif kind is Outcome:
             holdout = "true" if record.holdout else "false"
             CONVERSIONS.labels(record.campaign, record.variant, holdout).inc()

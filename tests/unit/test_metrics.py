@@ -44,7 +44,7 @@ def test_every_kind_of_published_record_is_counted_with_its_labels():
         ("winback_triggers_total", (("stage", "reactivation"), ("campaign", "reactivation"))): 1,
         ("winback_commands_total", (("channel", "email"), ("campaign", "reactivation"), ("step", "0"),
                                     ("variant", "default"))): 1,
-        ("winback_skips_total", (("campaign", "reactivation"), ("reason", "capped"))): 1,
+        ("winback_skips_total", (("campaign", "reactivation"), ("reason", "capped"), ("action", "skipped"))): 1,
         ("winback_conversions_total", (("campaign", "reactivation"), ("variant", "default"), ("holdout", "false"))): 1,
         ("winback_conversion_revenue_total", (("campaign", "reactivation"), ("variant", "default"),
                                               ("holdout", "false"))): 30.0,
