@@ -33,9 +33,13 @@ class Assigner:
         for name, weight in weights.items():
             running += weight / total
             self._bounds.append((running, name))
+        # No holdout and one variant: everyone is in the same group, no hash needed.
+        self._everyone = Assignment(self._bounds[0][1], False) if not holdout and len(self._bounds) == 1 else None
 
     def assign(self, customer_id: str) -> Assignment:
         """The customer's group: held out with probability ``holdout``, else a variant by weight."""
+        if self._everyone is not None:
+            return self._everyone
         point = position(customer_id, self.campaign)
         if point < self.holdout:
             return Assignment(self._variant((point / self.holdout) if self.holdout else 0.0), True)
