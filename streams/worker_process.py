@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from streams.settings import Settings
+
 FAST_GROUP = {
     "WINBACK_SESSION_TIMEOUT": "6",
     "WINBACK_HEARTBEAT_INTERVAL": "1",
@@ -26,6 +28,13 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    """``settings`` as the WINBACK_* environment of a worker process (each worker gets its own
+    data directory and web port, so those are left out)."""
+    fields = settings.model_dump(exclude={"data_dir", "web_port", "web_host"})
+    return {f"WINBACK_{name.upper()}": str(value) for name, value in fields.items() if value is not None}
 
 
 class WorkerProcess:
@@ -75,6 +84,21 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash, an OOM kill or a lost node: no shutdown code runs, so nothing is
+        flushed or committed and the group only notices when the session times out."""
+        assert self.process is not None and self.alive(), "kill needs a running worker"
+        self.process.kill()
+        self.process.wait()
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the running worker (Linux /proc), for soak tests."""
+        assert self.process is not None
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError(f"no VmRSS for pid {self.process.pid}")
 
     def tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
