@@ -8,11 +8,13 @@ group forms in seconds instead of Faust's default of half a minute or more.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from streams.settings import Settings
@@ -99,6 +101,12 @@ class WorkerProcess:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
         raise RuntimeError(f"no VmRSS for pid {self.process.pid}")
+
+    def metric(self, name: str) -> float:
+        """The sum of a metric's samples over all its labels, from the worker's /metrics page."""
+        url = f"http://127.0.0.1:{self.env['WINBACK_WEB_PORT']}/metrics"
+        page = urllib.request.urlopen(url, timeout=10).read().decode()
+        return sum(float(value) for value in re.findall(rf"^{re.escape(name)}(?:{{.*}})? (\S+)$", page, re.M))
 
     def tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

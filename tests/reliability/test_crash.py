@@ -15,7 +15,7 @@ import time
 import pytest
 
 from streams.settings import Settings
-from tests.reliability.phases import PhasedRun
+from tests.reliability.phases import PhasedRun, wait_for_table
 from tests.reliability.workload import Workload
 
 pytestmark = pytest.mark.reliability
@@ -38,7 +38,7 @@ async def test_kill_9_mid_stream_loses_nothing(app_settings: Settings, worker_fa
     records = await run.wait_for_everything()
     recovered = time.monotonic() - killed
     figures = run.check_records(records)
-    await run.wait_for_states(workload.final)
+    await wait_for_table(app_settings, workload.final)
     assert worker.alive(), worker.tail()
     report(
         purchases=len(workload.history) + len(workload.arrivals), expected_ids=len(run.expected),
