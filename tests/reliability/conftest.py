@@ -17,8 +17,8 @@ _FIGURES = pytest.StashKey[list[str]]()
 
 @pytest.fixture(scope="session")
 def workload() -> Workload:
-    """About 500 lapsing customers (3,500 purchases) and 650 arriving ones (1,000 purchases): 7,000 records."""
-    return build_workload(lapsing=600, arriving=1500, seed=21)
+    """About 370 lapsing customers (2,600 purchases) and 650 arriving ones (1,070 purchases): 5,126 records."""
+    return build_workload(lapsing=450, arriving=1500, seed=21)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from tests.reliability.workload import LATER, START, Workload
 
 # Due customers one scheduler tick may publish in phase two: spreads the firing over many
 # seconds, so a disruption lands while due transitions and arriving events are both in flight.
-DUE_PER_TICK = 25
+DUE_PER_TICK = 35
 
 
 class PhasedRun:

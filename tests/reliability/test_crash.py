@@ -25,7 +25,7 @@ async def test_kill_9_mid_stream_loses_nothing(app_settings: Settings, worker_fa
     run = PhasedRun(app_settings, workload, worker_factory)
     worker = await run.load_history()
     await run.restart_later(worker)
-    arrivals = asyncio.create_task(run.stream_arrivals(seconds=20))
+    arrivals = asyncio.create_task(run.stream_arrivals(seconds=15))
     published_at_kill = await run.wait_for_progress(share=1 / 3)
     streamed_at_kill = run.streamed
     killed = time.monotonic()
@@ -45,3 +45,4 @@ async def test_kill_9_mid_stream_loses_nothing(app_settings: Settings, worker_fa
         **figures, published_at_kill=published_at_kill, streamed_at_kill=streamed_at_kill,
         kill_to_ready_s=round(ready, 1), kill_to_all_published_s=round(recovered, 1),
     )
+

@@ -24,15 +24,13 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from streams import dead_letters
-from streams.activity import CustomerActivity
-from streams.engine import Engine
 from streams.events import Profile
-from streams.policy import default_policy_path, load_policy
 from streams.settings import Settings
 from streams.traffic import generate_history
 from tests.integration.kafka_io import read_until
 from tests.reliability.hostile import Hostile, as_document, hostile_record
 from tests.reliability.phases import wait_for_table
+from tests.reliability.workload import engine_states
 
 pytestmark = pytest.mark.reliability
 
@@ -100,14 +98,6 @@ def interleave(rng: random.Random, good: list[Record]) -> list[Record | Hostile]
     return merged
 
 
-def expected_states(events) -> dict[str, CustomerActivity]:
-    engine = Engine(load_policy(default_policy_path()))
-    states: dict[str, CustomerActivity] = {}
-    for event in events:
-        states[event.customer_id] = engine.apply(event.customer_id, states.get(event.customer_id), event).state
-    return states
-
-
 async def send_all(settings: Settings, records: list[Record | Hostile]) -> list[tuple[str, int, int]]:
     """Send every record in order; where each landed (topic, partition, offset)."""
     producer = AIOKafkaProducer(bootstrap_servers=settings.broker, acks="all", linger_ms=20, max_request_size=2**20)
@@ -136,7 +126,7 @@ async def test_hostile_records_are_dead_lettered_and_good_ones_applied(
 
     hostile = {where: record for where, record in zip(landed, records) if isinstance(record, Hostile)}
     letters = await read_until(settings.broker, [settings.topic_dead_letters], lambda got: len(got) >= HOSTILE, timeout=120)
-    await wait_for_table(settings, expected_states(good_events))
+    await wait_for_table(settings, engine_states(good_events))
     elapsed = time.monotonic() - began
 
     lettered = {}

@@ -19,14 +19,15 @@ redelivered record must be byte for byte the expected one.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import msgspec
 
-from streams.activity import CustomerActivity
+from streams.activity import RECENT_EVENTS, CustomerActivity
 from streams.engine import Engine, Result
-from streams.events import Purchase
+from streams.events import AnyInput, Purchase
 from streams.policy import default_policy_path, load_policy
 from streams.traffic import generate_history
 
@@ -91,3 +92,28 @@ def _collect(customer_id: str, result: Result, states: dict[str, CustomerActivit
     states[customer_id] = result.state
     for record in result.records:
         records[record.id] = _ENCODER.encode(record)
+
+
+def burst(customers: int) -> list[Purchase]:
+    """Two months of purchases from START, at most RECENT_EVENTS per customer, in time order.
+
+    Produced all at once they keep a worker writing its table as fast as it can, and every
+    purchase redelivered after a crash is within its customer's dedupe window, so any
+    difference from ``engine_states`` is a lost state write.
+    """
+    kept: list[Purchase] = []
+    counts: Counter[str] = Counter()
+    for event in generate_history(customers, 60, seed=4, start=START):
+        if isinstance(event, Purchase) and counts[event.customer_id] < RECENT_EVENTS:
+            counts[event.customer_id] += 1
+            kept.append(event)
+    return kept
+
+
+def engine_states(events: list[AnyInput]) -> dict[str, CustomerActivity]:
+    """Each customer's state after the pure engine applied ``events`` in this order."""
+    engine = Engine(load_policy(default_policy_path()))
+    states: dict[str, CustomerActivity] = {}
+    for event in events:
+        states[event.customer_id] = engine.apply(event.customer_id, states.get(event.customer_id), event).state
+    return states
