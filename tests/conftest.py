@@ -24,11 +24,22 @@ _namespaces = itertools.count(1)
 
 @pytest.fixture(scope="session")
 def local_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
-    """The session's real single-node broker.
+    """The session's real single-node broker."""
+    yield from _running_broker(tmp_path_factory, "kafka")
+
+
+@pytest.fixture(scope="module")
+def own_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
+    """A broker of the requesting module's own, which its tests may stop and start."""
+    yield from _running_broker(tmp_path_factory, "own-kafka")
+
+
+def _running_broker(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[LocalKafka]:
+    """A broker in a fresh directory, stopped afterwards.
 
     The first run on a machine also fetches Kafka with Maven, hence the generous timeout.
     """
-    broker = LocalKafka(tmp_path_factory.mktemp("kafka"))
+    broker = LocalKafka(tmp_path_factory.mktemp(name))
     broker.start(timeout=240)
     yield broker
     broker.stop()

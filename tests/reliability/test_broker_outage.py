@@ -1,15 +1,14 @@
 """The broker stops for several seconds in the middle of the work and starts again on the same
 data directory: the worker reconnects by itself (same process, no restart) and finishes.
 
-The module runs its own broker, so stopping it disturbs no other test; the shared fixtures
-follow this module's ``kafka_bootstrap``.
+The module runs its own broker, so stopping it disturbs no other test: the shared fixtures
+(``app_settings``, ``worker_factory``) follow this module's ``kafka_bootstrap``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
 import msgspec
 import pytest
@@ -28,15 +27,8 @@ OUTAGE_SECONDS = 3  # the sleep between stop and start; stopping and starting ad
 
 
 @pytest.fixture(scope="module")
-def own_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
-    broker = LocalKafka(tmp_path_factory.mktemp("outage-kafka"))
-    broker.start(timeout=240)
-    yield broker
-    broker.stop()
-
-
-@pytest.fixture(scope="module")
 def kafka_bootstrap(own_kafka: LocalKafka) -> str:
+    """This module's topics and workers use its own broker (``own_kafka``), the one it stops."""
     return own_kafka.bootstrap
 
 
