@@ -24,7 +24,7 @@ _namespaces = itertools.count(1)
 
 @pytest.fixture(scope="session")
 def local_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
-    """The session's real single-node broker."""
+    """The session's real single-node broker (tests/integration/test_kafka_local.py restarts it in place)."""
     yield from _running_broker(tmp_path_factory, "kafka")
 
 
