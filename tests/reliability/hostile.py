@@ -107,7 +107,9 @@ def _bad_timestamp(rng: random.Random, kind: str, doc: Document) -> tuple[bytes,
     if choice == 1:
         doc[field] = rng.choice(["0001-01-01T00:00:00Z", "1970-01-01T00:00:00Z", "1999-12-31T23:59:59+00:00"])
         return _json(doc), "ancient_timestamp"
-    doc[field] = rng.choice(["2024-05-01T10:00:00", "2024-05-01 10:00:00", "2024-02-30T00:00:00Z", "2024-05-01T10:00:00+25:00", "yesterday"])
+    doc[field] = rng.choice(
+        ["2024-05-01T10:00:00", "2024-05-01 10:00:00", "2024-02-30T00:00:00Z", "2024-05-01T10:00:00+25:00", "yesterday"]
+    )
     return _json(doc), "invalid_value"
 
 

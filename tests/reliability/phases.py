@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from typing import Callable
 
+import msgspec
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
@@ -43,7 +44,8 @@ class PhasedRun:
         """Phase one: a worker whose clock is before all history applies it; returns it once every state is in."""
         worker = await asyncio.to_thread(self.start_worker, name, WINBACK_CLOCK=f"fixed:{START.isoformat()}")
         topic = self.settings.topic_purchases
-        await produce(self.settings.broker, [(topic, p.customer_id.encode(), self.workload.encode(p)) for p in self.workload.history])
+        history = [(topic, p.customer_id.encode(), msgspec.json.encode(p)) for p in self.workload.history]
+        await produce(self.settings.broker, history)
         await wait_for_table(self.settings, self.workload.loaded, timeout=120)
         return worker
 
@@ -67,7 +69,7 @@ class PhasedRun:
             for number, purchase in enumerate(arrivals):
                 await asyncio.sleep(max(0.0, began + seconds * number / len(arrivals) - time.monotonic()))
                 delivery = await producer.send(
-                    self.settings.topic_purchases, self.workload.encode(purchase), key=purchase.customer_id.encode()
+                    self.settings.topic_purchases, msgspec.json.encode(purchase), key=purchase.customer_id.encode()
                 )
                 delivery.add_done_callback(self._count_streamed)
             await producer.flush()
@@ -98,7 +100,8 @@ class PhasedRun:
         except TimeoutError as error:
             got = {published_id(record) for record in error.records}  # type: ignore[attr-defined]
             missing = sorted(self.expected - got)
-            raise AssertionError(f"{len(missing)} of {len(self.expected)} records never published, e.g. {missing[:3]}") from error
+            message = f"{len(missing)} of {len(self.expected)} records never published, e.g. {missing[:3]}"
+            raise AssertionError(message) from error
 
     def check_records(self, records: list[ConsumerRecord]) -> dict[str, int]:
         """Exactly the expected ids, every copy equal to the expected record; the figures to report."""
@@ -117,8 +120,10 @@ class PhasedRun:
 async def wait_for_table(settings: Settings, expected: dict[str, CustomerActivity], timeout: float = 60) -> None:
     """The table's changelog holds exactly ``expected`` (latest record per customer), every field.
 
-    Nothing is excluded: a redelivered event is a duplicate that changes nothing (not even the
-    order of the dedupe ring), and a lost state write would be redone from the same input.
+    Nothing is excluded: a redelivered event is recognised as a duplicate and changes nothing
+    (not even the order of the dedupe ring), and a state write lost in a crash is redone when
+    its uncommitted input is handled again.  A write lost while its input was committed would
+    show here as a difference.
     """
     changelog = changelog_topic(settings)
 

@@ -73,7 +73,8 @@ async def test_kill_9_right_after_an_outage_loses_no_state_write(
     """
     purchases = burst(customers=3000)
     worker = worker_factory(WINBACK_CLOCK=f"fixed:{START.isoformat()}")
-    await produce(app_settings.broker, [(app_settings.topic_purchases, p.customer_id.encode(), msgspec.json.encode(p)) for p in purchases])
+    topic = app_settings.topic_purchases
+    await produce(app_settings.broker, [(topic, p.customer_id.encode(), msgspec.json.encode(p)) for p in purchases])
     await read_until(app_settings.broker, [changelog_topic(app_settings)], lambda got: len(got) >= len(purchases) // 4)
     before = await committed(app_settings)
     await asyncio.to_thread(own_kafka.stop)

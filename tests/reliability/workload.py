@@ -34,7 +34,7 @@ from streams.traffic import generate_history
 START = datetime(2023, 1, 1, tzinfo=timezone.utc)
 LATER = datetime(2024, 6, 1, tzinfo=timezone.utc)
 ARRIVAL_DAYS = 29  # less than the first stage's 30 days: arriving customers never lapse by LATER
-_ENCODER = msgspec.json.Encoder()
+_ENCODER = msgspec.json.Encoder()  # the emitter's: records must match it byte for byte
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,6 @@ class Workload:
     final: dict[str, CustomerActivity]  # every customer's state after phase two
     records: dict[str, bytes]  # id -> JSON of every trigger, command, skip and outcome
     loaded_records: int  # how many of them phase one publishes
-
-    def encode(self, purchase: Purchase) -> bytes:
-        """The purchase as a producer would put it on the purchases topic."""
-        return _ENCODER.encode(purchase)
 
 
 def build_workload(lapsing: int, arriving: int, seed: int) -> Workload:
