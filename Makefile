@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test unit integration bench venv schemas clean
+.PHONY: demo test unit integration reliability bench venv schemas clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ unit: $(STAMP)
 
 integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration
+
+## Crashes, rebalances, broker outages, hostile input and a soak (see docs/guarantees.md).
+reliability: $(STAMP)
+	$(BIN)/python -m pytest tests/reliability
 
 ## Benchmarks print their figures; they assert nothing about speed.
 bench: $(STAMP)

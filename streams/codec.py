@@ -53,9 +53,14 @@ DEFAULT_LIMITS = Limits()
 
 
 def decode_record(
-    raw: bytes, event_type: str, *, now: float | None = None, limits: Limits = DEFAULT_LIMITS
+    raw: bytes | None, event_type: str, *, now: float | None = None, limits: Limits = DEFAULT_LIMITS
 ) -> Event | Rejection:
-    """Decode a record from the topic of ``event_type``; its ``type`` field is optional."""
+    """Decode a record from the topic of ``event_type``; its ``type`` field is optional.
+
+    ``None`` is a tombstone (a record without a value), which is no event either.
+    """
+    if raw is None:
+        return Rejection("malformed_json", "no value (a tombstone)")
     return _untimed(_RECORD_DECODINGS[event_type].decode(raw, now, limits))
 
 
@@ -167,6 +172,8 @@ class _Decoding:
                 return Rejection(_validation_reason(str(error), self.bad_type_reason), str(error))
             except msgspec.DecodeError as error:
                 return Rejection("malformed_json", str(error))
+            except UnicodeDecodeError as error:  # msgspec's error for bytes that are not UTF-8 inside a string
+                return Rejection("malformed_json", f"not UTF-8: {error}")
         at = event.occurred_at.timestamp()
         return _check_time(event, at, now, limits) or _check_time_zone(event) or (event, at)
 
@@ -174,7 +181,7 @@ class _Decoding:
         """The event if ``raw`` (known to hold no escape or DEL) is valid, else None."""
         try:
             unchecked = self.unchecked.decode(raw)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError):
             return None
         return self.build[unchecked.__class__](unchecked)
 

@@ -8,12 +8,16 @@ group forms in seconds instead of Faust's default of half a minute or more.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
+
+from streams.settings import Settings
 
 FAST_GROUP = {
     "WINBACK_SESSION_TIMEOUT": "6",
@@ -26,6 +30,13 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    """``settings`` as the WINBACK_* environment of a worker process (each worker gets its own
+    data directory and web port, so those are left out)."""
+    fields = settings.model_dump(exclude={"data_dir", "web_port", "web_host"})
+    return {f"WINBACK_{name.upper()}": str(value) for name, value in fields.items() if value is not None}
 
 
 class WorkerProcess:
@@ -75,6 +86,27 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash, an OOM kill or a lost node: no shutdown code runs, so nothing is
+        flushed or committed and the group only notices when the session times out."""
+        assert self.process is not None and self.alive(), "kill needs a running worker"
+        self.process.kill()
+        self.process.wait()
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the running worker (Linux /proc), for soak tests."""
+        assert self.process is not None
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError(f"no VmRSS for pid {self.process.pid}")
+
+    def metric(self, name: str) -> float:
+        """The sum of a metric's samples over all its labels, from the worker's /metrics page."""
+        url = f"http://127.0.0.1:{self.env['WINBACK_WEB_PORT']}/metrics"
+        page = urllib.request.urlopen(url, timeout=10).read().decode()
+        return sum(float(value) for value in re.findall(rf"^{re.escape(name)}(?:{{.*}})? (\S+)$", page, re.M))
 
     def tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 from streams.cli import main
 from streams.settings import Settings
 from streams.topics import changelog_topic, required_topics
-from tests.integration.conftest import settings_env
+from streams.worker_process import worker_env
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
@@ -31,7 +31,7 @@ def settings(kafka_bootstrap: str) -> Settings:
 
 
 def run_ensure(settings: Settings) -> Result:
-    return CliRunner().invoke(main, ["topics", "ensure"], env=settings_env(settings))
+    return CliRunner().invoke(main, ["topics", "ensure"], env=worker_env(settings))
 
 
 def actions(result: Result) -> dict[str, str]:

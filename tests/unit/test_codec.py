@@ -35,6 +35,10 @@ def test_backtest_line_dispatches_on_type():
     [
         (b"{not json", "malformed_json"),
         (b"\xff\xfe", "malformed_json"),
+        (None, "malformed_json"),  # a tombstone
+        (PURCHASE.replace(b'"c1"', b'"c\xff"'), "malformed_json"),  # not UTF-8 inside a string
+        (PURCHASE.replace(b'"c1"', b'"c\xed\xa0\x80"'), "malformed_json"),  # a UTF-8-encoded surrogate
+        (PURCHASE.replace(b'"c1"', b'"c\\u0000\xc0\xaf"'), "malformed_json"),  # overlong, behind an escape
         (b"[1, 2]", "wrong_type"),
         (PURCHASE.replace(b'"order_id":"o1",', b""), "missing_field"),
         (PURCHASE.replace(b"19.5", b'"19.5"'), "wrong_type"),
@@ -48,7 +52,7 @@ def test_backtest_line_dispatches_on_type():
         (b'{"type":"login",' + PURCHASE[1:], "type_mismatch"),
     ],
 )
-def test_bad_records_are_rejected_with_reason(raw: bytes, reason: str):
+def test_bad_records_are_rejected_with_reason(raw: bytes | None, reason: str):
     result = decode_record(raw, "purchase", now=NOW)
     assert isinstance(result, Rejection)
     assert result.reason == reason, result.detail
