@@ -1,0 +1,255 @@
+"""Pipeline throughput against a bare aiokafka relay, and the scheduler tick as the table grows.
+
+One run, one local broker, side by side (the machine is shared, so only ratios mean much):
+
+1. **relay**: an aiokafka consumer reads the input topics from the beginning and a producer
+   writes every record, as bytes, to one output topic; measured from the first record
+   received to the acknowledgement of the last one sent.  Run before and after the pipeline;
+   the baseline is the mean of the two.
+2. **pipeline**: a real ``winback worker`` subprocess (the command production runs, with the
+   settings below) reads the same records: ingest validates and repartitions them onto the
+   internal events topic, the customers agent applies them, publishes what the engine
+   decides and writes the table.  The clock starts at the create-time timestamp of the first
+   record ingest forwarded (so the worker's start-up and group join are not counted) and stops
+   when the worker's ``winback_events_applied_total`` reaches the number of records produced,
+   polled from its ``/metrics`` every 50 ms.  Target: pipeline >= 0.5 x relay.
+3. **scheduler tick**: ``Scheduler.tick`` with the due index of 10k and of 1M customers, the
+   same number due in both, publishing to the real broker through an aiokafka producer (the
+   tick hands each record to the producer as Faust's ``topic.send`` does; acknowledgements
+   are awaited after the timing).  Median of rounds run alternately.  Target: 1M / 10k <= 1.5.
+
+The worker's clock is frozen at the start of the generated history (``fixed:``).  The history
+arrives all at once, so under the wall clock every applied event would leave its customer
+overdue, and the scheduler would send a due tick for it at once: a tick per event, which live
+traffic never causes.  With the frozen clock the scheduler has nothing due, while the engine
+still fires every lapse inside the history by the events' own times.  The scheduler's cost is
+measured on its own in 3.
+
+    python benchmarks/pipeline.py [--customers 6000] [--days 365] [--store rocksdb]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+import urllib.request
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.structs import TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
+
+from streams.clock import FixedClock
+from streams.engine import Engine
+from streams.kafka_local import LocalKafka
+from streams.policy import default_policy_path, load_policy
+from streams.publisher import publish
+from streams.scheduler import Scheduler
+from streams.settings import Settings
+from streams.topics import ensure_topics
+from streams.topology import build_topology
+from streams.traffic import generate_history
+from streams.worker_process import WorkerProcess
+
+RELAY_TOPIC = "bench.relay"
+POLL_SECONDS = 0.05
+DAY = 86400.0
+HISTORY_START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+async def relay(settings: Settings, expected: int, group: str) -> float:
+    """Records/s of a bare consume -> produce relay of the input topics (bytes in, bytes out)."""
+    consumer = AIOKafkaConsumer(
+        *settings.input_topics.values(), bootstrap_servers=settings.bootstrap_servers, group_id=group,
+        auto_offset_reset="earliest", enable_auto_commit=False,
+    )
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers, linger_ms=20, max_batch_size=65536, acks="all"
+    )
+    await consumer.start()
+    await producer.start()
+    try:
+        relayed, pending, started = 0, [], None
+        while relayed < expected:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                started = started or time.perf_counter()
+                for record in records:
+                    pending.append(await producer.send(RELAY_TOPIC, record.value, key=record.key))
+                relayed += len(records)
+        await asyncio.gather(*pending)
+        return relayed / (time.perf_counter() - started)
+    finally:
+        await producer.stop()
+        await consumer.stop()
+
+
+def applied(port: int) -> float:
+    """The worker's ``winback_events_applied_total`` summed over event types."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "winback_events_applied"
+        for sample in family.samples
+        if sample.name == "winback_events_applied_total"
+    )
+
+
+async def first_forwarded(settings: Settings) -> float:
+    """Create-time (epoch seconds) of the earliest record on the internal events topic."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(settings.topic_events, p) for p in range(settings.partitions)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        stamps: list[int] = []
+        for partition in partitions:
+            batch = await consumer.getmany(partition, timeout_ms=2000, max_records=1)
+            stamps.extend(record.timestamp for records in batch.values() for record in records)
+        return min(stamps) / 1000
+    finally:
+        await consumer.stop()
+
+
+async def create_relay_topic(settings: Settings) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(RELAY_TOPIC, settings.partitions, settings.replication)])
+    finally:
+        await admin.close()
+
+
+def pipeline(settings: Settings, expected: int, workdir: Path, store: str, clock: str, timeout: float) -> float:
+    """Events/s of a real worker, first record forwarded -> last event applied."""
+    env = {
+        "WINBACK_BROKER": settings.broker,
+        "WINBACK_APP_ID": settings.app_id,
+        "WINBACK_PARTITIONS": str(settings.partitions),
+        "WINBACK_TOPIC_EVENTS": settings.topic_events,
+        "WINBACK_TOPIC_DUE": settings.topic_due,
+        "WINBACK_STORE": store,
+        "WINBACK_CLOCK": clock,
+        "WINBACK_LOG_LEVEL": "info",
+    }
+    worker = WorkerProcess(env, workdir, "bench-worker")
+    worker.start(ready_timeout=120)
+    try:
+        port = int(worker.env["WINBACK_WEB_PORT"])
+        deadline = time.monotonic() + timeout
+        while (done := applied(port)) < expected:
+            if time.monotonic() > deadline or not worker.alive():
+                raise RuntimeError(f"{done:.0f} of {expected} events applied; worker log:\n{worker.tail()}")
+            time.sleep(POLL_SECONDS)
+        finished = time.time()
+        return expected / (finished - asyncio.run(first_forwarded(settings)))
+    finally:
+        worker.stop()
+
+
+class BrokerSink:
+    """The due topic as the scheduler sees it (``send`` hands the record over and returns its
+    delivery future, like Faust's ``topic.send``), backed by an aiokafka producer."""
+
+    def __init__(self, producer: AIOKafkaProducer, topic: str):
+        self.producer, self.topic, self.pending = producer, topic, []
+
+    async def send(self, key: bytes, value: bytes, partition: int) -> asyncio.Future:
+        delivery = await self.producer.send(self.topic, value, key=key, partition=partition)
+        self.pending.append(delivery)
+        return delivery
+
+    async def delivered(self) -> None:
+        await asyncio.gather(*self.pending)
+        self.pending.clear()
+
+
+def filled_scheduler(settings: Settings, sink: BrokerSink, customers: int, due: int, now: float) -> Scheduler:
+    """A scheduler whose index holds ``customers``, of which ``due`` are due at ``now``."""
+    topology = replace(build_topology(settings), due=sink)
+    scheduler = Scheduler(topology, Engine(load_policy(default_policy_path())), FixedClock(now), max_per_tick=10_000)
+    per_partition: dict[int, list[tuple[str, float]]] = {p: [] for p in range(settings.partitions)}
+    for number in range(customers):
+        due_at = now - 60 if number < due else now + DAY * (1 + number % 365)
+        per_partition[number % settings.partitions].append((f"cust-{number:07d}", due_at))
+    for partition, entries in per_partition.items():
+        scheduler.index.load(partition, entries)
+    return scheduler
+
+
+async def tick_seconds(settings: Settings, sizes: tuple[int, ...], due: int, rounds: int) -> dict[int, float]:
+    """Median seconds of one tick per index size; the due customers are re-armed between rounds."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers, linger_ms=20, max_batch_size=65536, acks="all"
+    )
+    await producer.start()
+    try:
+        now = time.time()
+        sink = BrokerSink(producer, settings.topic_due)
+        schedulers = {size: filled_scheduler(settings, sink, size, due, now) for size in sizes}
+        timings: dict[int, list[float]] = {size: [] for size in sizes}
+        for _ in range(rounds):
+            for size, scheduler in schedulers.items():
+                started = time.perf_counter()
+                await scheduler.tick()
+                timings[size].append(time.perf_counter() - started)
+                await sink.delivered()
+                for number in range(due):
+                    scheduler.index.set(number % settings.partitions, f"cust-{number:07d}", now - 60)
+        return {size: statistics.median(values) for size, values in timings.items()}
+    finally:
+        await producer.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=6000, help="customers in the generated history")
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--partitions", type=int, default=8)
+    parser.add_argument("--store", choices=["memory", "rocksdb"], default="rocksdb", help="the worker's table store")
+    parser.add_argument("--due", type=int, default=1000, help="customers due in each scheduler tick")
+    parser.add_argument("--rounds", type=int, default=15, help="scheduler ticks timed per index size")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="winback-bench-pipeline-") as scratch:
+        workdir = Path(scratch)
+        broker = LocalKafka(workdir / "kafka", heap="1g")
+        try:
+            settings = Settings(broker=broker.start(timeout=240), app_id="bench", partitions=args.partitions)
+            asyncio.run(ensure_topics(settings))
+            asyncio.run(create_relay_topic(settings))
+            events = generate_history(args.customers, args.days, seed=7, start=HISTORY_START)
+            produced = asyncio.run(publish(settings, events))
+            print(f"produced {produced:,} records ({args.customers:,} customers, {args.days} days) to "
+                  f"{len(settings.input_topics)} input topics; {args.partitions} partitions; store {args.store}")
+
+            before = asyncio.run(relay(settings, produced, "bench-relay-1"))
+            clock = f"fixed:{HISTORY_START.isoformat()}"
+            worker = pipeline(settings, produced, workdir, args.store, clock, timeout=600)
+            after = asyncio.run(relay(settings, produced, "bench-relay-2"))
+            baseline = (before + after) / 2
+            print(f"relay (aiokafka consume -> produce): {before:,.0f} before, {after:,.0f} after the pipeline "
+                  f"records/s; baseline {baseline:,.0f}")
+            print(f"pipeline (winback worker, end to end): {worker:,.0f} events/s")
+            print(f"pipeline / relay: {worker / baseline:.2f} (target >= 0.5)")
+
+            small, large = 10_000, 1_000_000
+            ticks = asyncio.run(tick_seconds(settings, (small, large), args.due, args.rounds))
+            print(f"scheduler tick, {args.due:,} due, published to the broker (median of {args.rounds}): "
+                  f"{ticks[small] * 1000:.1f} ms with {small:,} customers, {ticks[large] * 1000:.1f} ms with "
+                  f"{large:,}")
+            print(f"tick 1M / 10k: {ticks[large] / ticks[small]:.2f} (target <= 1.5)")
+        finally:
+            broker.stop()
+
+
+if __name__ == "__main__":
+    main()
