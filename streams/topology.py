@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import faust
 
+from streams.durable_commit import DurableApp
 from streams.settings import Settings
 
 ACTIVITY_TABLE = "activity"
@@ -37,7 +38,7 @@ class Topology:
 
 def create_app(settings: Settings) -> faust.App:
     """A Faust app configured from the settings (broker, store, web server, timeouts)."""
-    return faust.App(
+    return DurableApp(
         settings.app_id,
         broker=settings.faust_broker,
         store="rocksdb://" if settings.store == "rocksdb" else "memory://",
