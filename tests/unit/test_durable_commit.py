@@ -1,0 +1,70 @@
+"""The commit barrier: a Faust producer of ours returns from ``acknowledged()`` only once every
+message handed to ``send_soon`` so far is acknowledged, and raises if one failed.
+
+Real Faust objects (app, transport, producer, topic, ``FutureMessage``) without a broker: the
+producer is not started, so its buffer never sends, and the test settles each delivery by
+hand, as the Kafka client's callback would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from faust.exceptions import ProducerSendError
+from faust.types.tuples import FutureMessage
+
+from streams.durable_commit import DurableConsumer, DurableProducer
+from streams.settings import Settings
+from streams.topology import create_app
+
+
+@pytest.fixture
+def app():
+    return create_app(Settings(broker="127.0.0.1:1", app_id="durable-test"))
+
+
+def _state_write(app, number: int) -> FutureMessage:
+    topic = app.topic("durable-test-activity-changelog", key_serializer="raw", value_serializer="raw")
+    return topic.as_future_message(key=f"k{number}".encode(), value=b"v", partition=0)
+
+
+async def test_the_app_commits_through_the_barrier(app):
+    assert isinstance(app.producer, DurableProducer)
+    assert isinstance(app.consumer, DurableConsumer)
+
+
+async def test_acknowledged_waits_for_every_write_handed_over(app):
+    producer = app.producer
+    writes = [_state_write(app, number) for number in range(3)]
+    for write in writes:
+        producer.send_soon(write)
+    barrier = asyncio.ensure_future(producer.acknowledged())
+    for write in writes[:2]:
+        write.set_result(None)
+    await asyncio.sleep(0.05)
+    assert not barrier.done(), "returned with a state write still in flight"
+    writes[2].set_result(None)
+    await asyncio.wait_for(barrier, timeout=1)
+    assert producer.unacknowledged == set()
+
+
+async def test_a_write_handed_over_after_the_barrier_started_is_not_waited_for(app):
+    producer = app.producer
+    first, later = _state_write(app, 1), _state_write(app, 2)
+    producer.send_soon(first)
+    barrier = asyncio.ensure_future(producer.acknowledged())
+    await asyncio.sleep(0)
+    producer.send_soon(later)  # belongs to a record whose offset this commit does not include
+    first.set_result(None)
+    await asyncio.wait_for(barrier, timeout=1)
+    assert producer.unacknowledged == {later}
+
+
+async def test_a_failed_write_stops_the_commit(app):
+    producer = app.producer
+    write = _state_write(app, 1)
+    producer.send_soon(write)
+    write.set_exception(ConnectionError("broker gone"))
+    with pytest.raises(ProducerSendError, match="broker gone"):
+        await producer.acknowledged()
