@@ -1,22 +1,28 @@
-"""Offsets are committed only after every state write made so far is acknowledged by Kafka.
+"""Faust, made to keep its at-least-once promise: two holes through which it lost records.
 
-Faust sends a table write to its changelog through the producer's buffer (``send_soon``),
-and before committing an input offset it waits only for messages *attached* to that offset,
-which changelog writes are not, and then calls ``producer.flush()``.  That flush is not a
-barrier: the buffer's flush gives up after 0.1 s without a message going out, and a message
-its sender task has taken off the queue but not yet handed to the Kafka client is in neither
-the queue nor the client, so neither flush waits for it.  Either way an offset can be
-committed while its record's state write is still on its way, and two things then lose it:
-a kill -9 before the write leaves, and a rebalance in which the partition's new owner
-restores the table from the changelog before the write arrives (the reliability suite's
-kill -9 and two-worker tests each caught this).
+**Offsets committed ahead of state writes.**  Faust sends a table write to its changelog
+through the producer's buffer (``send_soon``), and before committing an input offset it
+waits only for messages *attached* to that offset, which changelog writes are not, and then
+calls ``producer.flush()``.  That flush is not a barrier: the buffer's flush gives up after
+0.1 s without a message going out, and a message its sender task has taken off the queue but
+not yet handed to the Kafka client is in neither place, so neither flush waits for it.  An
+offset can therefore be committed while its record's state write is still on its way; a
+kill -9 then loses the write, and so does a rebalance in which the partition's new owner
+restores the table before the write arrives.  Here the producer keeps every message handed
+to ``send_soon`` until Kafka acknowledges it, and the consumer, once it knows which offsets
+it will commit (records the agents acknowledged, so their state writes were handed over),
+waits for all of them first.  A write that fails stops the commit and crashes the worker, so
+its input is processed again after the restart.  The cost is one wait per commit, not per
+record.
 
-The fix is exact instead of timed: the producer keeps every message handed to ``send_soon``
-until Kafka acknowledges it, and the consumer, once it knows which offsets it will commit
-(records acknowledged by the agents, whose state writes are therefore already handed over),
-waits for all of them before committing.  A write that fails stops the commit and crashes
-the worker, so its input is processed again after the restart.  The cost is one wait per
-commit (every ``broker_commit_every`` records or commit interval), not per record.
+**Fetched records thrown away.**  Faust empties its stream queues whenever flow control is
+resumed, meant for records fetched before a rebalance suspended the flow.  But after a table
+recovery it resumes the input partitions, seeks them to their committed offsets and resumes
+flow control *again*, though the flow has been running since the recovery began: records
+fetched after a partition's seek were thrown away, never acknowledged, and every later
+commit of that partition stuck in front of them (faust-streaming issue #596).  A kill -9
+run of the reliability suite lost four records per partition that way.  Here resuming a
+flow that is not suspended leaves the queues alone.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ from faust.exceptions import ProducerSendError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from faust.types.tuples import FutureMessage
+from mode.utils.objects import cached_property
+from mode.utils.queues import FlowControlEvent
 
 
 class DurableProducer(faust_aiokafka.Producer):
@@ -65,8 +73,21 @@ class DurableTransport(faust_aiokafka.Transport):
     Producer = DurableProducer
 
 
+class KeepFetchedOnResume(FlowControlEvent):
+    """Flow control that empties the stream queues only when resuming a suspended flow."""
+
+    def resume(self) -> None:
+        if not self.is_active():
+            super().resume()
+
+
 class DurableApp(faust.App):
-    """A Faust app whose consumer commits offsets only behind the changelog."""
+    """A Faust app whose consumer commits offsets only behind the changelog, and that keeps
+    every record it fetched while its flow runs."""
 
     def _new_transport(self) -> Any:
         return DurableTransport(self.conf.broker_consumer, self)
+
+    @cached_property
+    def flow_control(self) -> FlowControlEvent:
+        return KeepFetchedOnResume(loop=self.loop)

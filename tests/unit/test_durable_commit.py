@@ -1,5 +1,6 @@
 """The commit barrier: a Faust producer of ours returns from ``acknowledged()`` only once every
-message handed to ``send_soon`` so far is acknowledged, and raises if one failed.
+message handed to ``send_soon`` so far is acknowledged, and raises if one failed; and flow
+control that keeps fetched records when a running flow is resumed again.
 
 Real Faust objects (app, transport, producer, topic, ``FutureMessage``) without a broker: the
 producer is not started, so its buffer never sends, and the test settles each delivery by
@@ -13,6 +14,7 @@ import asyncio
 import pytest
 from faust.exceptions import ProducerSendError
 from faust.types.tuples import FutureMessage
+from mode.utils.queues import FlowControlQueue
 
 from streams.durable_commit import DurableConsumer, DurableProducer
 from streams.settings import Settings
@@ -68,3 +70,20 @@ async def test_a_failed_write_stops_the_commit(app):
     write.set_exception(ConnectionError("broker gone"))
     with pytest.raises(ProducerSendError, match="broker gone"):
         await producer.acknowledged()
+
+
+def test_resuming_a_running_flow_keeps_the_records_it_fetched(app):
+    queue = FlowControlQueue(flow_control=app.flow_control, clear_on_resume=True)
+    app.flow_control.resume()  # the flow starts (a recovery begins)
+    queue.put_nowait("fetched after the seek")
+    app.flow_control.resume()  # the recovery ends: Faust resumes again
+    assert queue.qsize() == 1, "a record fetched while the flow ran was thrown away"
+
+
+def test_resuming_a_suspended_flow_drops_what_was_fetched_before(app):
+    queue = FlowControlQueue(flow_control=app.flow_control, clear_on_resume=True)
+    app.flow_control.resume()
+    queue.put_nowait("fetched before the rebalance")
+    app.flow_control.suspend()  # a rebalance: the partitions are sought back to their commits
+    app.flow_control.resume()
+    assert queue.qsize() == 0
