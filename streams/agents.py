@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from typing import AsyncIterator
 
 import faust
+from faust import streams as faust_streams
 
 from streams import dead_letters, metrics
 from streams.activity import CustomerActivity
 from streams.clock import Clock, EventTimeClock
 from streams.codec import Limits, Rejection, decode_line, decode_record
 from streams.emitter import Emitter
-from streams.engine import Engine, Result
+from streams.engine import Engine, Record, Result
 from streams.events import AnyInput, encode_event
 from streams.reorder import ReorderBuffer
 from streams.scheduler import Scheduler
@@ -27,6 +29,12 @@ from streams.topology import Topology
 from streams.watermarks import MARKER_DECODER, MARKER_KEY, Watermarks
 
 log = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000  # most records the customers agent decides on before one publish-and-wait
+BATCH_WAIT_SECONDS = 0.01  # how long a partial batch waits for more: the latency added at low traffic
+# A record to handle, with what to apply: its decoded event, a due tick's time to act at, or
+# None (a marker or an undecodable record: nothing).
+Ready = tuple[faust.EventT, AnyInput | float | None]
 
 
 def register_agents(
@@ -89,13 +97,16 @@ def _timestamp_ms(message: faust.types.tuples.Message) -> int | None:
 def _keep_customers(topology: Topology, engine: Engine, scheduler: Scheduler, emitter: Emitter, clock: Clock):
     """Apply events and due ticks to each customer's state; publish what the engine decides.
 
-    One agent reads both topics, so a customer's updates never interleave.  For each record:
-    decide in memory, publish the resulting records and wait for Kafka's acknowledgement, and
-    only then write the new state (``streams.emitter`` says why this order).  With the event
-    clock, events are held in a ``ReorderBuffer`` until the partition's watermark passes them
-    and are acknowledged by hand once applied.
+    One agent reads both topics, so a customer's updates never interleave.  Records are taken
+    in batches (up to ``BATCH_SIZE``, or what arrived within ``BATCH_WAIT_SECONDS``): decide
+    for every record in memory, publish everything the batch decided and wait for Kafka's
+    acknowledgement once, and only then write each changed customer's new state, once
+    (``streams.emitter`` says why this order).  Waiting once per batch instead of once per
+    record is what lets the agent keep up: each wait costs a broker round trip.  Faust
+    acknowledges a batch's records after the batch.  With the event clock, events are held in
+    a ``ReorderBuffer`` until the partition's watermark passes them; a held event keeps an
+    extra reference, so only its acknowledgement by hand, once applied, lets it be committed.
     """
-    table = topology.activity
     due_topic = topology.due.get_topic_name()
     held: ReorderBuffer[tuple[faust.EventT, AnyInput]] | None = (
         ReorderBuffer() if isinstance(clock, EventTimeClock) else None
@@ -103,56 +114,116 @@ def _keep_customers(topology: Topology, engine: Engine, scheduler: Scheduler, em
     if held is not None:
         topology.activity.on_recover(lambda: _forget_revoked(topology, held))
 
-    async def handle(event: faust.EventT, decoded: AnyInput | None) -> None:
-        message = event.message
-        if event.key == MARKER_KEY or (decoded is None and message.topic != due_topic):
-            return  # a marker (already observed) or an undecodable record (already logged)
-        with metrics.EVENT_PROCESSING.time():
-            await update(event, decoded)
+    def ready(event: faust.EventT) -> list[Ready]:
+        """What can be handled now that ``event`` arrived (markers are handled right here).
 
-    async def update(event: faust.EventT, decoded: AnyInput | None) -> None:
-        """Decide for the record's customer, publish, then write the state (an event or a due tick)."""
-        message = event.message
-        customer_id = event.key.decode()
-        stored = table.get(event.key)
-        state = CustomerActivity.decode(stored) if stored is not None else None
-        stage_before = state.stage if state is not None else None  # the engine mutates the state
-        if message.topic == due_topic:
-            result = _on_due(engine, clock.now(message.partition), customer_id, state)
-        else:
-            result = _on_event(engine, customer_id, state, decoded)
-        if result is not None:
-            await emitter.publish(result.records)
-            metrics.count_published(result.records, emitted_at=clock.now(message.partition))
-            table[event.key] = result.state.encode()
-            metrics.count_stage_change(stage_before, result.state.stage)
-            scheduler.track(message.partition, customer_id, result.state)
-
-    def ready(event: faust.EventT) -> list[tuple[faust.EventT, AnyInput | None]]:
-        """What can be handled now that ``event`` arrived (markers are handled right here)."""
+        A due tick is paired with the clock's time at its arrival: later markers of the same
+        batch move the event clock on, and the tick must not fire what the events they
+        release would have prevented.
+        """
         message = event.message
         if event.key == MARKER_KEY:
             _on_marker(clock, message.partition, event.value)
             released = held.release(message.partition, clock.now(message.partition)) if held else []
             return [(event, None), *released]
         if message.topic == due_topic:
-            return [(event, None)]
+            return [(event, clock.now(message.partition))]
         decoded = _decode_internal(event)
         if held is None or decoded is None:
             return [(event, decoded)]
+        message.incref()  # the batch's acknowledgement must not let it be committed while held
         held.hold(message.partition, decoded.occurred_at.timestamp(), decoded.event_id, (event, decoded))
         return []
 
     async def keep_customers(stream: faust.StreamT) -> AsyncIterator[None]:
-        source = stream.noack() if held is not None else stream
-        async for arrived in source.events():
-            for event, decoded in ready(arrived):
-                await handle(event, decoded)
-                if held is not None:
-                    await source.ack(event)
+        async for arrived in stream.take_events(BATCH_SIZE, BATCH_WAIT_SECONDS):
+            batch = [pair for event in arrived for pair in ready(event)]
+            started = time.perf_counter()
+            decided = _decide(topology.activity, engine, batch)
+            await emitter.publish(decided.records)
+            decided.write(topology.activity, scheduler, clock)
+            metrics.observe_processing(time.perf_counter() - started, len(batch))
+            if held is not None:
+                for event, content in batch:
+                    if content is not None and not isinstance(content, float):  # released: drop its extra reference
+                        await stream.ack(event)
             yield None
 
     return keep_customers
+
+
+class _Decided:
+    """What a batch decided: the records to publish, and each changed customer's new state.
+
+    A customer's state is read from the table once per batch and written once, after the
+    records are acknowledged, under the batch's last record that changed it (the table
+    sends the write to that record's changelog partition).
+    """
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+        self.published: list[tuple[int, tuple[Record, ...]]] = []  # (partition, records) per result
+        self.states: dict[bytes, CustomerActivity | None] = {}  # customer key -> latest state
+        self.stages_before: dict[bytes, int | None] = {}  # customer key -> stage in the table
+        self.changed: dict[bytes, faust.EventT] = {}  # customer key -> last record that changed it
+
+    def load(self, table: faust.Table, event: faust.EventT) -> CustomerActivity | None:
+        """The customer's state as this batch left it so far (read from the table the first time)."""
+        key = event.key
+        if key not in self.states:
+            _make_current(event)
+            stored = table.get(key)
+            state = CustomerActivity.decode(stored) if stored is not None else None
+            self.states[key] = state
+            self.stages_before[key] = state.stage if state is not None else None
+        return self.states[key]
+
+    def keep(self, event: faust.EventT, result: Result) -> None:
+        self.records.extend(result.records)
+        self.published.append((event.message.partition, result.records))
+        self.states[event.key] = result.state
+        self.changed[event.key] = event
+
+    def write(self, table: faust.Table, scheduler: Scheduler, clock: Clock) -> None:
+        """After the records are acknowledged: count them, write and re-index each changed customer."""
+        for partition, records in self.published:
+            metrics.count_published(records, emitted_at=clock.now(partition))
+        for key, event in self.changed.items():
+            state = self.states[key]
+            assert state is not None  # a result always carries a state
+            _make_current(event)
+            table[key] = state.encode()
+            metrics.count_stage_change(self.stages_before[key], state.stage)
+            scheduler.track(event.message.partition, key.decode(), state)
+
+
+def _decide(table: faust.Table, engine: Engine, batch: list[Ready]) -> _Decided:
+    """Run the engine over a batch, in order, on states kept in memory for the batch."""
+    decided = _Decided()
+    for event, content in batch:
+        if content is None:
+            continue  # a marker (already observed) or an undecodable record (already logged)
+        customer_id = event.key.decode()
+        state = decided.load(table, event)
+        if isinstance(content, float):
+            result = _on_due(engine, content, customer_id, state)
+        else:
+            result = _on_event(engine, customer_id, state, content)
+        if result is not None:
+            decided.keep(event, result)
+    return decided
+
+
+def _make_current(event: faust.EventT) -> None:
+    """Make ``event`` Faust's current event in this task before a table access.
+
+    The table sends a key's changelog record to the current event's partition, and the
+    RocksDB store reads and writes that partition's database.  Iterating a stream one event
+    at a time sets it; ``take_events`` hands over a whole batch, so the agent sets it before
+    each access.  Only the context variable is set: the stream's own ``current_event`` belongs
+    to the task that fills the batch.
+    """
+    faust_streams._current_event.set(weakref.ref(event))
 
 
 async def _forget_revoked(topology: Topology, held: ReorderBuffer) -> None:

@@ -91,7 +91,7 @@ TRANSITION_LAG = Histogram(
 )
 EVENT_PROCESSING = Histogram(
     "winback_event_processing_seconds",
-    "Time the customer agent takes for one record (event or due tick), publishing included.",
+    "Time a record (event or due tick) spends in the customer agent: its batch's decisions, publishing and state writes.",
     buckets=PROCESSING_BUCKETS, registry=REGISTRY,
 )
 WORKER_CLOCK = Gauge(
@@ -159,6 +159,12 @@ def count_published(records: Iterable[Trigger | MessageCommand | Skip | Outcome]
             holdout = "true" if record.holdout else "false"
             CONVERSIONS.labels(record.campaign, record.variant, holdout).inc()
             CONVERSION_REVENUE.labels(record.campaign, record.variant, holdout).inc(record.revenue)
+
+
+def observe_processing(seconds: float, records: int) -> None:
+    """The customer agent handled a batch of ``records`` in ``seconds``: each of them waited that long."""
+    for _ in range(records):
+        EVENT_PROCESSING.observe(seconds)
 
 
 def count_stage_change(before: int | None, after: int) -> None:
