@@ -13,7 +13,11 @@ One run, one local broker, side by side (the machine is shared, so only ratios m
    record ingest forwarded (so the worker's start-up and group join are not counted) and stops
    when the worker's ``winback_events_applied_total`` reaches the number of records produced,
    polled from its ``/metrics`` every 50 ms.  Target: pipeline >= 0.5 x relay.
-3. **scheduler tick**: ``Scheduler.tick`` with the due index of 10k and of 1M customers, the
+3. **Faust's floor**: a Faust app configured as the worker's (``topology.create_app``) with one
+   agent that only counts the same records, in a child process; measured from the first record
+   the agent sees to the last.  It does no work, so no Faust pipeline can go faster: its ratio
+   to the relay is the ceiling any agent of this design can reach.
+4. **scheduler tick**: ``Scheduler.tick`` with the due index of 10k and of 1M customers, the
    same number due in both, publishing to the real broker through an aiokafka producer (the
    tick hands each record to the producer as Faust's ``topic.send`` does; acknowledgements
    are awaited after the timing).  Median of rounds run alternately.  Target: 1M / 10k <= 1.5.
@@ -23,7 +27,7 @@ arrives all at once, so under the wall clock every applied event would leave its
 overdue, and the scheduler would send a due tick for it at once: a tick per event, which live
 traffic never causes.  With the frozen clock the scheduler has nothing due, while the engine
 still fires every lapse inside the history by the events' own times.  The scheduler's cost is
-measured on its own in 3.
+measured on its own in 4.
 
     python benchmarks/pipeline.py [--customers 6000] [--days 365] [--store rocksdb]
 """
@@ -32,6 +36,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
+import os
 import statistics
 import tempfile
 import time
@@ -40,6 +46,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+import faust
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import TopicPartition
@@ -53,9 +60,9 @@ from streams.publisher import publish
 from streams.scheduler import Scheduler
 from streams.settings import Settings
 from streams.topics import ensure_topics
-from streams.topology import build_topology
+from streams.topology import build_topology, create_app
 from streams.traffic import generate_history
-from streams.worker_process import WorkerProcess
+from streams.worker_process import WorkerProcess, free_port
 
 RELAY_TOPIC = "bench.relay"
 POLL_SECONDS = 0.05
@@ -155,6 +162,41 @@ def pipeline(settings: Settings, expected: int, workdir: Path, store: str, clock
         worker.stop()
 
 
+def faust_floor(settings: Settings, expected: int, workdir: Path, timeout: float) -> float:
+    """Records/s of a Faust agent that only counts the input records (in a child process)."""
+    settings = settings.model_copy(
+        update={"app_id": "bench-floor", "web_port": free_port(), "data_dir": workdir / "floor"}
+    )
+    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: its own event loop and Faust app
+    rates: multiprocessing.Queue = spawn.Queue()
+    child = spawn.Process(target=_count_with_faust, args=(settings, expected, rates), daemon=True)
+    child.start()
+    try:
+        return rates.get(timeout=timeout)
+    finally:
+        child.terminate()
+        child.join(10)
+
+
+def _count_with_faust(settings: Settings, expected: int, rates: multiprocessing.Queue) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = create_app(settings)
+    inputs = app.topic(*settings.input_topics.values(), value_type=bytes, key_serializer="raw", value_serializer="raw")
+
+    @app.agent(inputs)
+    async def count(stream: faust.StreamT) -> None:
+        seen, started = 0, 0.0
+        async for _ in stream.events():
+            seen += 1
+            if seen == 1:
+                started = time.perf_counter()
+            elif seen == expected:
+                rates.put(expected / (time.perf_counter() - started))
+
+    with open(os.devnull, "w") as console:  # no start-up banner or progress spinner in the figures
+        faust.Worker(app, loglevel="warning", quiet=True, stdout=console).execute_from_commandline()
+
+
 class BrokerSink:
     """The due topic as the scheduler sees it (``send`` hands the record over and returns its
     delivery future, like Faust's ``topic.send``), backed by an aiokafka producer."""
@@ -234,12 +276,15 @@ def main() -> None:
             before = asyncio.run(relay(settings, produced, "bench-relay-1"))
             clock = f"fixed:{HISTORY_START.isoformat()}"
             worker = pipeline(settings, produced, workdir, args.store, clock, timeout=600)
+            floor = faust_floor(settings, produced, workdir, timeout=600)
             after = asyncio.run(relay(settings, produced, "bench-relay-2"))
             baseline = (before + after) / 2
             print(f"relay (aiokafka consume -> produce): {before:,.0f} before, {after:,.0f} after the pipeline "
                   f"records/s; baseline {baseline:,.0f}")
             print(f"pipeline (winback worker, end to end): {worker:,.0f} events/s")
             print(f"pipeline / relay: {worker / baseline:.2f} (target >= 0.5)")
+            print(f"Faust's floor (an agent that only counts the records): {floor:,.0f} records/s; "
+                  f"floor / relay: {floor / baseline:.2f}, the ceiling of any Faust agent")
 
             small, large = 10_000, 1_000_000
             ticks = asyncio.run(tick_seconds(settings, (small, large), args.due, args.rounds))
