@@ -1,7 +1,7 @@
 """Two workers under continuous load; one stops and the survivor takes its partitions, then it
 starts again and takes some back.  Both rebalances move partitions with processed but
-uncommitted input, yet every expected record is published (copies identical) and the activity
-table is exactly the pure engine's.
+uncommitted input, yet every expected record is published (copies identical), the activity
+table is exactly the pure engine's, and the two workers' customer gauges add up to the table.
 """
 
 from __future__ import annotations
@@ -46,8 +46,12 @@ async def test_stop_and_restart_one_of_two_workers_loses_nothing(
     assert first.alive(), first.tail()
     applied_by_rejoined = second.metric("winback_events_applied_total")  # counted since its restart
     assert applied_by_rejoined > 0, "the restarted worker got no partitions back"
+    # Each worker counts the customers of its own active partitions, recounted on every rebalance.
+    per_worker = [worker.metric("winback_customers") for worker in (first, second)]
+    assert sum(per_worker) == len(workload.final), f"customers gauges {per_worker}, table {len(workload.final)}"
     report(
         purchases=len(workload.history) + len(workload.arrivals), expected_ids=len(run.expected), **figures,
         stop_to_restart_s=round(alone, 1), stop_to_rejoined_s=round(rejoined, 1),
         stop_to_all_published_s=round(recovered, 1), applied_by_rejoined=int(applied_by_rejoined),
+        customers_per_worker=[int(count) for count in per_worker],
     )
