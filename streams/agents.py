@@ -23,6 +23,7 @@ from streams.codec import Limits, Rejection, decode_line, decode_record
 from streams.emitter import Emitter
 from streams.engine import Engine, Record, Result
 from streams.events import AnyInput, encode_event
+from streams.ordered_acks import OrderedAcks
 from streams.reorder import ReorderBuffer
 from streams.scheduler import Scheduler
 from streams.topology import Topology
@@ -104,15 +105,16 @@ def _keep_customers(topology: Topology, engine: Engine, scheduler: Scheduler, em
     (``streams.emitter`` says why this order).  Waiting once per batch instead of once per
     record is what lets the agent keep up: each wait costs a broker round trip.  Faust
     acknowledges a batch's records after the batch.  With the event clock, events are held in
-    a ``ReorderBuffer`` until the partition's watermark passes them; a held event keeps an
-    extra reference, so only its acknowledgement by hand, once applied, lets it be committed.
+    a ``ReorderBuffer`` until the partition's watermark passes them, and every record of the
+    events topic keeps an extra reference: the agent acknowledges it by hand, once handled and
+    only once no earlier record of its partition is still held (``streams.ordered_acks``).
     """
     due_topic = topology.due.get_topic_name()
-    held: ReorderBuffer[tuple[faust.EventT, AnyInput]] | None = (
-        ReorderBuffer() if isinstance(clock, EventTimeClock) else None
-    )
-    if held is not None:
-        topology.activity.on_recover(lambda: _forget_revoked(topology, held))
+    held: ReorderBuffer[tuple[faust.EventT, AnyInput]] | None = None
+    acks: OrderedAcks[faust.EventT] | None = None
+    if isinstance(clock, EventTimeClock):
+        held, acks = ReorderBuffer(), OrderedAcks()
+        topology.activity.on_recover(lambda: _forget_revoked(topology, held, acks))
 
     def ready(event: faust.EventT) -> list[Ready]:
         """What can be handled now that ``event`` arrived (markers are handled right here).
@@ -122,16 +124,18 @@ def _keep_customers(topology: Topology, engine: Engine, scheduler: Scheduler, em
         release would have prevented.
         """
         message = event.message
+        if message.topic == due_topic:
+            return [(event, clock.now(message.partition))]
+        if held is not None:
+            message.incref()  # acknowledged by hand, in offset order (the batch's ack is not enough)
         if event.key == MARKER_KEY:
             _on_marker(clock, message.partition, event.value)
             released = held.release(message.partition, clock.now(message.partition)) if held else []
             return [(event, None), *released]
-        if message.topic == due_topic:
-            return [(event, clock.now(message.partition))]
         decoded = _decode_internal(event)
-        if held is None or decoded is None:
+        if held is None or acks is None or decoded is None:
             return [(event, decoded)]
-        message.incref()  # the batch's acknowledgement must not let it be committed while held
+        acks.hold(message.partition, message.offset)
         held.hold(message.partition, decoded.occurred_at.timestamp(), decoded.event_id, (event, decoded))
         return []
 
@@ -143,10 +147,11 @@ def _keep_customers(topology: Topology, engine: Engine, scheduler: Scheduler, em
             await emitter.publish(decided.records)
             decided.write(topology.activity, scheduler, clock)
             metrics.observe_processing(time.perf_counter() - started, len(batch))
-            if held is not None:
+            if acks is not None:
                 for event, content in batch:
-                    if content is not None and not isinstance(content, float):  # released: drop its extra reference
-                        await stream.ack(event)
+                    if not isinstance(content, float):  # not a due tick: a record of the events topic
+                        for handled in acks.done(event.message.partition, event.message.offset, event):
+                            await stream.ack(handled)
             yield None
 
     return keep_customers
@@ -226,10 +231,12 @@ def _make_current(event: faust.EventT) -> None:
     faust_streams._current_event.set(weakref.ref(event))
 
 
-async def _forget_revoked(topology: Topology, held: ReorderBuffer) -> None:
+async def _forget_revoked(topology: Topology, held: ReorderBuffer, acks: OrderedAcks) -> None:
     """After a rebalance, drop held events of partitions now owned elsewhere (they are re-delivered there)."""
     name = topology.events.get_topic_name()
-    held.keep_only({tp.partition for tp in topology.app.assignor.assigned_actives() if tp.topic == name})
+    owned = {tp.partition for tp in topology.app.assignor.assigned_actives() if tp.topic == name}
+    held.keep_only(owned)
+    acks.keep_only(owned)
 
 
 def _decode_internal(event: faust.EventT) -> AnyInput | None:
