@@ -159,16 +159,6 @@ class Report:
         }
 
 
-def read_lines(path: Path) -> Iterator[bytes]:
-    """The non-blank lines of a JSON-lines file, gunzipped when it is gzip (by content, not name)."""
-    with open(path, "rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
-    with gzip.open(path, "rb") if gzipped else open(path, "rb") as lines:
-        for line in lines:
-            if not line.isspace():
-                yield line
-
-
 def read_text(path: Path, piece_bytes: int = 1 << 20) -> Iterator[bytes]:
     """The bytes of a JSON-lines file, gunzipped when it is gzip (by content, not name), in
     pieces of about ``piece_bytes`` that end at line ends (but for the last, if the file does not)."""
@@ -188,7 +178,7 @@ def read_text(path: Path, piece_bytes: int = 1 << 20) -> Iterator[bytes]:
 
 
 def backtest_file(path: Path, policy: Policy, *, until: float | None = None) -> Report:
-    """``run_backtest`` of the file's non-blank lines (those of ``read_lines``), read in pieces."""
+    """``run_backtest`` of the file's non-blank lines, read in pieces (``read_text``)."""
     with _without_gc():
         return _run(EventLog.from_text(read_text(path)), policy, until, None)
 

@@ -62,7 +62,7 @@ class EventLog:
 
     ``EventLog(lines)`` numbers every item of ``lines`` as one line, as given;
     ``EventLog.from_text(pieces)`` reads text that comes in pieces ending at line ends and,
-    like ``backtest.read_lines``, skips blank lines without numbering them.
+    skips blank lines without numbering them.
     """
 
     def __init__(self, lines: Iterable[bytes] = (), *, limits: Limits = DEFAULT_LIMITS) -> None:

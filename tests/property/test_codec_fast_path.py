@@ -9,7 +9,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.codec import Rejection, decode_batch_at, decode_line, decode_line_at, decode_lines_at, decode_record
+from streams.codec import Rejection, decode_batch_at, decode_line, decode_line_at, decode_record
 from streams.events import EVENT_CLASSES, EVENT_TYPES, AnyEvent
 
 STRICT_LINE = msgspec.json.Decoder(AnyEvent)
@@ -74,14 +74,6 @@ def test_decode_line_at_adds_the_epoch_seconds(record: dict) -> None:
         assert timed == decoded
     else:
         assert timed == (decoded, decoded.occurred_at.timestamp())
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(near_valid, max_size=40), st.integers(1, 5))
-def test_decode_lines_at_is_decode_line_at_per_line(records: list[dict], batch_lines: int) -> None:
-    """Batches mixing clean and escaped lines decide every line as on its own."""
-    lines = [orjson.dumps(record) for record in records]
-    assert list(decode_lines_at(lines, batch_lines=batch_lines)) == [decode_line_at(line) for line in lines]
 
 
 def assert_batch_decides_like_each_line(lines: list[bytes]) -> None:

@@ -2,8 +2,7 @@
 lines in one batch: whatever the lines, it must decide exactly like decoding every line on its
 own (same events per customer, same rejections with the same line numbers and reasons).
 
-The reference reads the text as ``backtest.read_lines`` does (blank lines skipped, not
-numbered), decodes each line with ``decode_line_at`` and orders each customer's events by
+The reference reads the text line by line (blank lines skipped, not numbered), decodes each line with ``decode_line_at`` and orders each customer's events by
 (time, event id), line order on full ties.
 """
 
