@@ -166,7 +166,6 @@ class _Decided:
     """
 
     def __init__(self) -> None:
-        self.records: list[Record] = []
         self.published: list[tuple[int, tuple[Record, ...]]] = []  # (partition, records) per result
         self.states: dict[bytes, CustomerActivity | None] = {}  # customer key -> latest state
         self.stages_before: dict[bytes, int | None] = {}  # customer key -> stage in the table
@@ -183,8 +182,12 @@ class _Decided:
             self.stages_before[key] = state.stage if state is not None else None
         return self.states[key]
 
+    @property
+    def records(self) -> list[Record]:
+        """Every record the batch decided, in order."""
+        return [record for _, records in self.published for record in records]
+
     def keep(self, event: faust.EventT, result: Result) -> None:
-        self.records.extend(result.records)
         self.published.append((event.message.partition, result.records))
         self.states[event.key] = result.state
         self.changed[event.key] = event

@@ -53,10 +53,7 @@ class DurableProducer(faust_aiokafka.Producer):
 
     async def acknowledged(self) -> None:
         """Return once every message handed over so far is on the broker; raise if one failed."""
-        pending = list(self.unacknowledged)
-        if not pending:
-            return
-        for outcome in await asyncio.gather(*pending, return_exceptions=True):
+        for outcome in await asyncio.gather(*self.unacknowledged, return_exceptions=True):
             if isinstance(outcome, BaseException):
                 raise ProducerSendError(f"a state write was not delivered: {outcome!r}") from outcome
 
