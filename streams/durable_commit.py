@@ -1,4 +1,4 @@
-"""Faust, made to keep its at-least-once promise: two holes through which it lost records.
+"""Faust, made to keep its at-least-once promise: three holes through which it lost records.
 
 **Offsets committed ahead of state writes.**  Faust sends a table write to its changelog
 through the producer's buffer (``send_soon``), and before committing an input offset it
@@ -23,20 +23,36 @@ fetched after a partition's seek were thrown away, never acknowledged, and every
 commit of that partition stuck in front of them (faust-streaming issue #596).  A kill -9
 run of the reliability suite lost four records per partition that way.  Here resuming a
 flow that is not suspended leaves the queues alone.
+
+**A fetch thrown away during a table recovery.**  A fetch waits up to a second for records.
+When a rebalance stops the flow while one is waiting, and the recovery then seeks a changelog
+partition back to restore it, the waiting fetch returns the records just after the seek;
+Faust's ``Consumer.getmany`` finds the flow stopped and throws them away.  Its repair, a seek
+to the committed offsets, cannot help a changelog partition, which has none: the partition's
+position stays past the records, so the recovery waits for records that never come ("No event
+received for active tp" for ever).  The reliability suite's rebalance test hung that way about
+once in ten runs.  Here a fetch that returns after the flow stopped hands its records back:
+each partition is sought back to the batch's first record, in the consumer thread, right after
+the fetch advanced it, so no other seek can come in between.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Mapping
+import logging
+from typing import Any, Mapping, Optional, Set
 
+import aiokafka
 import faust
 from faust.exceptions import ProducerSendError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
+from faust.transport.consumer import RecordMap
 from faust.types.tuples import FutureMessage
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
+
+log = logging.getLogger(__name__)
 
 
 class DurableProducer(faust_aiokafka.Producer):
@@ -58,7 +74,43 @@ class DurableProducer(faust_aiokafka.Producer):
                 raise ProducerSendError(f"a state write was not delivered: {outcome!r}") from outcome
 
 
+class HandBackConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """The thread running the Kafka client, which returns records fetched after the flow stopped
+    to Kafka instead of to Faust, which would throw them away."""
+
+    async def _fetch_records(
+        self,
+        consumer: aiokafka.AIOKafkaConsumer,
+        active_partitions: Set[TP],
+        timeout: Optional[float] = None,
+        max_records: Optional[int] = None,
+    ) -> RecordMap:
+        records = await super()._fetch_records(
+            consumer, active_partitions, timeout=timeout, max_records=max_records
+        )
+        if records and not self.consumer.flow_active:
+            hand_back(consumer, records)
+            return {}
+        return records
+
+
+def hand_back(consumer: aiokafka.AIOKafkaConsumer, records: RecordMap) -> None:
+    """Seek each partition of a fetched batch back to its first record, so it is fetched again.
+
+    Called right after the fetch, before anything else can move the positions.  A partition
+    revoked in the meantime is left alone: its new owner seeks it where it starts reading.
+    """
+    assigned = consumer.assignment()
+    for tp, batch in records.items():
+        if batch and tp in assigned:
+            consumer.seek(tp, batch[0].offset)
+    log.info("handed back %d records fetched after the flow stopped", sum(map(len, records.values())))
+
+
 class DurableConsumer(faust_aiokafka.Consumer):
+    def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
+        return HandBackConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
     async def _handle_attached(self, commit_offsets: Mapping[TP, int]) -> None:
         """Called with the offsets about to be committed: their state writes must be on Kafka first."""
         await self.app.producer.acknowledged()
@@ -80,7 +132,7 @@ class KeepFetchedOnResume(FlowControlEvent):
 
 class DurableApp(faust.App):
     """A Faust app whose consumer commits offsets only behind the changelog, and that keeps
-    every record it fetched while its flow runs."""
+    every record it fetched while its flow runs and hands back what it fetched after."""
 
     def _new_transport(self) -> Any:
         return DurableTransport(self.conf.broker_consumer, self)
