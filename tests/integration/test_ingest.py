@@ -37,7 +37,8 @@ BAD_RECORDS = [  # (event type, raw bytes, expected reason)
 
 
 def expected_states(events) -> dict[str, CustomerActivity]:
-    """What the pure engine makes of each customer's events, applied in time order."""
+    """What the pure engine makes of each customer's events, applied in the order given (also the
+    reliability suite's expectation of the activity table)."""
     engine = Engine(load_policy(default_policy_path()))
     states: dict[str, CustomerActivity] = {}
     for event in events:

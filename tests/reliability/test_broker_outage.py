@@ -18,8 +18,9 @@ from streams.kafka_local import LocalKafka
 from streams.settings import Settings
 from streams.topics import changelog_topic
 from tests.integration.kafka_io import produce, read_until
+from tests.integration.test_ingest import expected_states
 from tests.reliability.phases import PhasedRun, wait_for_table
-from tests.reliability.workload import START, Workload, burst, engine_states
+from tests.reliability.workload import START, Workload, burst
 
 pytestmark = pytest.mark.reliability
 
@@ -87,7 +88,7 @@ async def test_kill_9_right_after_an_outage_loses_no_state_write(
     worker.kill()
 
     await asyncio.to_thread(worker.start)
-    await wait_for_table(app_settings, engine_states(purchases))
+    await wait_for_table(app_settings, expected_states(purchases))
     report(purchases=len(purchases), committed_before_outage=before, committed_when_killed=after)
 
 

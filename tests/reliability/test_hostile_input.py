@@ -28,9 +28,9 @@ from streams.events import Profile
 from streams.settings import Settings
 from streams.traffic import generate_history
 from tests.integration.kafka_io import read_until
+from tests.integration.test_ingest import expected_states
 from tests.reliability.hostile import Hostile, as_document, hostile_record
 from tests.reliability.phases import wait_for_table
-from tests.reliability.workload import engine_states
 
 pytestmark = pytest.mark.reliability
 
@@ -126,7 +126,7 @@ async def test_hostile_records_are_dead_lettered_and_good_ones_applied(
 
     hostile = {where: record for where, record in zip(landed, records) if isinstance(record, Hostile)}
     letters = await read_until(settings.broker, [settings.topic_dead_letters], lambda got: len(got) >= HOSTILE, timeout=120)
-    await wait_for_table(settings, engine_states(good_events))
+    await wait_for_table(settings, expected_states(good_events))
     elapsed = time.monotonic() - began
 
     lettered = {}

@@ -27,7 +27,7 @@ import msgspec
 
 from streams.activity import RECENT_EVENTS, CustomerActivity
 from streams.engine import Engine, Result
-from streams.events import AnyInput, Purchase
+from streams.events import Purchase
 from streams.policy import default_policy_path, load_policy
 from streams.traffic import generate_history
 
@@ -95,7 +95,8 @@ def burst(customers: int) -> list[Purchase]:
 
     Produced all at once they keep a worker writing its table as fast as it can, and every
     purchase redelivered after a crash is within its customer's dedupe window, so any
-    difference from ``engine_states`` is a lost state write.
+    difference from ``expected_states`` (tests/integration/test_ingest.py) is a lost
+    state write.
     """
     kept: list[Purchase] = []
     counts: Counter[str] = Counter()
@@ -104,12 +105,3 @@ def burst(customers: int) -> list[Purchase]:
             counts[event.customer_id] += 1
             kept.append(event)
     return kept
-
-
-def engine_states(events: list[AnyInput]) -> dict[str, CustomerActivity]:
-    """Each customer's state after the pure engine applied ``events`` in this order."""
-    engine = Engine(load_policy(default_policy_path()))
-    states: dict[str, CustomerActivity] = {}
-    for event in events:
-        states[event.customer_id] = engine.apply(event.customer_id, states.get(event.customer_id), event).state
-    return states
