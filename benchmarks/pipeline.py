@@ -41,7 +41,6 @@ import os
 import statistics
 import tempfile
 import time
-import urllib.request
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -50,7 +49,6 @@ import faust
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import TopicPartition
-from prometheus_client.parser import text_string_to_metric_families
 
 from streams.clock import FixedClock
 from streams.engine import Engine
@@ -94,19 +92,6 @@ async def relay(settings: Settings, expected: int, group: str) -> float:
     finally:
         await producer.stop()
         await consumer.stop()
-
-
-def applied(port: int) -> float:
-    """The worker's ``winback_events_applied_total`` summed over event types."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        if family.name == "winback_events_applied"
-        for sample in family.samples
-        if sample.name == "winback_events_applied_total"
-    )
 
 
 async def forwarded_span(settings: Settings) -> tuple[float, float]:
@@ -157,9 +142,8 @@ def pipeline(
     worker = WorkerProcess(env, workdir, "bench-worker")
     worker.start(ready_timeout=120)
     try:
-        port = int(worker.env["WINBACK_WEB_PORT"])
         deadline = time.monotonic() + timeout
-        while (done := applied(port)) < expected:
+        while (done := worker.metric("winback_events_applied_total")) < expected:
             if time.monotonic() > deadline or not worker.alive():
                 raise RuntimeError(f"{done:.0f} of {expected} events applied; worker log:\n{worker.tail()}")
             time.sleep(POLL_SECONDS)
