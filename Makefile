@@ -18,7 +18,7 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/winback demo
 
-## The whole suite: unit, property and integration tests (integration starts a real broker).
+## The whole suite: unit, property, integration and reliability tests (the last two start a real broker).
 test: $(STAMP)
 	$(BIN)/python -m pytest
 

@@ -6,7 +6,6 @@ the scenario's trigger, command and per-stage customer counts."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 import urllib.parse
@@ -21,6 +20,7 @@ from streams.settings import Settings
 from streams.worker_process import WorkerProcess, free_port
 from tests.integration.kafka_io import produce
 from tests.integration.test_pipeline import CLOCK, EXPECTED_COMMANDS, EXPECTED_TRIGGERS, publish_histories, read_outputs
+from tests.tools import installed
 
 pytestmark = pytest.mark.integration
 
@@ -34,13 +34,6 @@ TRIGGERS_BY_STAGE = {"reactivation": 3, "winback": 1}
 COMMANDS_BY_CHANNEL = {"email": 8, "sms": 1}
 CUSTOMERS_BY_STAGE = {"active": 2, "reactivation": 1, "winback": 1, "sunset": 0}
 DEADLINE_SECONDS = 30.0
-
-
-def tool(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        pytest.fail(f"{name} not found: install Debian's prometheus package (.ci/run does)")
-    return found
 
 
 def eventually(probe: Callable[[], object], expected: object, what: str) -> None:
@@ -72,7 +65,7 @@ class Prometheus:
         }))
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen([
-                tool("prometheus"), f"--config.file={config}", f"--storage.tsdb.path={workdir / 'tsdb'}",
+                installed("prometheus"), f"--config.file={config}", f"--storage.tsdb.path={workdir / 'tsdb'}",
                 f"--web.listen-address=127.0.0.1:{self.port}",
             ], stdout=log, stderr=subprocess.STDOUT)
 
@@ -139,7 +132,7 @@ async def test_prometheus_scrapes_the_scenario_counts_from_a_running_worker(
         print(prometheus.tail())
         raise
 
-    checked = subprocess.run([tool("promtool"), "check", "metrics"], input=metrics_text(scenario_worker),
+    checked = subprocess.run([installed("promtool"), "check", "metrics"], input=metrics_text(scenario_worker),
                              capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert_json_logs(scenario_worker)

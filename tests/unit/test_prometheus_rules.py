@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from streams import metrics
+from tests.tools import installed
 
 ROOT = Path(__file__).parents[2]
 RULES = ROOT / "deploy/prometheus/rules/winback.yml"
@@ -30,10 +30,7 @@ PROMQL_WORDS = {"sum", "by", "rate", "increase", "delta", "histogram_quantile", 
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess:
-    found = shutil.which("promtool")
-    if found is None:
-        pytest.fail("promtool not found: install Debian's prometheus package (.ci/run does)")
-    return subprocess.run([found, *args], capture_output=True, text=True, cwd=ROOT)
+    return subprocess.run([installed("promtool"), *args], capture_output=True, text=True, cwd=ROOT)
 
 
 def alerts() -> list[dict]:
