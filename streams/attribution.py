@@ -10,17 +10,24 @@ the sending did, so they need no storage.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from streams.activity import CustomerActivity
+from streams.assignment import Assignment
 from streams.campaign import Series, campaign_of
 from streams.commands import Outcome, TriggerStage, outcome_id, to_datetime, trigger_id
 from streams.events import Purchase
 from streams.lifecycle import DAY, STAGES
 from streams.policy import Policy
 
+if TYPE_CHECKING:
+    from streams.records import Recorder
+
 
 class Attribution:
-    def __init__(self, policy: Policy, series: Series) -> None:
+    def __init__(self, policy: Policy, series: Series, recorder: Recorder[Any]) -> None:
         self.series = series
+        self.recorder = recorder
         self.window = policy.attribution.window_days * DAY
         self.after_command = policy.attribution.after == "command"
 
@@ -34,27 +41,32 @@ class Attribution:
         if self.after_command and (state.touch_stage, state.touch_episode) == (state.stage, state.episode):
             state.touch_at = at
 
-    def conversion(self, customer_id: str, state: CustomerActivity, purchase: Purchase, at: float) -> Outcome | None:
-        """The outcome if this purchase converts the latest touch (marking it converted), else None."""
+    def conversion(self, customer_id: str, state: CustomerActivity, purchase: Purchase, at: float) -> Any:
+        """The recorded outcome if this purchase converts the latest touch (marking it converted), else None."""
         if not state.touch_stage or state.converted or not state.touch_at <= at <= state.touch_at + self.window:
             return None
         state.converted = True
-        stage: TriggerStage = STAGES[state.touch_stage]  # type: ignore[assignment]
-        campaign = campaign_of(stage)
         group = self.series.assignment(customer_id, state.touch_stage)
-        return Outcome(
-            outcome_id=outcome_id(customer_id, campaign, state.touch_episode),
-            customer_id=customer_id,
-            campaign=campaign,
-            stage=stage,
-            episode=state.touch_episode,
-            variant=group.variant,
-            holdout=group.holdout,
-            trigger_id=trigger_id(customer_id, stage, state.touch_episode),
-            touched_at=to_datetime(state.touch_at),
-            converted_at=to_datetime(at),
-            order_id=purchase.order_id,
-            revenue=purchase.amount,
-            currency=purchase.currency,
-            days_to_return=int((at - state.touch_at) // DAY),
-        )
+        return self.recorder.outcome(customer_id, state, purchase, at, group)
+
+
+def outcome(customer_id: str, state: CustomerActivity, purchase: Purchase, at: float, group: Assignment) -> Outcome:
+    """The conversion of the customer's latest touch by ``purchase``, made at ``at``."""
+    stage: TriggerStage = STAGES[state.touch_stage]  # type: ignore[assignment]
+    campaign = campaign_of(stage)
+    return Outcome(
+        outcome_id=outcome_id(customer_id, campaign, state.touch_episode),
+        customer_id=customer_id,
+        campaign=campaign,
+        stage=stage,
+        episode=state.touch_episode,
+        variant=group.variant,
+        holdout=group.holdout,
+        trigger_id=trigger_id(customer_id, stage, state.touch_episode),
+        touched_at=to_datetime(state.touch_at),
+        converted_at=to_datetime(at),
+        order_id=purchase.order_id,
+        revenue=purchase.amount,
+        currency=purchase.currency,
+        days_to_return=int((at - state.touch_at) // DAY),
+    )

@@ -9,6 +9,7 @@ and the due time, so a replay produces the same ids and payloads byte for byte.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from streams.activity import NEVER, CustomerActivity
 from streams.assignment import Assigner, Assignment
@@ -176,20 +177,23 @@ def command(
     )
 
 
+class StepDecision(NamedTuple):
+    """A decision about one step of the customer's current campaign, made at ``decided_at``:
+    what a skip record says besides its reason."""
+
+    customer_id: str
+    state: CustomerActivity
+    step: PlannedStep
+    due: float  # when the step was planned for
+    decided_at: float
+    variant: str
+
+
 def skip(
-    customer_id: str,
-    state: CustomerActivity,
-    step: PlannedStep,
-    *,
-    reason: SkipReason,
-    action: SkipAction,
-    due: float,
-    decided_at: float,
-    variant: str,
-    channel: Channel | None = None,
-    deferred_to: float | None = None,
+    decision: StepDecision, reason: SkipReason, action: SkipAction, channel: Channel | None = None, deferred_to: float | None = None
 ) -> Skip:
     """The record of a step not going out as planned (see ``streams.commands.Skip``)."""
+    customer_id, state, step, due, decided_at, variant = decision
     stage: TriggerStage = STAGES[state.stage]  # type: ignore[assignment]
     campaign = campaign_of(stage)
     planned_id = command_id(customer_id, campaign, step.index, state.episode)

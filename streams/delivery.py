@@ -16,26 +16,27 @@ Order of the checks, each one final: holdout (record what would have been sent) 
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any
 
-from streams import campaign
 from streams.activity import CHANNEL_BITS, NEVER, CustomerActivity
 from streams.attribution import Attribution
-from streams.campaign import PlannedStep, SendPlan, Series
+from streams.campaign import PlannedStep, SendPlan, Series, StepDecision
 from streams.caps import FrequencyCaps
-from streams.commands import Channel, MessageCommand, Skip, SkipAction, SkipReason
+from streams.commands import Channel, SkipReason
 from streams.policy import Policy
 from streams.quiet_hours import QuietHours
 from streams.reachability import Reachability
 from streams.tiers import ValueTiers
 
-StepRecord = MessageCommand | Skip
+if TYPE_CHECKING:
+    from streams.records import Recorder
 
 
 class Delivery:
-    def __init__(self, policy: Policy, series: Series, attribution: Attribution) -> None:
+    def __init__(self, policy: Policy, series: Series, attribution: Attribution, recorder: Recorder[Any]) -> None:
         self.series = series
         self.attribution = attribution
+        self.recorder = recorder
         self.caps = FrequencyCaps(policy)
         self.defer_when_capped = policy.caps.when_capped == "defer"
         self.quiet_hours = QuietHours(policy.quiet_hours)
@@ -44,41 +45,41 @@ class Delivery:
 
     def step(
         self, customer_id: str, state: CustomerActivity, step: PlannedStep, at: float, last_activity: float
-    ) -> list[StepRecord]:
-        """Settle or defer ``step``, due at ``at`` (its planned time, or the time it was deferred to)."""
+    ) -> list[Any]:
+        """Settle or defer ``step``, due at ``at`` (its planned time, or the time it was deferred to): its records."""
         planned = state.stage_entered_at + step.after
         group = self.series.assignment(customer_id, state.stage)
-        decided = _Decided(customer_id, state, step, planned, at, group.variant)
+        decided, skip = StepDecision(customer_id, state, step, planned, at, group.variant), self.recorder.skip
         if group.holdout:
             self._settle(state, at)
-            return [decided.skip("holdout", "held_out", channel=step.channel)]
+            return [skip(decided, "holdout", "held_out", step.channel)]
         channel, reason = self.reachability.choose(state, step.channel)
         if channel is None:
             self._settle(state, NEVER)
-            return [decided.skip(reason, "skipped")]  # type: ignore[arg-type]
+            return [skip(decided, reason, "skipped")]
         send_at, held_by = self._send_time(state, at, channel)
         if held_by == "capped" and not self.defer_when_capped:
             self._settle(state, NEVER)
-            return [decided.skip("capped", "skipped", channel=channel)]
+            return [skip(decided, "capped", "skipped", channel)]
         if send_at > planned + step.expires_after:
             self._settle(state, NEVER)
-            return [decided.skip("expired", "skipped", channel=channel)]
+            return [skip(decided, "expired", "skipped", channel)]
         if held_by is not None:
             state.deferred_to = send_at
-            return [decided.skip(held_by, "deferred", channel=channel, deferred_to=send_at)]
+            return [skip(decided, held_by, "deferred", channel, send_at)]
         plan = SendPlan(planned, at, channel, group, self.tiers.of(state))
-        records: list[StepRecord] = [campaign.command(customer_id, state, step, last_activity, plan)]
+        records = [self.recorder.command(customer_id, state, step, last_activity, plan)]
         self.caps.record(state.sends, at, CHANNEL_BITS[channel], state.stage)
         self._settle(state, at)
         if reason is not None:
-            records.append(decided.skip(reason, "fallback", channel=channel))
+            records.append(skip(decided, reason, "fallback", channel))
         return records
 
-    def cancel_remaining(self, customer_id: str, state: CustomerActivity, at: float) -> list[Skip]:
+    def cancel_remaining(self, customer_id: str, state: CustomerActivity, at: float) -> list[Any]:
         """Sunset: the steps of the current series that will now never be sent, as skips."""
-        group = self.series.assignment(customer_id, state.stage)
+        group, entered = self.series.assignment(customer_id, state.stage), state.stage_entered_at
         return [
-            _Decided(customer_id, state, step, state.stage_entered_at + step.after, at, group.variant).skip("sunset", "skipped")
+            self.recorder.skip(StepDecision(customer_id, state, step, entered + step.after, at, group.variant), "sunset", "skipped")
             for step in self.series.remaining(state)
         ]
 
@@ -110,30 +111,3 @@ class Delivery:
         following = self.series.next_step(state)
         if following is not None and state.stage_entered_at + following.after < message_at:
             state.deferred_to = message_at
-
-
-class _Decided(NamedTuple):
-    """A decision about one step, made at ``at``, that is about to be recorded as a skip."""
-
-    customer_id: str
-    state: CustomerActivity
-    step: PlannedStep
-    planned: float
-    at: float
-    variant: str
-
-    def skip(
-        self, reason: SkipReason, action: SkipAction, channel: Channel | None = None, deferred_to: float | None = None
-    ) -> Skip:
-        return campaign.skip(
-            self.customer_id,
-            self.state,
-            self.step,
-            reason=reason,
-            action=action,
-            due=self.planned,
-            decided_at=self.at,
-            variant=self.variant,
-            channel=channel,
-            deferred_to=deferred_to,
-        )

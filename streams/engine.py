@@ -20,32 +20,32 @@ Ordering rules (they make backtests reproducible):
 * a profile is not activity: it fires what is due before it, then updates consent, channels,
   time zone and locale (the newest profile wins).
 
-How a due step goes out (holdout, channel, caps, quiet hours) is ``streams.delivery``'s part.
+How a due step goes out (holdout, channel, caps, quiet hours) is ``streams.delivery``'s part;
+what the decisions are written down as is the recorder's (``streams.records``).
 """
 
 from __future__ import annotations
 
-from typing import Union
+from typing import Any
 
 import msgspec
 
-from streams import campaign
 from streams.activity import NEVER, CustomerActivity
 from streams.attribution import Attribution
 from streams.campaign import PlannedStep, Series
-from streams.commands import MessageCommand, Outcome, Skip, Trigger
 from streams.delivery import Delivery
 from streams.events import AnyInput, Profile, Purchase
 from streams.lifecycle import ACTIVE, STAGES, Lifecycle
 from streams.policy import Policy
+from streams.records import FULL, Record, Recorder
 
-Record = Union[Trigger, MessageCommand, Skip, Outcome]
 SUNSET = STAGES.index("sunset")
 _NOTHING: tuple[Record, ...] = ()
 
 
 class Result(msgspec.Struct, frozen=True, gc=False):
-    """The customer's state after a call (the same object, mutated, when one was given) and the records emitted, in order."""
+    """The customer's state after a call (the same object, mutated, when one was given) and the
+    records emitted, in order (``Record``s, or what the engine's recorder makes of them)."""
 
     state: CustomerActivity
     records: tuple[Record, ...] = _NOTHING
@@ -53,14 +53,18 @@ class Result(msgspec.Struct, frozen=True, gc=False):
 
 
 class Engine:
-    """Runs a policy for any number of customers; holds no per-customer state itself."""
+    """Runs a policy for any number of customers; holds no per-customer state itself.
 
-    def __init__(self, policy: Policy) -> None:
+    ``recorder`` writes the decisions down: full records unless the caller needs less.
+    """
+
+    def __init__(self, policy: Policy, recorder: Recorder[Any] = FULL) -> None:
         self.policy = policy
         self.lifecycle = Lifecycle(policy)
         self.series = Series(policy)
-        self.attribution = Attribution(policy, self.series)
-        self.delivery = Delivery(policy, self.series, self.attribution)
+        self.recorder = recorder
+        self.attribution = Attribution(policy, self.series, recorder)
+        self.delivery = Delivery(policy, self.series, self.attribution, recorder)
 
     def apply(self, customer_id: str, state: CustomerActivity | None, event: AnyInput) -> Result:
         """Fire what is due before the event, then fold the event in."""
@@ -132,5 +136,5 @@ class Engine:
         records: list[Record] = list(self.delivery.cancel_remaining(customer_id, state, at)) if stage == SUNSET else []
         state.stage, state.stage_entered_at, state.step, state.deferred_to = stage, at, 0, NEVER
         self.attribution.touch_trigger(state, at)
-        records.append(campaign.trigger(customer_id, state, last_activity, self.series.assignment(customer_id, stage)))
+        records.append(self.recorder.trigger(customer_id, state, last_activity, self.series.assignment(customer_id, stage)))
         return records
