@@ -3,6 +3,9 @@
 import gzip
 
 from streams.backtest import REJECTION_EXAMPLES, backtest_file, read_text, run_backtest
+from streams.events import encode_event
+from streams.policy import default_policy_path, load_policy
+from streams.traffic import generate_history
 
 from tests.unit.builders import SMALL, email, line, login, moment, policy, purchase
 
@@ -58,3 +61,23 @@ def test_files_plain_and_gzipped_with_blank_lines(tmp_path):
 def test_empty_log():
     report = run_backtest([], policy(SMALL))
     assert report.as_dict()["until"] is None and report.customers == 0
+
+
+def test_a_report_without_on_record_counts_like_one_from_full_records():
+    """Without ``on_record`` the engine records only what the report counts: the report must not change.
+
+    The full policy over a generated shop makes every kind of record: triggers of every stage,
+    commands on every channel, skips for every reason but sunset, and conversions in every
+    group of both campaigns, holdouts included.
+    """
+    lines = [encode_event(event) for event in generate_history(200, 450, seed=4)]
+    full_policy = load_policy(default_policy_path().with_name("policy.full.yaml"))
+    full_records = []
+    counted = run_backtest(lines, full_policy).as_dict()
+    assert counted == run_backtest(lines, full_policy, on_record=lambda *pair: full_records.append(pair)).as_dict()
+    assert len(full_records) > 1000
+    assert all(counted["triggers"].values()) and all(counted["commands"].values())
+    assert all(count for reason, count in counted["skips"].items() if reason != "sunset")
+    for name in ("reactivation", "winback"):
+        groups = [counted["campaigns"][name]["holdout"], *counted["campaigns"][name]["variants"].values()]
+        assert all(group["conversions"] and group["revenue"] for group in groups)
