@@ -190,7 +190,7 @@ class _Decoding:
         epoch seconds if every one passes every check, else None."""
         try:
             unchecked = self.unchecked.decode_lines(buffer)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError):  # (bytes that are not UTF-8 inside a string)
             return None
         if len(unchecked) != count:
             return None

@@ -42,6 +42,13 @@ def test_bad_lines_are_counted_with_reasons_and_a_few_examples():
     assert records == []  # until defaults to the only event: nothing is due yet
 
 
+def test_a_line_that_is_not_utf8_inside_a_string_is_rejected_not_fatal():
+    bad = line(login(1)).replace(b'"l-c1-1"', b'"l-c1-\xff"')
+    report = run_backtest([line(purchase(0)), bad, line(login(2))], policy(SMALL))
+    assert report.rejected == 1 and report.rejected_examples[0]["line"] == 2
+    assert report.rejected_examples[0]["reason"] == "malformed_json" and report.events == 2
+
+
 def test_on_record_sees_each_customers_records_in_order():
     seen = []
     run_backtest([line(event) for event in HISTORY], policy(SMALL), on_record=lambda customer, record: seen.append((customer, record)))

@@ -88,3 +88,10 @@ def test_a_batch_with_a_profile_in_an_unknown_time_zone_is_decided_line_by_line(
     assert decode_batch_at([good, bad]) is None
     events, times = decode_batch_at([good, good])
     assert events == [decode_line(good)] * 2 and times == [datetime(2024, 1, 1, tzinfo=timezone.utc).timestamp()] * 2
+
+
+def test_a_batch_with_bytes_that_are_not_utf8_in_a_string_is_decided_line_by_line():
+    good = b'{"type":"login","event_id":"e1","customer_id":"c1","occurred_at":"2024-01-01T00:00:00Z"}'
+    bad = good.replace(b"e1", b"e\xff")
+    assert decode_line(bad).reason == "malformed_json"
+    assert decode_batch_at([good, bad]) is None  # the error used to escape the batch decoder
