@@ -101,6 +101,21 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
             del recent[0]
         return False
 
+    def see_all(self, event_ids: list[str]) -> bool:
+        """``seen`` of each id in turn, in one go, when none of them is a redelivery: True, and
+        they are remembered.  When one may be (an id seen recently, or twice among these),
+        False and nothing changes: the caller asks ``seen`` one id at a time.
+
+        With no hash repeating, no ``seen`` call could have found its id among the recent ones,
+        and the window ends up holding the latest of the old ones and these, as it would have.
+        """
+        keys = [crc32(event_id.encode()) for event_id in event_ids]
+        recent = self.recent
+        if len(set(keys)) != len(keys) or not set(recent).isdisjoint(keys):
+            return False
+        self.recent = (recent + keys)[-RECENT_EVENTS:]
+        return True
+
     def record(self, event: AnyInput, at: float) -> None:
         """Fold one (non-duplicate) event that happened at ``at`` into the facts."""
         if at < self.first_seen:

@@ -329,18 +329,10 @@ def _replay_customer(
     if until is not None and times[-1] > until:
         kept = bisect_right(times, until)
         report.after_until += len(times) - kept
-        events = events[:kept]
-    apply_at = engine.apply_at
-    state = None
-    emitted: list[Record] = []
-    duplicates = 0
-    for event, at in zip(events, times):
-        result = apply_at(customer_id, state, event, at)
-        state = result.state
-        if result.records:
-            emitted += result.records
-        elif result.duplicate:
-            duplicates += 1
+        if not kept:
+            return customer_id, None, []
+        events, times = events[:kept], times[:kept]
+    state, emitted, duplicates = engine.replay(customer_id, None, events, times)
     report.duplicates += duplicates
     return customer_id, state, emitted
 

@@ -26,7 +26,7 @@ what the decisions are written down as is the recorder's (``streams.records``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple, Sequence
 
 import msgspec
 
@@ -52,6 +52,15 @@ class Result(msgspec.Struct, frozen=True, gc=False):
     duplicate: bool = False  # the event was a redelivery and changed nothing
 
 
+class Replayed(NamedTuple):
+    """A customer's state after a run of their events, the records emitted, in order, and how
+    many of the events were redeliveries (which changed nothing)."""
+
+    state: CustomerActivity
+    records: list[Record]
+    duplicates: int
+
+
 class Engine:
     """Runs a policy for any number of customers; holds no per-customer state itself.
 
@@ -72,34 +81,56 @@ class Engine:
 
     def apply_at(self, customer_id: str, state: CustomerActivity | None, event: AnyInput, at: float) -> Result:
         """``apply`` for a caller that already knows the event's time in epoch seconds."""
-        kind = event.__class__
+        state, records, duplicates = self.replay(customer_id, state, (event,), (at,))
+        return Result(state, tuple(records) if records else _NOTHING, duplicates == 1)
+
+    def replay(
+        self, customer_id: str, state: CustomerActivity | None, events: Sequence[AnyInput], times: Sequence[float]
+    ) -> Replayed:
+        """``apply_at`` of each of a customer's events in turn (``times``: theirs), in one call.
+
+        This is the engine's one way of applying events: the stream applies them one at a time,
+        a backtest each customer's whole history at once, which spares it most of the per-event
+        cost: redeliveries are looked for once for the whole run (``CustomerActivity.see_all``),
+        and how near an active customer is to lapsing only when an event may have come near it.
+        """
         if state is None:
-            state = CustomerActivity.starting(at)
-            if kind is not Profile:  # profiles dedupe by time (the newest wins), not by id
-                state.seen(event.event_id)
-            records = _NOTHING
-        elif kind is not Profile and state.seen(event.event_id):
-            return Result(state, _NOTHING, True)
-        elif state.stage == ACTIVE and at <= self.lifecycle.last_activity(state) + self.lifecycle.soonest:
-            records = _NOTHING  # the common case: an active customer, far from lapsing
-        else:
-            records = self._fire(customer_id, state, at, inclusive=False)
-        if kind is Purchase and state.touch_stage:
-            outcome = self.attribution.conversion(customer_id, state, event, at)  # type: ignore[arg-type]
-            if outcome is not None:
-                records = (*records, outcome)
-        state.record(event, at)
-        if state.stage != ACTIVE and at >= state.stage_entered_at and self.lifecycle.is_activity(event):
-            state.stage = ACTIVE
-            state.stage_entered_at = at
-            state.step = 0
-            state.deferred_to = NEVER
-            state.episode += 1
-        return Result(state, records)
+            state = CustomerActivity.starting(times[0])
+        records: list[Record] = []
+        duplicates = 0
+        # Profiles dedupe by time (the newest wins), not by id.
+        none_redelivered = state.see_all([event.event_id for event in events if event.__class__ is not Profile])
+        lifecycle, attribution = self.lifecycle, self.attribution
+        last_activity, soonest = lifecycle.last_activity, lifecycle.soonest
+        # An active customer lapses no sooner than this: "last" times only move forward.
+        quiet_until = last_activity(state) + soonest
+        for event, at in zip(events, times):
+            kind = event.__class__
+            if not none_redelivered and kind is not Profile and state.seen(event.event_id):
+                duplicates += 1
+                continue
+            if state.stage != ACTIVE or at > quiet_until:
+                quiet_until = last_activity(state) + soonest
+                if state.stage != ACTIVE or at > quiet_until:
+                    self._fire(customer_id, state, at, False, records)
+            if kind is Purchase and state.touch_stage:
+                outcome = attribution.conversion(customer_id, state, event, at)  # type: ignore[arg-type]
+                if outcome is not None:
+                    records.append(outcome)
+            state.record(event, at)
+            if state.stage != ACTIVE and at >= state.stage_entered_at and lifecycle.is_activity(event):
+                state.stage = ACTIVE
+                state.stage_entered_at = at
+                state.step = 0
+                state.deferred_to = NEVER
+                state.episode += 1
+        return Replayed(state, records, duplicates)
 
     def advance(self, customer_id: str, state: CustomerActivity, now: float) -> Result:
         """Fire every stage entry and series step due at or before ``now``."""
-        return Result(state, self._fire(customer_id, state, now, inclusive=True))
+        records: list[Record] = []
+        self._fire(customer_id, state, now, True, records)
+        return Result(state, tuple(records) if records else _NOTHING)
 
     def next_due(self, state: CustomerActivity) -> float | None:
         """When this customer next enters a stage or has a step due, if nothing happens before."""
@@ -116,10 +147,9 @@ class Engine:
                 return step_due, -1, step
         return (entry[1], entry[0], None) if entry is not None else None
 
-    def _fire(self, customer_id: str, state: CustomerActivity, limit: float, inclusive: bool) -> tuple[Record, ...]:
-        """Fire due items up to ``limit`` in time order, mutating ``state``; the records made."""
+    def _fire(self, customer_id: str, state: CustomerActivity, limit: float, inclusive: bool, records: list[Record]) -> None:
+        """Fire due items up to ``limit`` in time order, mutating ``state``, onto ``records``."""
         last_activity = self.lifecycle.last_activity(state)
-        records: list[Record] = []
         while (upcoming := self._upcoming(state, last_activity)) is not None:
             due, stage, step = upcoming
             if due > limit or (due == limit and not inclusive):
@@ -128,7 +158,6 @@ class Engine:
                 records.extend(self._enter(customer_id, state, stage, due, last_activity))
             else:
                 records.extend(self.delivery.step(customer_id, state, step, due, last_activity))
-        return tuple(records) if records else _NOTHING
 
     def _enter(self, customer_id: str, state: CustomerActivity, stage: int, at: float, last_activity: float) -> list[Record]:
         """The customer enters ``stage`` at ``at``: its trigger, and for sunset the skips of every
