@@ -19,8 +19,8 @@ from __future__ import annotations
 from array import array
 from dataclasses import replace
 from bisect import bisect_left
-from itertools import count, islice
-from operator import attrgetter, lt
+from itertools import compress, count, islice
+from operator import attrgetter, eq, le
 from typing import Any, Iterable, Iterator
 
 from streams.codec import DEFAULT_LIMITS, Limits, Rejection, decode_batch_at, decode_line_at
@@ -172,16 +172,31 @@ class EventLog:
             numbered.sort(key=_first)  # line order, as if every line had been decoded in turn
             events = [event for _, event, _ in numbered]
             times = [at for _, _, at in numbered]
-        # Epoch seconds never order two instants the other way round, so this is false for
-        # every customer whose events are out of (time, id) order (and, harmlessly, for ties,
-        # such as a profile and the event it came with), and sorting on the epoch seconds first
-        # is sorting on (time, id), with quick float comparisons for all but ties.
-        if not all(map(lt, times, islice(times, 1, None))):
+        if not _in_order(events, times):
+            # Epoch seconds never order two instants the other way round, so sorting on them
+            # first is sorting on (time, id), with quick float comparisons for all but ties.
             keys = list(zip(times, map(_OCCURRED_AT, events), map(_EVENT_ID, events)))
             order = sorted(range(len(keys)), key=keys.__getitem__)  # stable: line order on full ties
             events = [events[index] for index in order]
             times = [times[index] for index in order]
         return CustomerEvents(events[0].customer_id, events, times)
+
+
+def _in_order(events: list[AnyInput], times: list[float]) -> bool:
+    """Whether ``events`` are in (time, event id) order already (line order on full ties).
+
+    Their epoch seconds must never go down; where two are equal, as for a profile and the
+    event it came with, the instants and ids decide.  Only those few pairs are compared in
+    full: customers whose lines are in order, the usual case, need no sorting.
+    """
+    later = islice(times, 1, None)
+    if not all(map(le, times, later)):
+        return False
+    for index in compress(count(), map(eq, times, islice(times, 1, None))):
+        earlier, event = events[index], events[index + 1]
+        if (event.occurred_at, event.event_id) < (earlier.occurred_at, earlier.event_id):
+            return False
+    return True
 
 
 def _start_if_exact(line: bytes, start: int) -> int:
