@@ -140,8 +140,7 @@ def trigger(customer_id: str, state: CustomerActivity, last_activity: float, gro
     )
 
 
-@dataclass(frozen=True, slots=True)
-class SendPlan:
+class SendPlan(NamedTuple):
     """How one planned step goes out: when, on which channel, to which group and tier."""
 
     due: float  # when the step was planned for

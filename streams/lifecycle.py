@@ -37,6 +37,11 @@ class Lifecycle:
         self._thresholds: list[Threshold] = [threshold for _, threshold in ladder]
         self._adaptive = any(threshold.adaptive for threshold in self._thresholds)
         self._fixed_seconds = [threshold.days_for(None) * DAY for threshold in self._thresholds]
+        # The ladder's next rung above each stage, as (position in the ladder, stage), or None.
+        self._next_rung = [
+            next(((position, code) for position, code in enumerate(self._codes) if code > stage), None)
+            for stage in range(len(STAGES))
+        ]
         # No customer lapses sooner than this after their last activity (the engine's fast path).
         self.soonest = self._thresholds[0].earliest_days * DAY
 
@@ -49,15 +54,12 @@ class Lifecycle:
 
     def next_entry(self, state: CustomerActivity, last_activity: float) -> tuple[int, float] | None:
         """(stage, time) of the customer's next stage entry if they stay inactive, or None."""
-        if last_activity == NEVER:
+        rung = self._next_rung[state.stage]
+        if last_activity == NEVER or rung is None:
             return None
-        codes = self._codes
-        current = state.stage
-        for position, code in enumerate(codes):
-            if code > current:
-                due = last_activity + self._seconds(state, position)
-                return code, max(due, self._earliest(state))
-        return None
+        position, code = rung
+        due, earliest = last_activity + self._seconds(state, position), self._earliest(state)
+        return code, due if due > earliest else earliest
 
     def _earliest(self, state: CustomerActivity) -> float:
         """No entry may be dated before what it depends on: the current stage's start and, when
