@@ -245,16 +245,8 @@ def read_text(path: Path, piece_bytes: int = 1 << 20) -> Iterator[bytes]:
     with open(path, "rb") as probe:
         gzipped = probe.read(2) == b"\x1f\x8b"
     with gzip.open(path, "rb") if gzipped else open(path, "rb") as text:
-        rest = b""
         while piece := text.read(piece_bytes):
-            end = piece.rfind(b"\n") + 1
-            if end:
-                yield rest + piece[:end]
-                rest = piece[end:]
-            else:
-                rest += piece
-        if rest:
-            yield rest
+            yield piece if piece.endswith(b"\n") else piece + text.readline()
 
 
 def backtest_file(path: Path, policy: Policy, *, until: float | None = None) -> Report:

@@ -98,7 +98,7 @@ def decode_batch_at(
         or not buffer.startswith(b"{")
         or not buffer.endswith(b"}")
         or _may_hold_control_chars(buffer)
-        or max(map(len, lines)) > limits.max_payload_bytes
+        or (len(buffer) > limits.max_payload_bytes and max(map(len, lines)) > limits.max_payload_bytes)
     ):
         return None
     return _LINE_DECODING.decode_batch(buffer, count, now, limits)

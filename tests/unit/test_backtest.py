@@ -65,6 +65,15 @@ def test_files_plain_and_gzipped_with_blank_lines(tmp_path):
     assert backtest_file(plain, policy(SMALL)).as_dict() == backtest_file(packed, policy(SMALL)).as_dict()
 
 
+def test_read_text_gives_pieces_that_end_at_line_ends(tmp_path):
+    text = b"first line\n\na longer second line\nx\nno newline at the end"
+    (tmp_path / "log.jsonl").write_bytes(text)
+    for piece_bytes in (1, 5, 12, 1000):
+        pieces = list(read_text(tmp_path / "log.jsonl", piece_bytes=piece_bytes))
+        assert b"".join(pieces) == text
+        assert all(piece.endswith(b"\n") for piece in pieces[:-1]) and pieces[-1].endswith(b"end")
+
+
 def test_empty_log():
     report = run_backtest([], policy(SMALL))
     assert report.as_dict()["until"] is None and report.customers == 0
