@@ -109,9 +109,11 @@ class Engine:
             if not none_redelivered and kind is not Profile and state.seen(event.event_id):
                 duplicates += 1
                 continue
-            if state.stage != ACTIVE or at > quiet_until:
+            if state.stage != ACTIVE:
+                self._fire(customer_id, state, at, False, records)
+            elif at > quiet_until:
                 quiet_until = last_activity(state) + soonest
-                if state.stage != ACTIVE or at > quiet_until:
+                if at > quiet_until:
                     self._fire(customer_id, state, at, False, records)
             if kind is Purchase and state.touch_stage:
                 outcome = attribution.conversion(customer_id, state, event, at)  # type: ignore[arg-type]

@@ -27,6 +27,8 @@ class Reachability:
     def __init__(self, channels: Channels) -> None:
         self.fallback: tuple[Channel, ...] = tuple(channels.fallback)
         self.without_profile = channel_bits(list(channels.without_profile))
+        # The fallback order for each preferred channel (0: none).
+        self._fallback_orders = {preferred: self._fallback_order(preferred) for preferred in (0, *CHANNEL_BITS.values())}
 
     def allowed(self, state: CustomerActivity) -> int:
         """CHANNEL_BITS of the channels a message to this customer may use now."""
@@ -40,7 +42,7 @@ class Reachability:
             return ChannelChoice(planned, None)
         if not self.fallback:
             return ChannelChoice(None, "no_consent")
-        for channel in self._fallback_order(state.preferred_channel):
+        for channel in self._fallback_orders[state.preferred_channel]:
             if allowed & CHANNEL_BITS[channel]:
                 return ChannelChoice(channel, "no_consent")
         return ChannelChoice(None, "no_channel")
