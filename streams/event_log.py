@@ -16,7 +16,6 @@ history.  Rejected lines are collected with their line numbers.
 
 from __future__ import annotations
 
-from array import array
 from dataclasses import replace
 from bisect import bisect_left
 from itertools import compress, count, islice
@@ -45,18 +44,6 @@ class CustomerEvents:
         self.times = times
 
 
-class _Filed:
-    """The lines filed under one customer id (with their numbers), and the events of lines of
-    theirs that were decoded on their own (with numbers and times)."""
-
-    __slots__ = ("lines", "numbers", "decoded")
-
-    def __init__(self) -> None:
-        self.lines: list[bytes] = []
-        self.numbers = array("Q")
-        self.decoded: list[tuple[int, AnyInput, float]] = []
-
-
 class EventLog:
     """The lines of a history filed per customer; ``customers()`` decodes them one customer at a time.
 
@@ -68,7 +55,11 @@ class EventLog:
     def __init__(self, lines: Iterable[bytes] = (), *, limits: Limits = DEFAULT_LIMITS) -> None:
         self.limits = limits
         self.rejections: list[tuple[int, Rejection]] = []  # (line number, why); in line order once read
-        self._files: dict[bytes, _Filed] = {}
+        # Customer id -> the number and the line, one after the other, of each line filed under
+        # it, with the customers in order of their first line.  One flat list a customer: filing
+        # touches one customer's object a line, which costs a cache miss or so each, not three.
+        self._files: dict[bytes, list[int | bytes]] = {}
+        self._alone: dict[bytes, list[tuple[int, AnyInput, float]]] = {}  # events of lines decoded on their own
         self._terminator = b""  # what each line had after it before it was split off
         self._unterminated = 0  # number of the one line without the terminator (the text's last), if any
         self._blanks: list[int] = []  # positions of the skipped blank lines
@@ -114,9 +105,9 @@ class EventLog:
             key = line[start : line.find(b'"', start)]
             filed = get(key)
             if filed is None:
-                files[key] = filed = _Filed()
-            filed.lines.append(line)
-            filed.numbers.append(number)
+                files[key] = filed = []
+            filed.append(number)
+            filed.append(line)
         for number, line in alone:
             raw = self._raw(number, line)
             if self._terminator and raw.isspace():
@@ -128,10 +119,8 @@ class EventLog:
                 continue
             event, at = decoded  # type: ignore[misc]
             key = event.customer_id.encode("utf-8", "surrogatepass")
-            filed = get(key)
-            if filed is None:
-                files[key] = filed = _Filed()
-            filed.decoded.append((number, event, at))
+            files.setdefault(key, [])  # the customer's place in the order of first lines
+            self._alone.setdefault(key, []).append((number, event, at))
 
     def _raw(self, number: int, line: bytes) -> bytes:
         """The line as it was read, terminator included (its length is checked against the limit)."""
@@ -143,25 +132,26 @@ class EventLog:
         Every customer's lines are released as the customer is decoded; once this is exhausted,
         ``rejections`` holds every rejected line, in line order.
         """
-        files = self._files
+        files, alone = self._files, self._alone
         for key in list(files):
-            customer = self._decode(files.pop(key))
+            customer = self._decode(files.pop(key), alone.pop(key, []))
             if customer is not None:
                 yield customer
         blanks = self._blanks
         self.rejections = sorted((number - bisect_left(blanks, number), why) for number, why in self.rejections)
 
-    def _decode(self, filed: _Filed) -> CustomerEvents | None:
-        lines, limits = filed.lines, self.limits
-        batch = decode_batch_at(lines, limits=self._fast_limits) if lines else None
-        if batch is not None and not filed.decoded:
+    def _decode(self, filed: list[int | bytes], numbered: list[tuple[int, AnyInput, float]]) -> CustomerEvents | None:
+        """The customer's events from their ``filed`` lines (decoded here) and those decoded on their own."""
+        lines, limits = filed[1::2], self.limits
+        batch = decode_batch_at(lines, limits=self._fast_limits) if lines else None  # type: ignore[arg-type]
+        if batch is not None and not numbered:
             events, times = batch
         else:
-            numbered = filed.decoded
+            numbers = filed[0::2]
             if batch is not None:
-                numbered += zip(filed.numbers, *batch)
+                numbered += zip(numbers, *batch)
             else:
-                for number, line in zip(filed.numbers, lines):
+                for number, line in zip(numbers, lines):
                     decoded = decode_line_at(self._raw(number, line), limits=limits)
                     if decoded.__class__ is Rejection:
                         self.rejections.append((number, decoded))  # type: ignore[arg-type]
