@@ -87,7 +87,8 @@ class Engine:
     def replay(
         self, customer_id: str, state: CustomerActivity | None, events: Sequence[AnyInput], times: Sequence[float]
     ) -> Replayed:
-        """``apply_at`` of each of a customer's events in turn (``times``: theirs), in one call.
+        """``apply_at`` of each of a customer's events in turn (``times``: theirs), in one call;
+        ``state`` None: a customer seen for the first time (with at least one event).
 
         This is the engine's one way of applying events: the stream applies them one at a time,
         a backtest each customer's whole history at once, which spares it most of the per-event
@@ -109,6 +110,7 @@ class Engine:
             if not none_redelivered and kind is not Profile and state.seen(event.event_id):
                 duplicates += 1
                 continue
+            # Fire what was due before the event: a lapsed customer may always have something due.
             if state.stage != ACTIVE:
                 self._fire(customer_id, state, at, False, records)
             elif at > quiet_until:
