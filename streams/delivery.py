@@ -7,8 +7,9 @@ hold it back, so the scheduler comes back for it then.  Deferring inside the eng
 than publishing a command with a later ``send_after``, keeps a deferred step cancellable:
 a purchase during the wait ends the series and the message is never sent.
 
-A step never goes out before the one before it: one held back holds the rest of the series
-back too (the command's ``due_at`` and ``send_after`` show by how much).
+A step is never decided before the one before it: one held back holds the rest of the series
+back too, whether it was then sent or skipped (the command's ``due_at`` and ``send_after`` show
+by how much).
 
 Order of the checks, each one final: holdout (record what would have been sent) -> channel
 (consent, reachability, fallback) -> caps and quiet hours (defer within the expiry, or skip).
@@ -51,18 +52,18 @@ class Delivery:
         group = self.series.assignment(customer_id, state.stage)
         decided, skip = StepDecision(customer_id, state, step, planned, at, group.variant), self.recorder.skip
         if group.holdout:
-            self._settle(state, at)
+            self._settle(state, at, sent=True)
             return [skip(decided, "holdout", "held_out", step.channel)]
         channel, reason = self.reachability.choose(state, step.channel)
         if channel is None:
-            self._settle(state, NEVER)
+            self._settle(state, at, sent=False)
             return [skip(decided, reason, "skipped")]
         send_at, held_by = self._send_time(state, at, channel)
         if held_by == "capped" and not self.defer_when_capped:
-            self._settle(state, NEVER)
+            self._settle(state, at, sent=False)
             return [skip(decided, "capped", "skipped", channel)]
         if send_at > planned + step.expires_after:
-            self._settle(state, NEVER)
+            self._settle(state, at, sent=False)
             return [skip(decided, "expired", "skipped", channel)]
         if held_by is not None:
             state.deferred_to = send_at
@@ -70,7 +71,7 @@ class Delivery:
         plan = SendPlan(planned, at, channel, group, self.tiers.of(state))
         records = [self.recorder.command(customer_id, state, step, last_activity, plan)]
         self.caps.record(state.sends, at, CHANNEL_BITS[channel], state.stage)
-        self._settle(state, at)
+        self._settle(state, at, sent=True)
         if reason is not None:
             records.append(skip(decided, reason, "fallback", channel))
         return records
@@ -96,18 +97,19 @@ class Delivery:
             return send_at, "capped"
         return send_at, "quiet_hours" if send_at > at else None
 
-    def _settle(self, state: CustomerActivity, message_at: float) -> None:
-        """The step is done: on to the next one.  ``message_at``: when a message (or, for the
-        holdout, the message that would have been) went out, NEVER when none did.
+    def _settle(self, state: CustomerActivity, at: float, sent: bool) -> None:
+        """The step is done, decided at ``at``: on to the next one.  ``sent``: a message (or, for
+        the holdout, the message that would have been) went out at ``at``.
 
-        Steps keep their order: when this message went out late (deferred), a next step planned
-        before it waits for it, so no step is judged against caps before an earlier one was sent.
+        Steps keep their order and a series never goes back in time: when this step was settled
+        late (it had been deferred), a next step planned before ``at`` is decided at ``at``, so no
+        step is judged against caps before an earlier one was sent, nor against quiet hours in a
+        time zone the customer only gave after the time it is judged at.
         """
         state.step += 1
         state.deferred_to = NEVER
-        if message_at == NEVER:
-            return
-        self.attribution.touch_message(state, message_at)
+        if sent:
+            self.attribution.touch_message(state, at)
         following = self.series.next_step(state)
-        if following is not None and state.stage_entered_at + following.after < message_at:
-            state.deferred_to = message_at
+        if following is not None and state.stage_entered_at + following.after < at:
+            state.deferred_to = at
