@@ -54,3 +54,11 @@ async def read_until(
         return records
     finally:
         await consumer.stop()
+
+
+def latest_by_key(records) -> dict[str, bytes]:
+    """The last value of each key, as a compacted topic keeps it."""
+    latest: dict[str, bytes] = {}
+    for record in records:
+        latest[record.key.decode()] = record.value
+    return latest

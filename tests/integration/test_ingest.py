@@ -11,13 +11,12 @@ import pytest
 
 from streams import dead_letters
 from streams.activity import CustomerActivity
-from streams.engine import Engine
 from streams.events import Profile
-from streams.policy import default_policy_path, load_policy
 from streams.settings import Settings
 from streams.topology import ACTIVITY_TABLE
 from streams.traffic import generate_history
-from tests.integration.kafka_io import produce, read_until
+from tests.expected import expected_states
+from tests.integration.kafka_io import latest_by_key, produce, read_until
 
 pytestmark = pytest.mark.integration
 
@@ -36,27 +35,10 @@ BAD_RECORDS = [  # (event type, raw bytes, expected reason)
 ]
 
 
-def expected_states(events) -> dict[str, CustomerActivity]:
-    """What the pure engine makes of each customer's events, applied in the order given (also the
-    reliability suite's expectation of the activity table)."""
-    engine = Engine(load_policy(default_policy_path()))
-    states: dict[str, CustomerActivity] = {}
-    for event in events:
-        states[event.customer_id] = engine.apply(event.customer_id, states.get(event.customer_id), event).state
-    return states
-
-
 def facts(state: CustomerActivity) -> tuple:
     """The parts of the state that do not depend on the order topics are consumed in."""
     return (state.purchase_count, state.last_purchase, state.last_login, state.last_click, state.last_open,
             state.unsubscribed, state.bounced, state.profile_at, state.consent, state.reachable, state.time_zone)
-
-
-def latest_by_key(records) -> dict[str, bytes]:
-    latest: dict[str, bytes] = {}
-    for record in records:
-        latest[record.key.decode()] = record.value
-    return latest
 
 
 def profile_key(event) -> bytes | None:

@@ -20,8 +20,7 @@ from streams.policy import default_policy_path, load_policy
 from streams.settings import Settings
 from streams.topology import ACTIVITY_TABLE
 from streams.traffic import generate_history
-from tests.integration.kafka_io import produce, published_id, read_until
-from tests.integration.test_ingest import latest_by_key
+from tests.integration.kafka_io import latest_by_key, produce, published_id, read_until
 
 pytestmark = pytest.mark.integration
 

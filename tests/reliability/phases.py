@@ -21,8 +21,7 @@ from streams.activity import CustomerActivity
 from streams.settings import Settings
 from streams.topics import changelog_topic
 from streams.worker_process import WorkerProcess
-from tests.integration.kafka_io import produce, published_id, read_until
-from tests.integration.test_ingest import latest_by_key
+from tests.integration.kafka_io import latest_by_key, produce, published_id, read_until
 from tests.reliability.workload import LATER, START, Workload
 
 # Due customers one scheduler tick may publish in phase two: spreads the firing over many

@@ -18,7 +18,7 @@ from streams.kafka_local import LocalKafka
 from streams.settings import Settings
 from streams.topics import changelog_topic
 from tests.integration.kafka_io import produce, read_until
-from tests.integration.test_ingest import expected_states
+from tests.expected import expected_states
 from tests.reliability.phases import PhasedRun, wait_for_table
 from tests.reliability.workload import START, Workload, burst
 

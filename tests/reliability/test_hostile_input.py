@@ -28,7 +28,7 @@ from streams.events import Profile
 from streams.settings import Settings
 from streams.traffic import generate_history
 from tests.integration.kafka_io import read_until
-from tests.integration.test_ingest import expected_states
+from tests.expected import expected_states
 from tests.reliability.hostile import Hostile, as_document, hostile_record
 from tests.reliability.phases import wait_for_table
 

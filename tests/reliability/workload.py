@@ -95,7 +95,7 @@ def burst(customers: int) -> list[Purchase]:
 
     Produced all at once they keep a worker writing its table as fast as it can, and every
     purchase redelivered after a crash is within its customer's dedupe window, so any
-    difference from ``expected_states`` (tests/integration/test_ingest.py) is a lost
+    difference from ``expected_states`` (tests/expected.py) is a lost
     state write.
     """
     kept: list[Purchase] = []
