@@ -228,7 +228,9 @@ class _Counting:
         return CommandCount(plan.channel, campaign_of(STAGES[state.stage]), plan.group.variant)  # type: ignore[arg-type]
 
     @staticmethod
-    def skip(decision: StepDecision, reason: SkipReason, action: SkipAction, *_: Any) -> SkipCount:
+    def skip(
+        decision: StepDecision, reason: SkipReason, action: SkipAction, channel: Channel | None = None, deferred_to: float | None = None
+    ) -> SkipCount:
         return SkipCount(reason, action)
 
     @staticmethod

@@ -50,7 +50,8 @@ class Delivery:
         """Settle or defer ``step``, due at ``at`` (its planned time, or the time it was deferred to): its records."""
         planned = state.stage_entered_at + step.after
         group = self.series.assignment(customer_id, state.stage)
-        decided, skip = StepDecision(customer_id, state, step, planned, at, group.variant), self.recorder.skip
+        decided = StepDecision(customer_id, state, step, planned, at, group.variant)
+        skip = self.recorder.skip
         if group.holdout:
             self._settle(state, at, sent=True)
             return [skip(decided, "holdout", "held_out", step.channel)]

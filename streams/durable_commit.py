@@ -31,7 +31,7 @@ Faust's ``Consumer.getmany`` finds the flow stopped and throws them away.  Its r
 to the committed offsets, cannot help a changelog partition, which has none: the partition's
 position stays past the records, so the recovery waits for records that never come ("No event
 received for active tp" for ever).  The reliability suite's rebalance test hung that way about
-once in ten runs.  Here a fetch that returns after the flow stopped hands its records back:
+once in six to ten runs.  Here a fetch that returns after the flow stopped hands its records back:
 each partition is sought back to the batch's first record, in the consumer thread, right after
 the fetch advanced it, so no other seek can come in between.
 """

@@ -17,8 +17,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from streams.kafka_local import LocalKafka
 from streams.settings import Settings
 from streams.topics import changelog_topic
-from tests.integration.kafka_io import produce, read_until
 from tests.expected import expected_states
+from tests.integration.kafka_io import produce, read_until
 from tests.reliability.phases import PhasedRun, wait_for_table
 from tests.reliability.workload import START, Workload, burst
 

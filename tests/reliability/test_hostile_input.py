@@ -27,8 +27,8 @@ from streams import dead_letters
 from streams.events import Profile
 from streams.settings import Settings
 from streams.traffic import generate_history
-from tests.integration.kafka_io import read_until
 from tests.expected import expected_states
+from tests.integration.kafka_io import read_until
 from tests.reliability.hostile import Hostile, as_document, hostile_record
 from tests.reliability.phases import wait_for_table
 

@@ -95,8 +95,7 @@ def burst(customers: int) -> list[Purchase]:
 
     Produced all at once they keep a worker writing its table as fast as it can, and every
     purchase redelivered after a crash is within its customer's dedupe window, so any
-    difference from ``expected_states`` (tests/expected.py) is a lost
-    state write.
+    difference from ``expected_states`` (tests/expected.py) is a lost state write.
     """
     kept: list[Purchase] = []
     counts: Counter[str] = Counter()
