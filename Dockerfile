@@ -9,9 +9,11 @@ ENV PYTHONUNBUFFERED=1 \
 RUN useradd --create-home --uid 10001 winback \
  && mkdir -p /var/lib/winback && chown winback:winback /var/lib/winback
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY requirements-image.lock pyproject.toml README.md ./
 COPY streams ./streams
-RUN pip install --no-cache-dir '.[rocksdb]'
+# Exact versions with checked hashes from the lock; the project itself resolves nothing.
+RUN pip install --no-cache-dir --require-hashes -r requirements-image.lock \
+ && pip install --no-cache-dir --no-deps --no-build-isolation .
 
 # Numeric, so that Kubernetes' runAsNonRoot can verify it.
 USER 10001

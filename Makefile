@@ -3,13 +3,16 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
 
-.PHONY: demo test unit integration reliability bench venv schemas clean
+.PHONY: demo test unit integration reliability bench venv schemas lock prerequisites clean
 
-$(STAMP): pyproject.toml
+# Installs come only from the lock (exact versions, hashes checked), so a dependency's new release
+# cannot break a fresh clone; the project itself is installed on top without resolving anything.
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -19,7 +22,7 @@ demo: $(STAMP)
 	$(BIN)/winback demo
 
 ## The whole suite: unit, property, integration and reliability tests (the last two start a real broker).
-test: $(STAMP)
+test: prerequisites $(STAMP)
 	$(BIN)/python -m pytest
 
 unit: $(STAMP)
@@ -35,6 +38,26 @@ reliability: $(STAMP)
 ## Benchmarks print their figures; they assert nothing about speed.
 bench: $(STAMP)
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+
+## Names every system program `make test` needs that this machine lacks, with the line that installs it.
+prerequisites:
+	@missing=; \
+	for tool in java mvn promtool prometheus; do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	$(PYTHON) -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || missing="$$missing python3.11+(with venv)"; \
+	if [ -n "$$missing" ]; then \
+	  echo "make test needs:$$missing"; \
+	  echo "  Debian/Ubuntu: sudo apt-get install openjdk-17-jre-headless maven prometheus python3-venv"; \
+	  echo "  macOS:         brew install openjdk@17 maven prometheus python@3.11"; \
+	  exit 1; \
+	fi
+
+## Refresh both locks from pyproject.toml's ranges (newest versions allowed); commit the result.
+## requirements.lock: everything make installs; requirements-image.lock: what the Dockerfile installs.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra rocksdb --extra build \
+	  --generate-hashes --universal --python-version 3.11 --upgrade --quiet -o $(LOCK)
+	$(BIN)/uv pip compile pyproject.toml --extra rocksdb --extra build --constraint $(LOCK) \
+	  --generate-hashes --universal --python-version 3.11 --quiet -o requirements-image.lock
 
 schemas: $(STAMP)
 	$(BIN)/winback schemas export

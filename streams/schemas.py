@@ -7,6 +7,8 @@ when the committed files and the models disagree (``winback schemas export`` fix
 
 from __future__ import annotations
 
+import inspect
+import json
 from pathlib import Path
 from typing import Any, Union
 
@@ -51,7 +53,7 @@ _TOPIC_EVENTS = {"purchase", "login", "email-engagement", "customer-profile"}
 def build(stem: str) -> dict[str, Any]:
     """The schema document for one record kind."""
     model, description = _documents()[stem]
-    schema: dict[str, Any] = msgspec.json.schema(model)
+    schema: dict[str, Any] = _clean_descriptions(msgspec.json.schema(model))
     if stem in _TOPIC_EVENTS:
         _make_type_optional(schema)
     return {
@@ -61,6 +63,22 @@ def build(stem: str) -> dict[str, Any]:
         "description": description,
         **schema,
     }
+
+
+def _clean_descriptions(node: Any) -> Any:
+    """Docstring-derived descriptions with their indentation removed (``inspect.cleandoc``).
+
+    msgspec releases differ in how much of a docstring's indentation they keep; cleaning it
+    here makes the files depend on the models alone, not on the msgspec version installed.
+    """
+    if isinstance(node, dict):
+        return {
+            key: inspect.cleandoc(value) if key == "description" and isinstance(value, str) else _clean_descriptions(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_clean_descriptions(item) for item in node]
+    return node
 
 
 def _make_type_optional(schema: dict[str, Any]) -> None:
@@ -97,9 +115,16 @@ def export(directory: Path) -> list[Path]:
 
 
 def stale(directory: Path) -> list[str]:
-    """Names of schema files missing from ``directory`` or differing from the models."""
-    return [
-        file_name(stem)
-        for stem in _documents()
-        if not (directory / file_name(stem)).is_file() or (directory / file_name(stem)).read_bytes() != render(stem)
-    ]
+    """Names of schema files missing from ``directory`` or whose content differs from the models.
+
+    Compared as data, not as bytes: a file reformatted by an editor is still current.
+    """
+    return [file_name(stem) for stem in _documents() if _committed(directory / file_name(stem)) != build(stem)]
+
+
+def _committed(path: Path) -> Any:
+    """The parsed schema document at ``path``, or None when it is missing or not JSON."""
+    try:
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None

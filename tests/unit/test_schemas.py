@@ -121,3 +121,22 @@ def test_schema_and_codec_accept_the_same_documents(kind: str, data: st.DataObje
         assert result == Rejection("invalid_value", f"time_zone {zone!r} is not an IANA time zone")
         return
     assert schema_ok == (not isinstance(result, Rejection)), (document, result)
+
+
+def test_staleness_is_judged_on_content_not_formatting(tmp_path: Path):
+    """A compactly reformatted file is current; a changed description is stale."""
+    schemas.export(tmp_path)
+    path = tmp_path / schemas.file_name("purchase")
+    path.write_text(json.dumps(json.loads(path.read_text()), separators=(",", ":")))
+    assert schemas.stale(tmp_path) == []
+    document = json.loads(path.read_text())
+    document["description"] += " (edited)"
+    path.write_text(json.dumps(document))
+    assert schemas.stale(tmp_path) == [schemas.file_name("purchase")]
+
+
+def test_descriptions_carry_no_docstring_indentation():
+    """msgspec versions differ in the indentation they keep; the files must not depend on it."""
+    for stem in ("customer-profile", "message-command", "skip"):
+        text = json.dumps(schemas.build(stem))
+        assert "\\n    " not in text, stem
