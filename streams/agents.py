@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 import time
 import weakref
-from typing import AsyncIterator
+from typing import AsyncIterator, Iterator
 
 import faust
 from faust import streams as faust_streams
+from faust.types.tuples import Message
 
 from streams import dead_letters, metrics
 from streams.activity import CustomerActivity
@@ -115,6 +116,7 @@ def _keep_customers(topology: Topology, engine: Engine, scheduler: Scheduler, em
     if isinstance(clock, EventTimeClock):
         held, acks = ReorderBuffer(), OrderedAcks()
         topology.activity.on_recover(lambda: _forget_revoked(topology, held, acks))
+        topology.app.parked = lambda: _parked(held, acks)
 
     def ready(event: faust.EventT) -> list[Ready]:
         """What can be handled now that ``event`` arrived (markers are handled right here).
@@ -240,6 +242,15 @@ async def _forget_revoked(topology: Topology, held: ReorderBuffer, acks: Ordered
     owned = {tp.partition for tp in topology.app.assignor.assigned_actives() if tp.topic == name}
     held.keep_only(owned)
     acks.keep_only(owned)
+
+
+def _parked(held: ReorderBuffer, acks: OrderedAcks) -> Iterator[Message]:
+    """The records the agent acknowledges later: events held for the watermark, and handled
+    records waiting for an earlier held one.  A stopping worker does not wait for them."""
+    for event, _ in held.items():
+        yield event.message
+    for event in acks.waiting():
+        yield event.message
 
 
 def _decode_internal(event: faust.EventT) -> AnyInput | None:

@@ -34,13 +34,22 @@ received for active tp" for ever).  The reliability suite's rebalance test hung 
 once in six to ten runs.  Here a fetch that returns after the flow stopped hands its records back:
 each partition is sought back to the batch's first record, in the consumer thread, right after
 the fetch advanced it, so no other seek can come in between.
+
+**A stop that never ended** (event clock).  Before it commits and stops, and before it hands
+partitions over in a rebalance, Faust waits for every record it delivered to be acknowledged
+("Wait for streams").  With the event clock the customers agent parks events until the
+watermark passes them, and acknowledges them by hand, in offset order (``streams.agents``);
+with the fetcher stopped no marker can release them, so the wait lasted until the worker was
+killed.  Here the wait leaves out what the agent has parked: those records are not
+acknowledged, so their offsets are not committed and they are delivered again after the
+restart or to the partition's new owner.  The batch the agent is working on is still waited for.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Mapping, Optional, Set
+from typing import Any, Callable, Iterable, Mapping, Optional, Set
 
 import aiokafka
 import faust
@@ -48,7 +57,7 @@ from faust.exceptions import ProducerSendError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from faust.transport.consumer import RecordMap
-from faust.types.tuples import FutureMessage
+from faust.types.tuples import FutureMessage, Message
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
 
@@ -116,6 +125,17 @@ class DurableConsumer(faust_aiokafka.Consumer):
         await self.app.producer.acknowledged()
         await super()._handle_attached(commit_offsets)
 
+    async def wait_empty(self) -> None:
+        """Faust's "Wait for streams" before a stop or a rebalance, for records being worked on only."""
+        self._clean_unacked_messages()
+        await super().wait_empty()
+
+    def _clean_unacked_messages(self) -> None:
+        """Stop waiting for acknowledged records, and for those an agent parked: nothing can
+        settle them while the flow is stopped, and left unacknowledged they are delivered again."""
+        super()._clean_unacked_messages()
+        self._unacked_messages -= set(self.app.parked())
+
 
 class DurableTransport(faust_aiokafka.Transport):
     Consumer = DurableConsumer
@@ -131,8 +151,13 @@ class KeepFetchedOnResume(FlowControlEvent):
 
 
 class DurableApp(faust.App):
-    """A Faust app whose consumer commits offsets only behind the changelog, and that keeps
-    every record it fetched while its flow runs and hands back what it fetched after."""
+    """A Faust app whose consumer commits offsets only behind the changelog, that keeps every
+    record it fetched while its flow runs and hands back what it fetched after, and whose stop
+    does not wait for records an agent parked."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.parked: Callable[[], Iterable[Message]] = lambda: ()  # set by an agent that parks records
 
     def _new_transport(self) -> Any:
         return DurableTransport(self.conf.broker_consumer, self)

@@ -23,7 +23,7 @@ ACTIVITY_TABLE = "activity"
 class Topology:
     """Everything the agents read from and write to."""
 
-    app: faust.App
+    app: DurableApp
     inputs: dict[str, faust.TopicT]  # event type -> input topic
     events: faust.TopicT  # validated events keyed by customer_id (UTF-8 bytes)
     due: faust.TopicT  # scheduler ticks: customers whose next transition is due, keyed by customer_id
@@ -36,7 +36,7 @@ class Topology:
     activity: faust.Table  # customer_id (UTF-8 bytes) -> CustomerActivity (msgpack bytes)
 
 
-def create_app(settings: Settings) -> faust.App:
+def create_app(settings: Settings) -> DurableApp:
     """A Faust app configured from the settings (broker, store, web server, timeouts)."""
     return DurableApp(
         settings.app_id,

@@ -4,7 +4,8 @@ control that keeps fetched records when a running flow is resumed again.
 
 Real Faust objects (app, transport, producer, topic, ``FutureMessage``) without a broker: the
 producer is not started, so its buffer never sends, and the test settles each delivery by
-hand, as the Kafka client's callback would.
+hand, as the Kafka client's callback would; the consumer is not started either, and its
+commits are counted instead of sent.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import asyncio
 
 import pytest
 from faust.exceptions import ProducerSendError
-from faust.types.tuples import FutureMessage
+from faust.types import TP
+from faust.types.tuples import FutureMessage, Message
 from mode.utils.queues import FlowControlQueue
 
 from streams.durable_commit import DurableConsumer, DurableProducer
@@ -87,3 +89,34 @@ def test_resuming_a_suspended_flow_drops_what_was_fetched_before(app):
     app.flow_control.suspend()  # a rebalance: the partitions are sought back to their commits
     app.flow_control.resume()
     assert queue.qsize() == 0
+
+
+def _delivered(app, offset: int) -> Message:
+    """A record of the events topic as the consumer hands it to a stream (tracked until acknowledged)."""
+    message = Message("durable-test.events", 0, offset, 0.0, 0, None, b"k", b"v", None, tp=TP("durable-test.events", 0))
+    app.consumer.track_message(message)
+    return message
+
+
+async def test_stopping_waits_for_records_being_worked_on_but_not_for_parked_ones(app, monkeypatch):
+    consumer = app.consumer
+    commits: list[str] = []
+
+    async def commit(*args, **kwargs) -> bool:
+        commits.append("commit")
+        return False
+
+    monkeypatch.setattr(consumer, "commit", commit)
+    parked, in_progress = _delivered(app, 1), _delivered(app, 2)
+    app.parked = lambda: [parked]
+    stopping = asyncio.ensure_future(consumer.wait_empty())
+    await asyncio.sleep(0.2)
+    assert not stopping.done(), "stopped with a record still being worked on"
+    in_progress.acked = True  # the agent finished its batch
+    try:
+        await asyncio.wait([stopping], timeout=3)  # Faust's wait swallows cancellation: never wait_for it
+        assert stopping.done(), "the stop waited for a parked record"
+    finally:
+        parked.acked = True  # lets a wait that failed the test end
+        await stopping
+    assert commits, "stopped without committing"
