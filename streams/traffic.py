@@ -78,6 +78,39 @@ def generate_history(
     return [event for _, event in events]
 
 
+def demo_history(customers: int, days: int, seed: int = 42) -> list[AnyInput]:
+    """The demo's replay: a crowd of ``customers`` (``generate_history``) joined by a small cast
+    whose stories show every stage, a conversion and a skip within the first year, whatever
+    the crowd's size (``_cast`` tells them)."""
+    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    crowd = generate_history(customers, days, seed=seed, start=start)
+    return sorted([*crowd, *_cast(start.timestamp())], key=lambda event: event.occurred_at)
+
+
+def _cast(start: float) -> list[AnyInput]:
+    """Three scripted customers, their days counted from ``start``:
+
+    - ``cast-gone`` buys once on day 1 and never comes back: reactivation on day 31, win-back
+      on day 91, sunset on day 366 (the bundled thresholds);
+    - ``cast-returns`` buys every ten days, stops after day 21 (reactivation on day 51: three
+      times the cadence, at least 30 days) and buys again on day 55: a conversion;
+    - ``cast-unreachable``'s profile consents to no channel: its messages are skipped.
+    """
+    def purchase(customer_id: str, day: float) -> Purchase:
+        return Purchase(
+            event_id=f"evt-{customer_id}-{day:g}", customer_id=customer_id, occurred_at=_at(start + day * DAY),
+            order_id=f"order-{customer_id}-{day:g}", amount=60.0, currency="EUR", categories=["shoes"],
+        )
+
+    unreachable = Profile(customer_id="cast-unreachable", updated_at=_at(start), reachable=["email"], consent=[])
+    return [
+        purchase("cast-gone", 1),
+        *(purchase("cast-returns", day) for day in (1, 11, 21, 55)),
+        unreachable,
+        purchase("cast-unreachable", 1),
+    ]
+
+
 def _profile(customer_id: str, moment: float, rng: random.Random) -> Profile:
     """A CRM profile: email nearly always reachable, phone and app less often, consent per channel."""
     reachable = ["email"] + [channel for channel, share in (("sms", 0.6), ("push", 0.45)) if rng.random() < share]
