@@ -19,6 +19,7 @@ from pathlib import Path
 
 from streams.settings import Settings
 
+SERVICES_STOPPED = "Gathering service tasks"  # what mode logs once every service of the worker has stopped
 FAST_GROUP = {
     "WINBACK_SESSION_TIMEOUT": "6",
     "WINBACK_HEARTBEAT_INTERVAL": "1",
@@ -54,14 +55,15 @@ class WorkerProcess:
             **env,
         }
         self.process: subprocess.Popen | None = None
+        self.log_offset = 0  # where this run's lines start in the log
 
     def start(self, ready_timeout: float = 60.0) -> "WorkerProcess":
-        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        self.log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "streams", "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
-        self._wait_for_log("Ready", offset, ready_timeout)
+        self._wait_for_log("Ready", self.log_offset, ready_timeout)
         return self
 
     def _wait_for_log(self, marker: str, offset: int, timeout: float) -> None:
@@ -86,6 +88,21 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    def wind_down(self, timeout: float = 10.0) -> None:
+        """SIGTERM, and return once the worker is done with Kafka: its services have stopped, so
+        it has committed, left its group and closed its clients.  The process exits a second or
+        two later (the event loop's own wind-down); ``stop`` waits for that.  The demo stops the
+        broker in the meantime."""
+        if not self.alive():
+            return
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while self.alive() and time.monotonic() < deadline:
+            if SERVICES_STOPPED in self.log_path.read_text(errors="replace")[self.log_offset :]:
+                return
+            time.sleep(0.05)
 
     def kill(self) -> None:
         """SIGKILL, as a crash, an OOM kill or a lost node: no shutdown code runs, so nothing is
