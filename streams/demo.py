@@ -1,216 +1,190 @@
 """``make demo``: a local broker, a worker and a shop's traffic, watched live.
 
 Everything is real: Apache Kafka runs locally, the worker is the same ``winback worker``
-process production runs, and the watcher reads the same topics an operator would (the
-activity table's changelog, triggers, message commands, skips, outcomes and dead letters).
-The worker runs the bundled policy with every campaign control (``policy.full.yaml``), so
-deferrals, channel fallbacks, holdouts and conversions show up too.  The traffic is a
-generated year of shop history (profiles included) replayed in minutes, with a few malformed
-records mixed in.
-Because a year is compressed into minutes, the worker runs on the *event-time* clock
+process production runs, and the watcher reads the same topics an operator would
+(``streams.demo_watch``).  The worker runs the bundled policy with every campaign control
+(``policy.full.yaml``), so deferrals, channel fallbacks, holdouts and conversions show up too.
+
+The traffic is ``traffic.demo_history``: two years of a small shop, with a scripted cast that
+reaches every stage in the first year, replayed in about two minutes with a few malformed
+records mixed in.  Because years pass in minutes, the worker runs on the *event-time* clock
 (``WINBACK_CLOCK=event``): "now" is the replayed history's own time, not the wall clock.
+
+Each run starts clean: the previous run's broker data and worker state are removed first.
+Ctrl-C (or SIGTERM) stops the traffic, the watcher, the worker and the broker, in that order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
-from collections import Counter
-from dataclasses import dataclass, field
+import time
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import AsyncIterator, Iterable, Iterator
 
-import msgspec
-from aiokafka import AIOKafkaConsumer
-from rich.console import Group
+from rich.console import Console
 from rich.live import Live
-from rich.panel import Panel
-from rich.table import Table
 
-from streams import dead_letters
-from streams.activity import CustomerActivity
-from streams.commands import MessageCommand, Outcome, Skip, Trigger
+from streams.demo_view import render
+from streams.demo_watch import ELEMENTS, Observed, watch
+from streams.events import AnyInput
 from streams.kafka_local import LocalKafka
-from streams.lifecycle import STAGES
 from streams.policy import default_policy_path
+from streams.publisher import publish
 from streams.settings import Settings
 from streams.topics import ensure_topics
-from streams.topology import ACTIVITY_TABLE
-from streams.publisher import publish
-from streams.traffic import generate_history
-from streams.worker_process import WorkerProcess
+from streams.traffic import demo_history
+from streams.worker_process import WorkerProcess, worker_env
 
 DEMO_DIR = Path("var/demo")
-FULL_POLICY = default_policy_path().with_name("policy.full.yaml")  # every campaign control, to watch them work
+# What the demo's worker runs with, on top of the defaults: every campaign control, the event
+# clock, four partitions (one small machine), and a clock that moves on quickly when an input
+# partition falls silent and ticks twice a second (a day of history passes in a fifth of one).
+DEMO_SETTINGS = {
+    "policy": default_policy_path().with_name("policy.full.yaml"),
+    "clock": "event",
+    "clock_idle_seconds": 1.0,
+    "tick_seconds": 0.5,
+    "partitions": 4,
+}
+REFRESH_SECONDS = 0.5
 
 
-@dataclass
+@dataclass(frozen=True)
 class DemoConfig:
-    """How much traffic the demo replays and how fast."""
+    """How much traffic the demo replays, how fast, and on which ports."""
 
-    customers: int = 2000
-    days: int = 365
-    rate: float = 400.0  # events per second
+    customers: int = 300
+    days: int = 730
+    rate: float = 180.0  # events per second: about six days of history per second
     malformed_every: int = 250  # one malformed record per this many events
-    port: int = 9092
+    port: int = 9092  # the broker's
+    web_port: int = 6066  # the worker's /metrics
 
 
-@dataclass
-class Observed:
-    """What the watcher has seen so far, for the live view."""
-
-    produced: Counter = field(default_factory=Counter)
-    customers: dict[str, CustomerActivity] = field(default_factory=dict)
-    dead_letters: Counter = field(default_factory=Counter)
-    recent_dead_letters: list[str] = field(default_factory=list)
-    triggers: Counter = field(default_factory=Counter)
-    commands: Counter = field(default_factory=Counter)
-    recent_commands: list[MessageCommand] = field(default_factory=list)
-    skips: Counter = field(default_factory=Counter)  # (action, reason)
-    conversions: Counter = field(default_factory=Counter)  # "campaign variant" or "campaign holdout"
-    revenue: Counter = field(default_factory=Counter)
-    event_time: str = "-"
+def demo_settings(base: Settings) -> Settings:
+    """``base`` (broker address, topic names) with the demo's worker settings."""
+    return base.model_copy(update=DEMO_SETTINGS)
 
 
 def run_demo(config: DemoConfig) -> None:
-    """Start everything, show it live until Ctrl-C (or SIGTERM), then stop everything cleanly."""
+    """Start everything, show it live until Ctrl-C (or SIGTERM), then stop everything."""
     signal.signal(signal.SIGTERM, _interrupt)  # a terminated demo must not leave a broker and worker behind
-    DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    console = Console()
+    _remove_previous_run(DEMO_DIR, console)
     broker = LocalKafka(DEMO_DIR / "kafka", port=config.port)
-    print(f"Starting Apache Kafka on 127.0.0.1:{config.port} (first run downloads it from Maven Central)...")
-    bootstrap = broker.start()
-    settings = Settings(broker=bootstrap, data_dir=DEMO_DIR / "worker")
-    worker = WorkerProcess(
-        {
-            "WINBACK_BROKER": settings.broker,
-            "WINBACK_DATA_DIR": str(settings.data_dir),
-            "WINBACK_WEB_PORT": "6066",
-            "WINBACK_CLOCK": "event",
-            "WINBACK_POLICY": str(FULL_POLICY),
-        },
-        DEMO_DIR,
-    )
+    worker: WorkerProcess | None = None
+    observed: Observed | None = None
     try:
-        for status in asyncio.run(ensure_topics(settings)):
-            print(f"  topic {status.spec.name}: {status.action}")
-        print(f"Starting a worker (log: {DEMO_DIR / 'worker.log'})...")
-        worker.start()
-        print("Worker ready; metrics on http://127.0.0.1:6066/metrics. Press Ctrl-C to stop.")
-        asyncio.run(_produce_and_watch(settings, config))
+        console.print(f"Starting Apache Kafka on 127.0.0.1:{config.port} (the first run downloads it)...")
+        settings = demo_settings(Settings(broker=broker.start()))
+        console.print(f"Created {len(asyncio.run(ensure_topics(settings)))} topics.")
+        console.print(f"Starting a worker (log: {DEMO_DIR / 'worker.log'})...")
+        env = {**worker_env(settings), "WINBACK_WEB_PORT": str(config.web_port)}
+        worker = WorkerProcess(env, DEMO_DIR).start()
+        observed, asked = asyncio.run(_show_live(settings, config, console))
     except KeyboardInterrupt:
-        print("\nStopping...")
+        asked = time.monotonic()  # stopped while starting: stop what did start
     finally:
-        worker.stop()
-        broker.stop()
+        _stop(worker, broker)
+    _report(observed, time.monotonic() - asked, console)
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-async def _produce_and_watch(settings: Settings, config: DemoConfig) -> None:
+def _remove_previous_run(demo_dir: Path, console: Console) -> None:
+    """Each run starts clean: stop a broker a killed demo left behind, then remove its data."""
+    if not demo_dir.exists():
+        return
+    LocalKafka(demo_dir / "kafka").stop()
+    shutil.rmtree(demo_dir)
+    console.print(f"Fresh start: removed the previous run's broker data and worker state ({demo_dir}).")
+
+
+async def _show_live(settings: Settings, config: DemoConfig, console: Console) -> tuple[Observed, float]:
+    """Replay and watch, redrawing the view, until Ctrl-C or SIGTERM: what was seen, and when
+    (``time.monotonic``) the stop was asked for."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
     observed = Observed()
-    with Live(_render(observed, config), refresh_per_second=2) as live:
-        producer = asyncio.create_task(_produce(settings, config, observed))
-        watcher = asyncio.create_task(_watch(settings, observed))
-        while not producer.done() or not watcher.done():
-            live.update(_render(observed, config))
-            await asyncio.sleep(0.5)
+    with Live(render(observed, config), console=console, auto_refresh=False) as live:
+        async with replaying(settings, config, observed) as tasks:
+            while not stopping.is_set() and not _failed(tasks):
+                live.update(render(observed, config), refresh=True)
+                try:
+                    await asyncio.wait_for(stopping.wait(), REFRESH_SECONDS)
+                except TimeoutError:
+                    pass
+            asked = time.monotonic()
+    return observed, asked
 
 
-async def _produce(settings: Settings, config: DemoConfig, observed: Observed) -> None:
-    """Replay the generated history at the demo's rate, with a few malformed records."""
-    events = generate_history(config.customers, config.days, seed=42)
-    await publish(
-        settings, events, rate=config.rate, malformed_every=config.malformed_every,
-        on_sent=lambda kind: observed.produced.update([kind]),
-    )
-
-
-async def _watch(settings: Settings, observed: Observed) -> None:
-    """Follow the activity changelog and the dead-letter topic, like an operator would."""
-    changelog = f"{settings.app_id}-{ACTIVITY_TABLE}-changelog"
-    commands = set(settings.command_topics.values())
-    consumer = AIOKafkaConsumer(
-        changelog, settings.topic_dead_letters, *settings.output_topics,
-        bootstrap_servers=settings.bootstrap_servers, auto_offset_reset="earliest", enable_auto_commit=False,
-        metadata_max_age_ms=2000,
-    )
-    await consumer.start()
+@asynccontextmanager
+async def replaying(settings: Settings, config: DemoConfig, observed: Observed) -> AsyncIterator[list[asyncio.Task]]:
+    """Replay the demo's history onto the input topics and watch the worker's outputs while
+    the block runs; on leaving it, stop both and wait until their Kafka clients are closed."""
+    events = demo_history(config.customers, config.days)
+    observed.total = len(events)
+    tasks = [
+        asyncio.create_task(_produce(settings, events, config, observed)),
+        asyncio.create_task(watch(settings, observed)),
+    ]
     try:
-        async for record in consumer:
-            if record.topic == changelog and record.value is not None:
-                state = CustomerActivity.decode(record.value)
-                observed.customers[record.key.decode()] = state
-            elif record.topic == settings.topic_dead_letters:
-                info = dead_letters.read_headers(list(record.headers))
-                observed.dead_letters[info.get("reason", "?")] += 1
-                observed.recent_dead_letters = [*observed.recent_dead_letters[-4:], info.get("detail", "")[:90]]
-            elif record.topic == settings.topic_triggers:
-                trigger = msgspec.json.decode(record.value, type=Trigger)
-                observed.triggers[trigger.stage] += 1
-                observed.event_time = trigger.fired_at.strftime("%Y-%m-%d")
-            elif record.topic in commands:
-                command = msgspec.json.decode(record.value, type=MessageCommand)
-                observed.commands[command.channel] += 1
-                observed.recent_commands = [*observed.recent_commands[-5:], command]
-            elif record.topic == settings.topic_skips:
-                skip = msgspec.json.decode(record.value, type=Skip)
-                observed.skips[skip.action, skip.reason] += 1
-            elif record.topic == settings.topic_outcomes:
-                outcome = msgspec.json.decode(record.value, type=Outcome)
-                group = f"{outcome.campaign} {'holdout' if outcome.holdout else outcome.variant}"
-                observed.conversions[group] += 1
-                observed.revenue[group] += outcome.revenue
+        yield tasks
     finally:
-        await consumer.stop()
+        for task in tasks:
+            task.cancel()
+        for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(outcome, Exception):
+                raise outcome
 
 
-def _render(observed: Observed, config: DemoConfig) -> Group:
-    produced = Table(title="Produced to the input topics", show_header=False)
-    for kind, count in sorted(observed.produced.items()):
-        produced.add_row(kind, str(count))
-    table = Table(title="Activity table (from its changelog)", show_header=False)
-    table.add_row("customers", str(len(observed.customers)))
-    stages = Counter(STAGES[state.stage] for state in observed.customers.values())
-    for stage, count in sorted(stages.items()):
-        table.add_row(f"stage {stage}", str(count))
-    letters = Table(title="Dead letters, by reason", show_header=False)
-    for reason, count in sorted(observed.dead_letters.items()):
-        letters.add_row(reason, str(count))
-    recent = "\n".join(observed.recent_dead_letters) or "(none yet)"
-    intro = (
-        f"Replaying {config.days} days of shop history for {config.customers} customers "
-        f"at {config.rate:.0f} events/s; one malformed record every {config.malformed_every}.\n"
-        f"Clock: EVENT TIME (accelerated, simulated) - latest trigger fired at {observed.event_time}."
-    )
-    funnel = Table(title="Triggers, messages, skips and conversions (policy.full.yaml)", show_header=False)
-    for stage, count in sorted(observed.triggers.items()):
-        funnel.add_row(f"trigger {stage}", str(count))
-    for channel, count in sorted(observed.commands.items()):
-        funnel.add_row(f"command {channel}", str(count))
-    for (action, reason), count in sorted(observed.skips.items()):
-        funnel.add_row(f"{action} ({reason})", str(count))
-    for group, count in sorted(observed.conversions.items()):
-        funnel.add_row(f"converted {group}", f"{count} ({observed.revenue[group]:,.0f} revenue)")
-    return Group(
-        Panel(intro, title="winback demo"),
-        produced,
-        table,
-        funnel,
-        _latest_commands(observed.recent_commands),
-        letters,
-        Panel(recent, title="Latest dead letters"),
-    )
+def _failed(tasks: list[asyncio.Task]) -> bool:
+    return any(task.done() and not task.cancelled() and task.exception() is not None for task in tasks)
 
 
-def _latest_commands(commands: list[MessageCommand]) -> Table:
-    view = Table(title="Latest message commands")
-    for column in ("due", "customer", "channel", "template", "offer", "idle days", "likes"):
-        view.add_column(column, no_wrap=True)
-    for command in commands:
-        offer = f"{command.offer.percent_off}% off" if command.offer and command.offer.percent_off else ""
-        view.add_row(
-            command.due_at.strftime("%Y-%m-%d"), command.customer_id, command.channel, command.template, offer,
-            str(command.personalisation.days_inactive), next(iter(command.personalisation.top_categories), ""),
+async def _produce(settings: Settings, events: list[AnyInput], config: DemoConfig, observed: Observed) -> None:
+    """Send the history at the demo's rate, with a malformed record every ``malformed_every``."""
+    await publish(settings, _counted(events, observed), rate=config.rate, malformed_every=config.malformed_every)
+    observed.replay_done = True
+
+
+def _counted(events: Iterable[AnyInput], observed: Observed) -> Iterator[AnyInput]:
+    """``events``, noting in ``observed`` how many were handed to the producer and how far in time."""
+    for event in events:
+        observed.sent += 1
+        observed.sent_up_to = event.occurred_at
+        yield event
+
+
+def _stop(worker: WorkerProcess | None, broker: LocalKafka) -> None:
+    """Stop the worker (it commits and leaves its group), then the broker while the worker's
+    process winds down, so the two take the time of one.
+
+    A second Ctrl-C while stopping is ignored: the stops below have their own time limits.
+    """
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+    if worker is not None:
+        worker.wind_down()
+    broker.stop(timeout=10)
+    if worker is not None:
+        worker.stop(timeout=10)
+
+
+def _report(observed: Observed | None, stopped_in: float, console: Console) -> None:
+    """What a person would want to know at the end: when each element first showed, how long stopping took."""
+    if observed is not None:
+        firsts = ", ".join(
+            f"{element} {observed.first_seen[element]:.0f}" if element in observed.first_seen else f"{element} -"
+            for element in ELEMENTS
         )
-    return view
+        console.print(f"First seen, in seconds after the worker was ready:\n  {firsts}")
+    console.print(f"Stopped the traffic, the worker and the broker in {stopped_in:.1f} s; the next run starts clean.")

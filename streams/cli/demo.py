@@ -4,18 +4,35 @@ from __future__ import annotations
 
 import click
 
+from streams.demo import DemoConfig
+
+DEFAULTS = DemoConfig()
+
 
 @click.command("demo")
-@click.option("--customers", default=2000, show_default=True, help="Customers in the generated shop history.")
-@click.option("--days", default=365, show_default=True, help="Days of history to replay.")
-@click.option("--rate", default=400.0, show_default=True, help="Events per second sent to Kafka.")
-@click.option("--port", default=9092, show_default=True, help="Port of the local Kafka broker.")
-def demo(customers: int, days: int, rate: float, port: int) -> None:
-    """Start a local Kafka broker and a worker, replay a shop's history, show what happens.
+@click.option("--customers", default=DEFAULTS.customers, show_default=True, help="Customers in the generated shop history.")
+@click.option("--days", default=DEFAULTS.days, show_default=True, help="Days of history to replay.")
+@click.option("--rate", default=DEFAULTS.rate, show_default=True, help="Events per second sent to Kafka.")
+@click.option("--port", default=DEFAULTS.port, show_default=True, help="Port of the local Kafka broker.")
+@click.option("--web-port", default=DEFAULTS.web_port, show_default=True, help="Port of the worker's /metrics page.")
+def demo(customers: int, days: int, rate: float, port: int, web_port: int) -> None:
+    """Start a local Kafka broker and a worker, replay a shop's history, watch it live.
 
-    The broker is Apache Kafka fetched from Maven Central on first use (cached under
-    .cache/kafka); data lives in var/demo. Runs until Ctrl-C, then stops everything.
+    \b
+    - Fresh start: each run first removes the previous run's broker data
+      and worker state (var/demo); there is no resuming.
+    - The history is two years of a small shop plus a few scripted
+      customers: every stage (reactivation, win-back, sunset), a conversion,
+      skips and dead letters show within about two minutes.
+    - The worker runs policy.full.yaml on the event-time clock, accelerated:
+      "now" is the replayed history's time, several days per second (the
+      screen says how many).
+    - The view fits 80x24 and uses more room when the terminal has it.
+    - Ctrl-C stops the traffic, the worker and the broker within seconds.
+
+    The broker is Apache Kafka, fetched from Maven Central on first use
+    (cached under .cache/kafka); the worker's log is var/demo/worker.log.
     """
-    from streams.demo import DemoConfig, run_demo
+    from streams.demo import run_demo
 
-    run_demo(DemoConfig(customers=customers, days=days, rate=rate, port=port))
+    run_demo(DemoConfig(customers=customers, days=days, rate=rate, port=port, web_port=web_port))
