@@ -51,6 +51,8 @@ DEMO_SETTINGS = {
     "partitions": 4,
 }
 REFRESH_SECONDS = 0.5
+# Ctrl-C, kill, and a closed terminal: each stops everything the demo started.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass(frozen=True)
@@ -71,8 +73,9 @@ def demo_settings(base: Settings) -> Settings:
 
 
 def run_demo(config: DemoConfig) -> None:
-    """Start everything, show it live until Ctrl-C (or SIGTERM), then stop everything."""
-    signal.signal(signal.SIGTERM, _interrupt)  # a terminated demo must not leave a broker and worker behind
+    """Start everything, show it live until Ctrl-C (or SIGTERM, SIGHUP), then stop everything."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # as Ctrl-C does: leave no broker or worker behind
+        signal.signal(signum, _interrupt)
     console = Console()
     _remove_previous_run(DEMO_DIR, console)
     broker = LocalKafka(DEMO_DIR / "kafka", port=config.port)
@@ -84,7 +87,8 @@ def run_demo(config: DemoConfig) -> None:
         console.print(f"Created {len(asyncio.run(ensure_topics(settings)))} topics.")
         console.print(f"Starting a worker (log: {DEMO_DIR / 'worker.log'})...")
         env = {**worker_env(settings), "WINBACK_WEB_PORT": str(config.web_port)}
-        worker = WorkerProcess(env, DEMO_DIR).start()
+        worker = WorkerProcess(env, DEMO_DIR)
+        worker.start()
         observed, asked = asyncio.run(_show_live(settings, config, console))
     except KeyboardInterrupt:
         asked = time.monotonic()  # stopped while starting: stop what did start
@@ -107,11 +111,11 @@ def _remove_previous_run(demo_dir: Path, console: Console) -> None:
 
 
 async def _show_live(settings: Settings, config: DemoConfig, console: Console) -> tuple[Observed, float]:
-    """Replay and watch, redrawing the view, until Ctrl-C or SIGTERM: what was seen, and when
+    """Replay and watch, redrawing the view, until a stop signal: what was seen, and when
     (``time.monotonic``) the stop was asked for."""
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, stopping.set)
     observed = Observed()
     with Live(render(observed, config), console=console, auto_refresh=False) as live:
@@ -170,7 +174,7 @@ def _stop(worker: WorkerProcess | None, broker: LocalKafka) -> None:
 
     A second Ctrl-C while stopping is ignored: the stops below have their own time limits.
     """
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in STOP_SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
     if worker is not None:
         worker.wind_down()
