@@ -26,7 +26,8 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaTimeoutError, TopicAlreadyExistsError, for_code
 
 from streams.settings import Settings
-from streams.topology import ACTIVITY_TABLE
+
+ACTIVITY_TABLE = "activity"  # the Faust table of customer states; its changelog topic is named after it
 
 Action = Literal["created", "ok", "differs", "mismatch"]
 CLEANUP_POLICY = "cleanup.policy"

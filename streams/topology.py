@@ -15,8 +15,7 @@ import faust
 
 from streams.durable_commit import DurableApp
 from streams.settings import Settings
-
-ACTIVITY_TABLE = "activity"
+from streams.topics import ACTIVITY_TABLE
 
 
 @dataclass(frozen=True)
