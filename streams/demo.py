@@ -40,16 +40,18 @@ from streams.traffic import demo_history
 from streams.worker_process import WorkerProcess, worker_env
 
 DEMO_DIR = Path("var/demo")
-# What the demo's worker runs with, on top of the defaults: every campaign control, the event
-# clock, four partitions (one small machine), and a clock that moves on quickly when an input
-# partition falls silent and ticks twice a second (a day of history passes in a fifth of one).
+# What the demo's worker runs with, on top of the defaults: every campaign control, and the
+# event clock, which moves on quickly when an input partition falls silent and ticks twice a
+# second (a day of history passes in a fifth of one).
 DEMO_SETTINGS = {
     "policy": default_policy_path().with_name("policy.full.yaml"),
     "clock": "event",
     "clock_idle_seconds": 1.0,
     "tick_seconds": 0.5,
-    "partitions": 4,
 }
+# Partitions of every topic: one worker needs no more, and the broker stops sooner with fewer
+# (it flushes and closes each one).
+DEMO_PARTITIONS = 2
 REFRESH_SECONDS = 0.5
 # Ctrl-C, kill, and a closed terminal: each stops everything the demo started.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -83,7 +85,7 @@ def run_demo(config: DemoConfig) -> None:
     observed: Observed | None = None
     try:
         console.print(f"Starting Apache Kafka on 127.0.0.1:{config.port} (the first run downloads it)...")
-        settings = demo_settings(Settings(broker=broker.start()))
+        settings = demo_settings(Settings(broker=broker.start(), partitions=DEMO_PARTITIONS))
         console.print(f"Created {len(asyncio.run(ensure_topics(settings)))} topics.")
         console.print(f"Starting a worker (log: {DEMO_DIR / 'worker.log'})...")
         env = {**worker_env(settings), "WINBACK_WEB_PORT": str(config.web_port)}
