@@ -11,7 +11,8 @@ records mixed in.  Because years pass in minutes, the worker runs on the *event-
 (``WINBACK_CLOCK=event``): "now" is the replayed history's own time, not the wall clock.
 
 Each run starts clean: the previous run's broker data and worker state are removed first.
-Ctrl-C (or SIGTERM) stops the traffic, the watcher, the worker and the broker, in that order.
+Ctrl-C (SIGTERM, or closing the terminal) stops the traffic, the watcher, the worker and the
+broker, in that order.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ from streams.worker_process import WorkerProcess, worker_env
 
 DEMO_DIR = Path("var/demo")
 # What the demo's worker runs with, on top of the defaults: every campaign control, and the
-# event clock, which moves on quickly when an input partition falls silent and ticks twice a
-# second (a day of history passes in a fifth of one).
+# event clock, which moves on a second after an input partition falls silent, and ticks twice
+# a second (some three days of history pass between ticks).
 DEMO_SETTINGS = {
     "policy": default_policy_path().with_name("policy.full.yaml"),
     "clock": "event",
