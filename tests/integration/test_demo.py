@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 FAST = DemoConfig(customers=50, days=730, rate=250.0, malformed_every=50)  # ~18 days/s, for ~16 s
 
 
-async def test_every_element_shows_and_the_worker_stops_within_three_seconds(app_settings: Settings, worker_factory):
+async def test_every_element_shows_and_the_worker_stops_promptly(app_settings: Settings, worker_factory):
     settings = demo_settings(app_settings)
     worker = worker_factory(**worker_env(settings))
     observed = Observed()
@@ -34,9 +34,13 @@ async def test_every_element_shows_and_the_worker_stops_within_three_seconds(app
         assert not observed.replay_done, "stop while events flow: FAST replays too little"
         stopping = time.monotonic()
         await asyncio.to_thread(worker.wind_down)
+        done_with_kafka = time.monotonic() - stopping
     worker.stop()
-    took = time.monotonic() - stopping
-    assert took < 3.0, f"the worker took {took:.1f} s to stop"
+    exited = time.monotonic() - stopping
+    # Committed and out of the group within 2 s (it was 30 s, then SIGKILL); the process exits about
+    # 1.5 s after that, the event loop's own wind-down, which the demo overlaps with the broker's stop.
+    assert done_with_kafka < 2.0, f"the worker took {done_with_kafka:.1f} s to commit and leave its group"
+    assert exited < 4.0, f"the worker's process took {exited:.1f} s to exit"
     assert all(task.done() for task in tasks), "the producer or the watcher outlived the demo"
     assert observed.triggers["sunset"] and observed.conversions and observed.skips and observed.dead_letters
     assert worker.process is not None and worker.process.returncode == 0
