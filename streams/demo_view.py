@@ -125,7 +125,7 @@ def _latest_commands(observed: Observed, room: int, width: int) -> Table:
     rows = [
         (command.due_at.strftime("%Y-%m-%d"), command.customer_id, command.template, command.channel, _offer(command))
         for command in reversed(observed.latest_commands)
-    ][: room - 1]
+    ][: max(room - 1, 0)]  # below the header line
     columns, rows = _narrowed(("due", "customer", "template", "channel", "offer"), rows, width, keep=3)
     return _table(columns, rows, room, numbers=0)
 
