@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from streams.kafka_local import LocalKafka
-from streams.settings import Settings
-from streams.topics import ensure_topics
-from streams.worker_process import FAST_GROUP, WorkerProcess, worker_env
+from streams.devtools.kafka_local import LocalKafka
+from streams.runtime.settings import Settings
+from streams.admin.topics import ensure_topics
+from streams.devtools.spawn import FAST_GROUP, WorkerProcess, worker_env
 
 _namespaces = itertools.count(1)
 

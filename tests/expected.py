@@ -6,9 +6,9 @@ with this, so a lost, doubled or misordered update shows as a difference.
 
 from __future__ import annotations
 
-from streams.activity import CustomerActivity
-from streams.engine import Engine
-from streams.policy import default_policy_path, load_policy
+from streams.model.activity import CustomerActivity
+from streams.core.engine import Engine
+from streams.policy.sections import default_policy_path, load_policy
 
 
 def expected_states(events) -> dict[str, CustomerActivity]:

@@ -10,8 +10,8 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from streams.backtest import Report, backtest_file
-from streams.policy import PolicyError, default_policy_path, load_policy
+from streams.backtest.run import Report, backtest_file
+from streams.policy.sections import PolicyError, default_policy_path, load_policy
 
 
 class Moment(click.ParamType):

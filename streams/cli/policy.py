@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from streams.policy import Policy, PolicyError, load_policy
+from streams.policy.sections import Policy, PolicyError, load_policy
 
 
 @click.group("policy")

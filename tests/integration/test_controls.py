@@ -9,11 +9,11 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from streams.assignment import Assigner
-from streams.commands import MessageCommand, Outcome, Skip, Trigger, command_id
-from streams.events import Profile, Purchase
-from streams.settings import Settings
-from streams.topics import changelog_topic
+from streams.core.controls.assignment import Assigner
+from streams.model.records import MessageCommand, Outcome, Skip, Trigger, command_id
+from streams.model.events import Profile, Purchase
+from streams.runtime.settings import Settings
+from streams.admin.topics import changelog_topic
 from tests.integration.kafka_io import produce, read_until
 
 pytestmark = pytest.mark.integration

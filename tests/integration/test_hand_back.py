@@ -18,9 +18,9 @@ from contextlib import asynccontextmanager
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from streams.durable_commit import HandBackConsumerThread
-from streams.settings import Settings
-from streams.topology import create_app
+from streams.runtime.faust_patches import HandBackConsumerThread
+from streams.runtime.settings import Settings
+from streams.runtime.topology import create_app
 from tests.integration.kafka_io import produce
 
 pytestmark = pytest.mark.integration
@@ -59,7 +59,7 @@ async def test_a_fetch_returning_after_the_flow_stopped_is_fetched_again(kafka_b
         fetch = asyncio.ensure_future(thread._fetch_records(consumer, {tp}, timeout=10.0))
         await asyncio.sleep(0.2)  # the fetch is waiting for records
         thread.consumer.stop_flow()  # a rebalance begins
-        with caplog.at_level(logging.INFO, logger="streams.durable_commit"):
+        with caplog.at_level(logging.INFO, logger="streams.runtime.faust_patches"):
             await produce(kafka_bootstrap, [(tp.topic, None, b"one"), (tp.topic, None, b"two")])
             assert await asyncio.wait_for(fetch, 15) == {}, "records went to a stopped flow"
         assert "handed back 2 records" in caplog.text  # they were fetched, then handed back

@@ -9,12 +9,12 @@ from collections import defaultdict
 import msgspec
 import pytest
 
-from streams import dead_letters
-from streams.activity import CustomerActivity
-from streams.events import Profile
-from streams.settings import Settings
-from streams.topology import ACTIVITY_TABLE
-from streams.traffic import generate_history
+from streams.runtime import dead_letters
+from streams.model.activity import CustomerActivity
+from streams.model.events import Profile
+from streams.runtime.settings import Settings
+from streams.runtime.topology import ACTIVITY_TABLE
+from streams.devtools.traffic import generate_history
 from tests.expected import expected_states
 from tests.integration.kafka_io import latest_by_key, produce, read_until
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from streams.kafka_local import KafkaLocalError, LocalKafka, free_port
+from streams.devtools.kafka_local import KafkaLocalError, LocalKafka, free_port
 
 pytestmark = pytest.mark.integration
 

@@ -16,8 +16,8 @@ from typing import Callable, Iterator
 import pytest
 import yaml
 
-from streams.settings import Settings
-from streams.worker_process import WorkerProcess, free_port
+from streams.runtime.settings import Settings
+from streams.devtools.spawn import WorkerProcess, free_port
 from tests.integration.kafka_io import produce
 from tests.integration.test_pipeline import CLOCK, EXPECTED_COMMANDS, EXPECTED_TRIGGERS, publish_histories, read_outputs
 from tests.tools import installed

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 import msgspec
 import pytest
 
-from streams.commands import MessageCommand, Trigger, command_id, trigger_id
-from streams.events import Login, Purchase
-from streams.settings import Settings
+from streams.model.records import MessageCommand, Trigger, command_id, trigger_id
+from streams.model.events import Login, Purchase
+from streams.runtime.settings import Settings
 from tests.integration.kafka_io import produce, read_until
 
 pytestmark = pytest.mark.integration

@@ -14,12 +14,12 @@ from datetime import datetime, timezone
 import msgspec
 import pytest
 
-from streams.activity import CustomerActivity
-from streams.backtest import run_backtest
-from streams.policy import default_policy_path, load_policy
-from streams.settings import Settings
-from streams.topology import ACTIVITY_TABLE
-from streams.traffic import generate_history
+from streams.model.activity import CustomerActivity
+from streams.backtest.run import run_backtest
+from streams.policy.sections import default_policy_path, load_policy
+from streams.runtime.settings import Settings
+from streams.runtime.topology import ACTIVITY_TABLE
+from streams.devtools.traffic import generate_history
 from tests.integration.kafka_io import latest_by_key, produce, published_id, read_until
 
 pytestmark = pytest.mark.integration

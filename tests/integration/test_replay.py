@@ -10,12 +10,12 @@ import msgspec
 import pytest
 from click.testing import CliRunner
 
-from streams.backtest import run_backtest
+from streams.backtest.run import run_backtest
 from streams.cli import main
-from streams.engine import Record
-from streams.policy import default_policy_path, load_policy
-from streams.settings import Settings
-from streams.traffic import generate_history, write_jsonl
+from streams.core.engine import Record
+from streams.policy.sections import default_policy_path, load_policy
+from streams.runtime.settings import Settings
+from streams.devtools.traffic import generate_history, write_jsonl
 from tests.integration.kafka_io import produce, published_id, read_until
 
 pytestmark = pytest.mark.integration

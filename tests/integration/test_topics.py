@@ -13,9 +13,9 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from click.testing import CliRunner, Result
 
 from streams.cli import main
-from streams.settings import Settings
-from streams.topics import changelog_topic, required_topics
-from streams.worker_process import worker_env
+from streams.runtime.settings import Settings
+from streams.admin.topics import changelog_topic, required_topics
+from streams.devtools.spawn import worker_env
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")

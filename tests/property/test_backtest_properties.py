@@ -18,10 +18,10 @@ from collections import defaultdict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.backtest import run_backtest
-from streams.commands import MessageCommand, Trigger
-from streams.lifecycle import STAGES
-from streams.policy import Policy
+from streams.backtest.run import run_backtest
+from streams.model.records import MessageCommand, Trigger
+from streams.core.lifecycle import STAGES
+from streams.policy.sections import Policy
 
 from tests.unit.builders import DAY, SMALL, email, line, login, moment, policy, purchase
 

@@ -9,8 +9,8 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.codec import Rejection, decode_batch_at, decode_line, decode_line_at, decode_record
-from streams.events import EVENT_CLASSES, EVENT_TYPES, AnyEvent
+from streams.model.codec import Rejection, decode_batch_at, decode_line, decode_line_at, decode_record
+from streams.model.events import EVENT_CLASSES, EVENT_TYPES, AnyEvent
 
 STRICT_LINE = msgspec.json.Decoder(AnyEvent)
 STRICT_RECORD = {kind: msgspec.json.Decoder(cls) for kind, cls in EVENT_CLASSES.items()}

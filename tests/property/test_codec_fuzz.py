@@ -8,8 +8,8 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.codec import REASONS, Rejection, decode_line, decode_record
-from streams.events import EVENT_TYPES, Event
+from streams.model.codec import REASONS, Rejection, decode_line, decode_record
+from streams.model.events import EVENT_TYPES, Event
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers(-(2**63), 2**63 - 1) | st.text(),

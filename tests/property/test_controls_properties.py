@@ -16,11 +16,11 @@ from datetime import datetime
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from streams.assignment import Assigner
-from streams.backtest import run_backtest
-from streams.commands import MessageCommand, Trigger
-from streams.engine import Engine
-from streams.time_zones import zone
+from streams.core.controls.assignment import Assigner
+from streams.backtest.run import run_backtest
+from streams.model.records import MessageCommand, Trigger
+from streams.core.engine import Engine
+from streams.model.time_zones import zone
 
 from tests.unit.builders import DAY, email, line, login, moment, policy, profile, purchase
 

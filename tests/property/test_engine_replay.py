@@ -9,8 +9,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.activity import CustomerActivity
-from streams.engine import Engine
+from streams.model.activity import CustomerActivity
+from streams.core.engine import Engine
 
 from tests.property.test_backtest_properties import POLICIES
 from tests.property.test_controls_properties import CONTROLLED

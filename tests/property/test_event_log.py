@@ -16,8 +16,8 @@ import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.codec import DEFAULT_LIMITS, Limits, Rejection, decode_line_at
-from streams.event_log import EventLog
+from streams.model.codec import DEFAULT_LIMITS, Limits, Rejection, decode_line_at
+from streams.backtest.event_log import EventLog
 
 from tests.unit.builders import email, login, profile, purchase
 

@@ -8,7 +8,7 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.commands import ID_NAMESPACE, command_id, deterministic_id, trigger_id
+from streams.model.records import ID_NAMESPACE, command_id, deterministic_id, trigger_id
 
 parts = st.lists(st.text() | st.integers() | st.floats(allow_nan=False), max_size=6)
 

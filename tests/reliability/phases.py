@@ -17,10 +17,10 @@ import msgspec
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
-from streams.activity import CustomerActivity
-from streams.settings import Settings
-from streams.topics import changelog_topic
-from streams.worker_process import WorkerProcess
+from streams.model.activity import CustomerActivity
+from streams.runtime.settings import Settings
+from streams.admin.topics import changelog_topic
+from streams.devtools.spawn import WorkerProcess
 from tests.integration.kafka_io import latest_by_key, produce, published_id, read_until
 from tests.reliability.workload import LATER, START, Workload
 

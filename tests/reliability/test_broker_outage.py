@@ -14,9 +14,9 @@ import msgspec
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from streams.kafka_local import LocalKafka
-from streams.settings import Settings
-from streams.topics import changelog_topic
+from streams.devtools.kafka_local import LocalKafka
+from streams.runtime.settings import Settings
+from streams.admin.topics import changelog_topic
 from tests.expected import expected_states
 from tests.integration.kafka_io import produce, read_until
 from tests.reliability.phases import PhasedRun, wait_for_table

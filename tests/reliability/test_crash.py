@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from streams.settings import Settings
+from streams.runtime.settings import Settings
 from tests.reliability.phases import PhasedRun, wait_for_table
 from tests.reliability.workload import Workload
 

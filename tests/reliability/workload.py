@@ -25,11 +25,11 @@ from datetime import datetime, timedelta, timezone
 
 import msgspec
 
-from streams.activity import RECENT_EVENTS, CustomerActivity
-from streams.engine import Engine, Result
-from streams.events import Purchase
-from streams.policy import default_policy_path, load_policy
-from streams.traffic import generate_history
+from streams.model.activity import RECENT_EVENTS, CustomerActivity
+from streams.core.engine import Engine, Result
+from streams.model.events import Purchase
+from streams.policy.sections import default_policy_path, load_policy
+from streams.devtools.traffic import generate_history
 
 START = datetime(2023, 1, 1, tzinfo=timezone.utc)
 LATER = datetime(2024, 6, 1, tzinfo=timezone.utc)

@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 
 import msgspec
 
-from streams.events import AnyInput, EmailEngagement, Login, Profile, Purchase
-from streams.policy import Policy, parse_policy
+from streams.model.events import AnyInput, EmailEngagement, Login, Profile, Purchase
+from streams.policy.sections import Policy, parse_policy
 
 DAY = 86400.0
 T0 = datetime(2024, 1, 1, 12, tzinfo=timezone.utc).timestamp()

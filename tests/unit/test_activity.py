@@ -1,6 +1,6 @@
 """Customer activity state: idempotent, never moves backwards, small when serialized."""
 
-from streams.activity import CADENCE_GAPS, MAX_CATEGORIES, RECENT_EVENTS, CustomerActivity, signal_of
+from streams.model.activity import CADENCE_GAPS, MAX_CATEGORIES, RECENT_EVENTS, CustomerActivity, signal_of
 
 from tests.unit.builders import DAY, email, login, moment, purchase
 

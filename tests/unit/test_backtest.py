@@ -2,10 +2,10 @@
 
 import gzip
 
-from streams.backtest import REJECTION_EXAMPLES, backtest_file, read_text, run_backtest
-from streams.events import encode_event
-from streams.policy import default_policy_path, load_policy
-from streams.traffic import generate_history
+from streams.backtest.run import REJECTION_EXAMPLES, backtest_file, read_text, run_backtest
+from streams.model.events import encode_event
+from streams.policy.sections import default_policy_path, load_policy
+from streams.devtools.traffic import generate_history
 
 from tests.unit.builders import SMALL, email, line, login, moment, policy, purchase
 

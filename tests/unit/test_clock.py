@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from streams.clock import NOTHING_DUE, EventTimeClock, FixedClock, WallClock, Watermark, parse_clock
+from streams.runtime.clock import NOTHING_DUE, EventTimeClock, FixedClock, WallClock, Watermark, parse_clock
 
 
 def just_before(value: float) -> float:

@@ -4,8 +4,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from streams.codec import Limits, Rejection, decode_batch_at, decode_line, decode_record
-from streams.events import EmailEngagement, Login, Purchase
+from streams.model.codec import Limits, Rejection, decode_batch_at, decode_line, decode_record
+from streams.model.events import EmailEngagement, Login, Purchase
 
 NOW = datetime(2025, 6, 1, tzinfo=timezone.utc).timestamp()
 PURCHASE = (

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from streams.cli import main
-from streams.kafka_local import KAFKA_VERSION
-from streams.settings import ENV_PREFIX, Settings
+from streams.devtools.kafka_local import KAFKA_VERSION
+from streams.runtime.settings import ENV_PREFIX, Settings
 
 ROOT = Path(__file__).parents[2]
 KNOWN = {name for name, _, _ in Settings.documented()}

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from streams.assignment import Assigner
-from streams.commands import MessageCommand, Outcome, Skip, Trigger
-from streams.engine import Engine
-from streams.policy import PolicyError
+from streams.core.controls.assignment import Assigner
+from streams.model.records import MessageCommand, Outcome, Skip, Trigger
+from streams.core.engine import Engine
+from streams.policy.sections import PolicyError
 
 from tests.unit.builders import DAY, email, login, moment, policy, profile, purchase
 

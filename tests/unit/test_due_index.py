@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.due_index import DueIndex, PartitionedDueIndex
+from streams.runtime.due_index import DueIndex, PartitionedDueIndex
 
 
 def test_pops_only_what_is_due_in_order():

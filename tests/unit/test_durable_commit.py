@@ -16,9 +16,9 @@ from faust.exceptions import ProducerSendError
 from faust.types.tuples import FutureMessage
 from mode.utils.queues import FlowControlQueue
 
-from streams.durable_commit import DurableConsumer, DurableProducer
-from streams.settings import Settings
-from streams.topology import create_app
+from streams.runtime.faust_patches import DurableConsumer, DurableProducer
+from streams.runtime.settings import Settings
+from streams.runtime.topology import create_app
 
 
 @pytest.fixture

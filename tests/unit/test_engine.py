@@ -4,8 +4,8 @@ from datetime import timezone
 
 import pytest
 
-from streams.commands import MessageCommand, Offer, Trigger, command_id, trigger_id
-from streams.engine import Engine
+from streams.model.records import MessageCommand, Offer, Trigger, command_id, trigger_id
+from streams.core.engine import Engine
 
 from tests.unit.builders import DAY, SMALL, email, login, moment, policy, purchase, when
 

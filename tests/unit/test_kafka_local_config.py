@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from streams import kafka_local
-from streams.kafka_local import (
+from streams.devtools import kafka_local
+from streams.devtools.kafka_local import (
     KAFKA_VERSION,
     LocalKafka,
     ensure_distribution,
@@ -127,7 +127,7 @@ def test_storage_format_passes_a_dash_leading_cluster_id_as_one_argument(tmp_pat
     """About 1 in 64 random ids starts with '-'; as a separate argument argparse took it for an option."""
     import subprocess
 
-    from streams import kafka_local
+    from streams.devtools import kafka_local
 
     seen: list[list[str]] = []
     monkeypatch.setattr(kafka_local, "new_cluster_id", lambda: "-dashFirstId0000000000")

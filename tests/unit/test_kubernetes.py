@@ -22,10 +22,10 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from streams import metrics
+from streams.runtime.observability import metrics
 from streams.cli import main
-from streams.policy import load_policy, parse_policy
-from streams.settings import Settings
+from streams.policy.sections import load_policy, parse_policy
+from streams.runtime.settings import Settings
 
 ROOT = Path(__file__).parents[2]
 KUSTOMIZATIONS = ["deploy/kubernetes/base", "deploy/kubernetes/overlays/example"]

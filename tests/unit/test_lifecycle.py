@@ -1,7 +1,7 @@
 """The stage ladder: fixed and adaptive thresholds, order, and what counts as activity."""
 
-from streams.activity import CustomerActivity
-from streams.lifecycle import STAGES, Lifecycle
+from streams.model.activity import CustomerActivity
+from streams.core.lifecycle import STAGES, Lifecycle
 
 from tests.unit.builders import DAY, email, login, moment, policy, purchase
 

@@ -9,8 +9,8 @@ import logging
 import pytest
 from mode.utils.logging import setup_logging
 
-from streams.log_format import JsonLines, worker_options
-from streams.settings import Settings
+from streams.runtime.observability.log_format import JsonLines, worker_options
+from streams.runtime.settings import Settings
 
 
 def formatted(logger: logging.Logger, emit) -> dict:
@@ -27,13 +27,13 @@ def formatted(logger: logging.Logger, emit) -> dict:
 
 
 def test_a_record_is_one_json_line_with_the_stable_keys_and_its_extra_fields():
-    log = logging.getLogger("streams.agents")
+    log = logging.getLogger("streams.runtime.agents")
     entry = formatted(log, lambda: log.warning(
         "dead-lettered %s:%d", "shop.purchases", 3, extra={"type": "purchase", "reason": "malformed_json"}
     ))
     assert entry.pop("ts").endswith("+00:00")
     assert entry == {
-        "level": "warning", "logger": "streams.agents", "message": "dead-lettered shop.purchases:3",
+        "level": "warning", "logger": "streams.runtime.agents", "message": "dead-lettered shop.purchases:3",
         "type": "purchase", "reason": "malformed_json",
     }
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams import metrics
-from streams.engine import Engine
-from streams.lifecycle import STAGES
+from streams.runtime.observability import metrics
+from streams.core.engine import Engine
+from streams.core.lifecycle import STAGES
 from tests.unit.builders import DAY, moment, policy, purchase
 
 # Capped to one message in 30 days: the second step is a skip; a purchase 10 days after the

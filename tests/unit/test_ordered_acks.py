@@ -7,9 +7,9 @@ from faust.types import TP
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.ordered_acks import OrderedAcks
-from streams.settings import Settings
-from streams.topology import create_app
+from streams.runtime.ordered_acks import OrderedAcks
+from streams.runtime.settings import Settings
+from streams.runtime.topology import create_app
 
 
 def test_faust_commits_past_one_unacknowledged_offset():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from streams.policy import PolicyError, default_policy_path, load_policy, parse_policy
+from streams.policy.sections import PolicyError, default_policy_path, load_policy, parse_policy
 
 from tests.unit.builders import SMALL
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams import metrics
+from streams.runtime.observability import metrics
 from tests.tools import installed
 
 ROOT = Path(__file__).parents[2]

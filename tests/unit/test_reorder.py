@@ -1,6 +1,6 @@
 """Held events come out in (time, event id) order, only once event time has reached them."""
 
-from streams.reorder import ReorderBuffer
+from streams.runtime.reorder import ReorderBuffer
 
 
 def test_release_in_time_then_id_order_up_to_the_watermark():

@@ -14,11 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from streams import schemas
-from streams.time_zones import is_time_zone
-from streams.codec import Rejection, decode_line, decode_record
-from streams.commands import MessageCommand, Offer, Personalisation, command_id, to_datetime
-from streams.traffic import generate_history
+from streams.model import schemas
+from streams.model.time_zones import is_time_zone
+from streams.model.codec import Rejection, decode_line, decode_record
+from streams.model.records import MessageCommand, Offer, Personalisation, command_id, to_datetime
+from streams.devtools.traffic import generate_history
 
 SCHEMA_DIR = Path(__file__).parents[2] / "schemas"
 TOPIC_FILES = {"purchase": "purchase", "login": "login", "email": "email-engagement", "profile": "customer-profile"}

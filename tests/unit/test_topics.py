@@ -2,8 +2,8 @@
 
 import pytest
 
-from streams.settings import Settings
-from streams.topics import ExistingTopic, TopicSpec, changelog_topic, required_topics, verify
+from streams.runtime.settings import Settings
+from streams.admin.topics import ExistingTopic, TopicSpec, changelog_topic, required_topics, verify
 
 SETTINGS = Settings(partitions=6, replication=3, command_retention_hours=48)
 

@@ -3,9 +3,9 @@
 import gzip
 from collections import Counter
 
-from streams.codec import decode_line
-from streams.events import EmailEngagement, Login, Profile, Purchase
-from streams.traffic import generate_history, write_jsonl
+from streams.model.codec import decode_line
+from streams.model.events import EmailEngagement, Login, Profile, Purchase
+from streams.devtools.traffic import generate_history, write_jsonl
 
 
 def test_history_is_time_ordered_and_reproducible():

@@ -1,0 +1,234 @@
+"""Campaign series: the steps a stage entry starts, and the records a stage entry or step produces.
+
+Entering a stage starts its campaign; step ``i`` is due ``after_days`` after the stage was
+entered.  Activity or entering the next stage ends the series at once (the engine resets the
+step pointer), so pending steps are never sent.  Every record is a pure function of the state
+and the due time, so a replay produces the same ids and payloads byte for byte.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from streams.model.activity import NEVER, CustomerActivity
+from streams.core.controls.assignment import Assigner, Assignment
+from streams.model.records import (
+    DEFAULT_VARIANT,
+    Channel,
+    MessageCommand,
+    Offer,
+    Personalisation,
+    Skip,
+    SkipAction,
+    SkipReason,
+    Trigger,
+    TriggerStage,
+    command_id,
+    skip_id,
+    to_datetime,
+    trigger_id,
+)
+from streams.core.lifecycle import DAY, STAGES
+from streams.policy.sections import Campaign, Policy, SeriesStep
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStep:
+    """A campaign step compiled to seconds and ready-made command parts."""
+
+    index: int
+    after: float  # seconds after the stage was entered
+    channel: Channel
+    template: str
+    offer: Offer | None
+    expires_after: float  # seconds the message stays worth sending
+    feedback_request: bool = False
+    offers_by_tier: tuple[tuple[str, Offer], ...] = ()
+    variants: tuple[tuple[str, str | None, Offer | None], ...] = ()  # (variant, template, offer) overrides
+
+    def template_for(self, variant: str) -> str:
+        for name, template, _ in self.variants:
+            if name == variant and template is not None:
+                return template
+        return self.template
+
+    def offer_for(self, variant: str, tier: str | None) -> Offer | None:
+        """The variant's own offer, else the tier's, else the step's."""
+        for name, _, offer in self.variants:
+            if name == variant and offer is not None:
+                return offer
+        for name, offer in self.offers_by_tier:
+            if name == tier:
+                return offer
+        return self.offer
+
+
+class Series:
+    """Every campaign of a policy, indexed by stage code."""
+
+    def __init__(self, policy: Policy) -> None:
+        self._steps: dict[int, tuple[PlannedStep, ...]] = {
+            STAGES.index(stage): tuple(_planned(index, step, campaign) for index, step in enumerate(campaign.steps))
+            for stage, campaign in policy.campaigns.items()
+        }
+        self._assigners = {
+            STAGES.index(stage): Assigner(campaign_of(stage), campaign.holdout, campaign.variants)  # type: ignore[arg-type]
+            for stage, campaign in policy.campaigns.items()
+        }
+
+    def has_campaign(self, stage: int) -> bool:
+        return stage in self._steps
+
+    def next_step(self, state: CustomerActivity) -> PlannedStep | None:
+        """The customer's next step in their current stage's campaign, if any remains."""
+        steps = self._steps.get(state.stage)
+        if steps is None or state.step >= len(steps):
+            return None
+        return steps[state.step]
+
+    def remaining(self, state: CustomerActivity) -> tuple[PlannedStep, ...]:
+        """The steps of the current series not sent yet."""
+        return self._steps.get(state.stage, ())[state.step :]
+
+    def assignment(self, customer_id: str, stage: int) -> Assignment:
+        """The customer's holdout/variant group in the campaign of ``stage``."""
+        assigner = self._assigners.get(stage)
+        return assigner.assign(customer_id) if assigner is not None else _EVERYONE
+
+
+_EVERYONE = Assignment(DEFAULT_VARIANT, False)  # the group of a stage with no campaign
+
+
+def _planned(index: int, step: SeriesStep, campaign: Campaign) -> PlannedStep:
+    return PlannedStep(
+        index=index,
+        after=step.after_days * DAY,
+        channel=step.channel,
+        template=step.template,
+        offer=step.offer.to_offer() if step.offer else None,
+        expires_after=campaign.expiry_days(step) * DAY,
+        feedback_request=step.feedback_request,
+        offers_by_tier=tuple((tier, offer.to_offer()) for tier, offer in step.offers_by_tier.items()),
+        variants=tuple(
+            (name, override.template, override.offer.to_offer() if override.offer else None)
+            for name, override in step.variants.items()
+        ),
+    )
+
+
+def campaign_of(stage: TriggerStage) -> str:
+    """The campaign a stage starts is named after the stage (its key under ``campaigns``)."""
+    return stage
+
+
+def trigger(customer_id: str, state: CustomerActivity, last_activity: float, group: Assignment) -> Trigger:
+    """The record of the customer having just entered ``state.stage`` (at ``state.stage_entered_at``)."""
+    stage: TriggerStage = STAGES[state.stage]  # type: ignore[assignment]
+    entered = state.stage_entered_at
+    return Trigger(
+        trigger_id=trigger_id(customer_id, stage, state.episode),
+        customer_id=customer_id,
+        stage=stage,
+        campaign=campaign_of(stage),
+        episode=state.episode,
+        fired_at=to_datetime(entered),
+        last_activity_at=to_datetime(last_activity),
+        days_inactive=_days_between(last_activity, entered),
+        variant=group.variant,
+        holdout=group.holdout,
+    )
+
+
+class SendPlan(NamedTuple):
+    """How one planned step goes out: when, on which channel, to which group and tier."""
+
+    due: float  # when the step was planned for
+    send_at: float  # when it may go out (quiet hours and caps applied)
+    channel: Channel
+    group: Assignment
+    tier: str | None
+
+
+def command(
+    customer_id: str, state: CustomerActivity, step: PlannedStep, last_activity: float, plan: SendPlan
+) -> MessageCommand:
+    """The message for ``step`` of the customer's current campaign."""
+    stage: TriggerStage = STAGES[state.stage]  # type: ignore[assignment]
+    campaign = campaign_of(stage)
+    variant = plan.group.variant
+    return MessageCommand(
+        command_id=command_id(customer_id, campaign, step.index, state.episode),
+        customer_id=customer_id,
+        channel=plan.channel,
+        campaign=campaign,
+        stage=stage,
+        step=step.index,
+        episode=state.episode,
+        template=step.template_for(variant),
+        offer=step.offer_for(variant, plan.tier),
+        personalisation=personalisation(state, last_activity, plan.send_at, plan.tier),
+        due_at=to_datetime(plan.due),
+        send_after=to_datetime(plan.send_at),
+        expires_at=to_datetime(plan.due + step.expires_after),
+        variant=variant,
+        feedback_request=step.feedback_request,
+    )
+
+
+class StepDecision(NamedTuple):
+    """A decision about one step of the customer's current campaign, made at ``decided_at``:
+    what a skip record says besides its reason."""
+
+    customer_id: str
+    state: CustomerActivity
+    step: PlannedStep
+    due: float  # when the step was planned for
+    decided_at: float
+    variant: str
+
+
+def skip(
+    decision: StepDecision, reason: SkipReason, action: SkipAction, channel: Channel | None = None, deferred_to: float | None = None
+) -> Skip:
+    """The record of a step not going out as planned (see ``streams.model.records.Skip``)."""
+    customer_id, state, step, due, decided_at, variant = decision
+    stage: TriggerStage = STAGES[state.stage]  # type: ignore[assignment]
+    campaign = campaign_of(stage)
+    planned_id = command_id(customer_id, campaign, step.index, state.episode)
+    return Skip(
+        skip_id=skip_id(planned_id, action, reason, decided_at),
+        customer_id=customer_id,
+        campaign=campaign,
+        stage=stage,
+        step=step.index,
+        episode=state.episode,
+        command_id=planned_id,
+        reason=reason,
+        action=action,
+        planned_channel=step.channel,
+        channel=channel,
+        template=step.template_for(variant),
+        variant=variant,
+        due_at=to_datetime(due),
+        decided_at=to_datetime(decided_at),
+        deferred_to=to_datetime(deferred_to) if deferred_to is not None else None,
+    )
+
+
+def personalisation(state: CustomerActivity, last_activity: float, at: float, tier: str | None) -> Personalisation:
+    """What a template may say to the customer at ``at``."""
+    return Personalisation(
+        days_inactive=_days_between(last_activity, at),
+        purchase_count=state.purchase_count,
+        total_spend=round(state.total_spend, 2),
+        last_purchase_at=to_datetime(state.last_purchase) if state.last_purchase != NEVER else None,
+        last_purchase_category=state.last_category,
+        top_categories=state.top_categories(),
+        value_tier=tier,
+        locale=state.locale,
+    )
+
+
+def _days_between(earlier: float, later: float) -> int:
+    return max(0, int((later - earlier) // DAY))
