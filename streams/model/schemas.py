@@ -1,7 +1,7 @@
 """JSON Schemas (2020-12) of every record, generated from the msgspec models.
 
 The files in ``schemas/`` are what a producer or sender in another language validates
-against.  They are generated, never hand-edited, and ``tests/unit/test_schemas.py`` fails
+against.  They are generated, never hand-edited, and ``tests/unit/model/test_schemas.py`` fails
 when the committed files and the models disagree (``winback schemas export`` fixes that).
 """
 

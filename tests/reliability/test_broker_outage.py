@@ -17,10 +17,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from streams.devtools.kafka_local import LocalKafka
 from streams.runtime.settings import Settings
 from streams.admin.topics import changelog_topic
-from tests.expected import expected_states
-from tests.integration.kafka_io import produce, read_until
-from tests.reliability.phases import PhasedRun, wait_for_table
-from tests.reliability.workload import START, Workload, burst
+from tests.support.expected import expected_states
+from tests.support.kafka_io import produce, read_until
+from tests.support.phases import PhasedRun, wait_for_table
+from tests.support.workload import START, Workload, burst
 
 pytestmark = pytest.mark.reliability
 

@@ -15,8 +15,8 @@ import time
 import pytest
 
 from streams.runtime.settings import Settings
-from tests.reliability.phases import PhasedRun, wait_for_table
-from tests.reliability.workload import Workload
+from tests.support.phases import PhasedRun, wait_for_table
+from tests.support.workload import Workload
 
 pytestmark = pytest.mark.reliability
 
