@@ -10,18 +10,14 @@ the sending did, so they need no storage.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from streams.core.lifecycle import DAY
+from streams.core.recorders import Recorder
+from streams.core.series import Series
 from streams.model.activity import CustomerActivity
-from streams.core.controls.assignment import Assignment
-from streams.core.series import Series, campaign_of
-from streams.model.records import Outcome, TriggerStage, outcome_id, to_datetime, trigger_id
 from streams.model.events import Purchase
-from streams.core.lifecycle import DAY, STAGES
 from streams.policy.sections import Policy
-
-if TYPE_CHECKING:
-    from streams.core.recorders import Recorder
 
 
 class Attribution:
@@ -48,25 +44,3 @@ class Attribution:
         state.converted = True
         group = self.series.assignment(customer_id, state.touch_stage)
         return self.recorder.outcome(customer_id, state, purchase, at, group)
-
-
-def outcome(customer_id: str, state: CustomerActivity, purchase: Purchase, at: float, group: Assignment) -> Outcome:
-    """The conversion of the customer's latest touch by ``purchase``, made at ``at``."""
-    stage: TriggerStage = STAGES[state.touch_stage]  # type: ignore[assignment]
-    campaign = campaign_of(stage)
-    return Outcome(
-        outcome_id=outcome_id(customer_id, campaign, state.touch_episode),
-        customer_id=customer_id,
-        campaign=campaign,
-        stage=stage,
-        episode=state.touch_episode,
-        variant=group.variant,
-        holdout=group.holdout,
-        trigger_id=trigger_id(customer_id, stage, state.touch_episode),
-        touched_at=to_datetime(state.touch_at),
-        converted_at=to_datetime(at),
-        order_id=purchase.order_id,
-        revenue=purchase.amount,
-        currency=purchase.currency,
-        days_to_return=int((at - state.touch_at) // DAY),
-    )

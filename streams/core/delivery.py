@@ -17,7 +17,7 @@ Order of the checks, each one final: holdout (record what would have been sent) 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from streams.model.activity import CHANNEL_BITS, NEVER, CustomerActivity
 from streams.core.attribution import Attribution
@@ -28,9 +28,7 @@ from streams.policy.sections import Policy
 from streams.core.controls.quiet_hours import QuietHours
 from streams.core.controls.reachability import Reachability
 from streams.core.controls.tiers import ValueTiers
-
-if TYPE_CHECKING:
-    from streams.core.recorders import Recorder
+from streams.core.recorders import Recorder
 
 
 class Delivery:

@@ -1,9 +1,9 @@
-"""Campaign series: the steps a stage entry starts, and the records a stage entry or step produces.
+"""Campaign series: the steps a stage entry starts, compiled from the policy.
 
 Entering a stage starts its campaign; step ``i`` is due ``after_days`` after the stage was
 entered.  Activity or entering the next stage ends the series at once (the engine resets the
-step pointer), so pending steps are never sent.  Every record is a pure function of the state
-and the due time, so a replay produces the same ids and payloads byte for byte.
+step pointer), so pending steps are never sent.  What a step's decision is written down as
+is the recorder's (``streams.core.recorders``).
 """
 
 from __future__ import annotations
@@ -11,25 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from streams.model.activity import NEVER, CustomerActivity
 from streams.core.controls.assignment import Assigner, Assignment
-from streams.model.records import (
-    DEFAULT_VARIANT,
-    Channel,
-    MessageCommand,
-    Offer,
-    Personalisation,
-    Skip,
-    SkipAction,
-    SkipReason,
-    Trigger,
-    TriggerStage,
-    command_id,
-    skip_id,
-    to_datetime,
-    trigger_id,
-)
 from streams.core.lifecycle import DAY, STAGES
+from streams.model.activity import CustomerActivity
+from streams.model.records import DEFAULT_VARIANT, Channel, Offer, TriggerStage
 from streams.policy.sections import Campaign, Policy, SeriesStep
 
 
@@ -122,24 +107,6 @@ def campaign_of(stage: TriggerStage) -> str:
     return stage
 
 
-def trigger(customer_id: str, state: CustomerActivity, last_activity: float, group: Assignment) -> Trigger:
-    """The record of the customer having just entered ``state.stage`` (at ``state.stage_entered_at``)."""
-    stage: TriggerStage = STAGES[state.stage]  # type: ignore[assignment]
-    entered = state.stage_entered_at
-    return Trigger(
-        trigger_id=trigger_id(customer_id, stage, state.episode),
-        customer_id=customer_id,
-        stage=stage,
-        campaign=campaign_of(stage),
-        episode=state.episode,
-        fired_at=to_datetime(entered),
-        last_activity_at=to_datetime(last_activity),
-        days_inactive=_days_between(last_activity, entered),
-        variant=group.variant,
-        holdout=group.holdout,
-    )
-
-
 class SendPlan(NamedTuple):
     """How one planned step goes out: when, on which channel, to which group and tier."""
 
@@ -148,32 +115,6 @@ class SendPlan(NamedTuple):
     channel: Channel
     group: Assignment
     tier: str | None
-
-
-def command(
-    customer_id: str, state: CustomerActivity, step: PlannedStep, last_activity: float, plan: SendPlan
-) -> MessageCommand:
-    """The message for ``step`` of the customer's current campaign."""
-    stage: TriggerStage = STAGES[state.stage]  # type: ignore[assignment]
-    campaign = campaign_of(stage)
-    variant = plan.group.variant
-    return MessageCommand(
-        command_id=command_id(customer_id, campaign, step.index, state.episode),
-        customer_id=customer_id,
-        channel=plan.channel,
-        campaign=campaign,
-        stage=stage,
-        step=step.index,
-        episode=state.episode,
-        template=step.template_for(variant),
-        offer=step.offer_for(variant, plan.tier),
-        personalisation=personalisation(state, last_activity, plan.send_at, plan.tier),
-        due_at=to_datetime(plan.due),
-        send_after=to_datetime(plan.send_at),
-        expires_at=to_datetime(plan.due + step.expires_after),
-        variant=variant,
-        feedback_request=step.feedback_request,
-    )
 
 
 class StepDecision(NamedTuple):
@@ -186,49 +127,3 @@ class StepDecision(NamedTuple):
     due: float  # when the step was planned for
     decided_at: float
     variant: str
-
-
-def skip(
-    decision: StepDecision, reason: SkipReason, action: SkipAction, channel: Channel | None = None, deferred_to: float | None = None
-) -> Skip:
-    """The record of a step not going out as planned (see ``streams.model.records.Skip``)."""
-    customer_id, state, step, due, decided_at, variant = decision
-    stage: TriggerStage = STAGES[state.stage]  # type: ignore[assignment]
-    campaign = campaign_of(stage)
-    planned_id = command_id(customer_id, campaign, step.index, state.episode)
-    return Skip(
-        skip_id=skip_id(planned_id, action, reason, decided_at),
-        customer_id=customer_id,
-        campaign=campaign,
-        stage=stage,
-        step=step.index,
-        episode=state.episode,
-        command_id=planned_id,
-        reason=reason,
-        action=action,
-        planned_channel=step.channel,
-        channel=channel,
-        template=step.template_for(variant),
-        variant=variant,
-        due_at=to_datetime(due),
-        decided_at=to_datetime(decided_at),
-        deferred_to=to_datetime(deferred_to) if deferred_to is not None else None,
-    )
-
-
-def personalisation(state: CustomerActivity, last_activity: float, at: float, tier: str | None) -> Personalisation:
-    """What a template may say to the customer at ``at``."""
-    return Personalisation(
-        days_inactive=_days_between(last_activity, at),
-        purchase_count=state.purchase_count,
-        total_spend=round(state.total_spend, 2),
-        last_purchase_at=to_datetime(state.last_purchase) if state.last_purchase != NEVER else None,
-        last_purchase_category=state.last_category,
-        top_categories=state.top_categories(),
-        value_tier=tier,
-        locale=state.locale,
-    )
-
-
-def _days_between(earlier: float, later: float) -> int:
-    return max(0, int((later - earlier) // DAY))
