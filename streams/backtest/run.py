@@ -24,23 +24,23 @@ from streams.model.activity import CustomerActivity
 from streams.core.controls.assignment import Assignment
 from streams.core.series import PlannedStep, SendPlan, StepDecision, campaign_of
 from streams.model.codec import Rejection
+from streams.model.events import CHANNELS, Channel
 from streams.model.records import (
-    CHANNELS,
     SKIP_REASONS,
-    Channel,
+    STAGES,
+    TRIGGER_STAGES,
     MessageCommand,
     Outcome,
+    Record,
     Skip,
     SkipAction,
     SkipReason,
     Trigger,
     to_datetime,
 )
-from streams.core.engine import Engine, Record
+from streams.core.engine import Engine
 from streams.backtest.event_log import CustomerEvents, EventLog
 from streams.model.events import Purchase
-from streams.core.lifecycle import STAGES
-from streams.policy.sections import STAGES as TRIGGER_STAGES
 from streams.policy.sections import Policy
 from streams.core.recorders import FULL
 

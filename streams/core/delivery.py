@@ -23,7 +23,8 @@ from streams.model.activity import CHANNEL_BITS, NEVER, CustomerActivity
 from streams.core.attribution import Attribution
 from streams.core.series import PlannedStep, SendPlan, Series, StepDecision
 from streams.core.controls.caps import FrequencyCaps
-from streams.model.records import Channel, SkipReason
+from streams.model.events import Channel
+from streams.model.records import SkipReason
 from streams.policy.sections import Policy
 from streams.core.controls.quiet_hours import QuietHours
 from streams.core.controls.reachability import Reachability

@@ -35,9 +35,10 @@ from streams.core.attribution import Attribution
 from streams.core.series import PlannedStep, Series
 from streams.core.delivery import Delivery
 from streams.model.events import AnyInput, Profile, Purchase
-from streams.core.lifecycle import ACTIVE, STAGES, Lifecycle
+from streams.core.lifecycle import ACTIVE, Lifecycle
 from streams.policy.sections import Policy
-from streams.core.recorders import FULL, Record, Recorder
+from streams.core.recorders import FULL, Recorder
+from streams.model.records import STAGES, Record
 
 SUNSET = STAGES.index("sunset")
 _NOTHING: tuple[Record, ...] = ()

@@ -15,12 +15,11 @@ from operator import attrgetter
 from typing import Callable
 
 from streams.model.activity import NEVER, SIGNAL_FIELDS, CustomerActivity, signal_of
-from streams.model.records import Stage
+from streams.model.records import STAGES
 from streams.model.events import AnyInput
 from streams.policy.sections import Policy, Threshold
 
 DAY = 86400.0
-STAGES: tuple[Stage, ...] = ("active", "reactivation", "winback", "sunset")
 ACTIVE = 0
 
 

@@ -13,18 +13,20 @@ step, writing them down, differs.
 
 from __future__ import annotations
 
-from typing import Protocol, TypeVar, Union
+from typing import Protocol, TypeVar
 
 from streams.core.controls.assignment import Assignment
-from streams.core.lifecycle import DAY, STAGES
+from streams.core.lifecycle import DAY
 from streams.core.series import PlannedStep, SendPlan, StepDecision, campaign_of
 from streams.model.activity import NEVER, CustomerActivity
 from streams.model.events import Purchase
+from streams.model.events import Channel
 from streams.model.records import (
-    Channel,
+    STAGES,
     MessageCommand,
     Outcome,
     Personalisation,
+    Record,
     Skip,
     SkipAction,
     SkipReason,
@@ -37,7 +39,6 @@ from streams.model.records import (
     trigger_id,
 )
 
-Record = Union[Trigger, MessageCommand, Skip, Outcome]
 R_co = TypeVar("R_co", covariant=True)
 
 

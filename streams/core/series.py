@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from streams.core.controls.assignment import Assigner, Assignment
-from streams.core.lifecycle import DAY, STAGES
+from streams.core.lifecycle import DAY
 from streams.model.activity import CustomerActivity
-from streams.model.records import DEFAULT_VARIANT, Channel, Offer, TriggerStage
+from streams.model.events import Channel
+from streams.model.records import DEFAULT_VARIANT, STAGES, Offer, TriggerStage
 from streams.policy.sections import Campaign, Policy, SeriesStep
 
 

@@ -30,7 +30,7 @@ from streams.runtime import dead_letters
 from streams.model.activity import CustomerActivity
 from streams.model.records import MessageCommand, Outcome, Skip, Trigger
 from streams.devtools.kafka_local import LocalKafka
-from streams.core.lifecycle import STAGES
+from streams.model.records import STAGES
 from streams.policy.sections import default_policy_path
 from streams.runtime.settings import Settings
 from streams.admin.topics import ensure_topics

@@ -33,7 +33,8 @@ Amount = Annotated[float, msgspec.Meta(ge=0, le=1e12, description="Order value i
 Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 alphabetic code.")]
 Categories = Annotated[list[ShortText], msgspec.Meta(max_length=32)]
 
-ChannelName = Literal["email", "sms", "push"]
+Channel = Literal["email", "sms", "push"]
+CHANNELS: tuple[Channel, ...] = ("email", "sms", "push")
 Locale = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$", max_length=35)]
 EmailAction = Literal["delivered", "open", "click", "unsubscribe", "bounce", "complaint"]
 EVENT_TYPES = ("purchase", "login", "email", "profile")
@@ -81,9 +82,9 @@ class Profile(msgspec.Struct, tag="profile", tag_field="type", kw_only=True, fro
 
     customer_id: Identifier
     updated_at: Timestamp
-    reachable: list[ChannelName] = []  # channels the customer has an address/number/token for
-    consent: list[ChannelName] = []  # channels the customer agreed to receive marketing on
-    preferred_channel: ChannelName | None = None
+    reachable: list[Channel] = []  # channels the customer has an address/number/token for
+    consent: list[Channel] = []  # channels the customer agreed to receive marketing on
+    preferred_channel: Channel | None = None
     time_zone: ShortText | None = None  # IANA name; checked by the codec
     locale: Locale | None = None
 

@@ -11,17 +11,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 from hashlib import sha1
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Union
 
 import msgspec
 
-from streams.model.events import Identifier, ShortText, Timestamp
+from streams.model.events import Channel, Identifier, ShortText, Timestamp
 
-Channel = Literal["email", "sms", "push"]
-CHANNELS: tuple[Channel, ...] = ("email", "sms", "push")
 DEFAULT_VARIANT = "default"  # the variant of a campaign that has no A/B variants
 Stage = Literal["active", "reactivation", "winback", "sunset"]
 TriggerStage = Literal["reactivation", "winback", "sunset"]
+# The lifecycle in order; ``CustomerActivity.stage`` is an index into STAGES (0: active).
+STAGES: tuple[Stage, ...] = ("active", "reactivation", "winback", "sunset")
+TRIGGER_STAGES: tuple[TriggerStage, ...] = ("reactivation", "winback", "sunset")  # the stages a lapse enters
 
 # Fixed namespace so ids are stable across versions, processes and languages (UUIDv5).
 ID_NAMESPACE = uuid.UUID("6f1d3a52-57a8-4f0e-9a8e-2f3b1c7d9e10")
@@ -192,3 +193,6 @@ def outcome_id(customer_id: str, campaign: str, episode: int) -> str:
 def to_datetime(epoch_seconds: float) -> datetime:
     """Engine time (float seconds since the epoch, UTC) as an aware datetime for records."""
     return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
+
+
+Record = Union[Trigger, MessageCommand, Skip, Outcome]  # every record the engine decides

@@ -33,10 +33,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from streams.model.records import CHANNELS, Channel, Offer, TriggerStage
+from streams.model.events import CHANNELS, Channel
+from streams.model.records import TRIGGER_STAGES, Offer, TriggerStage
 from streams.model.time_zones import is_time_zone
 
-STAGES: tuple[TriggerStage, ...] = ("reactivation", "winback", "sunset")
 Signal = Literal["purchase", "login", "email_open", "email_click"]
 # Opens are left out by default: mail privacy proxies (Apple MPP) pre-fetch images, so an
 # "open" often means the customer's mail app was online, not that the customer was.
@@ -164,7 +164,7 @@ class Stages(_Section):
 
     def configured(self) -> list[tuple[TriggerStage, Threshold]]:
         """(stage, threshold) of the stages in use, in lifecycle order."""
-        return [(stage, threshold) for stage in STAGES if (threshold := getattr(self, stage)) is not None]
+        return [(stage, threshold) for stage in TRIGGER_STAGES if (threshold := getattr(self, stage)) is not None]
 
 
 class OfferTerms(_Section):
@@ -330,8 +330,8 @@ class Policy(_Section):
         problems = []
         configured = [stage for stage, _ in self.stages.configured()]
         for name in self.campaigns:
-            if name not in STAGES:
-                problems.append((f"campaigns.{name}", f"not a stage{_did_you_mean(name, STAGES)}"))
+            if name not in TRIGGER_STAGES:
+                problems.append((f"campaigns.{name}", f"not a stage{_did_you_mean(name, TRIGGER_STAGES)}"))
             elif name not in configured:
                 problems.append((f"campaigns.{name}", f"stage {name} has no threshold under stages"))
             elif name == "sunset":
@@ -383,7 +383,7 @@ class Policy(_Section):
     def fixed_stage_length(self, stage: TriggerStage) -> float | None:
         """Days from this stage's start to the next stage's, when both thresholds are fixed."""
         configured = dict(self.stages.configured())
-        order = [name for name in STAGES if name in configured]
+        order = [name for name in TRIGGER_STAGES if name in configured]
         if stage not in order or stage == order[-1]:
             return None
         this, following = configured[stage], configured[order[order.index(stage) + 1]]

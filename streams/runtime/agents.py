@@ -22,7 +22,8 @@ from streams.model.activity import CustomerActivity
 from streams.runtime.clock import Clock, EventTimeClock
 from streams.model.codec import Limits, Rejection, decode_line, decode_record
 from streams.runtime.emitter import Emitter
-from streams.core.engine import Engine, Record, Result
+from streams.core.engine import Engine, Result
+from streams.model.records import Record
 from streams.model.events import AnyInput, encode_event
 from streams.runtime.ordered_acks import OrderedAcks
 from streams.runtime.reorder import ReorderBuffer

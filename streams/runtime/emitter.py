@@ -15,8 +15,7 @@ from typing import Sequence
 import faust
 import msgspec
 
-from streams.model.records import MessageCommand, Skip, Trigger
-from streams.core.engine import Record
+from streams.model.records import MessageCommand, Record, Skip, Trigger
 from streams.runtime.topology import Topology
 
 _ENCODER = msgspec.json.Encoder()

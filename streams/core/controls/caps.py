@@ -13,7 +13,8 @@ import math
 from typing import NamedTuple
 
 from streams.model.activity import CHANNEL_BITS
-from streams.core.lifecycle import DAY, STAGES
+from streams.core.lifecycle import DAY
+from streams.model.records import STAGES
 from streams.policy.sections import Cap, Policy
 
 Send = tuple[int, int, int]  # (send time in whole seconds, CHANNEL_BITS bit, stage code)

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from streams.model.activity import CHANNEL_BITS, NEVER, CustomerActivity, channel_bits
-from streams.model.records import Channel, SkipReason
+from streams.model.events import Channel
+from streams.model.records import SkipReason
 from streams.policy.sections import Channels
 
 

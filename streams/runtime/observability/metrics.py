@@ -16,7 +16,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from streams.model.records import MessageCommand, Outcome, Skip, Trigger
-from streams.core.lifecycle import STAGES
+from streams.model.records import STAGES
 
 disable_created_metrics()  # no `_created` series beside every counter and histogram: twice the series for nothing
 REGISTRY = CollectorRegistry(auto_describe=True)

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from streams.backtest.run import run_backtest
 from streams.model.records import MessageCommand, Trigger
-from streams.core.lifecycle import STAGES
+from streams.model.records import STAGES
 from streams.policy.sections import Policy
 
 from tests.support.builders import DAY, SMALL, email, line, login, moment, policy, purchase

@@ -1,7 +1,8 @@
 """The stage ladder: fixed and adaptive thresholds, order, and what counts as activity."""
 
 from streams.model.activity import CustomerActivity
-from streams.core.lifecycle import STAGES, Lifecycle
+from streams.core.lifecycle import Lifecycle
+from streams.model.records import STAGES
 
 from tests.support.builders import DAY, email, login, moment, policy, purchase
 

@@ -7,7 +7,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from streams.runtime.observability import metrics
 from streams.core.engine import Engine
-from streams.core.lifecycle import STAGES
+from streams.model.records import STAGES
 from tests.support.builders import DAY, moment, policy, purchase
 
 # Capped to one message in 30 days: the second step is a skip; a purchase 10 days after the
