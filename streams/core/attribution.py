@@ -20,7 +20,9 @@ from streams.model.events import Purchase
 from streams.policy.sections import Policy
 
 
-class Attribution:
+class Attributor:
+    """A policy's attribution rule: records touches on the customer's state and finds conversions."""
+
     def __init__(self, policy: Policy, series: Series, recorder: Recorder[Any]) -> None:
         self.series = series
         self.recorder = recorder

@@ -20,26 +20,26 @@ from __future__ import annotations
 from typing import Any
 
 from streams.model.activity import CHANNEL_BITS, NEVER, CustomerActivity
-from streams.core.attribution import Attribution
+from streams.core.attribution import Attributor
 from streams.core.series import PlannedStep, SendPlan, Series, StepDecision
 from streams.core.controls.caps import FrequencyCaps
 from streams.model.events import Channel
 from streams.model.records import SkipReason
 from streams.policy.sections import Policy
-from streams.core.controls.quiet_hours import QuietHours
+from streams.core.controls.quiet_hours import QuietWindow
 from streams.core.controls.reachability import Reachability
 from streams.core.controls.tiers import ValueTiers
 from streams.core.recorders import Recorder
 
 
 class Delivery:
-    def __init__(self, policy: Policy, series: Series, attribution: Attribution, recorder: Recorder[Any]) -> None:
+    def __init__(self, policy: Policy, series: Series, attribution: Attributor, recorder: Recorder[Any]) -> None:
         self.series = series
         self.attribution = attribution
         self.recorder = recorder
         self.caps = FrequencyCaps(policy)
         self.defer_when_capped = policy.caps.when_capped == "defer"
-        self.quiet_hours = QuietHours(policy.quiet_hours)
+        self.quiet_hours = QuietWindow(policy.quiet_hours)
         self.reachability = Reachability(policy.channels)
         self.tiers = ValueTiers(policy.tiers)
 

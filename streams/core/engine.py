@@ -31,7 +31,7 @@ from typing import Any, NamedTuple, Sequence
 import msgspec
 
 from streams.model.activity import NEVER, CustomerActivity
-from streams.core.attribution import Attribution
+from streams.core.attribution import Attributor
 from streams.core.series import PlannedStep, Series
 from streams.core.delivery import Delivery
 from streams.model.events import AnyInput, Profile, Purchase
@@ -73,7 +73,7 @@ class Engine:
         self.lifecycle = Lifecycle(policy)
         self.series = Series(policy)
         self.recorder = recorder
-        self.attribution = Attribution(policy, self.series, recorder)
+        self.attribution = Attributor(policy, self.series, recorder)
         self.delivery = Delivery(policy, self.series, self.attribution, recorder)
 
     def apply(self, customer_id: str, state: CustomerActivity | None, event: AnyInput) -> Result:

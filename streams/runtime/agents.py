@@ -29,7 +29,7 @@ from streams.runtime.ordered_acks import OrderedAcks
 from streams.runtime.reorder import ReorderBuffer
 from streams.runtime.scheduler import Scheduler
 from streams.runtime.topology import Topology
-from streams.runtime.watermarks import MARKER_DECODER, MARKER_KEY, Watermarks
+from streams.runtime.watermarks import MARKER_DECODER, MARKER_KEY, MarkerSender
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def register_agents(
     scheduler: Scheduler,
     clock: Clock,
     limits: Limits,
-    watermarks: Watermarks | None = None,
+    watermarks: MarkerSender | None = None,
 ) -> None:
     """Attach the ingest agents (one per input topic) and the customer agent to the app.
 
@@ -58,7 +58,7 @@ def register_agents(
     topology.app.agent(topology.customer_inputs, name="customers")(keep)
 
 
-def _ingest(kind: str, topology: Topology, limits: Limits, watermarks: Watermarks | None):
+def _ingest(kind: str, topology: Topology, limits: Limits, watermarks: MarkerSender | None):
     """Validate each raw record: dead-letter it with the reason, or forward it keyed by customer.
 
     "Too far in the future" is judged against the real clock whatever the scheduler's clock.

@@ -36,7 +36,7 @@ MARKER_DECODER = msgspec.json.Decoder(Marker)
 _ENCODER = msgspec.json.Encoder()
 
 
-class Watermarks:
+class MarkerSender:
     """This worker's input watermark, and the markers that publish it downstream."""
 
     def __init__(self, topology: Topology, partitions: int, idle_after: float):

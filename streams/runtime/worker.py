@@ -15,7 +15,7 @@ from streams.policy.sections import default_policy_path, load_policy
 from streams.runtime.scheduler import Scheduler
 from streams.runtime.settings import Settings
 from streams.runtime.topology import Topology, build_topology
-from streams.runtime.watermarks import Watermarks
+from streams.runtime.watermarks import MarkerSender
 
 
 def build_worker_app(settings: Settings) -> Topology:
@@ -30,7 +30,7 @@ def build_worker_app(settings: Settings) -> Topology:
     scheduler = Scheduler(topology, engine, clock, max_per_tick=settings.tick_max_due)
     watermarks = None
     if isinstance(clock, EventTimeClock):
-        watermarks = Watermarks(topology, settings.partitions, idle_after=settings.clock_idle_seconds)
+        watermarks = MarkerSender(topology, settings.partitions, idle_after=settings.clock_idle_seconds)
         topology.app.timer(settings.tick_seconds / 2, name="watermark-markers")(watermarks.broadcast)
     register_agents(topology, engine, scheduler, clock, limits, watermarks)
     topology.activity.on_recover(scheduler.rebuild)

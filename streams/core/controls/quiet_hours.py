@@ -9,14 +9,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from streams.model.activity import CHANNEL_BITS
-from streams.policy.sections import QuietHours as QuietHoursPolicy
+from streams.policy.sections import QuietHours
 from streams.model.time_zones import zone
 
 
-class QuietHours:
+class QuietWindow:
     """One policy's quiet window; ``next_allowed`` moves a send time out of it."""
 
-    def __init__(self, policy: QuietHoursPolicy | None) -> None:
+    def __init__(self, policy: QuietHours | None) -> None:
         self.policy = policy
         self.channels = sum(CHANNEL_BITS[name] for name in policy.channels) if policy else 0
 
