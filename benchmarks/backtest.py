@@ -24,7 +24,7 @@ from pathlib import Path
 from streams.devtools import traffic
 from streams.backtest.run import backtest_file, read_text
 from streams.backtest.event_log import EventLog
-from streams.policy.sections import default_policy_path, load_policy
+from streams.policy.loading import default_policy_path, load_policy
 from streams.devtools.traffic import generate_history, write_jsonl
 
 CACHE = Path(tempfile.gettempdir()) / "winback-bench"

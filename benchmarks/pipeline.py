@@ -53,7 +53,7 @@ from aiokafka.structs import TopicPartition
 from streams.runtime.clock import FixedClock
 from streams.core.engine import Engine
 from streams.devtools.kafka_local import LocalKafka
-from streams.policy.sections import default_policy_path, load_policy
+from streams.policy.loading import default_policy_path, load_policy
 from streams.devtools.publisher import publish
 from streams.runtime.scheduler import Scheduler
 from streams.runtime.settings import Settings

@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from streams.backtest.run import Report, backtest_file
-from streams.policy.sections import PolicyError, default_policy_path, load_policy
+from streams.policy.messages import PolicyError
+from streams.policy.loading import default_policy_path, load_policy
 
 
 class Moment(click.ParamType):

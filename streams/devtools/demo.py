@@ -31,7 +31,7 @@ from streams.model.activity import CustomerActivity
 from streams.model.records import MessageCommand, Outcome, Skip, Trigger
 from streams.devtools.kafka_local import LocalKafka
 from streams.model.records import STAGES
-from streams.policy.sections import default_policy_path
+from streams.policy.loading import default_policy_path
 from streams.runtime.settings import Settings
 from streams.admin.topics import ensure_topics
 from streams.runtime.topology import ACTIVITY_TABLE

@@ -1,9 +1,9 @@
 """The campaign policy: what counts as activity, when each lapse stage starts, what its campaign sends.
 
-A policy is a YAML file that marketers edit, so it is validated strictly and every problem is
-reported at once as ``FILE: key.path: what is wrong (line N)``: unknown keys are rejected (with
-a did-you-mean), and cross-field mistakes that would silently never fire (thresholds out of
+A policy is a YAML file that marketers edit, so its sections are validated strictly: unknown
+keys are rejected, and cross-field mistakes that would silently never fire (thresholds out of
 order, a step that starts after the next stage) are errors, not surprises in production.
+Reading a file is ``streams.policy.loading``'s part, wording the problems ``streams.policy.messages``'.
 
 The layout is sectioned so later features slot in without changing today's form: global
 sections at the top (``activity``, ``stages``, ``campaigns``; caps, quiet hours or holdouts
@@ -13,29 +13,17 @@ override (``expires_after_days`` already works that way).  See ``docs/policy.md`
 
 from __future__ import annotations
 
-import difflib
 import math
 from datetime import time
-from importlib import resources
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from streams.model.events import CHANNELS, Channel
 from streams.model.records import TRIGGER_STAGES, Offer, TriggerStage
 from streams.model.time_zones import is_time_zone
+from streams.policy.messages import as_days, did_you_mean
 
 Signal = Literal["purchase", "login", "email_open", "email_click"]
 # Opens are left out by default: mail privacy proxies (Apple MPP) pre-fetch images, so an
@@ -64,9 +52,6 @@ def _known_time_zone(name: str) -> str:
     return name
 
 
-ClockTime = Annotated[time, BeforeValidator(_clock_time)]
-TimeZoneName = Annotated[str, AfterValidator(_known_time_zone)]
-Name = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 ClockTime = Annotated[time, BeforeValidator(_clock_time)]
 TimeZoneName = Annotated[str, AfterValidator(_known_time_zone)]
 
@@ -321,7 +306,7 @@ class Policy(_Section):
     def _threshold_order(self) -> list[tuple[str, str]]:
         configured = self.stages.configured()
         return [
-            (f"stages.{later}", f"must start after {earlier} ({_days(b.earliest_days)} is not more than {_days(a.earliest_days)})")
+            (f"stages.{later}", f"must start after {earlier} ({as_days(b.earliest_days)} is not more than {as_days(a.earliest_days)})")
             for (earlier, a), (later, b) in zip(configured, configured[1:])
             if b.earliest_days <= a.earliest_days
         ]
@@ -331,7 +316,7 @@ class Policy(_Section):
         configured = [stage for stage, _ in self.stages.configured()]
         for name in self.campaigns:
             if name not in TRIGGER_STAGES:
-                problems.append((f"campaigns.{name}", f"not a stage{_did_you_mean(name, TRIGGER_STAGES)}"))
+                problems.append((f"campaigns.{name}", f"not a stage{did_you_mean(name, TRIGGER_STAGES)}"))
             elif name not in configured:
                 problems.append((f"campaigns.{name}", f"stage {name} has no threshold under stages"))
             elif name == "sunset":
@@ -346,7 +331,7 @@ class Policy(_Section):
                 for tier in step.offers_by_tier:
                     if tier not in names:
                         where = f"campaigns.{campaign_name}.steps[{index}].offers_by_tier.{tier}"
-                        problems.append((where, f"no such tier under tiers{_did_you_mean(tier, names)}"))
+                        problems.append((where, f"no such tier under tiers{did_you_mean(tier, names)}"))
         return problems
 
     def _variant_names(self) -> list[tuple[str, str]]:
@@ -357,7 +342,7 @@ class Policy(_Section):
                     if variant not in campaign.variants:
                         where = f"campaigns.{campaign_name}.steps[{index}].variants.{variant}"
                         known = f"campaigns.{campaign_name}.variants"
-                        problems.append((where, f"no such variant under {known}{_did_you_mean(variant, campaign.variants)}"))
+                        problems.append((where, f"no such variant under {known}{did_you_mean(variant, campaign.variants)}"))
         return problems
 
     def _step_order(self) -> list[tuple[str, str]]:
@@ -367,7 +352,7 @@ class Policy(_Section):
             for index in range(1, len(offsets)):
                 if offsets[index] < offsets[index - 1]:
                     problems.append(
-                        (f"campaigns.{name}.steps[{index}].after_days", f"{_days(offsets[index])} is earlier than the step before it")
+                        (f"campaigns.{name}.steps[{index}].after_days", f"{as_days(offsets[index])} is earlier than the step before it")
                     )
             window = self.fixed_stage_length(name)  # type: ignore[arg-type]
             late = [index for index, offset in enumerate(offsets) if window is not None and 0 < window <= offset]
@@ -375,7 +360,7 @@ class Policy(_Section):
                 problems.append(
                     (
                         f"campaigns.{name}.steps[{late[0]}].after_days",
-                        f"never sent: the next stage starts {_days(window)} after {name}",  # type: ignore[arg-type]
+                        f"never sent: the next stage starts {as_days(window)} after {name}",  # type: ignore[arg-type]
                     )
                 )
         return problems
@@ -392,124 +377,8 @@ class Policy(_Section):
         return following.earliest_days - this.earliest_days
 
 
-def _days(value: float) -> str:
-    return f"{value:g} days"
-
-
-def _did_you_mean(word: str, candidates: Any) -> str:
-    close = difflib.get_close_matches(word, list(candidates), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-class PolicyError(ValueError):
-    """A policy file that cannot be used; ``problems`` holds one ``FILE: key.path: what`` line each."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
-
-
-def default_policy_path() -> Path:
-    """The bundled example policy (the demo's and the CLI's default)."""
-    return Path(str(resources.files("streams") / "resources" / "policy.example.yaml"))
-
-
-def load_policy(path: str | Path) -> Policy:
-    """Read and validate a policy file; raise ``PolicyError`` listing every problem."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise PolicyError([f"{path}: cannot read: {error}"]) from None
-    return parse_policy(text, source=str(path))
-
-
-def parse_policy(text: str, source: str = "<policy>") -> Policy:
-    """Validate policy YAML text; ``source`` names it in error messages."""
-    data, lines, duplicates = _read_yaml(text, source)
-    problems = [_problem(source, path, message, lines) for path, message in duplicates]
-    if not isinstance(data, dict):
-        raise PolicyError([*problems, f"{source}: (top level): expected a mapping with stages and campaigns"])
-    try:
-        policy = Policy.model_validate(data)
-    except ValidationError as error:
-        problems += [_problem(source, path, message, lines) for path, message in _explain(error)]
-        raise PolicyError(problems) from None
-    if problems:
-        raise PolicyError(problems)
-    return policy
-
-
-def _problem(source: str, path: str, message: str, lines: dict[str, int]) -> str:
-    line = lines.get(path) or lines.get(path.rsplit(".", 1)[0])
-    where = f" (line {line})" if line else ""
-    return f"{source}: {path or '(top level)'}: {message}{where}"
-
-
-def _read_yaml(text: str, source: str) -> tuple[Any, dict[str, int], list[tuple[str, str]]]:
-    """Parse YAML keeping each key path's line number, and noticing repeated keys (YAML keeps the last)."""
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(syntax)"
-        raise PolicyError([f"{source}: {where}: {getattr(error, 'problem', None) or error}"]) from None
-    finally:
-        loader.dispose()
-    lines: dict[str, int] = {}
-    duplicates: list[tuple[str, str]] = []
-    if node is not None:
-        _index_lines(node, "", lines, duplicates)
-    return data, lines, duplicates
-
-
-def _index_lines(node: yaml.Node, path: str, lines: dict[str, int], duplicates: list[tuple[str, str]]) -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            child = f"{path}.{key}" if path else key
-            if key in seen:
-                duplicates.append((child, "repeated key; only the last one would count"))
-            seen.add(key)
-            lines[child] = key_node.start_mark.line + 1
-            _index_lines(value_node, child, lines, duplicates)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            child = f"{path}[{index}]"
-            lines[child] = item.start_mark.line + 1
-            _index_lines(item, child, lines, duplicates)
-
-
-def _explain(error: ValidationError) -> list[tuple[str, str]]:
-    """pydantic's errors as (key path, plain message), expanding cross-field conflicts."""
-    explained: list[tuple[str, str]] = []
-    for detail in error.errors(include_url=False):
-        if detail["type"] == "policy_conflict":
-            explained.extend(detail["ctx"]["problems"])
-            continue
-        path = _key_path(detail["loc"])
-        if detail["type"] == "extra_forbidden":
-            key = str(detail["loc"][-1])
-            message = f"unknown key{_did_you_mean(key, _KNOWN_KEYS)}"
-        elif detail["type"] == "missing":
-            message = "required key is missing"
-        else:
-            message = detail["msg"]
-        explained.append((path, message))
-    return explained
-
-
-def _key_path(loc: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else str(part)
-    return path
-
-
-_KNOWN_KEYS = sorted(
+# Every key a policy file may hold, for the did-you-mean of an unknown one.
+KNOWN_KEYS = sorted(
     {
         name
         for model in (

@@ -11,7 +11,7 @@ from streams.runtime.clock import EventTimeClock, parse_clock
 from streams.model.codec import Limits
 from streams.runtime.observability.consumer_metrics import watch_consumer
 from streams.core.engine import Engine
-from streams.policy.sections import default_policy_path, load_policy
+from streams.policy.loading import default_policy_path, load_policy
 from streams.runtime.scheduler import Scheduler
 from streams.runtime.settings import Settings
 from streams.runtime.topology import Topology, build_topology

@@ -10,7 +10,8 @@ from datetime import datetime, timezone
 import msgspec
 
 from streams.model.events import AnyInput, EmailEngagement, Login, Profile, Purchase
-from streams.policy.sections import Policy, parse_policy
+from streams.policy.sections import Policy
+from streams.policy.loading import parse_policy
 
 DAY = 86400.0
 T0 = datetime(2024, 1, 1, 12, tzinfo=timezone.utc).timestamp()

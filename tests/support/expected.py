@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from streams.model.activity import CustomerActivity
 from streams.core.engine import Engine
-from streams.policy.sections import default_policy_path, load_policy
+from streams.policy.loading import default_policy_path, load_policy
 
 
 def expected_states(events) -> dict[str, CustomerActivity]:

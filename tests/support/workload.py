@@ -28,7 +28,7 @@ import msgspec
 from streams.model.activity import RECENT_EVENTS, CustomerActivity
 from streams.core.engine import Engine, Result
 from streams.model.events import Purchase
-from streams.policy.sections import default_policy_path, load_policy
+from streams.policy.loading import default_policy_path, load_policy
 from streams.devtools.traffic import generate_history
 
 START = datetime(2023, 1, 1, tzinfo=timezone.utc)

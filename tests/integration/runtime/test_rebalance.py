@@ -16,7 +16,7 @@ import pytest
 
 from streams.model.activity import CustomerActivity
 from streams.backtest.run import run_backtest
-from streams.policy.sections import default_policy_path, load_policy
+from streams.policy.loading import default_policy_path, load_policy
 from streams.runtime.settings import Settings
 from streams.runtime.topology import ACTIVITY_TABLE
 from streams.devtools.traffic import generate_history

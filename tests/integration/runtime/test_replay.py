@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from streams.backtest.run import run_backtest
 from streams.cli import main
 from streams.model.records import Record
-from streams.policy.sections import default_policy_path, load_policy
+from streams.policy.loading import default_policy_path, load_policy
 from streams.runtime.settings import Settings
 from streams.devtools.traffic import generate_history, write_jsonl
 from tests.support.kafka_io import produce, published_id, read_until

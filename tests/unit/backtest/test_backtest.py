@@ -4,7 +4,7 @@ import gzip
 
 from streams.backtest.run import REJECTION_EXAMPLES, backtest_file, read_text, run_backtest
 from streams.model.events import encode_event
-from streams.policy.sections import default_policy_path, load_policy
+from streams.policy.loading import default_policy_path, load_policy
 from streams.devtools.traffic import generate_history
 
 from tests.support.builders import SMALL, email, line, login, moment, policy, purchase

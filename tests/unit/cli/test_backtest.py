@@ -5,7 +5,7 @@ import json
 from click.testing import CliRunner
 
 from streams.cli import main
-from streams.policy.sections import default_policy_path
+from streams.policy.loading import default_policy_path
 
 from tests.support.builders import SMALL, line, login, purchase
 

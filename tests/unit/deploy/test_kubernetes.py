@@ -24,7 +24,7 @@ import yaml
 
 from streams.runtime.observability import metrics
 from streams.cli import main
-from streams.policy.sections import load_policy, parse_policy
+from streams.policy.loading import load_policy, parse_policy
 from streams.runtime.settings import Settings
 
 ROOT = Path(__file__).parents[3]

@@ -2,7 +2,8 @@
 
 import pytest
 
-from streams.policy.sections import PolicyError, default_policy_path, load_policy, parse_policy
+from streams.policy.messages import PolicyError
+from streams.policy.loading import default_policy_path, load_policy, parse_policy
 
 from tests.support.builders import SMALL
 

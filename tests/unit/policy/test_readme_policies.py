@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from streams.cli import main
-from streams.policy.sections import parse_policy
+from streams.policy.loading import parse_policy
 
 ROOT = Path(__file__).resolve().parents[3]
 RESOURCES = ROOT / "streams" / "resources"

@@ -11,7 +11,7 @@ import pytest
 from streams.core.controls.assignment import Assigner
 from streams.model.records import MessageCommand, Outcome, Skip, Trigger
 from streams.core.engine import Engine
-from streams.policy.sections import PolicyError
+from streams.policy.messages import PolicyError
 
 from tests.support.builders import DAY, email, login, moment, policy, profile, purchase
 
