@@ -11,11 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import UnionType
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Callable, Union, get_args, get_origin
 
 import msgspec
 
-from streams.model.events import EVENT_CLASSES, AnyInput, Currency, Event, Identifier, Profile
+from streams.model.events import (
+    EVENT_CLASSES,
+    AnyInput,
+    Currency,
+    EmailEngagement,
+    Event,
+    Identifier,
+    Login,
+    Profile,
+    Purchase,
+)
 from streams.model.time_zones import is_time_zone
 
 REASONS = (
@@ -148,7 +158,7 @@ class _Decoding:
         unchecked = tuple(self.real_class)
         self.unchecked = msgspec.json.Decoder(Union[unchecked] if len(unchecked) > 1 else unchecked[0])
         self.bad_type_reason = bad_type_reason
-        self.build = {cls: _builder(cls, real) for cls, real in self.real_class.items()}
+        self.build = {cls: BUILDERS[real] for cls, real in self.real_class.items()}
         # the batch path checks profiles' time zones as it builds them (decode does it after)
         self.build_checked = {
             cls: _with_zone_check(self.build[cls]) if real is Profile else self.build[cls]
@@ -210,22 +220,55 @@ class _NotFast(Exception):
     profile's time zone that ``_check_time_zone`` would reject): the full decoder decides."""
 
 
-def _builder(unchecked: type[msgspec.Struct], real: type[Event]) -> Any:
-    """A function building the ``real`` event from its ``unchecked`` twin, field by field
-    (half the time of ``real(**asdict(item))``), checking currency codes (``_currency_code``)."""
-    names = unchecked.__struct_fields__
-    assert names == real.__struct_fields__ and all(name.isidentifier() for name in names)
-    currencies = {field.name for field in msgspec.structs.fields(real) if _pattern(field.type) == _CURRENCY}
-    values = [f"_currency_code(item.{name})" if name in currencies else f"item.{name}" for name in names]
-    arguments = ", ".join(f"{name}={value}" for name, value in zip(names, values))
-    return eval(f"lambda item: real({arguments})", {"real": real, "_currency_code": _currency_code})  # noqa: S307
+# The fast path builds each real event from its unchecked twin field by field (half the time
+# of ``real(**asdict(item))``), checking currency codes (``_currency_code``) on the way.  A
+# field added to an event must be added here too: tests/unit/model/test_codec.py checks that
+# every builder passes every field on.
+def _purchase(item: Any) -> Purchase:
+    return Purchase(
+        event_id=item.event_id,
+        customer_id=item.customer_id,
+        occurred_at=item.occurred_at,
+        order_id=item.order_id,
+        amount=item.amount,
+        currency=_currency_code(item.currency),
+        categories=item.categories,
+    )
 
 
-def _pattern(annotation: Any) -> str | None:
-    """The pattern of an ``Annotated[str, Meta(pattern=...)]`` field, if it is one."""
-    if get_origin(annotation) is not Annotated:
-        return None
-    return next((meta.pattern for meta in get_args(annotation)[1:] if isinstance(meta, msgspec.Meta)), None)
+def _login(item: Any) -> Login:
+    return Login(event_id=item.event_id, customer_id=item.customer_id, occurred_at=item.occurred_at, platform=item.platform)
+
+
+def _email(item: Any) -> EmailEngagement:
+    return EmailEngagement(
+        event_id=item.event_id,
+        customer_id=item.customer_id,
+        occurred_at=item.occurred_at,
+        action=item.action,
+        campaign_id=item.campaign_id,
+        message_id=item.message_id,
+    )
+
+
+def _profile(item: Any) -> Profile:
+    return Profile(
+        customer_id=item.customer_id,
+        updated_at=item.updated_at,
+        reachable=item.reachable,
+        consent=item.consent,
+        preferred_channel=item.preferred_channel,
+        time_zone=item.time_zone,
+        locale=item.locale,
+    )
+
+
+BUILDERS: dict[type[Any], Callable[[Any], AnyInput]] = {
+    Purchase: _purchase,
+    Login: _login,
+    EmailEngagement: _email,
+    Profile: _profile,
+}
 
 
 def _with_zone_check(build: Any) -> Any:

@@ -1,10 +1,11 @@
 """Every record decodes to an event or to a rejection with the right reason."""
 
 from datetime import datetime, timezone
+from types import SimpleNamespace
 
 import pytest
 
-from streams.model.codec import Limits, Rejection, decode_batch_at, decode_line, decode_record
+from streams.model.codec import BUILDERS, Limits, Rejection, decode_batch_at, decode_line, decode_record
 from streams.model.events import EmailEngagement, Login, Purchase
 
 NOW = datetime(2025, 6, 1, tzinfo=timezone.utc).timestamp()
@@ -95,3 +96,14 @@ def test_a_batch_with_bytes_that_are_not_utf8_in_a_string_is_decided_line_by_lin
     bad = good.replace(b"e1", b"e\xff")
     assert decode_line(bad).reason == "malformed_json"
     assert decode_batch_at([good, bad]) is None  # the error used to escape the batch decoder
+
+
+@pytest.mark.parametrize("event_class", sorted(BUILDERS, key=lambda cls: cls.__name__))
+def test_each_fast_path_builder_passes_every_field_on(event_class):
+    """A field added to an event and forgotten in its builder would silently take its default."""
+    item = SimpleNamespace(**{name: f"<{name}>" for name in event_class.__struct_fields__})
+    if event_class is Purchase:
+        item.currency = "EUR"  # the builder checks it
+    built = BUILDERS[event_class](item)
+    assert built.__class__ is event_class
+    assert {name: getattr(built, name) for name in event_class.__struct_fields__} == vars(item)
