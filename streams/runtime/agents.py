@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
-import weakref
 from typing import AsyncIterator
 
 import faust
-from faust import streams as faust_streams
 
 from streams.runtime import dead_letters
 from streams.runtime.observability import metrics
@@ -22,6 +20,7 @@ from streams.model.activity import CustomerActivity
 from streams.runtime.clock import Clock, EventTimeClock
 from streams.model.codec import Limits, Rejection, decode_line, decode_record
 from streams.runtime.emitter import Emitter
+from streams.runtime.faust_patches import make_current
 from streams.core.engine import Engine, Result
 from streams.model.records import Record
 from streams.model.events import AnyInput, encode_event
@@ -177,7 +176,7 @@ class _Decided:
         """The customer's state as this batch left it so far (read from the table the first time)."""
         key = event.key
         if key not in self.states:
-            _make_current(event)
+            make_current(event)
             stored = table.get(key)
             state = CustomerActivity.decode(stored) if stored is not None else None
             self.states[key] = state
@@ -201,7 +200,7 @@ class _Decided:
         for key, event in self.changed.items():
             state = self.states[key]
             assert state is not None  # a result always carries a state
-            _make_current(event)
+            make_current(event)
             table[key] = state.encode()
             metrics.count_stage_change(self.stages_before[key], state.stage)
             scheduler.track(event.message.partition, key.decode(), state)
@@ -222,18 +221,6 @@ def _decide(table: faust.Table, engine: Engine, batch: list[Ready]) -> _Decided:
         if result is not None:
             decided.keep(event, result)
     return decided
-
-
-def _make_current(event: faust.EventT) -> None:
-    """Make ``event`` Faust's current event in this task before a table access.
-
-    The table sends a key's changelog record to the current event's partition, and the
-    RocksDB store reads and writes that partition's database.  Iterating a stream one event
-    at a time sets it; ``take_events`` hands over a whole batch, so the agent sets it before
-    each access.  Only the context variable is set: the stream's own ``current_event`` belongs
-    to the task that fills the batch.
-    """
-    faust_streams._current_event.set(weakref.ref(event))
 
 
 async def _forget_revoked(topology: Topology, held: ReorderBuffer, acks: OrderedAcks) -> None:

@@ -40,10 +40,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import weakref
+from importlib import metadata
 from typing import Any, Mapping, Optional, Set
 
 import aiokafka
 import faust
+from faust import streams as faust_streams
 from faust.exceptions import ProducerSendError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
@@ -53,6 +57,46 @@ from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
 
 log = logging.getLogger(__name__)
+
+# The releases these patches were written and tested for (pyproject.toml pins the same ranges):
+# each one touches private names of these packages, which a new minor release may change.
+SUPPORTED = {
+    "faust-streaming": ((0, 15, 3), (0, 16)),
+    "mode-streaming": ((0, 4), (0, 8)),
+    "aiokafka": ((0, 12), (0, 15)),
+}
+
+
+class UnsupportedVersion(RuntimeError):
+    """An installed dependency outside the range the patches were written for."""
+
+
+def check_versions() -> None:
+    """Raise ``UnsupportedVersion`` (one line) unless every patched package is in ``SUPPORTED``."""
+    for package, (lowest, below) in SUPPORTED.items():
+        installed = metadata.version(package)
+        release = tuple(int(part) for part in re.findall(r"\d+", re.split(r"[^\d.]", installed, maxsplit=1)[0]))
+        if not lowest <= release < below:
+            raise UnsupportedVersion(
+                f"{package} {installed} is installed, but streams.runtime.faust_patches supports "
+                f">={_dotted(lowest)},<{_dotted(below)} only (install the pinned requirements.lock)"
+            )
+
+
+def _dotted(release: tuple[int, ...]) -> str:
+    return ".".join(map(str, release))
+
+
+def make_current(event: faust.EventT) -> None:
+    """Make ``event`` Faust's current event in this task before a table access.
+
+    The table sends a key's changelog record to the current event's partition, and the
+    RocksDB store reads and writes that partition's database.  Iterating a stream one event
+    at a time sets it; ``take_events`` hands over a whole batch, so the agent sets it before
+    each access.  Only the context variable is set: the stream's own ``current_event`` belongs
+    to the task that fills the batch.
+    """
+    faust_streams._current_event.set(weakref.ref(event))
 
 
 class DurableProducer(faust_aiokafka.Producer):
@@ -133,6 +177,10 @@ class KeepFetchedOnResume(FlowControlEvent):
 class DurableApp(faust.App):
     """A Faust app whose consumer commits offsets only behind the changelog, and that keeps
     every record it fetched while its flow runs and hands back what it fetched after."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        check_versions()
+        super().__init__(*args, **kwargs)
 
     def _new_transport(self) -> Any:
         return DurableTransport(self.conf.broker_consumer, self)

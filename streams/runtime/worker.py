@@ -7,6 +7,7 @@ from faust.web import Request, Response, View
 
 from streams.runtime.observability import log_format, metrics
 from streams.runtime.agents import register_agents
+from streams.runtime.faust_patches import UnsupportedVersion, check_versions
 from streams.runtime.clock import EventTimeClock, parse_clock
 from streams.model.codec import Limits
 from streams.runtime.observability.consumer_metrics import watch_consumer
@@ -51,7 +52,15 @@ def _add_metrics_page(app: faust.App) -> None:
 
 
 def run_worker(settings: Settings) -> None:
-    """Run a worker until it is stopped (SIGINT/SIGTERM); blocks."""
+    """Run a worker until it is stopped (SIGINT/SIGTERM); blocks.
+
+    Exits with a one-line message when an installed Faust, mode or aiokafka is outside the
+    range ``streams.runtime.faust_patches`` was written for.
+    """
+    try:
+        check_versions()
+    except UnsupportedVersion as error:
+        raise SystemExit(f"winback worker: {error}") from None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     topology = build_worker_app(settings)
     worker = faust.Worker(topology.app, loglevel=settings.log_level, **log_format.worker_options(settings.log_format))

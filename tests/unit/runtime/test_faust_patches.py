@@ -1,6 +1,8 @@
-"""The commit barrier: a Faust producer of ours returns from ``acknowledged()`` only once every
-message handed to ``send_soon`` so far is acknowledged, and raises if one failed; and flow
-control that keeps fetched records when a running flow is resumed again.
+"""The patches to Faust: the commit barrier (a producer of ours returns from ``acknowledged()``
+only once every message handed to ``send_soon`` so far is acknowledged, and raises if one
+failed), flow control that keeps fetched records when a running flow is resumed again, and
+the check that the installed Faust, mode and aiokafka are the releases the patches were
+written for.
 
 Real Faust objects (app, transport, producer, topic, ``FutureMessage``) without a broker: the
 producer is not started, so its buffer never sends, and the test settles each delivery by
@@ -10,15 +12,21 @@ hand, as the Kafka client's callback would.
 from __future__ import annotations
 
 import asyncio
+import tomllib
+from importlib import metadata
+from pathlib import Path
 
 import pytest
 from faust.exceptions import ProducerSendError
 from faust.types.tuples import FutureMessage
 from mode.utils.queues import FlowControlQueue
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 
-from streams.runtime.faust_patches import DurableConsumer, DurableProducer
+from streams.runtime.faust_patches import SUPPORTED, DurableConsumer, DurableProducer, UnsupportedVersion, check_versions
 from streams.runtime.settings import Settings
 from streams.runtime.topology import create_app
+from streams.runtime.worker import run_worker
 
 
 @pytest.fixture
@@ -87,3 +95,28 @@ def test_resuming_a_suspended_flow_drops_what_was_fetched_before(app):
     app.flow_control.suspend()  # a rebalance: the partitions are sought back to their commits
     app.flow_control.resume()
     assert queue.qsize() == 0
+
+
+def test_the_installed_releases_are_the_supported_ones():
+    check_versions()
+
+
+def test_the_supported_ranges_are_the_ones_pyproject_pins():
+    project = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())["project"]
+    pinned = {Requirement(line).name: Requirement(line).specifier for line in project["dependencies"]}
+    for package, (lowest, below) in SUPPORTED.items():
+        dotted = ".".join(map(str, lowest)), ".".join(map(str, below))
+        assert pinned[package] == SpecifierSet(f">={dotted[0]},<{dotted[1]}"), package
+
+
+@pytest.mark.parametrize("package, installed", [("faust-streaming", "0.16.0"), ("faust-streaming", "0.15.2"), ("aiokafka", "0.15.0rc1")])
+def test_an_unsupported_release_stops_the_worker_with_one_line(monkeypatch, package, installed):
+    real = metadata.version
+    monkeypatch.setattr(metadata, "version", lambda name: installed if name == package else real(name))
+    with pytest.raises(UnsupportedVersion) as refused:
+        create_app(Settings(broker="127.0.0.1:1", app_id="durable-test"))
+    message = str(refused.value)
+    assert "\n" not in message and f"{package} {installed} is installed" in message
+    with pytest.raises(SystemExit) as stopped:
+        run_worker(Settings(broker="127.0.0.1:1"))
+    assert stopped.value.code == f"winback worker: {message}"
