@@ -25,8 +25,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaTimeoutError, TopicAlreadyExistsError, for_code
 
-from streams.runtime.settings import Settings
-from streams.runtime.topology import ACTIVITY_TABLE
+from streams.runtime.settings import ACTIVITY_TABLE, Settings
 
 Action = Literal["created", "ok", "differs", "mismatch"]
 CLEANUP_POLICY = "cleanup.policy"

@@ -33,8 +33,7 @@ from streams.devtools.kafka_local import LocalKafka
 from streams.model.records import STAGES
 from streams.policy.loading import default_policy_path
 from streams.runtime.settings import Settings
-from streams.admin.topics import ensure_topics
-from streams.runtime.topology import ACTIVITY_TABLE
+from streams.admin.topics import changelog_topic, ensure_topics
 from streams.devtools.publisher import publish
 from streams.devtools.traffic import generate_history
 from streams.devtools.spawn import WorkerProcess
@@ -128,7 +127,7 @@ async def _produce(settings: Settings, config: DemoConfig, observed: Observed) -
 
 async def _watch(settings: Settings, observed: Observed) -> None:
     """Follow the activity changelog and the dead-letter topic, like an operator would."""
-    changelog = f"{settings.app_id}-{ACTIVITY_TABLE}-changelog"
+    changelog = changelog_topic(settings)
     commands = set(settings.command_topics.values())
     consumer = AIOKafkaConsumer(
         changelog, settings.topic_dead_letters, *settings.output_topics,

@@ -225,8 +225,7 @@ def _decide(table: faust.Table, engine: Engine, batch: list[Ready]) -> _Decided:
 
 async def _forget_revoked(topology: Topology, held: ReorderBuffer, acks: OrderedAcks) -> None:
     """After a rebalance, drop held events of partitions now owned elsewhere (they are re-delivered there)."""
-    name = topology.events.get_topic_name()
-    owned = {tp.partition for tp in topology.app.assignor.assigned_actives() if tp.topic == name}
+    owned = topology.customer_partitions()
     held.keep_only(owned)
     acks.keep_only(owned)
 

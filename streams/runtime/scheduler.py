@@ -76,7 +76,7 @@ class Scheduler:
         partitions, so each key is attributed to its partition with the partitioner.  The
         customers-per-stage gauge is recounted in the same pass, over the same partitions.
         """
-        active = self._active_partitions()
+        active = self.topology.customer_partitions()
         partitions = self.topology.activity.partitions or self.topology.app.conf.topic_partitions
         entries: dict[int, list[tuple[str, float]]] = {partition: [] for partition in active}
         stages: Counter[int] = Counter()
@@ -95,7 +95,3 @@ class Scheduler:
         metrics.DUE_INDEX_SIZE.set(len(self.index))
         metrics.set_customers_per_stage(stages)
         log.info("due index rebuilt: %d customers on partitions %s", len(self.index), sorted(active))
-
-    def _active_partitions(self) -> set[int]:
-        name = self.topology.events.get_topic_name()
-        return {tp.partition for tp in self.topology.app.assignor.assigned_actives() if tp.topic == name}

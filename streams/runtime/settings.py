@@ -19,6 +19,7 @@ from streams.runtime.clock import parse_clock
 from streams.runtime.observability.log_format import LogFormat
 
 ENV_PREFIX = "WINBACK_"
+ACTIVITY_TABLE = "activity"  # the customers' table; Faust names its changelog topic after it
 
 
 class Settings(BaseSettings):

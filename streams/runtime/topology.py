@@ -12,11 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import faust
+from faust.types import TP
 
 from streams.runtime.faust_patches import DurableApp
-from streams.runtime.settings import Settings
-
-ACTIVITY_TABLE = "activity"
+from streams.runtime.settings import ACTIVITY_TABLE, Settings
 
 
 @dataclass(frozen=True)
@@ -34,6 +33,16 @@ class Topology:
     skips: faust.TopicT
     outcomes: faust.TopicT
     activity: faust.Table  # customer_id (UTF-8 bytes) -> CustomerActivity (msgpack bytes)
+
+    def active(self, *topics: faust.TopicT) -> set[TP]:
+        """The partitions of ``topics`` assigned to this worker as active (not standby) ones."""
+        names = {topic.get_topic_name() for topic in topics}
+        return {tp for tp in self.app.assignor.assigned_actives() if tp.topic in names}
+
+    def customer_partitions(self) -> set[int]:
+        """The customer partitions this worker owns: of the events topic, the due topic and the
+        table alike, which are co-partitioned."""
+        return {tp.partition for tp in self.active(self.events)}
 
 
 def create_app(settings: Settings) -> faust.App:

@@ -69,10 +69,8 @@ class MarkerSender:
         Every assigned input partition holds time back from the start, even before its first
         record: otherwise a topic whose consumer starts late would be overtaken.
         """
-        inputs = {topic.get_topic_name() for topic in self.topology.inputs.values()}
-        for tp in self.topology.app.assignor.assigned_actives():
-            if tp.topic in inputs:
-                self.input.expect((tp.topic, tp.partition))
+        for tp in self.topology.active(*self.topology.inputs.values()):
+            self.input.expect((tp.topic, tp.partition))
         watermark = self.input.minimum(may_idle=self._caught_up)
         if watermark == NOTHING_DUE:
             return

@@ -13,7 +13,7 @@ from streams.runtime import dead_letters
 from streams.model.activity import CustomerActivity
 from streams.model.events import Profile
 from streams.runtime.settings import Settings
-from streams.runtime.topology import ACTIVITY_TABLE
+from streams.admin.topics import changelog_topic
 from streams.devtools.traffic import generate_history
 from tests.support.expected import expected_states
 from tests.support.kafka_io import latest_by_key, produce, read_until
@@ -58,7 +58,7 @@ async def test_events_reach_the_table_and_bad_records_the_dead_letters(app_setti
     )
 
     expected = expected_states(events)
-    changelog = f"{settings.app_id}-{ACTIVITY_TABLE}-changelog"
+    changelog = changelog_topic(settings)
 
     def table_complete(records) -> bool:
         latest = latest_by_key(records)

@@ -18,7 +18,7 @@ from streams.model.activity import CustomerActivity
 from streams.backtest.run import run_backtest
 from streams.policy.loading import default_policy_path, load_policy
 from streams.runtime.settings import Settings
-from streams.runtime.topology import ACTIVITY_TABLE
+from streams.admin.topics import changelog_topic
 from streams.devtools.traffic import generate_history
 from tests.support.kafka_io import latest_by_key, produce, published_id, read_until
 
@@ -46,7 +46,7 @@ async def test_survivor_finishes_every_due_transition(app_settings: Settings, wo
     first = worker_factory("first", WINBACK_CLOCK=before)
     second = worker_factory("second", WINBACK_CLOCK=before)
     await produce(settings.broker, [(settings.topic_purchases, e.customer_id.encode(), encoder.encode(e)) for e in events])
-    changelog = f"{settings.app_id}-{ACTIVITY_TABLE}-changelog"
+    changelog = changelog_topic(settings)
     await read_until(settings.broker, [changelog], lambda records: _all_applied(records, counts), timeout=90)
 
     for worker in (first, second):
