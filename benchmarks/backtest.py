@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 
 from streams.devtools import traffic
-from streams.backtest.run import backtest_file, read_text
+from streams.backtest.run import backtest_file
+from streams.backtest.event_log import read_text
 from streams.backtest.event_log import EventLog
 from streams.policy.loading import default_policy_path, load_policy
 from streams.devtools.traffic import generate_history, write_jsonl

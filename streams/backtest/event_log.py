@@ -16,9 +16,11 @@ history.  Rejected lines are collected with their line numbers.
 
 from __future__ import annotations
 
+import gzip
 from dataclasses import replace
 from bisect import bisect_left
 from itertools import compress, count, islice
+from pathlib import Path
 from operator import attrgetter, eq, le
 from typing import Any, Iterable, Iterator
 
@@ -31,6 +33,16 @@ _KEY = b'"customer_id"'
 _KEY_VALUE = b'"customer_id":"'  # as msgspec, orjson and most encoders write it (json.dumps's
 # spaced form is decoded line by line, as every other line that is not filed by its bytes)
 _BATCH_LINES = 4096  # lines filed per round (one scan each for backslashes and keys)
+
+
+def read_text(path: Path, piece_bytes: int = 1 << 20) -> Iterator[bytes]:
+    """The bytes of a JSON-lines file, gunzipped when it is gzip (by content, not name), in
+    pieces of about ``piece_bytes`` that end at line ends (but for the last, if the file does not)."""
+    with open(path, "rb") as probe:
+        gzipped = probe.read(2) == b"\x1f\x8b"
+    with gzip.open(path, "rb") if gzipped else open(path, "rb") as text:
+        while piece := text.read(piece_bytes):
+            yield piece if piece.endswith(b"\n") else piece + text.readline()
 
 
 class CustomerEvents:

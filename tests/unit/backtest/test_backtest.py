@@ -2,7 +2,9 @@
 
 import gzip
 
-from streams.backtest.run import REJECTION_EXAMPLES, backtest_file, read_text, run_backtest
+from streams.backtest.report import REJECTION_EXAMPLES
+from streams.backtest.run import backtest_file, run_backtest
+from streams.backtest.event_log import read_text
 from streams.model.events import encode_event
 from streams.policy.loading import default_policy_path, load_policy
 from streams.devtools.traffic import generate_history
