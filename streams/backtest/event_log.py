@@ -22,7 +22,7 @@ from bisect import bisect_left
 from itertools import compress, count, islice
 from pathlib import Path
 from operator import attrgetter, eq, le
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, cast
 
 from streams.model.codec import DEFAULT_LIMITS, Limits, Rejection, decode_batch_at, decode_line_at
 from streams.model.events import AnyInput
@@ -126,10 +126,10 @@ class EventLog:
                 self._blanks.append(number)
                 continue
             decoded = decode_line_at(raw, limits=self.limits)
-            if decoded.__class__ is Rejection:
-                self.rejections.append((number, decoded))  # type: ignore[arg-type]
+            if isinstance(decoded, Rejection):
+                self.rejections.append((number, decoded))
                 continue
-            event, at = decoded  # type: ignore[misc]
+            event, at = decoded
             key = event.customer_id.encode("utf-8", "surrogatepass")
             files.setdefault(key, [])  # the customer's place in the order of first lines
             self._alone.setdefault(key, []).append((number, event, at))
@@ -154,21 +154,22 @@ class EventLog:
 
     def _decode(self, filed: list[int | bytes], numbered: list[tuple[int, AnyInput, float]]) -> CustomerEvents | None:
         """The customer's events from their ``filed`` lines (decoded here) and those decoded on their own."""
-        lines, limits = filed[1::2], self.limits
-        batch = decode_batch_at(lines, limits=self._fast_limits) if lines else None  # type: ignore[arg-type]
+        # the flat list alternates numbers and lines
+        lines, limits = cast("list[bytes]", filed[1::2]), self.limits
+        batch = decode_batch_at(lines, limits=self._fast_limits) if lines else None
         if batch is not None and not numbered:
             events, times = batch
         else:
-            numbers = filed[0::2]
+            numbers = cast("list[int]", filed[0::2])
             if batch is not None:
                 numbered += zip(numbers, *batch)
             else:
                 for number, line in zip(numbers, lines):
                     decoded = decode_line_at(self._raw(number, line), limits=limits)
-                    if decoded.__class__ is Rejection:
-                        self.rejections.append((number, decoded))  # type: ignore[arg-type]
+                    if isinstance(decoded, Rejection):
+                        self.rejections.append((number, decoded))
                     else:
-                        numbered.append((number, *decoded))  # type: ignore[arg-type]
+                        numbered.append((number, *decoded))
             if not numbered:
                 return None
             numbered.sort(key=_first)  # line order, as if every line had been decoded in turn

@@ -102,20 +102,19 @@ class Report:
 
     def count(self, record: Record | Counted) -> None:
         """Count a full record, or what ``COUNTING`` keeps of one (the same fields)."""
-        kind = record.__class__
-        if kind is Trigger or kind is TriggerCount:
-            self.triggers[record.stage] += 1  # type: ignore[union-attr]
-            self._group(record.campaign, record.variant, record.holdout).triggered += 1  # type: ignore[union-attr]
-        elif kind is MessageCommand or kind is CommandCount:
-            self.commands[record.channel] += 1  # type: ignore[union-attr]
-            self._group(record.campaign, record.variant, False).commands += 1  # type: ignore[union-attr]
-        elif kind is Skip or kind is SkipCount:
-            self.skips[record.reason] += 1  # type: ignore[union-attr]
-            self.skip_actions[record.action] += 1  # type: ignore[union-attr]
-        elif kind is Outcome or kind is OutcomeCount:
-            group = self._group(record.campaign, record.variant, record.holdout)  # type: ignore[union-attr]
+        if isinstance(record, (Trigger, TriggerCount)):
+            self.triggers[record.stage] += 1
+            self._group(record.campaign, record.variant, record.holdout).triggered += 1
+        elif isinstance(record, (MessageCommand, CommandCount)):
+            self.commands[record.channel] += 1
+            self._group(record.campaign, record.variant, False).commands += 1
+        elif isinstance(record, (Skip, SkipCount)):
+            self.skips[record.reason] += 1
+            self.skip_actions[record.action] += 1
+        elif isinstance(record, (Outcome, OutcomeCount)):
+            group = self._group(record.campaign, record.variant, record.holdout)
             group.conversions += 1
-            group.revenue += record.revenue  # type: ignore[union-attr]
+            group.revenue += record.revenue
 
     def _group(self, campaign: str, variant: str, holdout: bool) -> GroupFigures:
         key = (campaign, variant, holdout)
@@ -205,13 +204,13 @@ class _Counting:
     @staticmethod
     def trigger(customer_id: str, state: CustomerActivity, last_activity: float, group: Assignment) -> TriggerCount:
         stage = STAGES[state.stage]
-        return TriggerCount(stage, campaign_of(stage), group.variant, group.holdout)  # type: ignore[arg-type]
+        return TriggerCount(stage, campaign_of(stage), group.variant, group.holdout)
 
     @staticmethod
     def command(
         customer_id: str, state: CustomerActivity, step: PlannedStep, last_activity: float, plan: SendPlan
     ) -> CommandCount:
-        return CommandCount(plan.channel, campaign_of(STAGES[state.stage]), plan.group.variant)  # type: ignore[arg-type]
+        return CommandCount(plan.channel, campaign_of(STAGES[state.stage]), plan.group.variant)
 
     @staticmethod
     def skip(
@@ -221,7 +220,7 @@ class _Counting:
 
     @staticmethod
     def outcome(customer_id: str, state: CustomerActivity, purchase: Purchase, at: float, group: Assignment) -> OutcomeCount:
-        return OutcomeCount(campaign_of(STAGES[state.touch_stage]), group.variant, group.holdout, purchase.amount)  # type: ignore[arg-type]
+        return OutcomeCount(campaign_of(STAGES[state.touch_stage]), group.variant, group.holdout, purchase.amount)
 
 
 COUNTING = _Counting()

@@ -69,8 +69,9 @@ def _run(log: EventLog, policy: Policy, until: float | None, on_record: Callable
         until = latest
     report.until = until
     report.customers = len(replayed)
-    for customer_id, state, emitted in replayed:
-        _finish_customer(engine, customer_id, state, emitted, until, report, on_record)  # type: ignore[arg-type]
+    if until is not None:  # None only when no customer has a valid event
+        for customer_id, state, emitted in replayed:
+            _finish_customer(engine, customer_id, state, emitted, until, report, on_record)
     return report
 
 

@@ -56,6 +56,7 @@ class Delivery:
             return [skip(decided, "holdout", "held_out", step.channel)]
         channel, reason = self.reachability.choose(state, step.channel)
         if channel is None:
+            assert reason is not None  # a step that goes nowhere always says why
             self._settle(state, at, sent=False)
             return [skip(decided, reason, "skipped")]
         send_at, held_by = self._send_time(state, at, channel)

@@ -118,8 +118,8 @@ class Engine:
                 quiet_until = last_activity(state) + soonest
                 if at > quiet_until:
                     self._fire(customer_id, state, at, False, records)
-            if kind is Purchase and state.touch_stage:
-                outcome = attribution.conversion(customer_id, state, event, at)  # type: ignore[arg-type]
+            if state.touch_stage and type(event) is Purchase:
+                outcome = attribution.conversion(customer_id, state, event, at)
                 if outcome is not None:
                     records.append(outcome)
             state.record(event, at)

@@ -22,7 +22,6 @@ from streams.model.activity import NEVER, CustomerActivity
 from streams.model.events import Purchase
 from streams.model.events import Channel
 from streams.model.records import (
-    STAGES,
     MessageCommand,
     Outcome,
     Personalisation,
@@ -31,12 +30,12 @@ from streams.model.records import (
     SkipAction,
     SkipReason,
     Trigger,
-    TriggerStage,
     command_id,
     outcome_id,
     skip_id,
     to_datetime,
     trigger_id,
+    trigger_stage,
 )
 
 R_co = TypeVar("R_co", covariant=True)
@@ -68,7 +67,7 @@ class Recorder(Protocol[R_co]):
 
 def trigger(customer_id: str, state: CustomerActivity, last_activity: float, group: Assignment) -> Trigger:
     """The record of the customer having just entered ``state.stage`` (at ``state.stage_entered_at``)."""
-    stage: TriggerStage = STAGES[state.stage]  # type: ignore[assignment]
+    stage = trigger_stage(state.stage)
     entered = state.stage_entered_at
     return Trigger(
         trigger_id=trigger_id(customer_id, stage, state.episode),
@@ -88,7 +87,7 @@ def command(
     customer_id: str, state: CustomerActivity, step: PlannedStep, last_activity: float, plan: SendPlan
 ) -> MessageCommand:
     """The message for ``step`` of the customer's current campaign."""
-    stage: TriggerStage = STAGES[state.stage]  # type: ignore[assignment]
+    stage = trigger_stage(state.stage)
     campaign = campaign_of(stage)
     variant = plan.group.variant
     return MessageCommand(
@@ -115,7 +114,7 @@ def skip(
 ) -> Skip:
     """The record of a step not going out as planned (see ``streams.model.records.Skip``)."""
     customer_id, state, step, due, decided_at, variant = decision
-    stage: TriggerStage = STAGES[state.stage]  # type: ignore[assignment]
+    stage = trigger_stage(state.stage)
     campaign = campaign_of(stage)
     planned_id = command_id(customer_id, campaign, step.index, state.episode)
     return Skip(
@@ -158,7 +157,7 @@ def _days_between(earlier: float, later: float) -> int:
 
 def outcome(customer_id: str, state: CustomerActivity, purchase: Purchase, at: float, group: Assignment) -> Outcome:
     """The conversion of the customer's latest touch by ``purchase``, made at ``at``."""
-    stage: TriggerStage = STAGES[state.touch_stage]  # type: ignore[assignment]
+    stage = trigger_stage(state.touch_stage)
     campaign = campaign_of(stage)
     return Outcome(
         outcome_id=outcome_id(customer_id, campaign, state.touch_episode),

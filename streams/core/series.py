@@ -15,7 +15,7 @@ from streams.core.controls.assignment import Assigner, Assignment
 from streams.core.lifecycle import DAY
 from streams.model.activity import CustomerActivity
 from streams.model.events import Channel
-from streams.model.records import DEFAULT_VARIANT, STAGES, Offer, TriggerStage
+from streams.model.records import DEFAULT_VARIANT, STAGES, Offer
 from streams.policy.sections import Campaign, Policy, SeriesStep
 
 
@@ -59,7 +59,7 @@ class Series:
             for stage, campaign in policy.campaigns.items()
         }
         self._assigners = {
-            STAGES.index(stage): Assigner(campaign_of(stage), campaign.holdout, campaign.variants)  # type: ignore[arg-type]
+            STAGES.index(stage): Assigner(campaign_of(stage), campaign.holdout, campaign.variants)
             for stage, campaign in policy.campaigns.items()
         }
 
@@ -103,7 +103,7 @@ def _planned(index: int, step: SeriesStep, campaign: Campaign) -> PlannedStep:
     )
 
 
-def campaign_of(stage: TriggerStage) -> str:
+def campaign_of(stage: str) -> str:
     """The campaign a stage starts is named after the stage (its key under ``campaigns``)."""
     return stage
 

@@ -18,7 +18,7 @@ from typing import IO, Iterable
 
 import msgspec
 
-from streams.model.events import AnyInput, EmailEngagement, Login, Profile, Purchase
+from streams.model.events import AnyInput, Channel, EmailAction, EmailEngagement, Login, Profile, Purchase
 
 DAY = 86400.0
 CATEGORIES = (
@@ -78,17 +78,20 @@ def generate_history(
     return [event for _, event in events]
 
 
+_PHONE_AND_APP: tuple[tuple[Channel, float], ...] = (("sms", 0.6), ("push", 0.45))  # reachable shares
+
+
 def _profile(customer_id: str, moment: float, rng: random.Random) -> Profile:
     """A CRM profile: email nearly always reachable, phone and app less often, consent per channel."""
-    reachable = ["email"] + [channel for channel, share in (("sms", 0.6), ("push", 0.45)) if rng.random() < share]
+    reachable: list[Channel] = ["email", *(channel for channel, share in _PHONE_AND_APP if rng.random() < share)]
     consent = [channel for channel in reachable if rng.random() < {"email": 0.9, "sms": 0.5, "push": 0.7}[channel]]
     time_zone, locale = rng.choice(HOMES)
     return Profile(
         customer_id=customer_id,
         updated_at=_at(moment),
-        reachable=reachable,  # type: ignore[arg-type]
-        consent=consent,  # type: ignore[arg-type]
-        preferred_channel=rng.choice(consent) if consent and rng.random() < 0.3 else None,  # type: ignore[arg-type]
+        reachable=reachable,
+        consent=consent,
+        preferred_channel=rng.choice(consent) if consent and rng.random() < 0.3 else None,
         time_zone=time_zone,
         locale=locale,
     )
@@ -185,12 +188,12 @@ class _Customer:
             platform=self.rng.choice(PLATFORMS),
         )
 
-    def _email(self, moment: float, action: str) -> EmailEngagement:
+    def _email(self, moment: float, action: EmailAction) -> EmailEngagement:
         return EmailEngagement(
             event_id=self._next_id("evt"),
             customer_id=self.customer_id,
             occurred_at=_at(moment),
-            action=action,  # type: ignore[arg-type]
+            action=action,
             campaign_id="newsletter",
         )
 

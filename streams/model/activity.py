@@ -18,6 +18,7 @@ but interpreted by ``streams.core.lifecycle`` and ``streams.core.engine``, which
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from zlib import crc32
 
 import msgspec
@@ -120,16 +121,15 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
         """Fold one (non-duplicate) event that happened at ``at`` into the facts."""
         if at < self.first_seen:
             self.first_seen = at
-        kind = event.__class__
-        if kind is Purchase:
-            self._record_purchase(event, at)  # type: ignore[arg-type]
-        elif kind is Login:
+        if type(event) is Purchase:
+            self._record_purchase(event, at)
+        elif type(event) is Login:
             if at > self.last_login:
                 self.last_login = at
-        elif kind is EmailEngagement:
-            self._record_email(event, at)  # type: ignore[arg-type]
-        else:
-            self._record_profile(event, at)  # type: ignore[arg-type]
+        elif type(event) is EmailEngagement:
+            self._record_email(event, at)
+        elif type(event) is Profile:
+            self._record_profile(event, at)
 
     def _record_profile(self, profile: Profile, at: float) -> None:
         """The newest profile wins: profiles are snapshots, an older one is out of date."""
@@ -199,18 +199,17 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
 
 def signal_of(event: AnyInput) -> str | None:
     """The activity signal an event is (policy ``activity.signals`` names), or None (profiles never are)."""
-    kind = event.__class__
-    if kind is Purchase:
+    if type(event) is Purchase:
         return "purchase"
-    if kind is Login:
+    if type(event) is Login:
         return "login"
-    if kind is not EmailEngagement:
+    if type(event) is not EmailEngagement:
         return None
-    action = event.action  # type: ignore[union-attr]
+    action = event.action
     return "email_open" if action == "open" else "email_click" if action == "click" else None
 
 
-def channel_bits(channels: list[str]) -> int:
+def channel_bits(channels: Iterable[str]) -> int:
     """The CHANNEL_BITS mask of these channel names."""
     bits = 0
     for channel in channels:

@@ -48,7 +48,7 @@ class Event(msgspec.Struct, tag_field="type", kw_only=True, frozen=True):
     occurred_at: Timestamp
 
 
-class Purchase(Event, tag="purchase"):
+class Purchase(Event, tag="purchase", frozen=True):
     """An order placed by the customer: the strongest sign of activity."""
 
     order_id: Identifier
@@ -57,13 +57,13 @@ class Purchase(Event, tag="purchase"):
     categories: Categories = []
 
 
-class Login(Event, tag="login"):
+class Login(Event, tag="login", frozen=True):
     """The customer signed in on a web or app platform."""
 
     platform: ShortText | None = None
 
 
-class EmailEngagement(Event, tag="email"):
+class EmailEngagement(Event, tag="email", frozen=True):
     """What happened to an email we (or another system) sent the customer."""
 
     action: EmailAction
@@ -102,6 +102,6 @@ AnyInput = Union[Purchase, Login, EmailEngagement, Profile]  # what the customer
 EVENT_CLASSES: dict[str, type] = {"purchase": Purchase, "login": Login, "email": EmailEngagement, "profile": Profile}
 
 
-def encode_event(event: Event) -> bytes:
+def encode_event(event: AnyInput) -> bytes:
     """Serialize an event as JSON including its ``type`` (the backtest-file line form)."""
     return msgspec.json.encode(event)

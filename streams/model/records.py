@@ -24,6 +24,12 @@ TriggerStage = Literal["reactivation", "winback", "sunset"]
 STAGES: tuple[Stage, ...] = ("active", "reactivation", "winback", "sunset")
 TRIGGER_STAGES: tuple[TriggerStage, ...] = ("reactivation", "winback", "sunset")  # the stages a lapse enters
 
+
+def trigger_stage(code: int) -> TriggerStage:
+    """The lapse stage a ``CustomerActivity.stage`` code stands for (1, 2 or 3; 0 is active)."""
+    return TRIGGER_STAGES[code - 1]
+
+
 # Fixed namespace so ids are stable across versions, processes and languages (UUIDv5).
 ID_NAMESPACE = uuid.UUID("6f1d3a52-57a8-4f0e-9a8e-2f3b1c7d9e10")
 _SEP = "\x1f"  # unit separator: cannot occur in an Identifier, so parts never run together

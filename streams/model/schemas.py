@@ -23,7 +23,7 @@ ID_BASE = "https://winback-streams.dev/schemas/"
 SCHEMA_VERSION = 1
 
 
-def _documents() -> dict[str, tuple[object, str]]:
+def _documents() -> dict[str, tuple[Any, str]]:
     """File stem -> (model, description) for every published record."""
     return {
         "purchase": (Purchase, "A purchase event on the purchases topic. `type` is optional on a topic."),
@@ -91,7 +91,8 @@ def _make_type_optional(schema: dict[str, Any]) -> None:
 def model_name(stem: str) -> str:
     """The ``$defs`` entry that holds a single-model document's definition."""
     model, _ = _documents()[stem]
-    return model.__name__  # type: ignore[attr-defined]
+    name: str = model.__name__
+    return name
 
 
 def file_name(stem: str) -> str:

@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]  # PyYAML ships no types
 from pydantic import ValidationError
 
 from streams.policy.messages import PolicyError, explain, problem

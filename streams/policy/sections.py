@@ -121,7 +121,10 @@ class Threshold(_Section):
     @property
     def earliest_days(self) -> float:
         """The shortest this threshold can be, for any customer."""
-        return self.days if self.days is not None else self.min_days  # type: ignore[return-value]
+        if self.days is not None:
+            return self.days
+        assert self.min_days is not None  # an adaptive threshold has one (_one_form)
+        return self.min_days
 
     def days_for(self, cadence_days: float | None) -> float:
         """The threshold in days for a customer whose purchase cadence is ``cadence_days`` (None: unknown)."""
@@ -130,7 +133,8 @@ class Threshold(_Section):
         low = self.min_days or 0.0
         if cadence_days is None:
             return low
-        days = max(low, math.ceil(self.cadence_multiplier * cadence_days))  # type: ignore[operator]
+        assert self.cadence_multiplier is not None  # an adaptive threshold has one (_one_form)
+        days = max(low, math.ceil(self.cadence_multiplier * cadence_days))
         return min(days, self.max_days) if self.max_days is not None else days
 
 
@@ -354,18 +358,18 @@ class Policy(_Section):
                     problems.append(
                         (f"campaigns.{name}.steps[{index}].after_days", f"{as_days(offsets[index])} is earlier than the step before it")
                     )
-            window = self.fixed_stage_length(name)  # type: ignore[arg-type]
+            window = self.fixed_stage_length(name)
             late = [index for index, offset in enumerate(offsets) if window is not None and 0 < window <= offset]
-            if late:
+            if late and window is not None:
                 problems.append(
                     (
                         f"campaigns.{name}.steps[{late[0]}].after_days",
-                        f"never sent: the next stage starts {as_days(window)} after {name}",  # type: ignore[arg-type]
+                        f"never sent: the next stage starts {as_days(window)} after {name}",
                     )
                 )
         return problems
 
-    def fixed_stage_length(self, stage: TriggerStage) -> float | None:
+    def fixed_stage_length(self, stage: str) -> float | None:
         """Days from this stage's start to the next stage's, when both thresholds are fixed."""
         configured = dict(self.stages.configured())
         order = [name for name in TRIGGER_STAGES if name in configured]

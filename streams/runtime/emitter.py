@@ -38,9 +38,8 @@ class Emitter:
 
     def _topic_of(self, record: Record) -> faust.TopicT:
         """Triggers to the audit topic, commands to their channel's, skips and outcomes to theirs."""
-        kind = record.__class__
-        if kind is MessageCommand:
-            return self.topology.commands[record.channel]  # type: ignore[union-attr]
-        if kind is Trigger:
+        if isinstance(record, MessageCommand):
+            return self.topology.commands[record.channel]
+        if isinstance(record, Trigger):
             return self.topology.triggers
-        return self.topology.skips if kind is Skip else self.topology.outcomes
+        return self.topology.skips if isinstance(record, Skip) else self.topology.outcomes

@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 
 from streams.model import schemas
 from streams.model.time_zones import is_time_zone
-from streams.model.codec import Rejection, decode_line, decode_record
+from streams.model.codec import Rejection, decode_record
 from streams.model.records import MessageCommand, Offer, Personalisation, command_id, to_datetime
 from streams.devtools.traffic import generate_history
 
