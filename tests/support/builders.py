@@ -1,19 +1,21 @@
-"""Small builders for events and policies, shared by the engine's unit and property tests.
+"""Builders for the engine's unit and property tests: events at a day offset, policies from YAML.
 
-Times are given in days after ``T0`` (noon UTC), which keeps whole-day thresholds exact.
+Times are given in days after ``T0`` (noon UTC), which keeps whole-day thresholds exact.  The
+events themselves come from ``streams.devtools.testing``; these only fix the time scale and
+the ids the tests expect.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import msgspec
-
-from streams.model.events import AnyInput, EmailEngagement, Login, Profile, Purchase
+from streams.core.lifecycle import DAY
+from streams.devtools import testing
+from streams.model.events import AnyInput, EmailAction, EmailEngagement, Login, Profile, Purchase
 from streams.policy.sections import Policy
-from streams.policy.loading import parse_policy
 
-DAY = 86400.0
+__all__ = ["DAY", "T0", "email", "line", "login", "moment", "policy", "profile", "purchase", "when"]
+
 T0 = datetime(2024, 1, 1, 12, tzinfo=timezone.utc).timestamp()
 
 
@@ -22,70 +24,31 @@ def moment(day: float) -> float:
 
 
 def when(day: float) -> datetime:
-    return datetime.fromtimestamp(moment(day), tz=timezone.utc)
+    return testing.at(moment(day))
 
 
 def purchase(day: float, customer: str = "c1", *, event_id: str | None = None, amount: float = 10.0, categories: tuple[str, ...] = ("shoes",)) -> Purchase:
-    return Purchase(
-        event_id=event_id or f"p-{customer}-{day}",
-        customer_id=customer,
-        occurred_at=when(day),
-        order_id=f"o-{customer}-{day}",
-        amount=amount,
-        currency="EUR",
-        categories=list(categories),
+    return testing.purchase(
+        customer, moment(day), amount=amount, categories=categories, event_id=event_id or f"p-{customer}-{day}", order_id=f"o-{customer}-{day}"
     )
 
 
 def login(day: float, customer: str = "c1", *, event_id: str | None = None) -> Login:
-    return Login(event_id=event_id or f"l-{customer}-{day}", customer_id=customer, occurred_at=when(day))
+    return testing.login(customer, moment(day), event_id=event_id or f"l-{customer}-{day}")
 
 
-def email(day: float, action: str, customer: str = "c1", *, event_id: str | None = None) -> EmailEngagement:
-    return EmailEngagement(
-        event_id=event_id or f"m-{action}-{customer}-{day}", customer_id=customer, occurred_at=when(day), action=action  # type: ignore[arg-type]
-    )
+def email(day: float, action: EmailAction, customer: str = "c1", *, event_id: str | None = None) -> EmailEngagement:
+    return testing.email(customer, moment(day), action, event_id=event_id or f"m-{action}-{customer}-{day}")
 
 
-def profile(
-    day: float,
-    customer: str = "c1",
-    *,
-    reachable: tuple[str, ...] = ("email", "sms", "push"),
-    consent: tuple[str, ...] = ("email", "sms", "push"),
-    preferred: str | None = None,
-    time_zone: str | None = None,
-    locale: str | None = None,
-) -> Profile:
-    return Profile(
-        customer_id=customer,
-        updated_at=when(day),
-        reachable=list(reachable),  # type: ignore[arg-type]
-        consent=list(consent),  # type: ignore[arg-type]
-        preferred_channel=preferred,  # type: ignore[arg-type]
-        time_zone=time_zone,
-        locale=locale,
-    )
+def profile(day: float, customer: str = "c1", **fields) -> Profile:
+    """``testing.profile`` at ``day`` (keywords: reachable, consent, preferred, time_zone, locale)."""
+    return testing.profile(customer, moment(day), **fields)
 
 
 def line(event: AnyInput) -> bytes:
-    return msgspec.json.encode(event)
+    return testing.event_lines([event])[0]
 
 
 def policy(text: str) -> Policy:
-    return parse_policy(text, source="test.yaml")
-
-
-SMALL = """
-stages: {reactivation: 5, winback: 15, sunset: 40}
-campaigns:
-  reactivation:
-    steps:
-      - {after_days: 0, channel: email, template: miss-you}
-      - {after_days: 3, channel: push, template: new-in}
-  winback:
-    expires_after_days: 2
-    steps:
-      - {after_days: 0, channel: email, template: offer, offer: {percent_off: 20}}
-      - {after_days: 4, channel: sms, template: reminder, expires_after_days: 1}
-"""
+    return testing.policy_from_yaml(text)

@@ -6,15 +6,14 @@ with this, so a lost, doubled or misordered update shows as a difference.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from streams.devtools.testing import run_engine
 from streams.model.activity import CustomerActivity
-from streams.core.engine import Engine
+from streams.model.events import AnyInput
 from streams.policy.loading import default_policy_path, load_policy
 
 
-def expected_states(events) -> dict[str, CustomerActivity]:
+def expected_states(events: Iterable[AnyInput]) -> dict[str, CustomerActivity]:
     """What the pure engine makes of each customer's events, applied in the order given."""
-    engine = Engine(load_policy(default_policy_path()))
-    states: dict[str, CustomerActivity] = {}
-    for event in events:
-        states[event.customer_id] = engine.apply(event.customer_id, states.get(event.customer_id), event).state
-    return states
+    return run_engine(load_policy(default_policy_path()), events).states

@@ -11,7 +11,8 @@ import pytest
 
 from streams.core.controls.assignment import Assigner
 from streams.model.records import MessageCommand, Outcome, Skip, Trigger, command_id
-from streams.model.events import Profile, Purchase
+from streams.devtools.testing import purchase
+from streams.model.events import Profile
 from streams.runtime.settings import Settings
 from streams.admin.topics import changelog_topic
 from tests.support.kafka_io import produce, read_until
@@ -52,11 +53,6 @@ PURCHASES = [
 OUTPUTS = 4 + 3 + 3 + 1  # triggers; commands (deferred, fallback, converted); skips (deferral, fallback, holdout); outcome
 
 
-def purchase(customer_id: str, when: datetime, amount: float, number: int) -> Purchase:
-    return Purchase(event_id=f"{customer_id}-p{number}", customer_id=customer_id, occurred_at=when,
-                    order_id=f"{customer_id}-o{number}", amount=amount, currency="EUR")
-
-
 async def test_deferred_fallen_back_held_out_and_converted_customers(app_settings: Settings, worker_factory, tmp_path: Path):
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY)
@@ -66,7 +62,7 @@ async def test_deferred_fallen_back_held_out_and_converted_customers(app_setting
     await produce(app_settings.broker, [(app_settings.topic_profiles, p.customer_id.encode(), encoder.encode(p)) for p in PROFILES])
     await read_until(app_settings.broker, [changelog_topic(app_settings)], lambda records: len(records) >= len(PROFILES))
     await produce(app_settings.broker, [
-        (app_settings.topic_purchases, who.encode(), encoder.encode(purchase(who, when, amount, number)))
+        (app_settings.topic_purchases, who.encode(), encoder.encode(purchase(who, when, amount=amount, event_id=f"{who}-p{number}", order_id=f"{who}-o{number}")))
         for number, (who, when, amount) in enumerate(PURCHASES)
     ])
 

@@ -1,4 +1,4 @@
-"""Observability end to end: a real worker runs the known scenario of test_pipeline with JSON
+"""Observability end to end: a real worker runs the known scenario (tests/support/scenarios.py) with JSON
 logs; its /metrics text passes `promtool check metrics`, and a real Prometheus server on
 loopback, loading the project's alert rules, scrapes it and answers PromQL queries with exactly
 the scenario's trigger, command and per-stage customer counts."""
@@ -19,7 +19,7 @@ import yaml
 from streams.runtime.settings import Settings
 from streams.devtools.spawn import WorkerProcess, free_port
 from tests.support.kafka_io import produce
-from tests.integration.runtime.test_pipeline import CLOCK, EXPECTED_COMMANDS, EXPECTED_TRIGGERS, publish_histories, read_outputs
+from tests.support.scenarios import CLOCK, EXPECTED_COMMANDS, EXPECTED_TRIGGERS, publish_histories, read_outputs
 from tests.support.tools import installed
 
 pytestmark = pytest.mark.integration
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).parents[3]
 RULES = ROOT / "deploy/prometheus/rules/winback.yml"
 MALFORMED = b"{not json"
-# The scenario (tests/integration/runtime/test_pipeline.py): lapsed-40, lapsed-100 and returned entered
+# The scenario (tests/support/scenarios.py): lapsed-40, lapsed-100 and returned entered
 # reactivation, lapsed-100 also winback; seven emails of theirs and one SMS; "fresh" and
 # "returned" are active now.
 TRIGGERS_BY_STAGE = {"reactivation": 3, "winback": 1}

@@ -23,42 +23,9 @@ from streams.model.records import MessageCommand, Trigger
 from streams.model.records import STAGES
 from streams.policy.sections import Policy
 
-from tests.support.builders import DAY, SMALL, email, line, login, moment, policy, purchase
+from tests.support.builders import DAY, email, line, login, moment, purchase
+from tests.support.policies import POLICIES
 
-ADAPTIVE = policy(
-    """
-activity: {signals: [purchase, login, email_open]}
-stages:
-  reactivation: {min_days: 4, cadence_multiplier: 2, max_days: 20}
-  winback: {min_days: 12, cadence_multiplier: 3}
-  sunset: 45
-campaigns:
-  reactivation:
-    steps: [{after_days: 0, channel: email, template: a}, {after_days: 2, channel: push, template: b}]
-  winback:
-    steps:
-      - {after_days: 0, channel: email, template: c}
-      - {after_days: 5, channel: sms, template: d}
-      - {after_days: 9, channel: email, template: e}
-"""
-)
-# Thresholds that collide (stage entries at the same moment, steps due as the next stage starts),
-# and purchases that do not count as activity but still change the cadence.
-TIGHT = policy(
-    """
-activity: {signals: [login, email_click]}
-stages:
-  reactivation: {min_days: 2, cadence_multiplier: 1}
-  winback: {min_days: 3, cadence_multiplier: 1}
-  sunset: 6
-campaigns:
-  reactivation:
-    steps: [{after_days: 0, channel: email, template: a}, {after_days: 1, channel: push, template: b}]
-  winback:
-    steps: [{after_days: 0, channel: email, template: c}, {after_days: 1, channel: sms, template: d}]
-"""
-)
-POLICIES = [policy(SMALL), ADAPTIVE, TIGHT]
 SIGNAL = {"purchase": "purchase", "login": "login", "open": "email_open", "click": "email_click"}
 KINDS = ["purchase"] * 4 + ["login", "open", "click", "delivered", "unsubscribe"]
 

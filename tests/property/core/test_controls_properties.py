@@ -22,32 +22,9 @@ from streams.model.records import MessageCommand, Trigger
 from streams.core.engine import Engine
 from streams.model.time_zones import zone
 
-from tests.support.builders import DAY, email, line, login, moment, policy, profile, purchase
+from tests.support.builders import DAY, email, line, login, moment, profile, purchase
+from tests.support.policies import CONTROLLED
 
-CONTROLLED = policy(
-    """
-stages: {reactivation: 3, winback: 9}
-caps:
-  limits: [{messages: 2, per_days: 2}, {messages: 1, per_days: 1.5, channel: sms}]
-quiet_hours: {start: "19:00", end: "09:30", default_time_zone: America/New_York}
-channels: {fallback: [push, sms, email]}
-campaigns:
-  reactivation:
-    expires_after_days: 4
-    caps: [{messages: 2, per_days: 3}]
-    steps:
-      - {after_days: 0, channel: email, template: a}
-      - {after_days: 0.25, channel: sms, template: b}
-      - {after_days: 0.5, channel: push, template: c}
-      - {after_days: 1, channel: email, template: d}
-  winback:
-    holdout: 0.2
-    steps:
-      - {after_days: 0, channel: sms, template: e}
-      - {after_days: 0.1, channel: sms, template: f}
-      - {after_days: 2, channel: email, template: g}
-"""
-)
 CAPS = [(2, 2 * DAY, None, None), (1, 1.5 * DAY, "sms", None), (2, 3 * DAY, None, "reactivation")]
 ZONES = ["Asia/Kolkata", "Europe/London", "America/Los_Angeles", "Pacific/Chatham", None]
 KINDS = ["purchase", "login", "click", "unsubscribe", "bounce", "profile"]

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from streams.model.activity import CustomerActivity
 from streams.core.engine import Engine
 
-from tests.property.backtest.test_backtest_properties import POLICIES
-from tests.property.core.test_controls_properties import CONTROLLED
+from tests.support.policies import POLICIES
+from tests.support.policies import CONTROLLED
 from tests.support.builders import email, login, profile, purchase
 
 KINDS = ["purchase", "purchase", "login", "open", "click", "delivered", "unsubscribe", "profile"]

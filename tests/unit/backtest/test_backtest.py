@@ -9,7 +9,8 @@ from streams.model.events import encode_event
 from streams.policy.loading import default_policy_path, load_policy
 from streams.devtools.traffic import generate_history
 
-from tests.support.builders import SMALL, email, line, login, moment, policy, purchase
+from tests.support.policies import SMALL
+from tests.support.builders import email, line, login, moment, policy, purchase
 
 HISTORY = [purchase(0, "a"), login(3, "a"), purchase(0, "b"), email(1, "delivered", "b"), purchase(30, "c")]
 

@@ -7,7 +7,8 @@ from click.testing import CliRunner
 from streams.cli import main
 from streams.policy.loading import default_policy_path
 
-from tests.support.builders import SMALL, line, login, purchase
+from tests.support.policies import SMALL
+from tests.support.builders import line, login, purchase
 
 
 def invoke(*args: str):

@@ -7,7 +7,8 @@ import pytest
 from streams.model.records import MessageCommand, Offer, Trigger, command_id, trigger_id
 from streams.core.engine import Engine
 
-from tests.support.builders import DAY, SMALL, email, login, moment, policy, purchase, when
+from tests.support.builders import DAY, email, login, moment, policy, purchase, when
+from tests.support.policies import SMALL
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import pytest
 from streams.policy.messages import PolicyError
 from streams.policy.loading import default_policy_path, load_policy, parse_policy
 
-from tests.support.builders import SMALL
+from tests.support.policies import SMALL
 
 
 def problems(text: str) -> list[str]:
