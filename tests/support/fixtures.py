@@ -52,7 +52,13 @@ def kafka_bootstrap(local_kafka: LocalKafka) -> str:
 
 
 @pytest.fixture
-def app_settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
+def store() -> str:
+    """The workers' table store; a test runs with each by ``@pytest.mark.parametrize("store", ["memory", "rocksdb"])``."""
+    return "memory"
+
+
+@pytest.fixture
+def app_settings(kafka_bootstrap: str, tmp_path: Path, store: str) -> Settings:
     """Settings with topic names and app id unique to this test, topics already created.
 
     The consumer-group timeouts are the fast ones of ``FAST_GROUP``: workers get every setting
@@ -61,7 +67,7 @@ def app_settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
     space = f"t{next(_namespaces)}-{tmp_path.name[:20]}".replace("_", "-")
     topics = {name: f"{space}.{name.removeprefix('topic_')}" for name in Settings.model_fields if name.startswith("topic_")}
     settings = Settings(
-        broker=kafka_bootstrap, app_id=f"winback-{space}", partitions=4, data_dir=tmp_path / "data", **topics,
+        broker=kafka_bootstrap, app_id=f"winback-{space}", partitions=4, data_dir=tmp_path / "data", store=store, **topics,
         **{name.removeprefix("WINBACK_").lower(): float(value) for name, value in FAST_GROUP.items()},
     )
     asyncio.run(ensure_topics(settings))

@@ -17,7 +17,7 @@ from streams.runtime.settings import Settings
 from streams.admin.topics import changelog_topic
 from tests.support.kafka_io import produce, read_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.parametrize("store", ["memory", "rocksdb"])]
 
 NOW = datetime(2024, 6, 1, tzinfo=timezone.utc)
 POLICY = """

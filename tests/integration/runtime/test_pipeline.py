@@ -1,5 +1,6 @@
 """The pipeline on the real broker: known histories produce exactly the expected triggers and
-commands under an injected (fixed) clock, and a restarted worker does not fire them again."""
+commands under an injected (fixed) clock, and a restarted worker does not fire them again
+(which, with RocksDB, recovers its table from local files as well as the changelog)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import pytest
 from streams.runtime.settings import Settings
 from tests.support.scenarios import CLOCK, EXPECTED_COMMANDS, EXPECTED_TRIGGERS, days_ago, ids, publish_histories, read_outputs
 
-pytestmark = pytest.mark.integration
+# The worker's main end-to-end tests, with each table store: memory (tests) and RocksDB (the image's default).
+pytestmark = [pytest.mark.integration, pytest.mark.parametrize("store", ["memory", "rocksdb"])]
 
 
 async def test_known_histories_produce_exactly_the_expected_records(app_settings: Settings, worker_factory):

@@ -18,7 +18,7 @@ from streams.runtime.settings import Settings
 from streams.devtools.traffic import generate_history, write_jsonl
 from tests.support.kafka_io import produce, published_id, read_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.parametrize("store", ["memory", "rocksdb"])]
 
 
 async def test_event_time_replay_matches_the_backtest(app_settings: Settings, worker_factory, tmp_path: Path):
