@@ -1,39 +1,21 @@
-"""Faust, made to keep its at-least-once promise: three holes through which it lost records.
+"""The patches that make Faust keep its at-least-once promise; the one module of streams that
+touches private names of faust, mode and aiokafka.
 
-**Offsets committed ahead of state writes.**  Faust sends a table write to its changelog
-through the producer's buffer (``send_soon``), and before committing an input offset it
-waits only for messages *attached* to that offset, which changelog writes are not, and then
-calls ``producer.flush()``.  That flush is not a barrier: the buffer's flush gives up after
-0.1 s without a message going out, and a message its sender task has taken off the queue but
-not yet handed to the Kafka client is in neither place, so neither flush waits for it.  An
-offset can therefore be committed while its record's state write is still on its way; a
-kill -9 then loses the write, and so does a rebalance in which the partition's new owner
-restores the table before the write arrives.  Here the producer keeps every message handed
-to ``send_soon`` until Kafka acknowledges it, and the consumer, once it knows which offsets
-it will commit (records the agents acknowledged, so their state writes were handed over),
-waits for all of them first.  A write that fails stops the commit and crashes the worker, so
-its input is processed again after the restart.  The cost is one wait per commit, not per
-record.
+- ``DurableProducer`` and ``DurableConsumer``: an input offset is committed only once Kafka
+  has acknowledged every message the producer was handed before it, state writes to the
+  changelog included.  Faust's own flush before a commit is no barrier, so without this a
+  crash or a rebalance could lose a state write whose input was already committed.
+- ``KeepFetchedOnResume``: resuming flow control that is already running leaves the stream
+  queues alone.  Faust empties them on every resume, which after a table recovery threw away
+  records fetched after the partitions' seek (faust-streaming issue #596).
+- ``HandBackConsumerThread``: a fetch that returns after the flow stopped seeks its partitions
+  back to its first record instead of being thrown away, so a changelog partition being
+  restored gets its records again.
+- ``make_current``: Faust's current event, set for table access from a batch of events.
 
-**Fetched records thrown away.**  Faust empties its stream queues whenever flow control is
-resumed, meant for records fetched before a rebalance suspended the flow.  But after a table
-recovery it resumes the input partitions, seeks them to their committed offsets and resumes
-flow control *again*, though the flow has been running since the recovery began: records
-fetched after a partition's seek were thrown away, never acknowledged, and every later
-commit of that partition stuck in front of them (faust-streaming issue #596).  A kill -9
-run of the reliability suite lost four records per partition that way.  Here resuming a
-flow that is not suspended leaves the queues alone.
-
-**A fetch thrown away during a table recovery.**  A fetch waits up to a second for records.
-When a rebalance stops the flow while one is waiting, and the recovery then seeks a changelog
-partition back to restore it, the waiting fetch returns the records just after the seek;
-Faust's ``Consumer.getmany`` finds the flow stopped and throws them away.  Its repair, a seek
-to the committed offsets, cannot help a changelog partition, which has none: the partition's
-position stays past the records, so the recovery waits for records that never come ("No event
-received for active tp" for ever).  The reliability suite's rebalance test hung that way about
-once in six to ten runs.  Here a fetch that returns after the flow stopped hands its records back:
-each partition is sought back to the batch's first record, in the consumer thread, right after
-the fetch advanced it, so no other seek can come in between.
+They rely on internals of the releases in ``SUPPORTED``: ``check_versions`` (called by every
+``DurableApp``) refuses others.  Why each patch is needed, what failed without it and the
+tests that pin it: docs/guarantees.md, "Offsets are committed only behind the changelog".
 """
 
 from __future__ import annotations

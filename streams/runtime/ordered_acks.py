@@ -1,13 +1,13 @@
 """Acknowledging a partition's records in offset order while some of them are held (event clock).
 
 Faust commits a partition up to the end of the first run of consecutive acknowledged offsets,
-and it declines only when the smallest acknowledged offset is *more than one* past the
-committed one (``Consumer._new_offset``): one unacknowledged record at the committed offset is
-passed over when the next one is acknowledged.  With the event clock, events wait in the
-reorder buffer unacknowledged while later records of their partition, watermark markers
-above all, are acknowledged at once; a marker right after a held event let the commit pass
-the event, and a crash then lost it for good.  So in that mode the customers agent
-acknowledges a record only once no earlier record of its partition is still held.
+and declines only when the smallest acknowledged offset is *more than one* past the committed
+one (``Consumer._new_offset``): one unacknowledged record at the committed offset is passed
+over when the next one is acknowledged.  With the event clock, events wait unacknowledged in
+the reorder buffer while later records of their partition (watermark markers above all) are
+handled at once, so acknowledging those right away would let a commit pass a held event, and
+a crash would lose it.  In that mode the customers agent therefore acknowledges a record only
+once no earlier record of its partition is still held.
 """
 
 from __future__ import annotations
