@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 import msgspec
 
@@ -57,34 +58,25 @@ def purchase(
     order_id: str | None = None,
 ) -> Purchase:
     """An order; its ids default to ones made of customer and time."""
-    moment = at(when)
-    return Purchase(
-        event_id=event_id or f"purchase-{customer}-{moment.isoformat()}",
-        customer_id=customer,
-        occurred_at=moment,
-        order_id=order_id or f"order-{customer}-{moment.isoformat()}",
-        amount=amount,
-        currency=currency,
-        categories=list(categories),
-    )
+    common = _common("purchase", customer, when, event_id)
+    order_id = order_id or f"order-{customer}-{common['occurred_at'].isoformat()}"
+    return Purchase(**common, order_id=order_id, amount=amount, currency=currency, categories=list(categories))
 
 
 def login(customer: str, when: Moment, *, platform: str | None = None, event_id: str | None = None) -> Login:
-    moment = at(when)
-    return Login(event_id=event_id or f"login-{customer}-{moment.isoformat()}", customer_id=customer, occurred_at=moment, platform=platform)
+    return Login(**_common("login", customer, when, event_id), platform=platform)
 
 
 def email(
     customer: str, when: Moment, action: EmailAction, *, campaign_id: str | None = None, event_id: str | None = None
 ) -> EmailEngagement:
+    return EmailEngagement(**_common(f"email-{action}", customer, when, event_id), action=action, campaign_id=campaign_id)
+
+
+def _common(kind: str, customer: str, when: Moment, event_id: str | None) -> dict[str, Any]:
+    """The fields every event has; the id defaults to one made of kind, customer and time."""
     moment = at(when)
-    return EmailEngagement(
-        event_id=event_id or f"email-{action}-{customer}-{moment.isoformat()}",
-        customer_id=customer,
-        occurred_at=moment,
-        action=action,
-        campaign_id=campaign_id,
-    )
+    return {"event_id": event_id or f"{kind}-{customer}-{moment.isoformat()}", "customer_id": customer, "occurred_at": moment}
 
 
 def profile(
