@@ -239,11 +239,17 @@ def _decode_internal(event: faust.EventT) -> AnyInput | None:
     return decoded
 
 
-def _on_event(engine: Engine, customer_id: str, state: CustomerActivity | None, event: AnyInput) -> Result | None:
-    """An event: fire what was due before it, fold it in (None when it changes nothing)."""
+def _on_event(engine: Engine, customer_id: str, state: CustomerActivity | None, event: AnyInput) -> Result:
+    """An event: fire what was due before it, fold it in.
+
+    A redelivered event changes nothing, but its state is written again all the same: with the
+    RocksDB store the state it found may be one the local database kept while a kill -9 kept
+    its changelog write from Kafka (the input offset was not committed either, hence the
+    redelivery), and only a write puts it back in the changelog.
+    """
     result = engine.apply_at(customer_id, state, event, event.occurred_at.timestamp())
     metrics.EVENTS_APPLIED.labels(type(event).__struct_config__.tag).inc()
-    return None if result.duplicate else result
+    return result
 
 
 def _on_marker(clock: Clock, partition: int, raw: bytes) -> None:
