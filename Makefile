@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCK   := requirements.lock
 
-.PHONY: demo test unit integration reliability bench venv schemas lock prerequisites prerequisites-demo clean
+.PHONY: demo test lint unit integration reliability bench venv schemas lock prerequisites prerequisites-demo clean
 
 # Installs come only from the lock (exact versions, hashes checked), so a dependency's new release
 # cannot break a fresh clone; the project itself is installed on top without resolving anything.
@@ -22,8 +22,15 @@ demo: prerequisites-demo $(STAMP)
 	$(BIN)/winback demo
 
 ## The whole suite: unit, property, integration and reliability tests (the last two start a real broker).
-test: prerequisites $(STAMP)
+test: prerequisites $(STAMP) lint
 	$(BIN)/python -m pytest
+
+## The architecture, enforced (ARCHITECTURE.md): the import contracts of the layers (pyproject.toml's
+## [tool.importlinter]), ruff with SLF001 (only faust_patches.py touches private names), mypy --strict.
+lint: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/ruff check --no-cache streams tests benchmarks conftest.py
+	$(BIN)/mypy
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit tests/property
@@ -72,4 +79,4 @@ schemas: $(STAMP)
 	$(BIN)/winback schemas export
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .hypothesis .mypy_cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from streams import __version__
-from streams.settings import Settings
+from streams.runtime.settings import Settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -10,8 +10,10 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from streams.backtest import Report, backtest_file
-from streams.policy import PolicyError, default_policy_path, load_policy
+from streams.backtest.report import Report
+from streams.backtest.run import backtest_file
+from streams.policy.messages import PolicyError
+from streams.policy.loading import default_policy_path, load_policy
 
 
 class Moment(click.ParamType):

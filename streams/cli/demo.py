@@ -16,6 +16,6 @@ def demo(customers: int, days: int, rate: float, port: int) -> None:
     The broker is Apache Kafka fetched from Maven Central on first use (cached under
     .cache/kafka); data lives in var/demo. Runs until Ctrl-C, then stops everything.
     """
-    from streams.demo import DemoConfig, run_demo
+    from streams.devtools.demo import DemoConfig, run_demo
 
     run_demo(DemoConfig(customers=customers, days=days, rate=rate, port=port))

@@ -6,7 +6,7 @@ import asyncio
 
 import click
 
-from streams.settings import Settings
+from streams.runtime.settings import Settings
 
 
 @click.group("topics")
@@ -25,7 +25,7 @@ def ensure() -> None:
     """
     from aiokafka.errors import KafkaError
 
-    from streams.topics import ensure_topics
+    from streams.admin.topics import ensure_topics
 
     settings = Settings()
     try:

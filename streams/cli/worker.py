@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from streams.settings import Settings
+from streams.runtime.settings import Settings
 
 
 @click.command("worker")
@@ -16,6 +16,6 @@ def worker() -> None:
     served. Run several workers with the same WINBACK_APP_ID to share the partitions.
     Stops cleanly on Ctrl-C or SIGTERM.
     """
-    from streams.worker import run_worker  # Faust is heavy to import; only load it here
+    from streams.runtime.worker import run_worker  # Faust is heavy to import; only load it here
 
     run_worker(Settings())

@@ -1,0 +1,33 @@
+"""The generated shop traffic is valid, time-ordered, reproducible and varied."""
+
+import gzip
+from collections import Counter
+
+from streams.model.codec import decode_line
+from streams.model.events import EmailEngagement, Login, Profile, Purchase
+from streams.devtools.traffic import generate_history, write_jsonl
+
+
+def test_history_is_time_ordered_and_reproducible():
+    events = generate_history(200, 120, seed=3)
+    times = [event.occurred_at for event in events]
+    assert times == sorted(times)
+    assert events == generate_history(200, 120, seed=3)
+    assert events != generate_history(200, 120, seed=4)
+
+
+def test_history_has_every_kind_of_event_and_unique_ids():
+    events = generate_history(500, 365, seed=1)
+    kinds = Counter(type(event) for event in events)
+    assert kinds[Purchase] and kinds[Login] and kinds[EmailEngagement] and kinds[Profile]
+    assert 0.6 < kinds[Profile] / len({event.customer_id for event in events}) < 0.8
+    assert len({event.event_id for event in events}) == len(events)
+    assert {"open", "click", "delivered"} <= {e.action for e in events if isinstance(e, EmailEngagement)}
+
+
+def test_written_lines_decode_back_to_the_same_events(tmp_path):
+    events = generate_history(50, 60, seed=2)
+    path = tmp_path / "log.jsonl.gz"
+    assert write_jsonl(events, path) == len(events)
+    with gzip.open(path, "rb") as lines:
+        assert [decode_line(line) for line in lines] == events
