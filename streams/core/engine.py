@@ -18,7 +18,7 @@ Ordering rules (they make backtests reproducible):
 * a purchase is checked for a conversion after what was due before it fired and before it ends
   the lapse;
 * a profile is not activity: it fires what is due before it, then updates consent, channels,
-  time zone and locale (the newest profile wins).
+  time zone and locale (the newest profile wins; of two with the same time, the later one).
 
 How a due step goes out (holdout, channel, caps, quiet hours) is ``streams.core.delivery``'s part;
 what the decisions are written down as is the recorder's (``streams.core.recorders``).
@@ -100,7 +100,7 @@ class Engine:
             state = CustomerActivity.starting(times[0])
         records: list[Record] = []
         duplicates = 0
-        # Profiles dedupe by time (the newest wins), not by id.
+        # Profiles are not deduped by id: the newest wins (a redelivery is applied again, to no effect).
         none_redelivered = state.see_all([event.event_id for event in events if event.__class__ is not Profile])
         lifecycle, attribution = self.lifecycle, self.attribution
         last_activity, soonest = lifecycle.last_activity, lifecycle.soonest

@@ -132,8 +132,15 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
             self._record_profile(event, at)
 
     def _record_profile(self, profile: Profile, at: float) -> None:
-        """The newest profile wins: profiles are snapshots, an older one is out of date."""
-        if at <= self.profile_at:
+        """The newest profile wins: profiles are snapshots, an older one is out of date.
+
+        Of two with the same ``updated_at`` the later applied wins, as on the compacted profiles
+        topic (which keeps the last one written) and in a backtest (line order on full ties):
+        keeping the first made the engine judge quiet hours and consent by a profile that a
+        replay of the compacted topic would not have.  A redelivered profile is applied again,
+        which changes nothing.
+        """
+        if at < self.profile_at:
             return
         self.profile_at = at
         self.reachable = channel_bits(profile.reachable)

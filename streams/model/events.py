@@ -75,9 +75,10 @@ class Profile(msgspec.Struct, tag="profile", tag_field="type", kw_only=True, fro
     """A customer's profile from the CRM (compacted topic): how and when they may be contacted.
 
     Not an activity event: it never postpones or ends a lapse.  Profiles are snapshots, so the
-    newest ``updated_at`` wins and an older one arriving late changes nothing.  A profile has
-    no event id of its own; ``event_id`` derives one from its time so redeliveries dedupe like
-    events do.
+    newest ``updated_at`` wins (of two with the same one, the later, as compaction keeps) and an
+    older one arriving late changes nothing, so a redelivery needs no dedupe by id.  A profile
+    has no event id of its own; ``event_id`` derives one from its time, which orders it among
+    the customer's events (time, event id) like any other.
     """
 
     customer_id: Identifier

@@ -80,9 +80,18 @@ LATE_ZONE = [(0, "purchase", "Asia/Kolkata", set())] * 13 + [
 ]
 
 
+# Found by this test: two profiles at the same time, the first (Kolkata, email consent) then the
+# second (London, no consent); the state kept the first, so steps went out by email at 09:30
+# Kolkata, 04:00 in London, the customer's zone by the later profile.
+TWO_PROFILES = [(0, "profile", "Asia/Kolkata", {"email"})] + [(0, "purchase", "Asia/Kolkata", set())] * 6 + [
+    (0, "profile", "Europe/London", set()),
+]
+
+
 @settings(max_examples=200, deadline=None)
 @given(history=histories)
 @example(history=LATE_ZONE)
+@example(history=TWO_PROFILES)
 def test_no_command_is_scheduled_inside_quiet_hours(history):
     inputs = inputs_of(history)
     profiles = sorted((p for p in inputs if p.__class__.__name__ == "Profile"), key=lambda p: p.updated_at)

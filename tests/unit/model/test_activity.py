@@ -2,7 +2,7 @@
 
 from streams.model.activity import CADENCE_GAPS, MAX_CATEGORIES, RECENT_EVENTS, CustomerActivity, signal_of
 
-from tests.support.builders import DAY, email, login, moment, purchase
+from tests.support.builders import DAY, email, login, moment, profile, purchase
 
 
 def fold(*events) -> CustomerActivity:
@@ -81,6 +81,14 @@ def test_opt_outs_and_bounces_are_per_channel():
     assert state.channels(state.unsubscribed) == ["email"]
     assert state.channels(state.bounced) == ["email"]
     assert fold(email(0, "complaint")).channels(fold(email(0, "complaint")).unsubscribed) == ["email"]
+
+
+def test_the_newest_profile_wins_and_of_two_at_the_same_time_the_later():
+    state = CustomerActivity.starting(moment(0))
+    for event in (profile(1, time_zone="Asia/Kolkata", consent=("email",)), profile(1, time_zone="Europe/London", consent=()),
+                  profile(0, time_zone="America/Los_Angeles")):
+        state.record(event, event.occurred_at.timestamp())  # profiles are not deduped by id (the engine's rule)
+    assert (state.time_zone, state.consent, state.profile_at) == ("Europe/London", 0, moment(1))
 
 
 def test_signals():
