@@ -11,17 +11,17 @@ from streams.clock import EventTimeClock, parse_clock
 from streams.codec import Limits
 from streams.consumer_metrics import watch_consumer
 from streams.engine import Engine
-from streams.policy import default_policy_path, load_policy
+from streams.policy import Policy
 from streams.scheduler import Scheduler
 from streams.settings import Settings
 from streams.topology import Topology, build_topology
 from streams.watermarks import Watermarks
 
 
-def build_worker_app(settings: Settings) -> Topology:
-    """The fully wired app for these settings (no Kafka connection is made yet)."""
+def build_worker_app(settings: Settings, policy: Policy) -> Topology:
+    """The fully wired app for these settings and policy (no Kafka connection is made yet)."""
     topology = build_topology(settings)
-    engine = Engine(load_policy(settings.policy or default_policy_path()))
+    engine = Engine(policy)
     clock = parse_clock(settings.clock, idle_after=settings.clock_idle_seconds)
     metrics.WORKER_CLOCK.labels(settings.clock.partition(":")[0]).set(1)
     limits = Limits(
@@ -50,9 +50,8 @@ def _add_metrics_page(app: faust.App) -> None:
             return self.bytes(metrics.exposition(), content_type="text/plain; version=0.0.4")
 
 
-def run_worker(settings: Settings) -> None:
-    """Run a worker until it is stopped (SIGINT/SIGTERM); blocks."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    topology = build_worker_app(settings)
+def run_worker(settings: Settings, policy: Policy) -> None:
+    """Run a worker until it is stopped (SIGINT/SIGTERM); blocks.  ``settings.data_dir`` must exist."""
+    topology = build_worker_app(settings, policy)
     worker = faust.Worker(topology.app, loglevel=settings.log_level, **log_format.worker_options(settings.log_format))
     worker.execute_from_commandline()

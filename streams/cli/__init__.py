@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from streams import __version__
+from streams.cli.errors import load_settings
 from streams.settings import Settings
 
 
@@ -21,7 +22,7 @@ def main() -> None:
 @main.command("settings")
 def show_settings() -> None:
     """Print every WINBACK_* setting with its effective value and meaning."""
-    current = Settings()
+    current = load_settings()
     for env_name, _default, description in Settings.documented():
         value = getattr(current, env_name.removeprefix("WINBACK_").lower())
         click.echo(f"{env_name}={value}\n    {description}")

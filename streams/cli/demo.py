@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from streams.cli.errors import load_settings
+
 
 @click.command("demo")
 @click.option("--customers", default=2000, show_default=True, help="Customers in the generated shop history.")
@@ -16,6 +18,7 @@ def demo(customers: int, days: int, rate: float, port: int) -> None:
     The broker is Apache Kafka fetched from Maven Central on first use (cached under
     .cache/kafka); data lives in var/demo. Runs until Ctrl-C, then stops everything.
     """
+    settings = load_settings()
     from streams.demo import DemoConfig, run_demo
 
-    run_demo(DemoConfig(customers=customers, days=days, rate=rate, port=port))
+    run_demo(DemoConfig(customers=customers, days=days, rate=rate, port=port), settings)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from streams.settings import Settings
+from streams.cli.errors import load_settings
 
 _customers = click.option("--customers", default=1000, show_default=True, help="Number of customers.")
 _days = click.option("--days", default=365, show_default=True, help="Days of history.")
@@ -46,6 +46,7 @@ def replay(customers: int, days: int, seed: int, rate: float, malformed_every: i
     from streams.publisher import publish
     from streams.traffic import generate_history
 
+    settings = load_settings()
     events = generate_history(customers, days, seed)
-    sent = asyncio.run(publish(Settings(), events, rate=rate or None, malformed_every=malformed_every))
+    sent = asyncio.run(publish(settings, events, rate=rate or None, malformed_every=malformed_every))
     click.echo(f"published {sent} events")
