@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import gzip
+import zlib
 from bisect import bisect_right
 from collections import Counter
 from contextlib import contextmanager
@@ -241,14 +242,45 @@ class _Counting:
 COUNTING = _Counting()
 
 
+class EventFileError(Exception):
+    """An event file that cannot be read at all: missing, a directory, unreadable, or a damaged gzip.
+
+    Bad lines are rejected one by one and counted; this is for a file with no usable lines to
+    give, where a report on what was read before the failure would mislead.  The message
+    names the file, says what is wrong and what to do, in one line.
+    """
+
+
 def read_text(path: Path, piece_bytes: int = 1 << 20) -> Iterator[bytes]:
     """The bytes of a JSON-lines file, gunzipped when it is gzip (by content, not name), in
-    pieces of about ``piece_bytes`` that end at line ends (but for the last, if the file does not)."""
-    with open(path, "rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
-    with gzip.open(path, "rb") if gzipped else open(path, "rb") as text:
-        while piece := text.read(piece_bytes):
-            yield piece if piece.endswith(b"\n") else piece + text.readline()
+    pieces of about ``piece_bytes`` that end at line ends (but for the last, if the file does not).
+
+    Raises ``EventFileError`` when the file cannot be read to its end.
+    """
+    try:
+        with open(path, "rb") as probe:
+            gzipped = probe.read(2) == b"\x1f\x8b"
+        with gzip.open(path, "rb") if gzipped else open(path, "rb") as text:
+            while piece := text.read(piece_bytes):
+                yield piece if piece.endswith(b"\n") else piece + text.readline()
+    except (OSError, EOFError, zlib.error) as error:
+        raise EventFileError(f"{path}: {_why_unreadable(path, error)}") from error
+
+
+def _why_unreadable(path: Path, error: OSError | EOFError | zlib.error) -> str:
+    """What is wrong with the file and what to do, for ``EventFileError``."""
+    if isinstance(error, FileNotFoundError):
+        return "no such file"
+    if isinstance(error, IsADirectoryError):
+        return "is a directory - give the event file itself"
+    if isinstance(error, PermissionError):
+        return "permission denied - make it readable (chmod +r) or run as a user who can read it"
+    if isinstance(error, EOFError):  # the compressed stream stops before its end marker
+        size = path.stat().st_size
+        return f"not a valid gzip file (truncated at byte {size}?) - it ends before its data does; copy or export it again"
+    if isinstance(error, (gzip.BadGzipFile, zlib.error)):
+        return f"not a valid gzip file ({error}) - the compressed data is damaged; copy or export it again"
+    return f"cannot read it ({error.strerror or error})"
 
 
 def backtest_file(path: Path, policy: Policy, *, until: float | None = None) -> Report:

@@ -10,7 +10,8 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from streams.backtest import Report, backtest_file
+from streams.backtest import EventFileError, Report, backtest_file
+from streams.cli.errors import CommandError
 from streams.policy import PolicyError, default_policy_path, load_policy
 
 
@@ -30,7 +31,7 @@ class Moment(click.ParamType):
 
 
 @click.command("backtest")
-@click.argument("events", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("events", type=click.Path(path_type=Path))  # read_text names a missing or unreadable file
 @click.option(
     "--policy",
     "policy_path",
@@ -42,12 +43,19 @@ class Moment(click.ParamType):
 @click.option("--until", type=Moment(), default=None, help="Replay up to this moment (default: the last event's time).")
 @click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def backtest(events: Path, policy_path: Path, until: float | None, output: str) -> None:
-    """Replay the JSON-lines EVENTS file (.gz accepted) under a policy and report what it would have sent."""
+    """Replay the JSON-lines EVENTS file (.gz accepted) under a policy and report what it would have sent.
+
+    Bad lines are counted as rejected, with their reason; a file that cannot be read to its end
+    (missing, unreadable, a truncated or damaged gzip) stops the backtest with exit status 1.
+    """
     try:
         policy = load_policy(policy_path)
     except PolicyError as error:
         raise click.ClickException(f"invalid policy:\n{error}") from None
-    report = backtest_file(events, policy, until=until)
+    try:
+        report = backtest_file(events, policy, until=until)
+    except EventFileError as error:
+        raise CommandError(str(error)) from None
     if output == "json":
         click.echo(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode())
     else:
