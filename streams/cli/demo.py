@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from streams.cli.errors import load_settings
+from streams.cli.kafka import start_failure
+from streams.kafka_local import KafkaLocalError
 
 
 @click.command("demo")
@@ -21,4 +23,7 @@ def demo(customers: int, days: int, rate: float, port: int) -> None:
     settings = load_settings()
     from streams.demo import DemoConfig, run_demo
 
-    run_demo(DemoConfig(customers=customers, days=days, rate=rate, port=port), settings)
+    try:
+        run_demo(DemoConfig(customers=customers, days=days, rate=rate, port=port), settings)
+    except KafkaLocalError as error:
+        raise start_failure(error) from None
