@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.clock import parse_clock
 from streams.log_format import LogFormat
+from streams.policy import default_policy_path
 
 ENV_PREFIX = "WINBACK_"
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
@@ -111,6 +112,11 @@ class Settings(BaseSettings):
     def _known_clock(cls, value: str) -> str:
         parse_clock(value)  # raises ValueError with the accepted forms
         return value
+
+    @property
+    def policy_path(self) -> Path:
+        """The policy file in use: WINBACK_POLICY, else the bundled example."""
+        return self.policy or default_policy_path()
 
     @cached_property
     def bootstrap_servers(self) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from streams.cli.errors import USAGE_EXIT_CODE, CommandError, load_settings
-from streams.policy import Policy, PolicyError, default_policy_path, load_policy
+from streams.policy import Policy, PolicyError, load_policy
 from streams.settings import Settings
 
 
@@ -29,7 +29,7 @@ def worker() -> None:
 def _policy(settings: Settings) -> Policy:
     """The policy of WINBACK_POLICY (the bundled example when unset); a bad one is a usage error."""
     try:
-        return load_policy(settings.policy or default_policy_path())
+        return load_policy(settings.policy_path)
     except PolicyError as error:
         raise CommandError("\n".join(f"WINBACK_POLICY: {problem}" for problem in error.problems), USAGE_EXIT_CODE) from None
 

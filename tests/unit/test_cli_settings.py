@@ -6,11 +6,13 @@ import pytest
 from click.testing import CliRunner, Result
 
 from streams.cli import main
+from streams.policy import default_policy_path
 
 COMMANDS_READING_SETTINGS = [["settings"], ["worker"], ["topics", "ensure"], ["traffic", "replay"], ["demo"]]
 
 
-def invoke(args: list[str], **env: str) -> Result:
+def invoke(args: list[str], **env: str | None) -> Result:
+    """``winback ARGS`` with ``env`` on top of this process's environment (None: unset)."""
     return CliRunner().invoke(main, args, env=env)
 
 
@@ -71,3 +73,11 @@ def test_the_worker_names_a_data_dir_it_cannot_create(tmp_path) -> None:
 
     assert result.exit_code == 2
     assert result.stderr == f"winback: WINBACK_DATA_DIR='{impossible}': cannot create it: Not a directory\n"
+
+
+def test_settings_show_the_policy_in_use() -> None:
+    bundled = invoke(["settings"], WINBACK_POLICY=None)
+    chosen = invoke(["settings"], WINBACK_POLICY="/etc/winback/policy.yaml")
+
+    assert f"\nWINBACK_POLICY=(bundled) {default_policy_path()}\n" in bundled.stdout
+    assert "\nWINBACK_POLICY=/etc/winback/policy.yaml\n" in chosen.stdout
