@@ -18,7 +18,8 @@ import math
 from datetime import time
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Iterable, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -396,9 +397,37 @@ def _days(value: float) -> str:
     return f"{value:g} days"
 
 
-def _did_you_mean(word: str, candidates: Any) -> str:
-    close = difflib.get_close_matches(word, list(candidates), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+SUGGESTIONS = 2
+LIKENESS_CUTOFF = 0.6  # difflib's own default: below it, two words have little in common
+
+
+def _did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """`` (did you mean 'a'?)`` naming the candidates ``word`` may be a misspelling of, closest
+    first (at most ``SUGGESTIONS``); empty when none is close."""
+    close = _closest(word, candidates)[:SUGGESTIONS]
+    return f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+
+
+def _closest(word: str, candidates: Iterable[str]) -> list[str]:
+    """The candidates at least ``LIKENESS_CUTOFF`` like ``word``, most alike first (ties in their given order)."""
+    scored = [(_likeness(word, candidate), candidate) for candidate in candidates if candidate != word]
+    ranked = sorted(scored, key=lambda pair: -pair[0])  # stable: ties keep the candidates' order
+    return [candidate for likeness, candidate in ranked if likeness >= LIKENESS_CUTOFF]
+
+
+def _likeness(word: str, key: str) -> float:
+    """How alike a typed ``word`` and a snake_case ``key`` are, from 0 to 1.
+
+    difflib's ratio of the spellings, or of their words sorted (``days_after`` is ``after_days``
+    with its words swapped, which difflib alone rates 0.5); a word that is some of the key's
+    words (``cadence`` for ``cadence_multiplier``) scores the cutoff, enough to be named after
+    better matches.
+    """
+    spelled = difflib.SequenceMatcher(None, word, key).ratio()
+    words, key_words = word.split("_"), key.split("_")
+    reordered = difflib.SequenceMatcher(None, "_".join(sorted(words)), "_".join(sorted(key_words))).ratio()
+    part = LIKENESS_CUTOFF if set(words) < set(key_words) else 0.0
+    return max(spelled, reordered, part)
 
 
 class PolicyError(ValueError):
@@ -492,8 +521,8 @@ def _explain(error: ValidationError) -> list[tuple[str, str]]:
             continue
         path = _key_path(detail["loc"])
         if detail["type"] == "extra_forbidden":
-            key = str(detail["loc"][-1])
-            message = f"unknown key{_did_you_mean(key, _KNOWN_KEYS)}"
+            *place, key = detail["loc"]
+            message = f"unknown key{_did_you_mean(str(key), _keys_at(tuple(place)))}"
         elif detail["type"] == "missing":
             message = "required key is missing"
         else:
@@ -509,13 +538,38 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
-_KNOWN_KEYS = sorted(
-    {
-        name
-        for model in (
-            Policy, ActivitySignals, Threshold, Stages, OfferTerms, SeriesStep, Campaign,
-            Cap, Caps, QuietHours, Channels, Tier, Attribution, VariantStep,
-        )
-        for name in model.model_fields
-    }
-)
+def _keys_at(place: tuple[int | str, ...]) -> list[str]:
+    """The keys a mapping at ``place`` (a pydantic location) may hold, from the types of ``Policy``'s fields.
+
+    Only these make sense as suggestions: ``offer`` is a step's key, not a campaign's.
+    """
+    annotation: Any = Policy
+    for part in place:
+        annotation = _inner(_unwrapped(annotation), part)
+    model = _unwrapped(annotation)
+    return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+
+
+def _unwrapped(annotation: Any) -> Any:
+    """The type under ``Annotated[...]`` and ``... | None``."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin is Union or origin is UnionType:
+            annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
+        else:
+            return annotation
+
+
+def _inner(container: Any, part: int | str) -> Any:
+    """The type at ``part`` of a value of type ``container``: a model's field, a list's item, a dict's value."""
+    if isinstance(container, type) and issubclass(container, BaseModel):
+        field = container.model_fields.get(str(part))
+        return field.annotation if field is not None else None
+    origin = get_origin(container)
+    if origin is list:
+        return get_args(container)[0]
+    if origin is dict:
+        return get_args(container)[1]
+    return None
