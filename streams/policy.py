@@ -456,23 +456,24 @@ def load_policy(path: str | Path) -> Policy:
 def parse_policy(text: str, source: str = "<policy>") -> Policy:
     """Validate policy YAML text; ``source`` names it in error messages."""
     data, lines, duplicates = _read_yaml(text, source)
-    problems = [_problem(source, path, message, lines) for path, message in duplicates]
     if not isinstance(data, dict):
-        raise PolicyError([*problems, f"{source}: (top level): expected a mapping with stages and campaigns"])
+        top_level = ("", "expected a mapping with stages and campaigns")
+        raise PolicyError(_report(source, [*duplicates, top_level], lines))
     try:
         policy = Policy.model_validate(data)
     except ValidationError as error:
-        problems += [_problem(source, path, message, lines) for path, message in _explain(error)]
-        raise PolicyError(problems) from None
-    if problems:
-        raise PolicyError(problems)
+        raise PolicyError(_report(source, [*duplicates, *_explain(error)], lines)) from None
+    if duplicates:
+        raise PolicyError(_report(source, duplicates, lines))
     return policy
 
 
-def _problem(source: str, path: str, message: str, lines: dict[str, int]) -> str:
-    line = lines.get(path) or lines.get(path.rsplit(".", 1)[0])
-    where = f" (line {line})" if line else ""
-    return f"{source}: {path or '(top level)'}: {message}{where}"
+def _report(source: str, found: list[tuple[str, str]], lines: dict[str, int]) -> list[str]:
+    """Each (key path, message) as ``FILE: key.path: what (line N)``, in line order, so the
+    list reads like the file; problems without a line come last, in the order found."""
+    located = [(path, message, lines.get(path) or lines.get(path.rsplit(".", 1)[0])) for path, message in found]
+    located.sort(key=lambda problem: problem[2] or math.inf)  # stable: one line's problems keep their order
+    return [f"{source}: {path or '(top level)'}: {message}{f' (line {line})' if line else ''}" for path, message, line in located]
 
 
 def _read_yaml(text: str, source: str) -> tuple[Any, dict[str, int], list[tuple[str, str]]]:

@@ -110,6 +110,24 @@ campaigns:
     assert "'email', 'sms' or 'push'" in found[4]
 
 
+def test_problems_are_listed_in_line_order_those_without_a_line_last():
+    found = problems(
+        """
+campaigns:
+  reactivation:
+    steps: [{after_days: 0, channel: fax, template: a}]
+caps: {when_capped: never}
+caps: {when_capped: later}
+"""
+    )
+    assert found == [
+        "p.yaml: campaigns.reactivation.steps[0].channel: Input should be 'email', 'sms' or 'push' (line 4)",
+        "p.yaml: caps: repeated key; only the last one would count (line 6)",
+        "p.yaml: caps.when_capped: Input should be 'defer' or 'skip' (line 6)",
+        "p.yaml: stages: required key is missing",
+    ]
+
+
 def test_cross_field_conflicts():
     found = problems(
         """
