@@ -122,7 +122,7 @@ async def _produce_and_watch(settings: Settings, config: DemoConfig) -> None:
 
 async def _produce(settings: Settings, config: DemoConfig, observed: Observed) -> None:
     """Replay the generated history at the demo's rate, with a few malformed records."""
-    events = generate_history(config.customers, config.days, seed=42)
+    events = generate_history(config.customers, config.days, seed=42, exact_count=True)
     await publish(
         settings, events, rate=config.rate, malformed_every=config.malformed_every,
         on_sent=lambda kind: observed.produced.update([kind]),

@@ -10,8 +10,10 @@ from streams.kafka_local import KafkaLocalError
 
 
 @click.command("demo")
-@click.option("--customers", default=2000, show_default=True, help="Customers in the generated shop history.")
-@click.option("--days", default=365, show_default=True, help="Days of history to replay.")
+@click.option(
+    "--customers", type=click.IntRange(min=0), default=2000, show_default=True, help="Distinct customers in the generated shop history."
+)
+@click.option("--days", type=click.IntRange(min=1), default=365, show_default=True, help="Days of history to replay.")
 @click.option("--rate", default=400.0, show_default=True, help="Events per second sent to Kafka.")
 @click.option("--port", default=9092, show_default=True, help="Port of the local Kafka broker.")
 def demo(customers: int, days: int, rate: float, port: int) -> None:
