@@ -7,12 +7,21 @@ events are replayed in (time, event id) order: the report does not depend on the
 file's lines, and duplicated lines change nothing but the ``duplicates`` count.  Events after
 ``until`` are left out; everything due at or before ``until`` fires.  Bad lines are counted as
 rejected with their reason, never fatal.
+
+A line is bad by the stream's own rules (``codec``), far-future times included: a line dated
+more than ``max_future_skew_seconds`` after the wall clock at the run is rejected as
+``future_timestamp``, as a worker dead-letters a record dated that far after its arrival.  A
+historical log was written before the run, so none of its real events is that late, while a
+mistyped year (2099) would otherwise become the report's end and sunset everyone.  Judged
+against ``until`` instead, every event after a mid-history ``until`` would be rejected rather
+than left out; judged against the log's latest event, the bad line would set the reference.
 """
 
 from __future__ import annotations
 
 import gc
 import gzip
+import time
 import zlib
 from bisect import bisect_right
 from collections import Counter
@@ -24,7 +33,7 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 from streams.activity import CustomerActivity
 from streams.assignment import Assignment
 from streams.campaign import PlannedStep, SendPlan, StepDecision, campaign_of
-from streams.codec import Rejection
+from streams.codec import DEFAULT_LIMITS, Limits, Rejection
 from streams.commands import (
     CHANNELS,
     SKIP_REASONS,
@@ -283,10 +292,13 @@ def _why_unreadable(path: Path, error: OSError | EOFError | zlib.error) -> str:
     return f"cannot read it ({error.strerror or error})"
 
 
-def backtest_file(path: Path, policy: Policy, *, until: float | None = None) -> Report:
+def backtest_file(
+    path: Path, policy: Policy, *, until: float | None = None, limits: Limits = DEFAULT_LIMITS, now: float | None = None
+) -> Report:
     """``run_backtest`` of the file's non-blank lines, read in pieces (``read_text``)."""
+    now = time.time() if now is None else now
     with _without_gc():
-        return _run(EventLog.from_text(read_text(path)), policy, until, None)
+        return _run(EventLog.from_text(read_text(path), limits=limits, now=now), policy, until, None)
 
 
 def run_backtest(
@@ -295,8 +307,13 @@ def run_backtest(
     *,
     until: float | None = None,
     on_record: Callable[[str, Record], None] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    now: float | None = None,
 ) -> Report:
     """Replay ``lines`` under ``policy`` up to ``until`` (default: the latest event's time).
+
+    Lines are checked against ``limits`` as a worker checks records; ``now`` is the wall
+    clock that far-future times are judged against (default: the time of the call).
 
     ``on_record(customer_id, record)`` sees every trigger and command, in each customer's order,
     as the full record the stream would publish; without it the engine records only what the
@@ -306,8 +323,9 @@ def run_backtest(
     those due up to ``until`` after their last event, wait until ``until`` is known (the
     latest event of the whole log when it is not given).
     """
+    now = time.time() if now is None else now
     with _without_gc():
-        return _run(EventLog(lines), policy, until, on_record)
+        return _run(EventLog(lines, limits=limits, now=now), policy, until, on_record)
 
 
 def _run(log: EventLog, policy: Policy, until: float | None, on_record: Callable[[str, Record], None] | None) -> Report:

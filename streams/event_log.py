@@ -49,11 +49,15 @@ class EventLog:
 
     ``EventLog(lines)`` numbers every item of ``lines`` as one line, as given;
     ``EventLog.from_text(pieces)`` reads text that comes in pieces ending at line ends and,
-    skips blank lines without numbering them.
+    skips blank lines without numbering them.  ``now``: the time a line may be dated at most
+    ``limits.max_future_skew_seconds`` after (None: no such check), as in ``codec``.
     """
 
-    def __init__(self, lines: Iterable[bytes] = (), *, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(
+        self, lines: Iterable[bytes] = (), *, limits: Limits = DEFAULT_LIMITS, now: float | None = None
+    ) -> None:
         self.limits = limits
+        self.now = now
         self.rejections: list[tuple[int, Rejection]] = []  # (line number, why); in line order once read
         # Customer id -> the number and the line, one after the other, of each line filed under
         # it, with the customers in order of their first line.  One flat list a customer: filing
@@ -70,8 +74,10 @@ class EventLog:
             self._file(batch, b"\n".join(batch))
 
     @classmethod
-    def from_text(cls, pieces: Iterable[bytes], *, limits: Limits = DEFAULT_LIMITS) -> EventLog:
-        log = cls(limits=limits)
+    def from_text(
+        cls, pieces: Iterable[bytes], *, limits: Limits = DEFAULT_LIMITS, now: float | None = None
+    ) -> EventLog:
+        log = cls(limits=limits, now=now)
         log._terminator = b"\n"
         # A line is one byte longer with its terminator: the batches keep within the limit
         # with it (a line at the very limit is decided on its own).
@@ -113,7 +119,7 @@ class EventLog:
             if self._terminator and raw.isspace():
                 self._blanks.append(number)
                 continue
-            decoded = decode_line_at(raw, limits=self.limits)
+            decoded = decode_line_at(raw, now=self.now, limits=self.limits)
             if decoded.__class__ is Rejection:
                 self.rejections.append((number, decoded))  # type: ignore[arg-type]
                 continue
@@ -143,7 +149,7 @@ class EventLog:
     def _decode(self, filed: list[int | bytes], numbered: list[tuple[int, AnyInput, float]]) -> CustomerEvents | None:
         """The customer's events from their ``filed`` lines (decoded here) and those decoded on their own."""
         lines, limits = filed[1::2], self.limits
-        batch = decode_batch_at(lines, limits=self._fast_limits) if lines else None  # type: ignore[arg-type]
+        batch = decode_batch_at(lines, now=self.now, limits=self._fast_limits) if lines else None  # type: ignore[arg-type]
         if batch is not None and not numbered:
             events, times = batch
         else:
@@ -152,7 +158,7 @@ class EventLog:
                 numbered += zip(numbers, *batch)
             else:
                 for number, line in zip(numbers, lines):
-                    decoded = decode_line_at(self._raw(number, line), limits=limits)
+                    decoded = decode_line_at(self._raw(number, line), now=self.now, limits=limits)
                     if decoded.__class__ is Rejection:
                         self.rejections.append((number, decoded))  # type: ignore[arg-type]
                     else:

@@ -88,7 +88,9 @@ class Settings(BaseSettings):
 
     max_payload_bytes: int = Field(65536, ge=256, description="Records larger than this are dead-lettered.")
     max_future_skew_seconds: float = Field(
-        86400.0, ge=0, description="Events dated further than this into the future are dead-lettered."
+        86400.0,
+        ge=0,
+        description="Events dated further than this into the future are dead-lettered (and rejected by the backtest).",
     )
 
     @field_validator("broker")

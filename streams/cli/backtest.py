@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from streams.backtest import EventFileError, Report, backtest_file
-from streams.cli.errors import CommandError
+from streams.cli.errors import CommandError, load_settings
+from streams.codec import Limits
 from streams.policy import PolicyError, default_policy_path, load_policy
 
 
@@ -45,15 +46,18 @@ class Moment(click.ParamType):
 def backtest(events: Path, policy_path: Path, until: float | None, output: str) -> None:
     """Replay the JSON-lines EVENTS file (.gz accepted) under a policy and report what it would have sent.
 
-    Bad lines are counted as rejected, with their reason; a file that cannot be read to its end
-    (missing, unreadable, a truncated or damaged gzip) stops the backtest with exit status 1.
+    Bad lines are counted as rejected, with their reason, by the stream's rules: a line dated
+    more than WINBACK_MAX_FUTURE_SKEW_SECONDS after the wall clock is a future_timestamp.
+    A file that cannot be read to its end (missing, unreadable, a truncated or damaged gzip)
+    stops the backtest with exit status 1.
     """
     try:
         policy = load_policy(policy_path)
     except PolicyError as error:
         raise click.ClickException(f"invalid policy:\n{error}") from None
+    limits = Limits(max_future_skew_seconds=load_settings().max_future_skew_seconds)  # the stream's rule
     try:
-        report = backtest_file(events, policy, until=until)
+        report = backtest_file(events, policy, until=until, limits=limits)
     except EventFileError as error:
         raise CommandError(str(error)) from None
     if output == "json":

@@ -2,13 +2,14 @@
 
 import gzip
 import json
+import time
 
 from click.testing import CliRunner
 
 from streams.cli import main
 from streams.policy import default_policy_path
 
-from tests.unit.builders import SMALL, line, login, purchase
+from tests.unit.builders import DAY, SMALL, T0, line, login, purchase
 
 
 def invoke(*args: str):
@@ -63,6 +64,18 @@ def test_policy_check(tmp_path):
     result = invoke("policy", "check", str(bad))
     assert result.exit_code == 1
     assert result.output.strip() == f"{bad}: stages.winback: must start after reactivation (10 days is not more than 30 days) (line 1)"
+
+
+def test_a_line_dated_after_the_run_is_a_future_timestamp_by_the_worker_s_skew(tmp_path):
+    in_two_days = (time.time() - T0) / DAY + 2
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(line(purchase(0)) + b"\n" + line(login(in_two_days)) + b"\n")
+
+    default = json.loads(invoke("backtest", str(path), "--format", "json").stdout)
+    week = CliRunner().invoke(main, ["backtest", str(path), "--format", "json"], env={"WINBACK_MAX_FUTURE_SKEW_SECONDS": "604800"})
+
+    assert (default["rejected_reasons"], default["until"]) == ({"future_timestamp": 1}, "2024-01-01T12:00:00+00:00")
+    assert json.loads(week.stdout)["rejected"] == 0
 
 
 def gzipped_log(tmp_path):
