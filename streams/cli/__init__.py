@@ -6,7 +6,7 @@ import click
 
 from streams import __version__
 from streams.cli.errors import load_settings
-from streams.settings import Settings
+from streams.runtime.settings import Settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

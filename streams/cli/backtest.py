@@ -10,10 +10,13 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from streams.backtest import EventFileError, Report, backtest_file
+from streams.backtest.event_log import EventFileError
+from streams.backtest.report import Report
+from streams.backtest.run import backtest_file
 from streams.cli.errors import CommandError, load_settings
-from streams.codec import Limits
-from streams.policy import PolicyError, default_policy_path, load_policy
+from streams.model.codec import Limits
+from streams.policy.messages import PolicyError
+from streams.policy.loading import default_policy_path, load_policy
 
 
 class Moment(click.ParamType):

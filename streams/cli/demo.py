@@ -6,7 +6,7 @@ import click
 
 from streams.cli.errors import load_settings
 from streams.cli.kafka import start_failure
-from streams.kafka_local import KafkaLocalError
+from streams.devtools.kafka_local import KafkaLocalError
 
 
 @click.command("demo")
@@ -23,7 +23,7 @@ def demo(customers: int, days: int, rate: float, port: int) -> None:
     .cache/kafka); data lives in var/demo. Runs until Ctrl-C, then stops everything.
     """
     settings = load_settings()
-    from streams.demo import DemoConfig, run_demo
+    from streams.devtools.demo import DemoConfig, run_demo
 
     try:
         run_demo(DemoConfig(customers=customers, days=days, rate=rate, port=port), settings)

@@ -11,7 +11,7 @@ from typing import IO, Any
 import click
 from pydantic import ValidationError
 
-from streams.settings import ENV_PREFIX, Settings
+from streams.runtime.settings import ENV_PREFIX, Settings
 
 USAGE_EXIT_CODE = 2  # click's exit status for bad usage (options, arguments); bad settings are usage too
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from streams.cli.errors import CommandError
-from streams.kafka_local import CACHE_ENV, KAFKA_VERSION, KafkaLocalError, LocalKafka, PortInUse, default_cache_dir
+from streams.devtools.kafka_local import CACHE_ENV, KAFKA_VERSION, KafkaLocalError, LocalKafka, PortInUse, default_cache_dir
 
 DATA_DIR_OPTION = click.option(
     "--data-dir",

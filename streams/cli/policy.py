@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
-from streams.policy import Policy, PolicyError, load_policy
+from streams.policy.sections import Policy
+from streams.policy.messages import PolicyError
+from streams.policy.loading import load_policy
 
 
 @click.group("policy")

@@ -25,7 +25,7 @@ def ensure() -> None:
     """
     from aiokafka.errors import KafkaError
 
-    from streams.topics import ensure_topics
+    from streams.admin.topics import ensure_topics
 
     settings = load_settings()
     try:

@@ -31,7 +31,7 @@ def generate(path: Path, customers: int, days: int, seed: int) -> None:
 
     The file is a valid input for `winback backtest`.
     """
-    from streams.traffic import generate_history, write_jsonl
+    from streams.devtools.traffic import generate_history, write_jsonl
 
     count = write_jsonl(generate_history(customers, days, seed, exact_count=True), path)
     click.echo(f"wrote {count} events for {customers} customers to {path}")
@@ -45,8 +45,8 @@ def generate(path: Path, customers: int, days: int, seed: int) -> None:
 @click.option("--malformed-every", default=0, show_default=True, help="Mix in one malformed record every N events.")
 def replay(customers: int, days: int, seed: int, rate: float, malformed_every: int) -> None:
     """Publish a generated history to the input topics (WINBACK_BROKER, WINBACK_TOPIC_*)."""
-    from streams.publisher import publish
-    from streams.traffic import generate_history
+    from streams.devtools.publisher import publish
+    from streams.devtools.traffic import generate_history
 
     settings = load_settings()
     events = generate_history(customers, days, seed, exact_count=True)

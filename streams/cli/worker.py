@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 from streams.cli.errors import USAGE_EXIT_CODE, CommandError, load_settings
-from streams.policy import Policy, PolicyError, load_policy
-from streams.settings import Settings
+from streams.policy.sections import Policy
+from streams.policy.messages import PolicyError
+from streams.policy.loading import load_policy
+from streams.runtime.settings import Settings
 
 
 @click.command("worker")
@@ -21,7 +23,7 @@ def worker() -> None:
     settings = load_settings()
     policy = _policy(settings)
     _make_data_dir(settings)
-    from streams.worker import run_worker  # Faust is heavy to import; only load it once the input is fine
+    from streams.runtime.worker import run_worker  # Faust is heavy to import; only load it once the input is fine
 
     run_worker(settings, policy)
 
