@@ -17,6 +17,7 @@ history.  Rejected lines are collected with their line numbers.
 from __future__ import annotations
 
 import gzip
+import zlib
 from dataclasses import replace
 from bisect import bisect_left
 from itertools import compress, count, islice
@@ -35,14 +36,45 @@ _KEY_VALUE = b'"customer_id":"'  # as msgspec, orjson and most encoders write it
 _BATCH_LINES = 4096  # lines filed per round (one scan each for backslashes and keys)
 
 
+class EventFileError(Exception):
+    """An event file that cannot be read at all: missing, a directory, unreadable, or a damaged gzip.
+
+    Bad lines are rejected one by one and counted; this is for a file with no usable lines to
+    give, where a report on what was read before the failure would mislead.  The message
+    names the file, says what is wrong and what to do, in one line.
+    """
+
+
 def read_text(path: Path, piece_bytes: int = 1 << 20) -> Iterator[bytes]:
     """The bytes of a JSON-lines file, gunzipped when it is gzip (by content, not name), in
-    pieces of about ``piece_bytes`` that end at line ends (but for the last, if the file does not)."""
-    with open(path, "rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
-    with gzip.open(path, "rb") if gzipped else open(path, "rb") as text:
-        while piece := text.read(piece_bytes):
-            yield piece if piece.endswith(b"\n") else piece + text.readline()
+    pieces of about ``piece_bytes`` that end at line ends (but for the last, if the file does not).
+
+    Raises ``EventFileError`` when the file cannot be read to its end.
+    """
+    try:
+        with open(path, "rb") as probe:
+            gzipped = probe.read(2) == b"\x1f\x8b"
+        with gzip.open(path, "rb") if gzipped else open(path, "rb") as text:
+            while piece := text.read(piece_bytes):
+                yield piece if piece.endswith(b"\n") else piece + text.readline()
+    except (OSError, EOFError, zlib.error) as error:
+        raise EventFileError(f"{path}: {_why_unreadable(path, error)}") from error
+
+
+def _why_unreadable(path: Path, error: OSError | EOFError | zlib.error) -> str:
+    """What is wrong with the file and what to do, for ``EventFileError``."""
+    if isinstance(error, FileNotFoundError):
+        return "no such file"
+    if isinstance(error, IsADirectoryError):
+        return "is a directory - give the event file itself"
+    if isinstance(error, PermissionError):
+        return "permission denied - make it readable (chmod +r) or run as a user who can read it"
+    if isinstance(error, EOFError):  # the compressed stream stops before its end marker
+        size = path.stat().st_size
+        return f"not a valid gzip file (truncated at byte {size}?) - it ends before its data does; copy or export it again"
+    if isinstance(error, (gzip.BadGzipFile, zlib.error)):
+        return f"not a valid gzip file ({error}) - the compressed data is damaged; copy or export it again"
+    return f"cannot read it ({error.strerror or error})"
 
 
 class CustomerEvents:
@@ -61,11 +93,15 @@ class EventLog:
 
     ``EventLog(lines)`` numbers every item of ``lines`` as one line, as given;
     ``EventLog.from_text(pieces)`` reads text that comes in pieces ending at line ends and,
-    skips blank lines without numbering them.
+    skips blank lines without numbering them.  ``now``: the time a line may be dated at most
+    ``limits.max_future_skew_seconds`` after (None: no such check), as in ``codec``.
     """
 
-    def __init__(self, lines: Iterable[bytes] = (), *, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(
+        self, lines: Iterable[bytes] = (), *, limits: Limits = DEFAULT_LIMITS, now: float | None = None
+    ) -> None:
         self.limits = limits
+        self.now = now
         self.rejections: list[tuple[int, Rejection]] = []  # (line number, why); in line order once read
         # Customer id -> the number and the line, one after the other, of each line filed under
         # it, with the customers in order of their first line.  One flat list a customer: filing
@@ -82,8 +118,10 @@ class EventLog:
             self._file(batch, b"\n".join(batch))
 
     @classmethod
-    def from_text(cls, pieces: Iterable[bytes], *, limits: Limits = DEFAULT_LIMITS) -> EventLog:
-        log = cls(limits=limits)
+    def from_text(
+        cls, pieces: Iterable[bytes], *, limits: Limits = DEFAULT_LIMITS, now: float | None = None
+    ) -> EventLog:
+        log = cls(limits=limits, now=now)
         log._terminator = b"\n"
         # A line is one byte longer with its terminator: the batches keep within the limit
         # with it (a line at the very limit is decided on its own).
@@ -125,7 +163,7 @@ class EventLog:
             if self._terminator and raw.isspace():
                 self._blanks.append(number)
                 continue
-            decoded = decode_line_at(raw, limits=self.limits)
+            decoded = decode_line_at(raw, now=self.now, limits=self.limits)
             if isinstance(decoded, Rejection):
                 self.rejections.append((number, decoded))
                 continue
@@ -156,7 +194,7 @@ class EventLog:
         """The customer's events from their ``filed`` lines (decoded here) and those decoded on their own."""
         # the flat list alternates numbers and lines
         lines, limits = cast("list[bytes]", filed[1::2]), self.limits
-        batch = decode_batch_at(lines, limits=self._fast_limits) if lines else None
+        batch = decode_batch_at(lines, now=self.now, limits=self._fast_limits) if lines else None
         if batch is not None and not numbered:
             events, times = batch
         else:
@@ -165,7 +203,7 @@ class EventLog:
                 numbered += zip(numbers, *batch)
             else:
                 for number, line in zip(numbers, lines):
-                    decoded = decode_line_at(self._raw(number, line), limits=limits)
+                    decoded = decode_line_at(self._raw(number, line), now=self.now, limits=limits)
                     if isinstance(decoded, Rejection):
                         self.rejections.append((number, decoded))
                     else:

@@ -7,11 +7,20 @@ events are replayed in (time, event id) order: the report does not depend on the
 file's lines, and duplicated lines change nothing but the ``duplicates`` count.  Events after
 ``until`` are left out; everything due at or before ``until`` fires.  Bad lines are counted as
 rejected with their reason, never fatal.
+
+A line is bad by the stream's own rules (``codec``), far-future times included: a line dated
+more than ``max_future_skew_seconds`` after the wall clock at the run is rejected as
+``future_timestamp``, as a worker dead-letters a record dated that far after its arrival.  A
+historical log was written before the run, so none of its real events is that late, while a
+mistyped year (2099) would otherwise become the report's end and sunset everyone.  Judged
+against ``until`` instead, every event after a mid-history ``until`` would be rejected rather
+than left out; judged against the log's latest event, the bad line would set the reference.
 """
 
 from __future__ import annotations
 
 import gc
+import time
 from bisect import bisect_right
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,14 +31,18 @@ from streams.backtest.report import COUNTING, Report
 from streams.core.engine import Engine
 from streams.core.recorders import FULL
 from streams.model.activity import CustomerActivity
+from streams.model.codec import DEFAULT_LIMITS, Limits
 from streams.model.records import STAGES, Record
 from streams.policy.sections import Policy
 
 
-def backtest_file(path: Path, policy: Policy, *, until: float | None = None) -> Report:
+def backtest_file(
+    path: Path, policy: Policy, *, until: float | None = None, limits: Limits = DEFAULT_LIMITS, now: float | None = None
+) -> Report:
     """``run_backtest`` of the file's non-blank lines, read in pieces (``read_text``)."""
+    now = time.time() if now is None else now
     with _without_gc():
-        return _run(EventLog.from_text(read_text(path)), policy, until, None)
+        return _run(EventLog.from_text(read_text(path), limits=limits, now=now), policy, until, None)
 
 
 def run_backtest(
@@ -38,8 +51,13 @@ def run_backtest(
     *,
     until: float | None = None,
     on_record: Callable[[str, Record], None] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    now: float | None = None,
 ) -> Report:
     """Replay ``lines`` under ``policy`` up to ``until`` (default: the latest event's time).
+
+    Lines are checked against ``limits`` as a worker checks records; ``now`` is the wall
+    clock that far-future times are judged against (default: the time of the call).
 
     ``on_record(customer_id, record)`` sees every trigger and command, in each customer's order,
     as the full record the stream would publish; without it the engine records only what the
@@ -49,8 +67,9 @@ def run_backtest(
     those due up to ``until`` after their last event, wait until ``until`` is known (the
     latest event of the whole log when it is not given).
     """
+    now = time.time() if now is None else now
     with _without_gc():
-        return _run(EventLog(lines), policy, until, on_record)
+        return _run(EventLog(lines, limits=limits, now=now), policy, until, on_record)
 
 
 def _run(log: EventLog, policy: Policy, until: float | None, on_record: Callable[[str, Record], None] | None) -> Report:

@@ -6,7 +6,7 @@ import asyncio
 
 import click
 
-from streams.runtime.settings import Settings
+from streams.cli.errors import load_settings
 
 
 @click.group("topics")
@@ -27,7 +27,7 @@ def ensure() -> None:
 
     from streams.admin.topics import ensure_topics
 
-    settings = Settings()
+    settings = load_settings()
     try:
         statuses = asyncio.run(ensure_topics(settings))
     except KafkaError as error:

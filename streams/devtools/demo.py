@@ -70,14 +70,17 @@ class Observed:
     event_time: str = "-"
 
 
-def run_demo(config: DemoConfig) -> None:
-    """Start everything, show it live until Ctrl-C (or SIGTERM), then stop everything cleanly."""
+def run_demo(config: DemoConfig, base: Settings) -> None:
+    """Start everything, show it live until Ctrl-C (or SIGTERM), then stop everything cleanly.
+
+    ``base``: the WINBACK_* settings; the demo replaces the broker and the data directory.
+    """
     signal.signal(signal.SIGTERM, _interrupt)  # a terminated demo must not leave a broker and worker behind
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     broker = LocalKafka(DEMO_DIR / "kafka", port=config.port)
     print(f"Starting Apache Kafka on 127.0.0.1:{config.port} (first run downloads it from Maven Central)...")
     bootstrap = broker.start()
-    settings = Settings(broker=bootstrap, data_dir=DEMO_DIR / "worker")
+    settings = Settings(**{**base.model_dump(), "broker": bootstrap, "data_dir": DEMO_DIR / "worker"})
     worker = WorkerProcess(
         {
             "WINBACK_BROKER": settings.broker,
@@ -118,7 +121,7 @@ async def _produce_and_watch(settings: Settings, config: DemoConfig) -> None:
 
 async def _produce(settings: Settings, config: DemoConfig, observed: Observed) -> None:
     """Replay the generated history at the demo's rate, with a few malformed records."""
-    events = generate_history(config.customers, config.days, seed=42)
+    events = generate_history(config.customers, config.days, seed=42, exact_count=True)
     await publish(
         settings, events, rate=config.rate, malformed_every=config.malformed_every,
         on_sent=lambda kind: observed.produced.update([kind]),

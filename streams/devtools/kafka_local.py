@@ -90,7 +90,15 @@ log4j.logger.state.change.logger=WARN
 
 
 class KafkaLocalError(RuntimeError):
-    """The local broker could not be fetched, started or stopped."""
+    """The local broker could not be fetched, started or stopped; the message is one line."""
+
+
+class PortInUse(KafkaLocalError):
+    """The client port asked for is taken by another program (found before anything is launched)."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(f"port {port} is in use (by another program)")
+        self.port = port
 
 
 def default_cache_dir() -> Path:
@@ -141,7 +149,9 @@ def _fetch_with_maven(home: Path, libs: Path, version: str) -> None:
     command = [mvn, "-q", "-B", "-f", str(home / "pom.xml"), "dependency:copy-dependencies"]
     result = subprocess.run([*command, f"-DoutputDirectory={libs}"], check=False, capture_output=True, text=True)
     if result.returncode != 0:
-        raise KafkaLocalError(f"fetching Kafka {version} with Maven failed:\n{(result.stdout + result.stderr)[-4000:]}")
+        log = home / "maven.log"
+        log.write_text(result.stdout + result.stderr)
+        raise KafkaLocalError(f"fetching Kafka {version} with Maven failed (exit status {result.returncode}); see {log}")
     (home / MARKER).write_text(f"kafka {version}\n")
 
 
@@ -150,6 +160,21 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((HOST, 0))
         return int(probe.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    """Whether a server could listen on ``port`` of the loopback interface now.
+
+    SO_REUSEADDR, as the broker's own sockets have it: connections of a broker that just
+    stopped (TIME_WAIT) do not count, a program listening on the port does.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+        return True
 
 
 def new_cluster_id() -> str:
@@ -247,12 +272,13 @@ class LocalKafka:
         """
         if self.is_running():
             return self.bootstrap
+        self._claim_ports()
         libs = ensure_distribution(self.cache_dir, self.version)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self._write_config()
         if not (self.data_dir / "logs" / "meta.properties").exists():
             self._format_storage(libs, config)
-        log_start = self.log_file.stat().st_size if self.log_file.exists() else 0
+        log_start = self._log_size()
         self._launch(libs, config)
         try:
             self._wait_ready(timeout, log_start)
@@ -287,6 +313,14 @@ class LocalKafka:
             log_file=self.log_file,
         )
 
+    def _claim_ports(self) -> None:
+        """Fail at once when the client port is taken (the broker would fail only after booting);
+        move the controller, which no client uses, to a free port when its recorded one is taken."""
+        if not port_is_free(self.port):
+            raise PortInUse(self.port)
+        if not port_is_free(self.controller_port):
+            self.controller_port = free_port()
+
     def _write_config(self) -> Path:
         """(Re)write server.properties and log4j.properties so port changes apply on restart."""
         config = self.data_dir / "server.properties"
@@ -309,9 +343,11 @@ class LocalKafka:
         command = [
             *self._java(libs), "kafka.tools.StorageTool", "format", f"--cluster-id={new_cluster_id()}", "-c", str(config)
         ]
-        result = subprocess.run(command, check=False, capture_output=True, text=True)
+        log_start = self._log_size()
+        with open(self.log_file, "ab") as log:
+            result = subprocess.run(command, check=False, stdout=log, stderr=subprocess.STDOUT)
         if result.returncode != 0:
-            raise KafkaLocalError(f"formatting Kafka storage failed:\n{result.stdout}{result.stderr}")
+            raise KafkaLocalError(f"formatting Kafka storage failed{self._cause_since(log_start)}; see {self.log_file}")
 
     def _launch(self, libs: Path, config: Path) -> None:
         """Spawn the JVM in its own session so it outlives the command that started it.
@@ -335,8 +371,8 @@ class LocalKafka:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.is_running():
-                errors = self._log_errors_since(log_start)
-                raise KafkaLocalError(f"the Kafka broker exited during startup; see {self.log_file}{errors}")
+                cause = self._cause_since(log_start)
+                raise KafkaLocalError(f"the Kafka broker exited during startup{cause}; see {self.log_file}")
             if _port_open(self.port) and _answers_metadata(self.bootstrap):
                 return
             time.sleep(0.2)
@@ -344,13 +380,22 @@ class LocalKafka:
             f"the Kafka broker did not answer at {self.bootstrap} within {timeout:.0f}s; see {self.log_file}"
         )
 
-    def _log_errors_since(self, offset: int, limit: int = 3) -> str:
-        """The first ERROR lines this start wrote, so the failure (a port in use, ...) shows up front."""
+    def _log_size(self) -> int:
+        """Where the next start's output will begin in the log."""
+        return self.log_file.stat().st_size if self.log_file.exists() else 0
+
+    def _cause_since(self, offset: int) -> str:
+        """``": <cause>"`` of a failure the log shows after ``offset``, so it is in the one-line error.
+
+        The cause is the first exception's message (the broker's stack traces), else the last
+        line (the JVM's own errors, such as a heap too small), else nothing.
+        """
         with open(self.log_file, "rb") as log:
             log.seek(offset)
-            lines = log.read().decode(errors="replace").splitlines()
-        errors = [line for line in lines if " ERROR " in line or "Exception:" in line][:limit]
-        return "".join(f"\n  {line}" for line in errors)
+            lines = [line.strip() for line in log.read().decode(errors="replace").splitlines() if line.strip()]
+        causes = [line.split("Exception: ", 1)[1] for line in lines if "Exception: " in line]
+        cause = (causes[0] if causes else lines[-1] if lines else "").rstrip(".")
+        return f": {cause}" if cause else ""
 
     def _running_pid(self) -> int | None:
         """The recorded pid if that process is still this broker, else None.

@@ -13,8 +13,8 @@ from typing import Any
 import yaml  # type: ignore[import-untyped]  # PyYAML ships no types
 from pydantic import ValidationError
 
-from streams.policy.messages import PolicyError, explain, problem
-from streams.policy.sections import KNOWN_KEYS, Policy
+from streams.policy.messages import PolicyError, explain, report
+from streams.policy.sections import Policy, keys_at
 
 
 def default_policy_path() -> Path:
@@ -35,16 +35,15 @@ def load_policy(path: str | Path) -> Policy:
 def parse_policy(text: str, source: str = "<policy>") -> Policy:
     """Validate policy YAML text; ``source`` names it in error messages."""
     data, lines, duplicates = _read_yaml(text, source)
-    problems = [problem(source, path, message, lines) for path, message in duplicates]
     if not isinstance(data, dict):
-        raise PolicyError([*problems, f"{source}: (top level): expected a mapping with stages and campaigns"])
+        top_level = ("", "expected a mapping with stages and campaigns")
+        raise PolicyError(report(source, [*duplicates, top_level], lines))
     try:
         policy = Policy.model_validate(data)
     except ValidationError as error:
-        problems += [problem(source, path, message, lines) for path, message in explain(error, KNOWN_KEYS)]
-        raise PolicyError(problems) from None
-    if problems:
-        raise PolicyError(problems)
+        raise PolicyError(report(source, [*duplicates, *explain(error, keys_at)], lines)) from None
+    if duplicates:
+        raise PolicyError(report(source, duplicates, lines))
     return policy
 
 

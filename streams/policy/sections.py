@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 from datetime import time
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -381,14 +382,39 @@ class Policy(_Section):
         return following.earliest_days - this.earliest_days
 
 
-# Every key a policy file may hold, for the did-you-mean of an unknown one.
-KNOWN_KEYS = sorted(
-    {
-        name
-        for model in (
-            Policy, ActivitySignals, Threshold, Stages, OfferTerms, SeriesStep, Campaign,
-            Cap, Caps, QuietHours, Channels, Tier, Attribution, VariantStep,
-        )
-        for name in model.model_fields
-    }
-)
+def keys_at(place: tuple[int | str, ...]) -> list[str]:
+    """The keys a mapping at ``place`` (a pydantic location) may hold, from the types of ``Policy``'s fields.
+
+    Only these make sense as suggestions for an unknown key: ``offer`` is a step's key, not a
+    campaign's.
+    """
+    annotation: Any = Policy
+    for part in place:
+        annotation = _inner(_unwrapped(annotation), part)
+    model = _unwrapped(annotation)
+    return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+
+
+def _unwrapped(annotation: Any) -> Any:
+    """The type under ``Annotated[...]`` and ``... | None``."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin is Union or origin is UnionType:
+            annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
+        else:
+            return annotation
+
+
+def _inner(container: Any, part: int | str) -> Any:
+    """The type at ``part`` of a value of type ``container``: a model's field, a list's item, a dict's value."""
+    if isinstance(container, type) and issubclass(container, BaseModel):
+        field = container.model_fields.get(str(part))
+        return field.annotation if field is not None else None
+    origin = get_origin(container)
+    if origin is list:
+        return get_args(container)[0]
+    if origin is dict:
+        return get_args(container)[1]
+    return None

@@ -15,11 +15,13 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streams.policy.loading import default_policy_path
 from streams.runtime.clock import parse_clock
 from streams.runtime.observability.log_format import LogFormat
 
 ENV_PREFIX = "WINBACK_"
 ACTIVITY_TABLE = "activity"  # the customers' table; Faust names its changelog topic after it
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 
 
 class Settings(BaseSettings):
@@ -31,7 +33,7 @@ class Settings(BaseSettings):
         "localhost:9092",
         description="Kafka bootstrap servers, comma separated host:port (point this at your cluster).",
     )
-    app_id: str = Field("winback", description="Kafka consumer group and prefix of internal topics.")
+    app_id: str = Field("winback", min_length=1, description="Kafka consumer group and prefix of internal topics.")
     partitions: int = Field(8, ge=1, description="Partitions of the internal (customer-keyed) topics and tables.")
     replication: int = Field(1, ge=1, description="Replication factor of topics the app creates.")
 
@@ -65,7 +67,7 @@ class Settings(BaseSettings):
     store: Literal["memory", "rocksdb"] = Field("memory", description="Table store: memory (tests) or rocksdb (production).")
     data_dir: Path = Field(Path("var/winback"), description="Local state directory (RocksDB tables, worker data).")
     web_host: str = Field("127.0.0.1", description="Interface the worker's web server (/metrics) binds.")
-    web_port: int = Field(6066, ge=0, le=65535, description="Port of the worker's web server (/metrics).")
+    web_port: int = Field(6066, ge=1, le=65535, description="Port of the worker's web server (/metrics).")
 
     clock: str = Field(
         "wall",
@@ -80,27 +82,44 @@ class Settings(BaseSettings):
     session_timeout: float = Field(30.0, gt=0, description="Consumer group session timeout, seconds.")
     heartbeat_interval: float = Field(3.0, gt=0, description="Consumer heartbeat interval, seconds.")
     rebalance_timeout: float = Field(60.0, gt=0, description="Consumer group rebalance timeout, seconds.")
-    log_level: str = Field("info", description="Worker log level (debug, info, warning, error).")
+    log_level: LogLevel = Field("info", description="Worker log level (debug, info, warning, error, critical).")
     log_format: LogFormat = Field(
         "text", description="Worker log output: text (Faust's console format) or json (one JSON object a line)."
     )
 
     max_payload_bytes: int = Field(65536, ge=256, description="Records larger than this are dead-lettered.")
     max_future_skew_seconds: float = Field(
-        86400.0, ge=0, description="Events dated further than this into the future are dead-lettered."
+        86400.0,
+        ge=0,
+        description="Events dated further than this into the future are dead-lettered (and rejected by the backtest).",
     )
 
     @field_validator("broker")
     @classmethod
     def _strip_scheme(cls, value: str) -> str:
-        """Accept ``kafka://host:port`` too, the form Faust documents."""
-        return ",".join(part.strip().removeprefix("kafka://") for part in value.split(",") if part.strip())
+        """Accept ``kafka://host:port`` too, the form Faust documents; at least one server is needed
+        (with none, Faust would quietly try localhost:9092)."""
+        servers = ",".join(part.strip().removeprefix("kafka://") for part in value.split(",") if part.strip())
+        if not servers:
+            raise ValueError("name at least one Kafka server as host:port")
+        return servers
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        """``INFO`` means ``info``, as it did when Faust read the level itself."""
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("clock")
     @classmethod
     def _known_clock(cls, value: str) -> str:
         parse_clock(value)  # raises ValueError with the accepted forms
         return value
+
+    @property
+    def policy_path(self) -> Path:
+        """The policy file in use: WINBACK_POLICY, else the bundled example."""
+        return self.policy or default_policy_path()
 
     @cached_property
     def bootstrap_servers(self) -> list[str]:

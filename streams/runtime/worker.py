@@ -12,17 +12,17 @@ from streams.runtime.clock import EventTimeClock, parse_clock
 from streams.model.codec import Limits
 from streams.runtime.observability.consumer_metrics import watch_consumer
 from streams.core.engine import Engine
-from streams.policy.loading import default_policy_path, load_policy
+from streams.policy.sections import Policy
 from streams.runtime.scheduler import Scheduler
 from streams.runtime.settings import Settings
 from streams.runtime.topology import Topology, build_topology
 from streams.runtime.watermarks import MarkerSender
 
 
-def build_worker_app(settings: Settings) -> Topology:
-    """The fully wired app for these settings (no Kafka connection is made yet)."""
+def build_worker_app(settings: Settings, policy: Policy) -> Topology:
+    """The fully wired app for these settings and policy (no Kafka connection is made yet)."""
     topology = build_topology(settings)
-    engine = Engine(load_policy(settings.policy or default_policy_path()))
+    engine = Engine(policy)
     clock = parse_clock(settings.clock, idle_after=settings.clock_idle_seconds)
     metrics.WORKER_CLOCK.labels(settings.clock.partition(":")[0]).set(1)
     limits = Limits(
@@ -51,8 +51,8 @@ def _add_metrics_page(app: faust.App) -> None:
             return self.bytes(metrics.exposition(), content_type="text/plain; version=0.0.4")
 
 
-def run_worker(settings: Settings) -> None:
-    """Run a worker until it is stopped (SIGINT/SIGTERM); blocks.
+def run_worker(settings: Settings, policy: Policy) -> None:
+    """Run a worker until it is stopped (SIGINT/SIGTERM); blocks.  ``settings.data_dir`` must exist.
 
     Exits with a one-line message when an installed Faust, mode or aiokafka is outside the
     range ``streams.runtime.faust_patches`` was written for.
@@ -61,7 +61,6 @@ def run_worker(settings: Settings) -> None:
         check_versions()
     except UnsupportedVersion as error:
         raise SystemExit(f"winback worker: {error}") from None
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    topology = build_worker_app(settings)
+    topology = build_worker_app(settings, policy)
     worker = faust.Worker(topology.app, loglevel=settings.log_level, **log_format.worker_options(settings.log_format))
     worker.execute_from_commandline()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from streams.devtools.kafka_local import KafkaLocalError, LocalKafka, free_port
+from streams.devtools.kafka_local import KafkaLocalError, LocalKafka, PortInUse, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -81,16 +81,25 @@ async def test_restart_keeps_records_without_fetching_or_formatting(
     assert await consume(local_kafka.bootstrap, topic, len(values)) == values
 
 
-def test_a_failed_start_names_the_cause_and_leaves_nothing_running(tmp_path: Path) -> None:
+def test_a_taken_port_fails_before_the_broker_is_launched(tmp_path: Path) -> None:
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         broker = LocalKafka(tmp_path / "kafka", port=squatter.getsockname()[1])
 
-        with pytest.raises(KafkaLocalError, match="Address already in use") as failure:
+        with pytest.raises(PortInUse, match=f"port {broker.port} is in use"):
             broker.start(timeout=60)
 
-    assert str(broker.log_file) in str(failure.value)
+    assert not broker.log_file.exists()
+
+
+def test_a_failed_start_names_the_cause_and_leaves_nothing_running(tmp_path: Path) -> None:
+    broker = LocalKafka(tmp_path / "kafka", heap="1m")  # the JVM refuses to start with so little
+
+    with pytest.raises(KafkaLocalError) as failure:
+        broker.start(timeout=60)
+
+    assert str(failure.value) == f"the Kafka broker exited during startup: Too small maximum heap; see {broker.log_file}"
     assert not broker.is_running()
 
 

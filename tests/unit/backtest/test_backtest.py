@@ -5,12 +5,13 @@ import gzip
 from streams.backtest.report import REJECTION_EXAMPLES
 from streams.backtest.run import backtest_file, run_backtest
 from streams.backtest.event_log import read_text
+from streams.model.codec import Limits, decode_record
 from streams.model.events import encode_event
 from streams.policy.loading import default_policy_path, load_policy
 from streams.devtools.traffic import generate_history
 
+from tests.support.builders import DAY, email, line, login, moment, policy, purchase
 from tests.support.policies import SMALL
-from tests.support.builders import email, line, login, moment, policy, purchase
 
 HISTORY = [purchase(0, "a"), login(3, "a"), purchase(0, "b"), email(1, "delivered", "b"), purchase(30, "c")]
 
@@ -32,6 +33,29 @@ def test_until_fires_everything_due_at_or_before_it_and_leaves_later_events_out(
     assert report.triggers["reactivation"] == 1  # b, due exactly at day 5
     assert report.after_until == 1  # c's purchase on day 30
     assert report.customers == 3
+
+
+def test_a_far_future_line_is_rejected_by_the_stream_s_rule_and_does_not_move_the_end():
+    """'Now' is the wall clock at the run (here day 40): the same check, limit and reason as a worker's."""
+    limits = Limits(max_future_skew_seconds=DAY)
+    far, just_in, just_out = login(36500, "d"), login(41, "e"), login(41 + 1 / 86400, "f")
+    lines = [line(event) for event in [*HISTORY, far, just_in, just_out]]
+
+    report = run_backtest(lines, policy(SMALL), limits=limits, now=moment(40))
+
+    assert report.rejected_reasons == {"future_timestamp": 2}
+    assert [example["line"] for example in report.rejected_examples] == [6, 8]
+    assert report.until == moment(41)  # the latest accepted event, not 2123
+    for event, example in zip([far, just_out], report.rejected_examples):
+        stream = decode_record(encode_event(event), "login", now=moment(40), limits=limits)
+        assert (example["reason"], example["detail"]) == (stream.reason, stream.detail)
+
+
+def test_the_wall_clock_is_the_default_now(tmp_path):
+    lines = [line(purchase(0)), line(login(36500))]
+    (tmp_path / "log.jsonl").write_bytes(b"\n".join(lines))
+    assert run_backtest(lines, policy(SMALL)).rejected_reasons == {"future_timestamp": 1}
+    assert backtest_file(tmp_path / "log.jsonl", policy(SMALL)).rejected_reasons == {"future_timestamp": 1}
 
 
 def test_bad_lines_are_counted_with_reasons_and_a_few_examples():

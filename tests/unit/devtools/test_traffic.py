@@ -3,6 +3,10 @@
 import gzip
 from collections import Counter
 
+import pytest
+from click.testing import CliRunner
+
+from streams.cli import main
 from streams.model.codec import decode_line
 from streams.model.events import EmailEngagement, Login, Profile, Purchase
 from streams.devtools.traffic import generate_history, write_jsonl
@@ -31,3 +35,22 @@ def test_written_lines_decode_back_to_the_same_events(tmp_path):
     assert write_jsonl(events, path) == len(events)
     with gzip.open(path, "rb") as lines:
         assert [decode_line(line) for line in lines] == events
+
+
+def test_exact_count_adds_customers_until_that_many_have_events():
+    plain = generate_history(1000, 365, seed=7)
+    exact = generate_history(1000, 365, seed=7, exact_count=True)
+    seen = {event.customer_id for event in plain}
+    assert len(seen) < 1000  # some simulated customers have no event in the period
+    assert len({event.customer_id for event in exact}) == 1000
+    assert [event for event in exact if event.customer_id in seen] == plain  # the same history, plus customers
+    with pytest.raises(ValueError, match="days >= 1"):
+        generate_history(10, 0, exact_count=True)
+
+
+def test_the_cli_writes_as_many_customers_as_asked(tmp_path):
+    path = tmp_path / "log.jsonl"
+    result = CliRunner().invoke(main, ["traffic", "generate", str(path), "--customers", "1000"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith(f"events for 1000 customers to {path}\n")
+    assert len({decode_line(line).customer_id for line in path.read_bytes().splitlines()}) == 1000

@@ -2,7 +2,7 @@
 
 Three checks: the files are exactly what the models generate; every file is a valid 2020-12
 schema; and the two accept the same records (generated events validate against the files,
-and documents generated from the files decode with the models).
+and documents generated from the files decode with the models).  And the README names every file.
 """
 
 import json
@@ -21,6 +21,7 @@ from streams.model.records import MessageCommand, Offer, Personalisation, comman
 from streams.devtools.traffic import generate_history
 
 SCHEMA_DIR = Path(__file__).parents[3] / "schemas"
+README = SCHEMA_DIR.parent / "README.md"
 TOPIC_FILES = {"purchase": "purchase", "login": "login", "email": "email-engagement", "profile": "customer-profile"}
 
 
@@ -34,6 +35,11 @@ def validator(stem: str) -> Draft202012Validator:
 
 def test_committed_files_match_the_models():
     assert schemas.stale(SCHEMA_DIR) == [], "run `winback schemas export` and commit the result"
+
+
+@pytest.mark.parametrize("path", sorted(SCHEMA_DIR.glob("*.json")), ids=lambda path: path.name)
+def test_the_readme_names_every_file(path: Path):
+    assert f"`{path.name}`" in README.read_text()
 
 
 @pytest.mark.parametrize("path", sorted(SCHEMA_DIR.glob("*.json")), ids=lambda path: path.name)

@@ -51,6 +51,42 @@ def test_unknown_key_gets_a_suggestion_and_a_line():
     assert "p.yaml: campaigns.reactivation.steps: required key is missing (line 4)" in found
 
 
+STEPS = "[{after_days: 0, channel: email, template: a}]"
+STEP = "stages: {reactivation: 30}\ncampaigns:\n  reactivation:\n    steps: [{after_days: 0, channel: email, template: a, %s}]\n"
+STEP_KEY = "campaigns.reactivation.steps[0]"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a key of another level is never suggested, even one spelled exactly as typed
+        ("stages: {reactivation: 30}\nchannel: {}\n", "channel: unknown key (did you mean 'channels'?) (line 2)"),
+        ("stages: {reactivation: 30}\nsignals: [login]\n", "signals: unknown key (line 2)"),
+        (STEP % "after: 1", f"{STEP_KEY}.after: unknown key (did you mean 'after_days' or 'offer'?) (line 4)"),
+        (
+            f"stages: {{reactivation: 30}}\ncampaigns: {{reactivation: {{offer: {{}}, steps: {STEPS}}}}}\n",
+            "campaigns.reactivation.offer: unknown key (line 2)",
+        ),
+        # words swapped, or only some of them
+        (STEP % "days_after: 1", f"{STEP_KEY}.days_after: unknown key (did you mean 'after_days' or 'expires_after_days'?) (line 4)"),
+        (
+            "stages: {reactivation: {min_days: 3, cadence: 2}}\n",
+            "stages.reactivation.cadence: unknown key (did you mean 'cadence_multiplier'?) (line 1)",
+        ),
+        # plain misspellings, closest first
+        (STEP % "chanel: sms", f"{STEP_KEY}.chanel: unknown key (did you mean 'channel'?) (line 4)"),
+        (STEP % "expire_days: 2", f"{STEP_KEY}.expire_days: unknown key (did you mean 'expires_after_days' or 'after_days'?) (line 4)"),
+        (
+            "stages: {reactivation: {min_day: 3, cadence_multiplier: 2}}\n",
+            "stages.reactivation.min_day: unknown key (did you mean 'min_days' or 'max_days'?) (line 1)",
+        ),
+        ("stages: {reactivation: 30}\ncaps: {limit: []}\n", "caps.limit: unknown key (did you mean 'limits'?) (line 2)"),
+    ],
+)
+def test_suggestions_are_keys_valid_at_that_place_closest_first(text, expected):
+    assert problems(text) == [f"p.yaml: {expected}"]
+
+
 def test_every_problem_is_listed_at_once():
     found = problems(
         """
@@ -73,6 +109,24 @@ campaigns:
     assert all(problem.startswith("p.yaml: ") for problem in found)
     assert "not both" in found[1]
     assert "'email', 'sms' or 'push'" in found[4]
+
+
+def test_problems_are_listed_in_line_order_those_without_a_line_last():
+    found = problems(
+        """
+campaigns:
+  reactivation:
+    steps: [{after_days: 0, channel: fax, template: a}]
+caps: {when_capped: never}
+caps: {when_capped: later}
+"""
+    )
+    assert found == [
+        "p.yaml: campaigns.reactivation.steps[0].channel: Input should be 'email', 'sms' or 'push' (line 4)",
+        "p.yaml: caps: repeated key; only the last one would count (line 6)",
+        "p.yaml: caps.when_capped: Input should be 'defer' or 'skip' (line 6)",
+        "p.yaml: stages: required key is missing",
+    ]
 
 
 def test_cross_field_conflicts():

@@ -23,6 +23,7 @@ from mode.utils.queues import FlowControlQueue
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
+from streams.policy.loading import default_policy_path, load_policy
 from streams.runtime.faust_patches import SUPPORTED, DurableConsumer, DurableProducer, UnsupportedVersion, check_versions
 from streams.runtime.settings import Settings
 from streams.runtime.topology import create_app
@@ -118,5 +119,5 @@ def test_an_unsupported_release_stops_the_worker_with_one_line(monkeypatch, pack
     message = str(refused.value)
     assert "\n" not in message and f"{package} {installed} is installed" in message
     with pytest.raises(SystemExit) as stopped:
-        run_worker(Settings(broker="127.0.0.1:1"))
+        run_worker(Settings(broker="127.0.0.1:1"), load_policy(default_policy_path()))
     assert stopped.value.code == f"winback worker: {message}"
