@@ -1,6 +1,6 @@
 # winback worker image: slim, non-root, `winback` as entrypoint (`worker` by default).
 # Built by users' CI; the development machines of this project have no Docker engine, so
-# tests/unit/test_compose.py checks this file's settings instead of building it.
+# tests/unit/deploy/test_compose.py checks this file's settings instead of building it.
 FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 \

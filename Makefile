@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCK   := requirements.lock
 
-.PHONY: demo test unit integration reliability bench venv schemas lock prerequisites clean
+.PHONY: demo test lint unit integration reliability bench venv schemas lock prerequisites prerequisites-demo clean
 
 # Installs come only from the lock (exact versions, hashes checked), so a dependency's new release
 # cannot break a fresh clone; the project itself is installed on top without resolving anything.
@@ -18,12 +18,19 @@ $(STAMP): pyproject.toml $(LOCK)
 venv: $(STAMP)
 
 ## Run the main job on the embedded default: local Kafka broker, worker, shop traffic.
-demo: $(STAMP)
+demo: prerequisites-demo $(STAMP)
 	$(BIN)/winback demo
 
 ## The whole suite: unit, property, integration and reliability tests (the last two start a real broker).
-test: prerequisites $(STAMP)
+test: prerequisites $(STAMP) lint
 	$(BIN)/python -m pytest
+
+## The architecture, enforced (ARCHITECTURE.md): the import contracts of the layers (pyproject.toml's
+## [tool.importlinter]), ruff with SLF001 (only faust_patches.py touches private names), mypy --strict.
+lint: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/ruff check --no-cache streams tests benchmarks conftest.py
+	$(BIN)/mypy
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit tests/property
@@ -41,15 +48,24 @@ bench: $(STAMP)
 
 ## Names every system program `make test` needs that this machine lacks, with the line that installs it.
 prerequisites:
-	@missing=; \
-	for tool in java mvn promtool prometheus; do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
-	$(PYTHON) -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || missing="$$missing python3.11+(with venv)"; \
-	if [ -n "$$missing" ]; then \
-	  echo "make test needs:$$missing"; \
-	  echo "  Debian/Ubuntu: sudo apt-get install openjdk-17-jre-headless maven prometheus python3-venv"; \
-	  echo "  macOS:         brew install openjdk@17 maven prometheus python@3.11"; \
-	  exit 1; \
-	fi
+	@$(call require,make test,java mvn promtool prometheus,openjdk-17-jre-headless maven prometheus)
+
+prerequisites-demo:
+	@$(call require,make demo,java mvn,openjdk-17-jre-headless maven)
+
+# $(call require,WHAT,PROGRAMS,DEBIAN PACKAGES): fail with one message naming every missing program.
+define require
+missing=; \
+for tool in $(2); do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+$(PYTHON) -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+  || missing="$$missing python3.11-with-venv"; \
+if [ -n "$$missing" ]; then \
+  echo "$(1) needs programs this machine lacks:$$missing"; \
+  echo "  Debian/Ubuntu: sudo apt-get install python3 python3-venv $(3)"; \
+  echo "  macOS:         brew install python@3.11 openjdk@17 maven prometheus"; \
+  exit 1; \
+fi
+endef
 
 ## Refresh both locks from pyproject.toml's ranges (newest versions allowed); commit the result.
 ## requirements.lock: everything make installs; requirements-image.lock: what the Dockerfile installs.
@@ -63,4 +79,4 @@ schemas: $(STAMP)
 	$(BIN)/winback schemas export
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .hypothesis .mypy_cache

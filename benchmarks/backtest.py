@@ -21,11 +21,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from streams import traffic
-from streams.backtest import backtest_file, read_text
-from streams.event_log import EventLog
-from streams.policy import default_policy_path, load_policy
-from streams.traffic import generate_history, write_jsonl
+from streams.devtools import traffic
+from streams.backtest.run import backtest_file
+from streams.backtest.event_log import read_text
+from streams.backtest.event_log import EventLog
+from streams.policy.loading import default_policy_path, load_policy
+from streams.devtools.traffic import generate_history, write_jsonl
 
 CACHE = Path(tempfile.gettempdir()) / "winback-bench"
 
@@ -84,8 +85,8 @@ def main() -> None:
     print(f"  CPU time: {cpu:.2f} s = {report.events / cpu:,.0f} events/s")
     print(f"  peak memory (RSS): {peak_mib:,.0f} MiB")
     filing, decoding = input_seconds(path)
-    print(f"  of which reading and filing lines per customer (streams.event_log): {filing:.2f} s")
-    print(f"  of which decoding each customer's lines (streams.codec.decode_batch_at): {decoding:.2f} s")
+    print(f"  of which reading and filing lines per customer (streams.backtest.event_log): {filing:.2f} s")
+    print(f"  of which decoding each customer's lines (streams.model.codec.decode_batch_at): {decoding:.2f} s")
     print(f"state: {figures['state_bytes_per_customer']} bytes per customer (target <= 300)")
     print(f"triggers: {figures['triggers']}  commands: {figures['commands']}")
 

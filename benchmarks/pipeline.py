@@ -50,17 +50,17 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import TopicPartition
 
-from streams.clock import FixedClock
-from streams.engine import Engine
-from streams.kafka_local import LocalKafka
-from streams.policy import default_policy_path, load_policy
-from streams.publisher import publish
-from streams.scheduler import Scheduler
-from streams.settings import Settings
-from streams.topics import ensure_topics
-from streams.topology import build_topology, create_app
-from streams.traffic import generate_history
-from streams.worker_process import WorkerProcess, free_port
+from streams.runtime.clock import FixedClock
+from streams.core.engine import Engine
+from streams.devtools.kafka_local import LocalKafka
+from streams.policy.loading import default_policy_path, load_policy
+from streams.devtools.publisher import publish
+from streams.runtime.scheduler import Scheduler
+from streams.runtime.settings import Settings
+from streams.admin.topics import ensure_topics
+from streams.runtime.topology import build_topology, create_app
+from streams.devtools.traffic import generate_history
+from streams.devtools.spawn import WorkerProcess, free_port
 
 RELAY_TOPIC = "bench.relay"
 POLL_SECONDS = 0.05

@@ -1,8 +1,9 @@
 """winback-streams: find customers who are drifting away and start the right campaign to bring them back.
 
-The package is split into a pure core (events, activity state, lifecycle, policy, campaigns,
-backtest) that does no I/O, and thin Kafka/Faust plumbing around it (codec, app, agents,
-scheduler, local broker).  The core is what the backtest, the tests and the agents share.
+The package is in layers, each importing only the ones below it: ``model`` (events, records,
+customer state), ``policy``, ``core`` (the pure engine: no I/O, no clock reads, no Faust),
+then ``runtime`` (the stream processor on Faust) and ``backtest`` beside it, ``admin``,
+``devtools`` and ``cli``.  ARCHITECTURE.md draws the data path and says where new code goes.
 """
 
 __version__ = "0.1.0"

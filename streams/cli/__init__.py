@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from streams import __version__
-from streams.settings import Settings
+from streams.cli.errors import load_settings
+from streams.runtime.settings import Settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -21,10 +22,16 @@ def main() -> None:
 @main.command("settings")
 def show_settings() -> None:
     """Print every WINBACK_* setting with its effective value and meaning."""
-    current = Settings()
+    current = load_settings()
     for env_name, _default, description in Settings.documented():
-        value = getattr(current, env_name.removeprefix("WINBACK_").lower())
-        click.echo(f"{env_name}={value}\n    {description}")
+        click.echo(f"{env_name}={_effective(current, env_name.removeprefix('WINBACK_').lower())}\n    {description}")
+
+
+def _effective(current: Settings, name: str) -> str:
+    """The value a setting has in use: an unset WINBACK_POLICY is the bundled example, shown as such."""
+    if name == "policy" and current.policy is None:
+        return f"(bundled) {current.policy_path}"
+    return str(getattr(current, name))
 
 
 from streams.cli.schemas import schemas  # noqa: E402  (command families register after the group exists)

@@ -10,8 +10,13 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from streams.backtest import Report, backtest_file
-from streams.policy import PolicyError, default_policy_path, load_policy
+from streams.backtest.event_log import EventFileError
+from streams.backtest.report import Report
+from streams.backtest.run import backtest_file
+from streams.cli.errors import CommandError, load_settings
+from streams.model.codec import Limits
+from streams.policy.messages import PolicyError
+from streams.policy.loading import default_policy_path, load_policy
 
 
 class Moment(click.ParamType):
@@ -30,7 +35,7 @@ class Moment(click.ParamType):
 
 
 @click.command("backtest")
-@click.argument("events", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("events", type=click.Path(path_type=Path))  # read_text names a missing or unreadable file
 @click.option(
     "--policy",
     "policy_path",
@@ -42,12 +47,22 @@ class Moment(click.ParamType):
 @click.option("--until", type=Moment(), default=None, help="Replay up to this moment (default: the last event's time).")
 @click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def backtest(events: Path, policy_path: Path, until: float | None, output: str) -> None:
-    """Replay the JSON-lines EVENTS file (.gz accepted) under a policy and report what it would have sent."""
+    """Replay the JSON-lines EVENTS file (.gz accepted) under a policy and report what it would have sent.
+
+    Bad lines are counted as rejected, with their reason, by the stream's rules: a line dated
+    more than WINBACK_MAX_FUTURE_SKEW_SECONDS after the wall clock is a future_timestamp.
+    A file that cannot be read to its end (missing, unreadable, a truncated or damaged gzip)
+    stops the backtest with exit status 1.
+    """
     try:
         policy = load_policy(policy_path)
     except PolicyError as error:
         raise click.ClickException(f"invalid policy:\n{error}") from None
-    report = backtest_file(events, policy, until=until)
+    limits = Limits(max_future_skew_seconds=load_settings().max_future_skew_seconds)  # the stream's rule
+    try:
+        report = backtest_file(events, policy, until=until, limits=limits)
+    except EventFileError as error:
+        raise CommandError(str(error)) from None
     if output == "json":
         click.echo(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode())
     else:

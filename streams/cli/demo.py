@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import click
 
-from streams.demo import DemoConfig
+from streams.cli.errors import load_settings
+from streams.cli.kafka import start_failure
+from streams.devtools.demo import DemoConfig
+from streams.devtools.kafka_local import KafkaLocalError
 
 DEFAULTS = DemoConfig()
 
 
 @click.command("demo")
-@click.option("--customers", default=DEFAULTS.customers, show_default=True, help="Customers in the generated shop history.")
-@click.option("--days", default=DEFAULTS.days, show_default=True, help="Days of history to replay.")
+@click.option(
+    "--customers",
+    type=click.IntRange(min=0),
+    default=DEFAULTS.customers,
+    show_default=True,
+    help="Distinct customers in the generated shop history (the scripted cast comes on top).",
+)
+@click.option("--days", type=click.IntRange(min=1), default=DEFAULTS.days, show_default=True, help="Days of history to replay.")
 @click.option("--rate", default=DEFAULTS.rate, show_default=True, help="Events per second sent to Kafka.")
 @click.option("--port", default=DEFAULTS.port, show_default=True, help="Port of the local Kafka broker.")
 @click.option("--web-port", default=DEFAULTS.web_port, show_default=True, help="Port of the worker's /metrics page.")
@@ -29,10 +38,15 @@ def demo(customers: int, days: int, rate: float, port: int, web_port: int) -> No
       screen says how many).
     - The view fits 80x24 and uses more room when the terminal has it.
     - Ctrl-C stops the traffic, the worker and the broker within seconds.
+    - A --port in use by another program fails at once.
 
     The broker is Apache Kafka, fetched from Maven Central on first use
     (cached under .cache/kafka); the worker's log is var/demo/worker.log.
     """
-    from streams.demo import run_demo
+    settings = load_settings()
+    from streams.devtools.demo import run_demo
 
-    run_demo(DemoConfig(customers=customers, days=days, rate=rate, port=port, web_port=web_port))
+    try:
+        run_demo(DemoConfig(customers=customers, days=days, rate=rate, port=port, web_port=web_port), settings)
+    except KafkaLocalError as error:
+        raise start_failure(error) from None

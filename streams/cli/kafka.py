@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from streams.kafka_local import CACHE_ENV, KAFKA_VERSION, KafkaLocalError, LocalKafka, default_cache_dir
+from streams.cli.errors import CommandError
+from streams.devtools.kafka_local import CACHE_ENV, KAFKA_VERSION, KafkaLocalError, LocalKafka, PortInUse, default_cache_dir
 
 DATA_DIR_OPTION = click.option(
     "--data-dir",
@@ -40,6 +41,7 @@ def start(port: int, data_dir: Path, timeout: float) -> None:
 
     Prints the bootstrap address (127.0.0.1:PORT) once the broker answers requests. The broker keeps running after this command exits; stop it with `winback kafka stop`.
     Restarting with the same --data-dir keeps every topic and record.
+    A --port in use by another program fails at once; any other failure names the broker's log.
     """
     broker = LocalKafka(data_dir, port=port)
     if broker.is_running():
@@ -48,9 +50,16 @@ def start(port: int, data_dir: Path, timeout: float) -> None:
     try:
         bootstrap = broker.start(timeout=timeout)
     except KafkaLocalError as error:
-        raise click.ClickException(str(error)) from error
+        raise start_failure(error) from None
     click.echo(bootstrap)
     click.echo(f"log file: {broker.log_file}\nfor clients: export WINBACK_BROKER={bootstrap}", err=True)
+
+
+def start_failure(error: KafkaLocalError) -> CommandError:
+    """The one-line error of a broker that did not start; a taken port comes with the option to change."""
+    if isinstance(error, PortInUse):
+        return CommandError(f"{error}; choose another with --port")
+    return CommandError(str(error))
 
 
 @kafka.command("stop")

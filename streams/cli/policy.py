@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
-from streams.policy import Policy, PolicyError, load_policy
+from streams.policy.sections import Policy
+from streams.policy.messages import PolicyError
+from streams.policy.loading import load_policy
 
 
 @click.group("policy")
@@ -17,7 +19,7 @@ def policy() -> None:
 @policy.command("check")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def check(file: Path) -> None:
-    """Validate FILE; print every problem as FILE: key.path: what is wrong, exit 1 if any."""
+    """Validate FILE; print every problem as FILE: key.path: what is wrong, in line order; exit 1 if any."""
     try:
         loaded = load_policy(file)
     except PolicyError as error:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from streams import schemas as schema_files
+from streams.model import schemas as schema_files
 
 
 @click.group("schemas")

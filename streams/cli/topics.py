@@ -6,7 +6,7 @@ import asyncio
 
 import click
 
-from streams.settings import Settings
+from streams.cli.errors import load_settings
 
 
 @click.group("topics")
@@ -25,9 +25,9 @@ def ensure() -> None:
     """
     from aiokafka.errors import KafkaError
 
-    from streams.topics import ensure_topics
+    from streams.admin.topics import ensure_topics
 
-    settings = Settings()
+    settings = load_settings()
     try:
         statuses = asyncio.run(ensure_topics(settings))
     except KafkaError as error:

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import click
 
-from streams.settings import Settings
+from streams.cli.errors import load_settings
 
-_customers = click.option("--customers", default=1000, show_default=True, help="Number of customers.")
-_days = click.option("--days", default=365, show_default=True, help="Days of history.")
+_customers = click.option(
+    "--customers", type=click.IntRange(min=0), default=1000, show_default=True, help="Distinct customers in the history."
+)
+_days = click.option("--days", type=click.IntRange(min=1), default=365, show_default=True, help="Days of history.")
 _seed = click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same history).")
 
 
@@ -29,9 +31,9 @@ def generate(path: Path, customers: int, days: int, seed: int) -> None:
 
     The file is a valid input for `winback backtest`.
     """
-    from streams.traffic import generate_history, write_jsonl
+    from streams.devtools.traffic import generate_history, write_jsonl
 
-    count = write_jsonl(generate_history(customers, days, seed), path)
+    count = write_jsonl(generate_history(customers, days, seed, exact_count=True), path)
     click.echo(f"wrote {count} events for {customers} customers to {path}")
 
 
@@ -43,9 +45,10 @@ def generate(path: Path, customers: int, days: int, seed: int) -> None:
 @click.option("--malformed-every", default=0, show_default=True, help="Mix in one malformed record every N events.")
 def replay(customers: int, days: int, seed: int, rate: float, malformed_every: int) -> None:
     """Publish a generated history to the input topics (WINBACK_BROKER, WINBACK_TOPIC_*)."""
-    from streams.publisher import publish
-    from streams.traffic import generate_history
+    from streams.devtools.publisher import publish
+    from streams.devtools.traffic import generate_history
 
-    events = generate_history(customers, days, seed)
-    sent = asyncio.run(publish(Settings(), events, rate=rate or None, malformed_every=malformed_every))
+    settings = load_settings()
+    events = generate_history(customers, days, seed, exact_count=True)
+    sent = asyncio.run(publish(settings, events, rate=rate or None, malformed_every=malformed_every))
     click.echo(f"published {sent} events")

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import click
 
-from streams.settings import Settings
+from streams.cli.errors import USAGE_EXIT_CODE, CommandError, load_settings
+from streams.policy.sections import Policy
+from streams.policy.messages import PolicyError
+from streams.policy.loading import load_policy
+from streams.runtime.settings import Settings
 
 
 @click.command("worker")
@@ -16,6 +20,26 @@ def worker() -> None:
     served. Run several workers with the same WINBACK_APP_ID to share the partitions.
     Stops cleanly on Ctrl-C or SIGTERM.
     """
-    from streams.worker import run_worker  # Faust is heavy to import; only load it here
+    settings = load_settings()
+    policy = _policy(settings)
+    _make_data_dir(settings)
+    from streams.runtime.worker import run_worker  # Faust is heavy to import; only load it once the input is fine
 
-    run_worker(Settings())
+    run_worker(settings, policy)
+
+
+def _policy(settings: Settings) -> Policy:
+    """The policy of WINBACK_POLICY (the bundled example when unset); a bad one is a usage error."""
+    try:
+        return load_policy(settings.policy_path)
+    except PolicyError as error:
+        raise CommandError("\n".join(f"WINBACK_POLICY: {problem}" for problem in error.problems), USAGE_EXIT_CODE) from None
+
+
+def _make_data_dir(settings: Settings) -> None:
+    """Create WINBACK_DATA_DIR if needed, naming the variable when that is impossible."""
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        problem = f"WINBACK_DATA_DIR={str(settings.data_dir)!r}: cannot create it: {error.strerror}"
+        raise CommandError(problem, USAGE_EXIT_CODE) from None

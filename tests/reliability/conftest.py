@@ -1,6 +1,6 @@
 """Fixtures of the reliability suite: the shared workload and the figures each scenario reports.
 
-Workers, settings and the session broker come from ``tests/conftest.py``.  The figures are
+Workers, settings and the session broker come from ``tests/support/fixtures.py``.  The figures are
 printed in the terminal summary, so they show in ``make test`` output without ``-s``.
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.reliability.workload import Workload, build_workload
+from tests.support.workload import Workload, build_workload
 
 _FIGURES = pytest.StashKey[list[str]]()
 

@@ -14,13 +14,13 @@ import msgspec
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from streams.kafka_local import LocalKafka
-from streams.settings import Settings
-from streams.topics import changelog_topic
-from tests.expected import expected_states
-from tests.integration.kafka_io import produce, read_until
-from tests.reliability.phases import PhasedRun, wait_for_table
-from tests.reliability.workload import START, Workload, burst
+from streams.devtools.kafka_local import LocalKafka
+from streams.runtime.settings import Settings
+from streams.admin.topics import changelog_topic
+from tests.support.expected import expected_states
+from tests.support.kafka_io import produce, read_until
+from tests.support.phases import PhasedRun, wait_for_table
+from tests.support.workload import START, Workload, burst
 
 pytestmark = pytest.mark.reliability
 

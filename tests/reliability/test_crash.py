@@ -14,11 +14,12 @@ import time
 
 import pytest
 
-from streams.settings import Settings
-from tests.reliability.phases import PhasedRun, wait_for_table
-from tests.reliability.workload import Workload
+from streams.runtime.settings import Settings
+from tests.support.phases import PhasedRun, wait_for_table
+from tests.support.workload import Workload
 
-pytestmark = pytest.mark.reliability
+# kill -9 with each table store: RocksDB (the image's default) keeps local files across the crash.
+pytestmark = [pytest.mark.reliability, pytest.mark.parametrize("store", ["memory", "rocksdb"])]
 
 
 async def test_kill_9_mid_stream_loses_nothing(app_settings: Settings, worker_factory, workload: Workload, report):

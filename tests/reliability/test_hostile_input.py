@@ -23,14 +23,14 @@ import msgspec
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from streams import dead_letters
-from streams.events import Profile
-from streams.settings import Settings
-from streams.traffic import generate_history
-from tests.expected import expected_states
-from tests.integration.kafka_io import read_until
-from tests.reliability.hostile import Hostile, as_document, hostile_record
-from tests.reliability.phases import wait_for_table
+from streams.runtime import dead_letters
+from streams.model.events import Profile
+from streams.runtime.settings import Settings
+from streams.devtools.traffic import generate_history
+from tests.support.expected import expected_states
+from tests.support.kafka_io import read_until
+from tests.support.hostile import Hostile, as_document, hostile_record
+from tests.support.phases import wait_for_table
 
 pytestmark = pytest.mark.reliability
 

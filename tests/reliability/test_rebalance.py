@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from streams.settings import Settings
-from tests.reliability.phases import PhasedRun, wait_for_table
-from tests.reliability.workload import Workload
+from streams.runtime.settings import Settings
+from tests.support.phases import PhasedRun, wait_for_table
+from tests.support.workload import Workload
 
 pytestmark = pytest.mark.reliability
 

@@ -20,10 +20,10 @@ import msgspec
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from streams.events import Login, Purchase
-from streams.settings import Settings
-from streams.traffic import malformed_records
-from streams.worker_process import WorkerProcess
+from streams.model.events import Login, Purchase
+from streams.runtime.settings import Settings
+from streams.devtools.traffic import malformed_records
+from streams.devtools.spawn import WorkerProcess
 
 pytestmark = pytest.mark.reliability
 

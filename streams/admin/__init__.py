@@ -1,0 +1,1 @@
+"""Administering the Kafka cluster the workers use: creating and verifying topics."""

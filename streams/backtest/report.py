@@ -1,0 +1,226 @@
+"""The backtest's report: what a replay saw and what the policy would have emitted, counted.
+
+``Report.count`` takes a full record or what ``COUNTING`` keeps of one: a backtest whose
+records nobody asked for gives the engine ``COUNTING`` as its recorder, which makes just the
+fields the report reads instead of ids, timestamps and personalisation.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from streams.core.controls.assignment import Assignment
+from streams.core.series import PlannedStep, SendPlan, StepDecision, campaign_of
+from streams.model.activity import CustomerActivity
+from streams.model.codec import Rejection
+from streams.model.events import CHANNELS, Channel, Purchase
+from streams.model.records import (
+    SKIP_REASONS,
+    STAGES,
+    TRIGGER_STAGES,
+    MessageCommand,
+    Outcome,
+    Record,
+    Skip,
+    SkipAction,
+    SkipReason,
+    Trigger,
+    to_datetime,
+)
+
+REJECTION_EXAMPLES = 5  # how many rejected lines the report quotes
+
+
+@dataclass
+class GroupFigures:
+    """One campaign group's funnel: customers triggered, messages sent, conversions and revenue."""
+
+    triggered: int = 0
+    commands: int = 0
+    conversions: int = 0
+    revenue: float = 0.0
+
+    def add(self, other: GroupFigures) -> None:
+        self.triggered += other.triggered
+        self.commands += other.commands
+        self.conversions += other.conversions
+        self.revenue += other.revenue
+
+    @property
+    def rate(self) -> float | None:
+        """Reactivation rate: conversions per triggered lapse."""
+        return self.conversions / self.triggered if self.triggered else None
+
+    def lift(self, holdout: GroupFigures) -> dict[str, float | None] | None:
+        """This group against the holdout: rate difference (absolute and relative) and revenue per lapse."""
+        if self.rate is None or holdout.rate is None:
+            return None
+        revenue_per = self.revenue / self.triggered - holdout.revenue / holdout.triggered
+        return {
+            "rate_points": round(self.rate - holdout.rate, 4),
+            "relative": round(self.rate / holdout.rate - 1, 4) if holdout.rate else None,
+            "revenue_per_lapse": round(revenue_per, 2),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "triggered": self.triggered,
+            "commands": self.commands,
+            "conversions": self.conversions,
+            "revenue": round(self.revenue, 2),
+            "reactivation_rate": round(self.rate, 4) if self.rate is not None else None,
+        }
+
+
+@dataclass
+class Report:
+    """What a backtest saw and what the policy would have emitted."""
+
+    events: int = 0  # valid event lines, duplicates included
+    duplicates: int = 0  # valid lines ignored as redeliveries of an event already applied
+    after_until: int = 0  # valid events later than ``until``, left out
+    customers: int = 0
+    rejected: int = 0
+    rejected_reasons: Counter[str] = field(default_factory=Counter)
+    rejected_examples: list[dict[str, Any]] = field(default_factory=list)
+    until: float | None = None
+    state_bytes: int = 0  # serialized size of every customer's final state (table sizing)
+    triggers: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(TRIGGER_STAGES, 0)))
+    commands: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(CHANNELS, 0)))
+    stages: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(STAGES, 0)))
+    skips: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(SKIP_REASONS, 0)))
+    skip_actions: Counter[str] = field(default_factory=Counter)
+    groups: dict[tuple[str, str, bool], GroupFigures] = field(default_factory=dict)  # (campaign, variant, holdout)
+
+    def reject(self, line: int, rejection: Rejection) -> None:
+        self.rejected += 1
+        self.rejected_reasons[rejection.reason] += 1
+        if len(self.rejected_examples) < REJECTION_EXAMPLES:
+            self.rejected_examples.append({"line": line, "reason": rejection.reason, "detail": rejection.detail})
+
+    def count(self, record: Record | Counted) -> None:
+        """Count a full record, or what ``COUNTING`` keeps of one (the same fields)."""
+        if isinstance(record, (Trigger, TriggerCount)):
+            self.triggers[record.stage] += 1
+            self._group(record.campaign, record.variant, record.holdout).triggered += 1
+        elif isinstance(record, (MessageCommand, CommandCount)):
+            self.commands[record.channel] += 1
+            self._group(record.campaign, record.variant, False).commands += 1
+        elif isinstance(record, (Skip, SkipCount)):
+            self.skips[record.reason] += 1
+            self.skip_actions[record.action] += 1
+        elif isinstance(record, (Outcome, OutcomeCount)):
+            group = self._group(record.campaign, record.variant, record.holdout)
+            group.conversions += 1
+            group.revenue += record.revenue
+
+    def _group(self, campaign: str, variant: str, holdout: bool) -> GroupFigures:
+        key = (campaign, variant, holdout)
+        group = self.groups.get(key)
+        if group is None:
+            group = self.groups[key] = GroupFigures()
+        return group
+
+    def campaigns(self) -> dict[str, Any]:
+        """Per campaign: each variant's figures and lift against the campaign's holdout, and the holdout's."""
+        out: dict[str, Any] = {}
+        for campaign in sorted({campaign for campaign, _, _ in self.groups}):
+            holdout = GroupFigures()
+            for (name, _, held_out), group in self.groups.items():
+                if name == campaign and held_out:
+                    holdout.add(group)
+            variants = {
+                variant: {**group.as_dict(), "lift_vs_holdout": group.lift(holdout)}
+                for (name, variant, held_out), group in sorted(self.groups.items())
+                if name == campaign and not held_out
+            }
+            out[campaign] = {"variants": variants, "holdout": holdout.as_dict()}
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form (``winback backtest --format json``)."""
+        return {
+            "events": self.events,
+            "duplicates": self.duplicates,
+            "after_until": self.after_until,
+            "customers": self.customers,
+            "rejected": self.rejected,
+            "rejected_reasons": dict(sorted(self.rejected_reasons.items())),
+            "rejected_examples": self.rejected_examples,
+            "until": to_datetime(self.until).isoformat() if self.until is not None else None,
+            "triggers": dict(self.triggers),
+            "commands": dict(self.commands),
+            "stages": dict(self.stages),
+            "skips": dict(self.skips),
+            "skip_actions": dict(sorted(self.skip_actions.items())),
+            "campaigns": self.campaigns(),
+            "state_bytes_per_customer": round(self.state_bytes / self.customers, 1) if self.customers else 0,
+        }
+
+
+class TriggerCount(NamedTuple):
+    """What a report counts of a ``Trigger``."""
+
+    stage: str
+    campaign: str
+    variant: str
+    holdout: bool
+
+
+class CommandCount(NamedTuple):
+    """What a report counts of a ``MessageCommand``."""
+
+    channel: Channel
+    campaign: str
+    variant: str
+
+
+class SkipCount(NamedTuple):
+    """What a report counts of a ``Skip``."""
+
+    reason: SkipReason
+    action: SkipAction
+
+
+class OutcomeCount(NamedTuple):
+    """What a report counts of an ``Outcome``."""
+
+    campaign: str
+    variant: str
+    holdout: bool
+    revenue: float
+
+
+Counted = TriggerCount | CommandCount | SkipCount | OutcomeCount
+
+
+class _Counting:
+    """The recorder of a backtest that nobody asked for the records of: each decision as just
+    the fields ``Report.count`` reads, the values the full record would have had.  Ids (a SHA-1
+    each), timestamps and the personalisation of every command would be most of the replay's time."""
+
+    @staticmethod
+    def trigger(customer_id: str, state: CustomerActivity, last_activity: float, group: Assignment) -> TriggerCount:
+        stage = STAGES[state.stage]
+        return TriggerCount(stage, campaign_of(stage), group.variant, group.holdout)
+
+    @staticmethod
+    def command(
+        customer_id: str, state: CustomerActivity, step: PlannedStep, last_activity: float, plan: SendPlan
+    ) -> CommandCount:
+        return CommandCount(plan.channel, campaign_of(STAGES[state.stage]), plan.group.variant)
+
+    @staticmethod
+    def skip(
+        decision: StepDecision, reason: SkipReason, action: SkipAction, channel: Channel | None = None, deferred_to: float | None = None
+    ) -> SkipCount:
+        return SkipCount(reason, action)
+
+    @staticmethod
+    def outcome(customer_id: str, state: CustomerActivity, purchase: Purchase, at: float, group: Assignment) -> OutcomeCount:
+        return OutcomeCount(campaign_of(STAGES[state.touch_stage]), group.variant, group.holdout, purchase.amount)
+
+
+COUNTING = _Counting()

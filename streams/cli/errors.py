@@ -1,0 +1,47 @@
+"""How a command fails on input the user can fix: one ``winback: ...`` line per problem, no traceback.
+
+Every command that reads ``WINBACK_*`` variables loads them with ``load_settings``, so a bad
+value is reported the same way everywhere: the variable, the value and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+import click
+from pydantic import ValidationError
+
+from streams.runtime.settings import ENV_PREFIX, Settings
+
+USAGE_EXIT_CODE = 2  # click's exit status for bad usage (options, arguments); bad settings are usage too
+
+
+class CommandError(click.ClickException):
+    """A failure the user can fix, shown as ``winback: <line>`` for each line of the message."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        for line in self.format_message().splitlines():
+            click.echo(f"winback: {line}", err=True, file=file)
+
+
+def load_settings() -> Settings:
+    """The settings from the ``WINBACK_*`` environment.
+
+    Raises ``CommandError`` (exit status 2) naming every bad variable, its value and the
+    problem, one line each, instead of pydantic's multi-line report and a traceback.
+    """
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise CommandError("\n".join(map(_bad_variable, error.errors(include_url=False))), USAGE_EXIT_CODE) from None
+
+
+def _bad_variable(detail: Any) -> str:
+    """``WINBACK_NAME='value': what is wrong`` for one of pydantic's error details."""
+    name = ENV_PREFIX + "_".join(str(part) for part in detail["loc"]).upper()
+    message = str(detail["msg"]).removeprefix("Value error, ")  # a validator's own ValueError text
+    return f"{name}={detail['input']!r}: {message}"

@@ -1,0 +1,41 @@
+"""Quiet hours: the daily window, in the customer's own time zone, when no message may go out.
+
+Times are computed through the zone database, so a window keeps its local meaning across
+daylight-saving changes (21:00 stays 21:00 local in summer and winter).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from streams.model.activity import CHANNEL_BITS
+from streams.policy.sections import QuietHours
+from streams.model.time_zones import zone
+
+
+class QuietWindow:
+    """One policy's quiet window; ``next_allowed`` moves a send time out of it."""
+
+    def __init__(self, policy: QuietHours | None) -> None:
+        self.policy = policy
+        self.channels = sum(CHANNEL_BITS[name] for name in policy.channels) if policy else 0
+
+    def next_allowed(self, at: float, time_zone: str | None, channel: int) -> float:
+        """``at`` if a message on ``channel`` may go out then, else the end of the quiet window."""
+        policy = self.policy
+        if policy is None or not self.channels & channel:
+            return at
+        local = datetime.fromtimestamp(at, zone(time_zone or policy.default_time_zone))
+        now, start, end = local.time(), policy.start, policy.end
+        if start < end:  # a window within one day, e.g. 12:00-14:00
+            if not start <= now < end:
+                return at
+            ends_on = local.date()
+        else:  # a window across midnight, e.g. 21:00-08:00
+            if end <= now < start:
+                return at
+            ends_on = local.date() + timedelta(days=1) if now >= start else local.date()
+        return max(at, datetime.combine(ends_on, end, tzinfo=local.tzinfo).timestamp())
+
+    def is_quiet(self, at: float, time_zone: str | None, channel: int) -> bool:
+        return self.next_allowed(at, time_zone, channel) != at

@@ -1,0 +1,116 @@
+"""Delivering one due step: holdout, consent and fallback, frequency caps, quiet hours, expiry.
+
+The engine calls ``Delivery.step`` when a step of the customer's series is due.  The answer is
+the records to publish, and the state is moved on: the step pointer advances when the step
+is settled (sent, held out or skipped), or ``deferred_to`` is set when a cap or quiet hours
+hold it back, so the scheduler comes back for it then.  Deferring inside the engine, rather
+than publishing a command with a later ``send_after``, keeps a deferred step cancellable:
+a purchase during the wait ends the series and the message is never sent.
+
+A step is never decided before the one before it: one held back holds the rest of the series
+back too, whether it was then sent or skipped (the command's ``due_at`` and ``send_after`` show
+by how much).
+
+Order of the checks, each one final: holdout (record what would have been sent) -> channel
+(consent, reachability, fallback) -> caps and quiet hours (defer within the expiry, or skip).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streams.model.activity import CHANNEL_BITS, NEVER, CustomerActivity
+from streams.core.attribution import Attributor
+from streams.core.series import PlannedStep, SendPlan, Series, StepDecision
+from streams.core.controls.caps import FrequencyCaps
+from streams.model.events import Channel
+from streams.model.records import SkipReason
+from streams.policy.sections import Policy
+from streams.core.controls.quiet_hours import QuietWindow
+from streams.core.controls.reachability import Reachability
+from streams.core.controls.tiers import ValueTiers
+from streams.core.recorders import Recorder
+
+
+class Delivery:
+    def __init__(self, policy: Policy, series: Series, attribution: Attributor, recorder: Recorder[Any]) -> None:
+        self.series = series
+        self.attribution = attribution
+        self.recorder = recorder
+        self.caps = FrequencyCaps(policy)
+        self.defer_when_capped = policy.caps.when_capped == "defer"
+        self.quiet_hours = QuietWindow(policy.quiet_hours)
+        self.reachability = Reachability(policy.channels)
+        self.tiers = ValueTiers(policy.tiers)
+
+    def step(
+        self, customer_id: str, state: CustomerActivity, step: PlannedStep, at: float, last_activity: float
+    ) -> list[Any]:
+        """Settle or defer ``step``, due at ``at`` (its planned time, or the time it was deferred to): its records."""
+        planned = state.stage_entered_at + step.after
+        group = self.series.assignment(customer_id, state.stage)
+        decided = StepDecision(customer_id, state, step, planned, at, group.variant)
+        skip = self.recorder.skip
+        if group.holdout:
+            self._settle(state, at, sent=True)
+            return [skip(decided, "holdout", "held_out", step.channel)]
+        channel, reason = self.reachability.choose(state, step.channel)
+        if channel is None:
+            assert reason is not None  # a step that goes nowhere always says why
+            self._settle(state, at, sent=False)
+            return [skip(decided, reason, "skipped")]
+        send_at, held_by = self._send_time(state, at, channel)
+        if held_by == "capped" and not self.defer_when_capped:
+            self._settle(state, at, sent=False)
+            return [skip(decided, "capped", "skipped", channel)]
+        if send_at > planned + step.expires_after:
+            self._settle(state, at, sent=False)
+            return [skip(decided, "expired", "skipped", channel)]
+        if held_by is not None:
+            state.deferred_to = send_at
+            return [skip(decided, held_by, "deferred", channel, send_at)]
+        plan = SendPlan(planned, at, channel, group, self.tiers.of(state))
+        records = [self.recorder.command(customer_id, state, step, last_activity, plan)]
+        self.caps.record(state.sends, at, CHANNEL_BITS[channel], state.stage)
+        self._settle(state, at, sent=True)
+        if reason is not None:
+            records.append(skip(decided, reason, "fallback", channel))
+        return records
+
+    def cancel_remaining(self, customer_id: str, state: CustomerActivity, at: float) -> list[Any]:
+        """Sunset: the steps of the current series that will now never be sent, as skips."""
+        group, entered = self.series.assignment(customer_id, state.stage), state.stage_entered_at
+        return [
+            self.recorder.skip(StepDecision(customer_id, state, step, entered + step.after, at, group.variant), "sunset", "skipped")
+            for step in self.series.remaining(state)
+        ]
+
+    def _send_time(self, state: CustomerActivity, at: float, channel: Channel) -> tuple[float, SkipReason | None]:
+        """When a message on ``channel`` may go out, and what holds it back (None: nothing).
+
+        Caps only loosen as time passes, so moving out of quiet hours after the caps keeps
+        them satisfied: two steps reach a time both allow.
+        """
+        bit = CHANNEL_BITS[channel]
+        uncapped = self.caps.allowed_from(state.sends, at, bit, state.stage) if self.caps else at
+        send_at = self.quiet_hours.next_allowed(uncapped, state.time_zone, bit)
+        if uncapped > at:
+            return send_at, "capped"
+        return send_at, "quiet_hours" if send_at > at else None
+
+    def _settle(self, state: CustomerActivity, at: float, sent: bool) -> None:
+        """The step is done, decided at ``at``: on to the next one.  ``sent``: a message (or, for
+        the holdout, the message that would have been) went out at ``at``.
+
+        Steps keep their order and a series never goes back in time: when this step was settled
+        late (it had been deferred), a next step planned before ``at`` is decided at ``at``, so no
+        step is judged against caps before an earlier one was sent, nor against quiet hours in a
+        time zone the customer only gave after the time it is judged at.
+        """
+        state.step += 1
+        state.deferred_to = NEVER
+        if sent:
+            self.attribution.touch_message(state, at)
+        following = self.series.next_step(state)
+        if following is not None and state.stage_entered_at + following.after < at:
+            state.deferred_to = at

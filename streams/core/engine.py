@@ -1,0 +1,174 @@
+"""The decision engine: one customer's state plus an event or a clock tick in, records out.
+
+Pure and deterministic, so the stream processor, the backtest and the tests share it.  Time is
+float epoch seconds (UTC).  The engine never reads a clock: the caller says what time it is
+(the event's time, or the scheduler's tick), which makes replays exact and wall-clock and
+event-time operation the same code.
+
+Ordering rules (they make backtests reproducible):
+
+* ``apply`` first fires everything due *strictly before* the event, then applies the event: an
+  event at exactly the moment a stage would start keeps the customer from lapsing;
+* ``advance(now)`` fires everything due *at or before* ``now``;
+* due items fire in time order; a stage entry and a series step due at the same moment fire
+  stage first, which ends the old series (its step is cancelled, not sent);
+* activity at or after the current stage's entry returns the customer to ``active`` and starts
+  a new episode; activity that happened before it (a late event) updates the facts but does not
+  undo a lapse that was already acted on;
+* a purchase is checked for a conversion after what was due before it fired and before it ends
+  the lapse;
+* a profile is not activity: it fires what is due before it, then updates consent, channels,
+  time zone and locale (the newest profile wins; of two with the same time, the later one).
+
+How a due step goes out (holdout, channel, caps, quiet hours) is ``streams.core.delivery``'s part;
+what the decisions are written down as is the recorder's (``streams.core.recorders``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Sequence
+
+import msgspec
+
+from streams.model.activity import NEVER, CustomerActivity
+from streams.core.attribution import Attributor
+from streams.core.series import PlannedStep, Series
+from streams.core.delivery import Delivery
+from streams.model.events import AnyInput, Profile, Purchase
+from streams.core.lifecycle import ACTIVE, Lifecycle
+from streams.policy.sections import Policy
+from streams.core.recorders import FULL, Recorder
+from streams.model.records import STAGES, Record
+
+SUNSET = STAGES.index("sunset")
+_NOTHING: tuple[Record, ...] = ()
+
+
+class Result(msgspec.Struct, frozen=True, gc=False):
+    """The customer's state after a call (the same object, mutated, when one was given) and the
+    records emitted, in order (``Record``s, or what the engine's recorder makes of them)."""
+
+    state: CustomerActivity
+    records: tuple[Record, ...] = _NOTHING
+    duplicate: bool = False  # the event was a redelivery and changed nothing
+
+
+class Replayed(NamedTuple):
+    """A customer's state after a run of their events, the records emitted, in order, and how
+    many of the events were redeliveries (which changed nothing)."""
+
+    state: CustomerActivity
+    records: list[Record]
+    duplicates: int
+
+
+class Engine:
+    """Runs a policy for any number of customers; holds no per-customer state itself.
+
+    ``recorder`` writes the decisions down: full records unless the caller needs less.
+    """
+
+    def __init__(self, policy: Policy, recorder: Recorder[Any] = FULL) -> None:
+        self.policy = policy
+        self.lifecycle = Lifecycle(policy)
+        self.series = Series(policy)
+        self.recorder = recorder
+        self.attribution = Attributor(policy, self.series, recorder)
+        self.delivery = Delivery(policy, self.series, self.attribution, recorder)
+
+    def apply(self, customer_id: str, state: CustomerActivity | None, event: AnyInput) -> Result:
+        """Fire what is due before the event, then fold the event in."""
+        return self.apply_at(customer_id, state, event, event.occurred_at.timestamp())
+
+    def apply_at(self, customer_id: str, state: CustomerActivity | None, event: AnyInput, at: float) -> Result:
+        """``apply`` for a caller that already knows the event's time in epoch seconds."""
+        state, records, duplicates = self.replay(customer_id, state, (event,), (at,))
+        return Result(state, tuple(records) if records else _NOTHING, duplicates == 1)
+
+    def replay(
+        self, customer_id: str, state: CustomerActivity | None, events: Sequence[AnyInput], times: Sequence[float]
+    ) -> Replayed:
+        """``apply_at`` of each of a customer's events in turn (``times``: theirs), in one call;
+        ``state`` None: a customer seen for the first time (with at least one event).
+
+        This is the engine's one way of applying events: the stream applies them one at a time,
+        a backtest each customer's whole history at once, which spares it most of the per-event
+        cost: redeliveries are looked for once for the whole run (``CustomerActivity.see_all``),
+        and how near an active customer is to lapsing only when an event may have come near it.
+        """
+        if state is None:
+            state = CustomerActivity.starting(times[0])
+        records: list[Record] = []
+        duplicates = 0
+        # Profiles are not deduped by id: the newest wins (a redelivery is applied again, to no effect).
+        none_redelivered = state.see_all([event.event_id for event in events if event.__class__ is not Profile])
+        lifecycle, attribution = self.lifecycle, self.attribution
+        last_activity, soonest = lifecycle.last_activity, lifecycle.soonest
+        # An active customer lapses no sooner than this: "last" times only move forward.
+        quiet_until = last_activity(state) + soonest
+        for event, at in zip(events, times):
+            kind = event.__class__
+            if not none_redelivered and kind is not Profile and state.seen(event.event_id):
+                duplicates += 1
+                continue
+            # Fire what was due before the event: a lapsed customer may always have something due.
+            if state.stage != ACTIVE:
+                self._fire(customer_id, state, at, False, records)
+            elif at > quiet_until:
+                quiet_until = last_activity(state) + soonest
+                if at > quiet_until:
+                    self._fire(customer_id, state, at, False, records)
+            if state.touch_stage and type(event) is Purchase:
+                outcome = attribution.conversion(customer_id, state, event, at)
+                if outcome is not None:
+                    records.append(outcome)
+            state.record(event, at)
+            if state.stage != ACTIVE and at >= state.stage_entered_at and lifecycle.is_activity(event):
+                state.stage = ACTIVE
+                state.stage_entered_at = at
+                state.step = 0
+                state.deferred_to = NEVER
+                state.episode += 1
+        return Replayed(state, records, duplicates)
+
+    def advance(self, customer_id: str, state: CustomerActivity, now: float) -> Result:
+        """Fire every stage entry and series step due at or before ``now``."""
+        records: list[Record] = []
+        self._fire(customer_id, state, now, True, records)
+        return Result(state, tuple(records) if records else _NOTHING)
+
+    def next_due(self, state: CustomerActivity) -> float | None:
+        """When this customer next enters a stage or has a step due, if nothing happens before."""
+        upcoming = self._upcoming(state, self.lifecycle.last_activity(state))
+        return upcoming[0] if upcoming is not None else None
+
+    def _upcoming(self, state: CustomerActivity, last_activity: float) -> tuple[float, int, PlannedStep | None] | None:
+        """The earliest due item as (time, stage to enter, None) or (time, -1, step); stage first on a tie."""
+        entry = self.lifecycle.next_entry(state, last_activity)
+        step = self.series.next_step(state)
+        if step is not None:
+            step_due = state.deferred_to if state.deferred_to != NEVER else state.stage_entered_at + step.after
+            if entry is None or step_due < entry[1]:
+                return step_due, -1, step
+        return (entry[1], entry[0], None) if entry is not None else None
+
+    def _fire(self, customer_id: str, state: CustomerActivity, limit: float, inclusive: bool, records: list[Record]) -> None:
+        """Fire due items up to ``limit`` in time order, mutating ``state``, onto ``records``."""
+        last_activity = self.lifecycle.last_activity(state)
+        while (upcoming := self._upcoming(state, last_activity)) is not None:
+            due, stage, step = upcoming
+            if due > limit or (due == limit and not inclusive):
+                break
+            if step is None:
+                records.extend(self._enter(customer_id, state, stage, due, last_activity))
+            else:
+                records.extend(self.delivery.step(customer_id, state, step, due, last_activity))
+
+    def _enter(self, customer_id: str, state: CustomerActivity, stage: int, at: float, last_activity: float) -> list[Record]:
+        """The customer enters ``stage`` at ``at``: its trigger, and for sunset the skips of every
+        step the sunset stops (entering another stage ends the old series silently, as activity does)."""
+        records: list[Record] = list(self.delivery.cancel_remaining(customer_id, state, at)) if stage == SUNSET else []
+        state.stage, state.stage_entered_at, state.step, state.deferred_to = stage, at, 0, NEVER
+        self.attribution.touch_trigger(state, at)
+        records.append(self.recorder.trigger(customer_id, state, last_activity, self.series.assignment(customer_id, stage)))
+        return records

@@ -1,0 +1,83 @@
+"""The lifecycle ladder: active -> reactivation -> winback -> sunset, by time since last activity.
+
+A customer enters a stage when the time since their last activity reaches the stage's
+threshold (fixed, or adaptive to their purchase cadence).  Stages are entered in order, never
+before the previous one: when adaptive thresholds would put a later stage first, the later
+stage starts the moment the earlier one does.
+Activity, as the policy defines it, returns the customer to ``active``; what that does to
+episodes and series is the engine's business.  A customer with no activity at all (only, say,
+email deliveries) never lapses: there is nothing to win back.
+"""
+
+from __future__ import annotations
+
+from operator import attrgetter
+from typing import Callable
+
+from streams.model.activity import NEVER, SIGNAL_FIELDS, CustomerActivity, signal_of
+from streams.model.records import STAGES
+from streams.model.events import AnyInput
+from streams.policy.sections import Policy, Threshold
+
+DAY = 86400.0
+ACTIVE = 0
+
+
+class Lifecycle:
+    """A policy's stage ladder, compiled for per-event use."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.signals = frozenset(policy.activity.signals)
+        self._activity_times: Callable[[CustomerActivity], tuple[float, ...]] = _getter(
+            [SIGNAL_FIELDS[signal] for signal in policy.activity.signals]
+        )
+        ladder = policy.stages.configured()
+        self._codes = [STAGES.index(stage) for stage, _ in ladder]
+        self._thresholds: list[Threshold] = [threshold for _, threshold in ladder]
+        self._adaptive = any(threshold.adaptive for threshold in self._thresholds)
+        self._fixed_seconds = [threshold.days_for(None) * DAY for threshold in self._thresholds]
+        # The ladder's next rung above each stage, as (position in the ladder, stage), or None.
+        self._next_rung = [
+            next(((position, code) for position, code in enumerate(self._codes) if code > stage), None)
+            for stage in range(len(STAGES))
+        ]
+        # No customer lapses sooner than this after their last activity (the engine's fast path).
+        self.soonest = self._thresholds[0].earliest_days * DAY
+
+    def last_activity(self, state: CustomerActivity) -> float:
+        """When the customer last did something the policy counts as activity (``NEVER`` if never)."""
+        return max(self._activity_times(state))
+
+    def is_activity(self, event: AnyInput) -> bool:
+        return signal_of(event) in self.signals
+
+    def next_entry(self, state: CustomerActivity, last_activity: float) -> tuple[int, float] | None:
+        """(stage, time) of the customer's next stage entry if they stay inactive, or None."""
+        rung = self._next_rung[state.stage]
+        if last_activity == NEVER or rung is None:
+            return None
+        position, code = rung
+        due, earliest = last_activity + self._seconds(state, position), self._earliest(state)
+        return code, due if due > earliest else earliest
+
+    def _earliest(self, state: CustomerActivity) -> float:
+        """No entry may be dated before what it depends on: the current stage's start and, when
+        thresholds follow the cadence, the purchase that last changed it (a purchase that does
+        not count as activity can shorten the threshold below the inactivity already reached:
+        the stage then starts at that purchase, not in the past)."""
+        return max(state.stage_entered_at, state.last_purchase) if self._adaptive else state.stage_entered_at
+
+    def _seconds(self, state: CustomerActivity, position: int) -> float:
+        """Inactivity needed to reach the ladder's ``position``-th stage, for this customer."""
+        if not self._adaptive:
+            return self._fixed_seconds[position]
+        cadence = state.cadence()
+        return self._thresholds[position].days_for(None if cadence is None else cadence / DAY) * DAY
+
+
+def _getter(fields: list[str]) -> Callable[[CustomerActivity], tuple[float, ...]]:
+    """A getter that always returns a tuple (attrgetter returns a bare value for one field)."""
+    if len(fields) == 1:
+        single = attrgetter(fields[0])
+        return lambda state: (single(state),)
+    return attrgetter(*fields)

@@ -1,0 +1,189 @@
+"""Recorders: how the engine writes its decisions down.
+
+The engine decides: who enters a stage, which step goes out on which channel or is skipped
+and why, which purchase converts.  A ``Recorder`` turns each decision into the record that
+stands for it.  The stream processor publishes ``FULL`` records, with deterministic ids,
+timestamps and personalisation: every record is a pure function of the state and the due
+time, so a replay produces the same ids and payloads byte for byte.  A backtest that only
+counts records would spend most of its replay time making payloads that nobody reads, so it
+gives the engine a recorder that keeps only what its report counts (``streams.backtest.run``).
+The decisions are the same either way: the same engine code makes them, and only the last
+step, writing them down, differs.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, TypeVar
+
+from streams.core.controls.assignment import Assignment
+from streams.core.lifecycle import DAY
+from streams.core.series import PlannedStep, SendPlan, StepDecision, campaign_of
+from streams.model.activity import NEVER, CustomerActivity
+from streams.model.events import Purchase
+from streams.model.events import Channel
+from streams.model.records import (
+    MessageCommand,
+    Outcome,
+    Personalisation,
+    Record,
+    Skip,
+    SkipAction,
+    SkipReason,
+    Trigger,
+    command_id,
+    outcome_id,
+    skip_id,
+    to_datetime,
+    trigger_id,
+    trigger_stage,
+)
+
+R_co = TypeVar("R_co", covariant=True)
+
+
+class Recorder(Protocol[R_co]):
+    """What the engine calls, at the moment of each decision, with the state as it is then."""
+
+    def trigger(self, customer_id: str, state: CustomerActivity, last_activity: float, group: Assignment) -> R_co:
+        """The customer has just entered ``state.stage``."""
+        ...
+
+    def command(
+        self, customer_id: str, state: CustomerActivity, step: PlannedStep, last_activity: float, plan: SendPlan
+    ) -> R_co:
+        """``step`` of the current campaign goes out as ``plan`` says."""
+        ...
+
+    def skip(
+        self, decision: StepDecision, reason: SkipReason, action: SkipAction, channel: Channel | None = None, deferred_to: float | None = None
+    ) -> R_co:
+        """The step ``decision`` is about does not go out as planned (see ``streams.model.records.Skip``)."""
+        ...
+
+    def outcome(self, customer_id: str, state: CustomerActivity, purchase: Purchase, at: float, group: Assignment) -> R_co:
+        """``purchase``, made at ``at``, converts the customer's latest touch."""
+        ...
+
+
+def trigger(customer_id: str, state: CustomerActivity, last_activity: float, group: Assignment) -> Trigger:
+    """The record of the customer having just entered ``state.stage`` (at ``state.stage_entered_at``)."""
+    stage = trigger_stage(state.stage)
+    entered = state.stage_entered_at
+    return Trigger(
+        trigger_id=trigger_id(customer_id, stage, state.episode),
+        customer_id=customer_id,
+        stage=stage,
+        campaign=campaign_of(stage),
+        episode=state.episode,
+        fired_at=to_datetime(entered),
+        last_activity_at=to_datetime(last_activity),
+        days_inactive=_days_between(last_activity, entered),
+        variant=group.variant,
+        holdout=group.holdout,
+    )
+
+
+def command(
+    customer_id: str, state: CustomerActivity, step: PlannedStep, last_activity: float, plan: SendPlan
+) -> MessageCommand:
+    """The message for ``step`` of the customer's current campaign."""
+    stage = trigger_stage(state.stage)
+    campaign = campaign_of(stage)
+    variant = plan.group.variant
+    return MessageCommand(
+        command_id=command_id(customer_id, campaign, step.index, state.episode),
+        customer_id=customer_id,
+        channel=plan.channel,
+        campaign=campaign,
+        stage=stage,
+        step=step.index,
+        episode=state.episode,
+        template=step.template_for(variant),
+        offer=step.offer_for(variant, plan.tier),
+        personalisation=personalisation(state, last_activity, plan.send_at, plan.tier),
+        due_at=to_datetime(plan.due),
+        send_after=to_datetime(plan.send_at),
+        expires_at=to_datetime(plan.due + step.expires_after),
+        variant=variant,
+        feedback_request=step.feedback_request,
+    )
+
+
+def skip(
+    decision: StepDecision, reason: SkipReason, action: SkipAction, channel: Channel | None = None, deferred_to: float | None = None
+) -> Skip:
+    """The record of a step not going out as planned (see ``streams.model.records.Skip``)."""
+    customer_id, state, step, due, decided_at, variant = decision
+    stage = trigger_stage(state.stage)
+    campaign = campaign_of(stage)
+    planned_id = command_id(customer_id, campaign, step.index, state.episode)
+    return Skip(
+        skip_id=skip_id(planned_id, action, reason, decided_at),
+        customer_id=customer_id,
+        campaign=campaign,
+        stage=stage,
+        step=step.index,
+        episode=state.episode,
+        command_id=planned_id,
+        reason=reason,
+        action=action,
+        planned_channel=step.channel,
+        channel=channel,
+        template=step.template_for(variant),
+        variant=variant,
+        due_at=to_datetime(due),
+        decided_at=to_datetime(decided_at),
+        deferred_to=to_datetime(deferred_to) if deferred_to is not None else None,
+    )
+
+
+def personalisation(state: CustomerActivity, last_activity: float, at: float, tier: str | None) -> Personalisation:
+    """What a template may say to the customer at ``at``."""
+    return Personalisation(
+        days_inactive=_days_between(last_activity, at),
+        purchase_count=state.purchase_count,
+        total_spend=round(state.total_spend, 2),
+        last_purchase_at=to_datetime(state.last_purchase) if state.last_purchase != NEVER else None,
+        last_purchase_category=state.last_category,
+        top_categories=state.top_categories(),
+        value_tier=tier,
+        locale=state.locale,
+    )
+
+
+def _days_between(earlier: float, later: float) -> int:
+    return max(0, int((later - earlier) // DAY))
+
+
+def outcome(customer_id: str, state: CustomerActivity, purchase: Purchase, at: float, group: Assignment) -> Outcome:
+    """The conversion of the customer's latest touch by ``purchase``, made at ``at``."""
+    stage = trigger_stage(state.touch_stage)
+    campaign = campaign_of(stage)
+    return Outcome(
+        outcome_id=outcome_id(customer_id, campaign, state.touch_episode),
+        customer_id=customer_id,
+        campaign=campaign,
+        stage=stage,
+        episode=state.touch_episode,
+        variant=group.variant,
+        holdout=group.holdout,
+        trigger_id=trigger_id(customer_id, stage, state.touch_episode),
+        touched_at=to_datetime(state.touch_at),
+        converted_at=to_datetime(at),
+        order_id=purchase.order_id,
+        revenue=purchase.amount,
+        currency=purchase.currency,
+        days_to_return=int((at - state.touch_at) // DAY),
+    )
+
+
+class FullRecords:
+    """Every decision as the full record the stream publishes (``streams.model.records``)."""
+
+    trigger = staticmethod(trigger)
+    command = staticmethod(command)
+    skip = staticmethod(skip)
+    outcome = staticmethod(outcome)
+
+
+FULL: Recorder[Record] = FullRecords()

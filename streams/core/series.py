@@ -1,0 +1,130 @@
+"""Campaign series: the steps a stage entry starts, compiled from the policy.
+
+Entering a stage starts its campaign; step ``i`` is due ``after_days`` after the stage was
+entered.  Activity or entering the next stage ends the series at once (the engine resets the
+step pointer), so pending steps are never sent.  What a step's decision is written down as
+is the recorder's (``streams.core.recorders``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from streams.core.controls.assignment import Assigner, Assignment
+from streams.core.lifecycle import DAY
+from streams.model.activity import CustomerActivity
+from streams.model.events import Channel
+from streams.model.records import DEFAULT_VARIANT, STAGES, Offer
+from streams.policy.sections import Campaign, Policy, SeriesStep
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStep:
+    """A campaign step compiled to seconds and ready-made command parts."""
+
+    index: int
+    after: float  # seconds after the stage was entered
+    channel: Channel
+    template: str
+    offer: Offer | None
+    expires_after: float  # seconds the message stays worth sending
+    feedback_request: bool = False
+    offers_by_tier: tuple[tuple[str, Offer], ...] = ()
+    variants: tuple[tuple[str, str | None, Offer | None], ...] = ()  # (variant, template, offer) overrides
+
+    def template_for(self, variant: str) -> str:
+        for name, template, _ in self.variants:
+            if name == variant and template is not None:
+                return template
+        return self.template
+
+    def offer_for(self, variant: str, tier: str | None) -> Offer | None:
+        """The variant's own offer, else the tier's, else the step's."""
+        for name, _, offer in self.variants:
+            if name == variant and offer is not None:
+                return offer
+        for name, offer in self.offers_by_tier:
+            if name == tier:
+                return offer
+        return self.offer
+
+
+class Series:
+    """Every campaign of a policy, indexed by stage code."""
+
+    def __init__(self, policy: Policy) -> None:
+        self._steps: dict[int, tuple[PlannedStep, ...]] = {
+            STAGES.index(stage): tuple(_planned(index, step, campaign) for index, step in enumerate(campaign.steps))
+            for stage, campaign in policy.campaigns.items()
+        }
+        self._assigners = {
+            STAGES.index(stage): Assigner(campaign_of(stage), campaign.holdout, campaign.variants)
+            for stage, campaign in policy.campaigns.items()
+        }
+
+    def has_campaign(self, stage: int) -> bool:
+        return stage in self._steps
+
+    def next_step(self, state: CustomerActivity) -> PlannedStep | None:
+        """The customer's next step in their current stage's campaign, if any remains."""
+        steps = self._steps.get(state.stage)
+        if steps is None or state.step >= len(steps):
+            return None
+        return steps[state.step]
+
+    def remaining(self, state: CustomerActivity) -> tuple[PlannedStep, ...]:
+        """The steps of the current series not sent yet."""
+        return self._steps.get(state.stage, ())[state.step :]
+
+    def assignment(self, customer_id: str, stage: int) -> Assignment:
+        """The customer's holdout/variant group in the campaign of ``stage``."""
+        assigner = self._assigners.get(stage)
+        return assigner.assign(customer_id) if assigner is not None else _EVERYONE
+
+
+_EVERYONE = Assignment(DEFAULT_VARIANT, False)  # the group of a stage with no campaign
+
+
+def _planned(index: int, step: SeriesStep, campaign: Campaign) -> PlannedStep:
+    return PlannedStep(
+        index=index,
+        after=step.after_days * DAY,
+        channel=step.channel,
+        template=step.template,
+        offer=step.offer.to_offer() if step.offer else None,
+        expires_after=campaign.expiry_days(step) * DAY,
+        feedback_request=step.feedback_request,
+        offers_by_tier=tuple((tier, offer.to_offer()) for tier, offer in step.offers_by_tier.items()),
+        variants=tuple(
+            (name, override.template, override.offer.to_offer() if override.offer else None)
+            for name, override in step.variants.items()
+        ),
+    )
+
+
+def campaign_of(stage: str) -> str:
+    """The campaign a stage starts is named after the stage (its key under ``campaigns``)."""
+    return stage
+
+
+class SendPlan(NamedTuple):
+    """How one planned step goes out: when, on which channel, to which group and tier."""
+
+    due: float  # when the step was planned for
+    send_at: float  # when it may go out (quiet hours and caps applied)
+    channel: Channel
+    group: Assignment
+    tier: str | None
+
+
+class StepDecision(NamedTuple):
+    """A decision about one step of the customer's current campaign, made at ``decided_at``:
+    what a skip record says besides its reason."""
+
+    customer_id: str
+    state: CustomerActivity
+    step: PlannedStep
+    due: float  # when the step was planned for
+    decided_at: float
+    variant: str

@@ -1,0 +1,1 @@
+"""Tools for development, demos and tests: local Kafka, generated traffic, publishing, the demo, worker subprocesses, testing helpers."""

@@ -1,0 +1,72 @@
+"""Publishing events to the input topics at a steady rate (demo, compose, benchmarks).
+
+Events are sent unkeyed, as many upstream services do: the worker repartitions them by
+customer itself.  Profiles are keyed by customer, as a compacted topic requires.  Optionally a malformed record is mixed in every N events, so the
+dead-letter path can be seen working.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Callable, Iterable
+
+import msgspec
+from aiokafka import AIOKafkaProducer
+
+from streams.model.events import AnyInput
+from streams.runtime.settings import Settings
+from streams.devtools.traffic import malformed_records
+
+OnSent = Callable[[str], None]  # called with the event type ("malformed" for a bad record)
+
+
+async def publish(
+    settings: Settings,
+    events: Iterable[AnyInput],
+    *,
+    rate: float | None = None,
+    malformed_every: int = 0,
+    on_sent: OnSent = lambda kind: None,
+) -> int:
+    """Send every event to its input topic; ``rate`` in events/s (None: as fast as possible)."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers, linger_ms=20, max_batch_size=65536, acks="all"
+    )
+    encoder = msgspec.json.Encoder()
+    rng = random.Random(11)
+    pacer = _Pacer(rate)
+    sent = 0
+    await producer.start()
+    try:
+        for sent, event in enumerate(events, start=1):
+            kind = type(event).__struct_config__.tag
+            key = event.customer_id.encode() if kind == "profile" else None  # the profiles topic is compacted
+            await producer.send(settings.input_topics[kind], encoder.encode(event), key=key)
+            on_sent(kind)
+            if malformed_every and sent % malformed_every == 0:
+                await producer.send(settings.topic_purchases, malformed_records(rng))
+                on_sent("malformed")
+            await pacer.tick()
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return sent
+
+
+class _Pacer:
+    """Sleeps just enough, every tenth of a second's worth of events, to hold a rate."""
+
+    def __init__(self, rate: float | None):
+        self.batch = max(1, int(rate / 10)) if rate else 0
+        self.count = 0
+        self.started = asyncio.get_event_loop().time()
+        self.rate = rate
+
+    async def tick(self) -> None:
+        if not self.rate:
+            return
+        self.count += 1
+        if self.count % self.batch == 0:
+            ahead = self.count / self.rate - (asyncio.get_event_loop().time() - self.started)
+            await asyncio.sleep(max(0.0, ahead))

@@ -1,0 +1,228 @@
+"""What we know about one customer's activity: the state kept per customer in the table.
+
+One ``CustomerActivity`` per customer, updated by every event and stored as msgpack in a
+(RocksDB-backed) table, so it is small (an array, not a map; times as floats; channels as bit
+masks) and every update is idempotent under at-least-once delivery:
+
+* an event whose id was seen recently changes nothing (``seen``).  The window is the last
+  ``RECENT_EVENTS`` events of this customer, kept as CRC-32 hashes of their ids: redeliveries
+  after a crash or rebalance replay a customer's *recent* events, so a small ring catches them
+  while keeping the state bounded.  A redelivery older than the window would be counted again
+  (purchase count and spend), but still could not move a "last" time;
+* "last" times only move forward, so an older event arriving late never makes a customer look
+  less recently active than they are.
+
+The lifecycle fields (stage, when it was entered, episode, next series step) are stored here
+but interpreted by ``streams.core.lifecycle`` and ``streams.core.engine``, which know the policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from zlib import crc32
+
+import msgspec
+
+from streams.model.events import AnyInput, EmailEngagement, Login, Profile, Purchase
+
+RECENT_EVENTS = 8  # dedupe window: this many of the customer's latest event ids
+CADENCE_GAPS = 5  # the cadence is the median of this many latest inter-purchase gaps
+MIN_CADENCE_GAPS = 2  # fewer gaps than this: cadence unknown (one gap is an anecdote)
+MAX_CATEGORIES = 8  # categories counted per customer; the rarest is forgotten beyond this
+TOP_CATEGORIES = 3
+NEVER = 0.0  # a "last" time that has not happened (events before 2000 are rejected anyway)
+CHANNEL_BITS = {"email": 1, "sms": 2, "push": 4}
+# Which "last" field each activity signal of the policy reads.
+SIGNAL_FIELDS = {
+    "purchase": "last_purchase",
+    "login": "last_login",
+    "email_open": "last_open",
+    "email_click": "last_click",
+}
+_OPT_OUT_ACTIONS = frozenset({"unsubscribe", "complaint"})
+
+
+class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=False):
+    """One customer's activity facts plus their lifecycle position (times are epoch seconds, UTC)."""
+
+    first_seen: float
+    recent: list[int] = []  # hashes of the latest event ids, oldest first
+    last_purchase: float = NEVER
+    last_login: float = NEVER
+    last_click: float = NEVER
+    last_open: float = NEVER
+    purchase_count: int = 0
+    total_spend: float = 0.0
+    categories: dict[str, int] = {}  # category -> purchases that included it
+    last_category: str | None = None  # first category of the latest purchase
+    gaps: list[int] = []  # latest inter-purchase gaps in whole seconds, oldest first
+    stage: int = 0  # index into streams.core.lifecycle.STAGES (0 = active)
+    stage_entered_at: float = NEVER
+    episode: int = 0  # lapse number: grows each time activity ends a lapse
+    step: int = 0  # index of the next step of the current stage's campaign
+    unsubscribed: int = 0  # CHANNEL_BITS the customer opted out of (unsubscribe, spam complaint)
+    bounced: int = 0  # CHANNEL_BITS where delivery hard-failed
+    # From the latest profile (``profile_at`` NEVER: no profile yet).
+    profile_at: float = NEVER
+    reachable: int = 0  # CHANNEL_BITS the customer has an address, number or token for
+    consent: int = 0  # CHANNEL_BITS the customer agreed to marketing on
+    preferred_channel: int = 0  # one CHANNEL_BITS bit, 0 when none
+    time_zone: str | None = None
+    locale: str | None = None
+    # Delivery of the current series.
+    deferred_to: float = NEVER  # when the next step, held back by a cap or quiet hours, is due instead
+    sends: list[tuple[int, int, int]] = []  # (send time, CHANNEL_BITS bit, stage) of recent messages, for caps
+    # The latest campaign touch, for attributing a purchase to it (stage 0: none).
+    touch_stage: int = 0
+    touch_episode: int = 0
+    touch_at: float = NEVER
+    converted: bool = False  # the touch already has its conversion
+
+    @classmethod
+    def starting(cls, at: float) -> CustomerActivity:
+        """A customer first seen at ``at``: active, episode 0."""
+        return cls(first_seen=at, stage_entered_at=at)
+
+    def encode(self) -> bytes:
+        """msgpack bytes for table storage."""
+        return _ENCODER.encode(self)
+
+    @classmethod
+    def decode(cls, raw: bytes) -> CustomerActivity:
+        return _DECODER.decode(raw)
+
+    def seen(self, event_id: str) -> bool:
+        """True if ``event_id`` is among the recent ones; otherwise remember it and return False."""
+        key = crc32(event_id.encode())
+        recent = self.recent
+        if key in recent:
+            return True
+        recent.append(key)
+        if len(recent) > RECENT_EVENTS:
+            del recent[0]
+        return False
+
+    def see_all(self, event_ids: list[str]) -> bool:
+        """``seen`` of each id in turn, in one go, when none of them is a redelivery: True, and
+        they are remembered.  When one may be (an id seen recently, or twice among these),
+        False and nothing changes: the caller asks ``seen`` one id at a time.
+
+        With no hash repeating, no ``seen`` call could have found its id among the recent ones,
+        and the window ends up holding the latest of the old ones and these, as it would have.
+        """
+        keys = [crc32(event_id.encode()) for event_id in event_ids]
+        recent = self.recent
+        if len(set(keys)) != len(keys) or not set(recent).isdisjoint(keys):
+            return False
+        self.recent = (recent + keys)[-RECENT_EVENTS:]
+        return True
+
+    def record(self, event: AnyInput, at: float) -> None:
+        """Fold one (non-duplicate) event that happened at ``at`` into the facts."""
+        if at < self.first_seen:
+            self.first_seen = at
+        if type(event) is Purchase:
+            self._record_purchase(event, at)
+        elif type(event) is Login:
+            if at > self.last_login:
+                self.last_login = at
+        elif type(event) is EmailEngagement:
+            self._record_email(event, at)
+        elif type(event) is Profile:
+            self._record_profile(event, at)
+
+    def _record_profile(self, profile: Profile, at: float) -> None:
+        """The newest profile wins: profiles are snapshots, an older one is out of date.
+
+        Of two with the same ``updated_at`` the later applied wins, as on the compacted profiles
+        topic (which keeps the last one written) and in a backtest (line order on full ties):
+        keeping the first made the engine judge quiet hours and consent by a profile that a
+        replay of the compacted topic would not have.  A redelivered profile is applied again,
+        which changes nothing.
+        """
+        if at < self.profile_at:
+            return
+        self.profile_at = at
+        self.reachable = channel_bits(profile.reachable)
+        self.consent = channel_bits(profile.consent)
+        self.preferred_channel = CHANNEL_BITS[profile.preferred_channel] if profile.preferred_channel else 0
+        self.time_zone = profile.time_zone
+        self.locale = profile.locale
+
+    def _record_purchase(self, purchase: Purchase, at: float) -> None:
+        self.purchase_count += 1
+        self.total_spend += purchase.amount
+        if at > self.last_purchase:
+            # Only a purchase newer than all others adds a gap: a late one would split a gap
+            # that was already counted.
+            if self.last_purchase != NEVER:
+                self.gaps.append(round(at - self.last_purchase))
+                if len(self.gaps) > CADENCE_GAPS:
+                    del self.gaps[0]
+            self.last_purchase = at
+            if purchase.categories:
+                self.last_category = purchase.categories[0]
+        for category in purchase.categories:
+            self._count_category(category)
+
+    def _count_category(self, category: str) -> None:
+        counts = self.categories
+        if category not in counts and len(counts) >= MAX_CATEGORIES:
+            del counts[min(counts, key=lambda name: (counts[name], name))]
+        counts[category] = counts.get(category, 0) + 1
+
+    def _record_email(self, email: EmailEngagement, at: float) -> None:
+        action = email.action
+        if action == "open":
+            if at > self.last_open:
+                self.last_open = at
+        elif action == "click":
+            if at > self.last_click:
+                self.last_click = at
+        elif action in _OPT_OUT_ACTIONS:
+            self.unsubscribed |= CHANNEL_BITS["email"]
+        elif action == "bounce":
+            self.bounced |= CHANNEL_BITS["email"]
+
+    def cadence(self) -> float | None:
+        """Seconds between this customer's purchases: the median of the latest gaps, robust to one odd gap."""
+        gaps = self.gaps
+        count = len(gaps)
+        if count < MIN_CADENCE_GAPS:
+            return None
+        ordered = sorted(gaps)
+        middle = count // 2
+        return float(ordered[middle]) if count % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+    def top_categories(self) -> list[str]:
+        """The most bought categories, most first (ties by name, so the answer is deterministic)."""
+        counts = self.categories
+        return sorted(counts, key=lambda name: (-counts[name], name))[:TOP_CATEGORIES]
+
+    def channels(self, bits: int) -> list[str]:
+        """Channel names set in ``bits`` (``unsubscribed`` or ``bounced``)."""
+        return [channel for channel, bit in CHANNEL_BITS.items() if bits & bit]
+
+
+def signal_of(event: AnyInput) -> str | None:
+    """The activity signal an event is (policy ``activity.signals`` names), or None (profiles never are)."""
+    if type(event) is Purchase:
+        return "purchase"
+    if type(event) is Login:
+        return "login"
+    if type(event) is not EmailEngagement:
+        return None
+    action = event.action
+    return "email_open" if action == "open" else "email_click" if action == "click" else None
+
+
+def channel_bits(channels: Iterable[str]) -> int:
+    """The CHANNEL_BITS mask of these channel names."""
+    bits = 0
+    for channel in channels:
+        bits |= CHANNEL_BITS[channel]
+    return bits
+
+
+_ENCODER = msgspec.msgpack.Encoder()
+_DECODER = msgspec.msgpack.Decoder(CustomerActivity)

@@ -1,0 +1,204 @@
+"""The outbound records: triggers (stage entries), message commands for sender services, skips and outcomes.
+
+Both carry deterministic ids derived from what they are about, never from when or where they
+were produced: the pipeline is at-least-once, so the same trigger or command may be published
+twice after a crash or rebalance, and downstream senders de-duplicate on the id.  The payload
+is deterministic too (no wall-clock "created" stamp), so a replay reproduces it byte for byte.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from hashlib import sha1
+from typing import Annotated, Literal, Union
+
+import msgspec
+
+from streams.model.events import Channel, Identifier, ShortText, Timestamp
+
+DEFAULT_VARIANT = "default"  # the variant of a campaign that has no A/B variants
+Stage = Literal["active", "reactivation", "winback", "sunset"]
+TriggerStage = Literal["reactivation", "winback", "sunset"]
+# The lifecycle in order; ``CustomerActivity.stage`` is an index into STAGES (0: active).
+STAGES: tuple[Stage, ...] = ("active", "reactivation", "winback", "sunset")
+TRIGGER_STAGES: tuple[TriggerStage, ...] = ("reactivation", "winback", "sunset")  # the stages a lapse enters
+
+
+def trigger_stage(code: int) -> TriggerStage:
+    """The lapse stage a ``CustomerActivity.stage`` code stands for (1, 2 or 3; 0 is active)."""
+    return TRIGGER_STAGES[code - 1]
+
+
+# Fixed namespace so ids are stable across versions, processes and languages (UUIDv5).
+ID_NAMESPACE = uuid.UUID("6f1d3a52-57a8-4f0e-9a8e-2f3b1c7d9e10")
+_SEP = "\x1f"  # unit separator: cannot occur in an Identifier, so parts never run together
+
+
+_NAMESPACE_BYTES = ID_NAMESPACE.bytes
+# The RFC 4122 variant bits (10xx) applied to the hex digit that carries them.
+_VARIANT_DIGIT = {digit: "89ab"[int(digit, 16) & 0b11] for digit in "0123456789abcdef"}
+
+
+def deterministic_id(*parts: object) -> str:
+    """A UUIDv5 over the parts: same parts, same id, in every process and every replay.
+
+    Exactly ``str(uuid.uuid5(ID_NAMESPACE, name))``, formatted straight from the SHA-1 hex
+    digest (version digit 5, variant bits set) instead of through ``uuid.UUID``: a backtest
+    makes hundreds of thousands of ids and this is about 2.5 times faster.
+    """
+    digest = sha1(_NAMESPACE_BYTES + _SEP.join(map(str, parts)).encode()).hexdigest()
+    return f"{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-{_VARIANT_DIGIT[digest[16]]}{digest[17:20]}-{digest[20:32]}"
+
+
+def command_id(customer_id: str, campaign: str, step: int, episode: int) -> str:
+    """The de-duplication key of one message: this customer, campaign step and lapse episode."""
+    return deterministic_id("command", customer_id, campaign, step, episode)
+
+
+def trigger_id(customer_id: str, stage: str, episode: int) -> str:
+    """The de-duplication key of one stage entry."""
+    return deterministic_id("trigger", customer_id, stage, episode)
+
+
+class Offer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The incentive attached to a step."""
+
+    percent_off: Annotated[int, msgspec.Meta(ge=1, le=100)] | None = None
+    free_shipping: bool = False
+
+
+class Personalisation(msgspec.Struct, frozen=True, kw_only=True):
+    """What a template may use to speak to this customer."""
+
+    days_inactive: Annotated[int, msgspec.Meta(ge=0)]
+    purchase_count: Annotated[int, msgspec.Meta(ge=0)]
+    total_spend: Annotated[float, msgspec.Meta(ge=0)]
+    last_purchase_at: Timestamp | None = None
+    last_purchase_category: ShortText | None = None
+    top_categories: list[ShortText] = []
+    value_tier: ShortText | None = None
+    locale: ShortText | None = None
+
+
+class Trigger(msgspec.Struct, frozen=True, kw_only=True):
+    """A customer entered a lapse stage: the audit record of why a campaign started."""
+
+    trigger_id: str
+    customer_id: Identifier
+    stage: TriggerStage
+    campaign: ShortText
+    episode: Annotated[int, msgspec.Meta(ge=0)]
+    fired_at: Timestamp
+    last_activity_at: Timestamp
+    days_inactive: Annotated[int, msgspec.Meta(ge=0)]
+    variant: ShortText = DEFAULT_VARIANT
+    holdout: bool = False
+
+    @property
+    def id(self) -> str:
+        return self.trigger_id
+
+
+class MessageCommand(msgspec.Struct, frozen=True, kw_only=True):
+    """One message for a sender service to deliver on ``channel``.
+
+    Senders must not deliver before ``send_after`` nor after ``expires_at``, and must treat a
+    second command with the same ``command_id`` as a duplicate.
+    """
+
+    command_id: str
+    customer_id: Identifier
+    channel: Channel
+    campaign: ShortText
+    stage: TriggerStage
+    step: Annotated[int, msgspec.Meta(ge=0, description="0-based index of the step in the campaign.")]
+    episode: Annotated[int, msgspec.Meta(ge=0, description="Which lapse of this customer the series belongs to.")]
+    template: ShortText
+    offer: Offer | None = None
+    personalisation: Personalisation
+    due_at: Timestamp
+    send_after: Timestamp
+    expires_at: Timestamp
+    variant: ShortText = DEFAULT_VARIANT
+    feedback_request: bool = False  # the template should ask why the customer stopped buying
+
+    @property
+    def id(self) -> str:
+        return self.command_id
+
+
+SkipReason = Literal["capped", "quiet_hours", "no_consent", "no_channel", "holdout", "sunset", "expired"]
+SKIP_REASONS: tuple[SkipReason, ...] = ("capped", "quiet_hours", "no_consent", "no_channel", "holdout", "sunset", "expired")
+SkipAction = Literal["skipped", "deferred", "fallback", "held_out"]
+
+
+class Skip(msgspec.Struct, frozen=True, kw_only=True):
+    """A step that was not sent as planned, and why: never silent.
+
+    ``action`` says what happened instead: ``skipped`` (no message), ``deferred`` (sent later,
+    at ``deferred_to``), ``fallback`` (sent on ``channel`` instead of ``planned_channel``) or
+    ``held_out`` (the customer is in the campaign's holdout: this is what would have been sent).
+    """
+
+    skip_id: str
+    customer_id: Identifier
+    campaign: ShortText
+    stage: TriggerStage
+    step: Annotated[int, msgspec.Meta(ge=0)]
+    episode: Annotated[int, msgspec.Meta(ge=0)]
+    command_id: str
+    reason: SkipReason
+    action: SkipAction
+    planned_channel: Channel
+    channel: Channel | None = None
+    template: ShortText
+    variant: ShortText = DEFAULT_VARIANT
+    due_at: Timestamp
+    decided_at: Timestamp
+    deferred_to: Timestamp | None = None
+
+    @property
+    def id(self) -> str:
+        return self.skip_id
+
+
+class Outcome(msgspec.Struct, frozen=True, kw_only=True):
+    """A conversion: the customer bought within the attribution window of a campaign's touch."""
+
+    outcome_id: str
+    customer_id: Identifier
+    campaign: ShortText
+    stage: TriggerStage
+    episode: Annotated[int, msgspec.Meta(ge=0)]
+    variant: ShortText = DEFAULT_VARIANT
+    holdout: bool
+    trigger_id: str
+    touched_at: Timestamp
+    converted_at: Timestamp
+    order_id: Identifier
+    revenue: Annotated[float, msgspec.Meta(ge=0)]
+    currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+    days_to_return: Annotated[int, msgspec.Meta(ge=0, description="Whole days from the touch to the purchase.")]
+
+    @property
+    def id(self) -> str:
+        return self.outcome_id
+
+
+def skip_id(command: str, action: str, reason: str, decided_at: float) -> str:
+    """The de-duplication key of one decision about one planned message (made at ``decided_at``)."""
+    return deterministic_id("skip", command, action, reason, repr(decided_at))
+
+
+def outcome_id(customer_id: str, campaign: str, episode: int) -> str:
+    """The de-duplication key of a conversion: at most one per customer, campaign and lapse."""
+    return deterministic_id("outcome", customer_id, campaign, episode)
+
+
+def to_datetime(epoch_seconds: float) -> datetime:
+    """Engine time (float seconds since the epoch, UTC) as an aware datetime for records."""
+    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
+
+
+Record = Union[Trigger, MessageCommand, Skip, Outcome]  # every record the engine decides

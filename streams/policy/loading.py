@@ -1,0 +1,84 @@
+"""Reading a policy file: YAML with the line of every key, validated into a ``Policy``.
+
+Every problem is reported at once (``PolicyError``), a repeated key too (YAML would silently
+keep the last one).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml  # type: ignore[import-untyped]  # PyYAML ships no types
+from pydantic import ValidationError
+
+from streams.policy.messages import PolicyError, explain, report
+from streams.policy.sections import Policy, keys_at
+
+
+def default_policy_path() -> Path:
+    """The bundled example policy (the demo's and the CLI's default)."""
+    return Path(str(resources.files("streams") / "resources" / "policy.example.yaml"))
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read and validate a policy file; raise ``PolicyError`` listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise PolicyError([f"{path}: cannot read: {error}"]) from None
+    return parse_policy(text, source=str(path))
+
+
+def parse_policy(text: str, source: str = "<policy>") -> Policy:
+    """Validate policy YAML text; ``source`` names it in error messages."""
+    data, lines, duplicates = _read_yaml(text, source)
+    if not isinstance(data, dict):
+        top_level = ("", "expected a mapping with stages and campaigns")
+        raise PolicyError(report(source, [*duplicates, top_level], lines))
+    try:
+        policy = Policy.model_validate(data)
+    except ValidationError as error:
+        raise PolicyError(report(source, [*duplicates, *explain(error, keys_at)], lines)) from None
+    if duplicates:
+        raise PolicyError(report(source, duplicates, lines))
+    return policy
+
+
+def _read_yaml(text: str, source: str) -> tuple[Any, dict[str, int], list[tuple[str, str]]]:
+    """Parse YAML keeping each key path's line number, and noticing repeated keys (YAML keeps the last)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(syntax)"
+        raise PolicyError([f"{source}: {where}: {getattr(error, 'problem', None) or error}"]) from None
+    finally:
+        loader.dispose()
+    lines: dict[str, int] = {}
+    duplicates: list[tuple[str, str]] = []
+    if node is not None:
+        _index_lines(node, "", lines, duplicates)
+    return data, lines, duplicates
+
+
+def _index_lines(node: yaml.Node, path: str, lines: dict[str, int], duplicates: list[tuple[str, str]]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            child = f"{path}.{key}" if path else key
+            if key in seen:
+                duplicates.append((child, "repeated key; only the last one would count"))
+            seen.add(key)
+            lines[child] = key_node.start_mark.line + 1
+            _index_lines(value_node, child, lines, duplicates)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            child = f"{path}[{index}]"
+            lines[child] = item.start_mark.line + 1
+            _index_lines(item, child, lines, duplicates)

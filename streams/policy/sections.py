@@ -1,0 +1,420 @@
+"""The campaign policy: what counts as activity, when each lapse stage starts, what its campaign sends.
+
+A policy is a YAML file that marketers edit, so its sections are validated strictly: unknown
+keys are rejected, and cross-field mistakes that would silently never fire (thresholds out of
+order, a step that starts after the next stage) are errors, not surprises in production.
+Reading a file is ``streams.policy.loading``'s part, wording the problems ``streams.policy.messages``'.
+
+The layout is sectioned so later features slot in without changing today's form: global
+sections at the top (``activity``, ``stages``, ``campaigns``; caps, quiet hours or holdouts
+become new sections), and per-campaign settings inside each campaign, which steps may
+override (``expires_after_days`` already works that way).  See ``docs/policy.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import time
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from streams.model.events import CHANNELS, Channel
+from streams.model.records import TRIGGER_STAGES, Offer, TriggerStage
+from streams.model.time_zones import is_time_zone
+from streams.policy.messages import as_days, did_you_mean
+
+Signal = Literal["purchase", "login", "email_open", "email_click"]
+# Opens are left out by default: mail privacy proxies (Apple MPP) pre-fetch images, so an
+# "open" often means the customer's mail app was online, not that the customer was.
+DEFAULT_SIGNALS: tuple[Signal, ...] = ("purchase", "login", "email_click")
+DEFAULT_EXPIRES_AFTER_DAYS = 3.0
+Days = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Template = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Name = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+
+
+def _clock_time(value: Any) -> time:
+    """``"21:00"``, or the integer YAML 1.1 makes of an unquoted ``21:00`` (base 60: 1260 minutes)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 24 <= value < 24 * 60:
+        return time(value // 60, value % 60)
+    if isinstance(value, str):
+        hours, _, minutes = value.partition(":")
+        if hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and int(hours) < 24 and int(minutes) < 60:
+            return time(int(hours), int(minutes))
+    raise PydanticCustomError("clock_time", "expected a time of day as HH:MM, e.g. \"21:00\"")
+
+
+def _known_time_zone(name: str) -> str:
+    if not is_time_zone(name):
+        raise PydanticCustomError("time_zone", "{name} is not an IANA time zone (e.g. Europe/Berlin)", {"name": name})
+    return name
+
+
+ClockTime = Annotated[time, BeforeValidator(_clock_time)]
+TimeZoneName = Annotated[str, AfterValidator(_known_time_zone)]
+
+
+class _Section(BaseModel):
+    """Every policy section: unknown keys are errors (a typo must not be ignored), immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ActivitySignals(_Section):
+    """Which events count as activity: they postpone lapsing and end a running lapse."""
+
+    signals: list[Signal] = Field(default_factory=lambda: list(DEFAULT_SIGNALS), min_length=1)
+
+    @field_validator("signals")
+    @classmethod
+    def _no_repeats(cls, signals: list[Signal]) -> list[Signal]:
+        repeated = sorted({signal for signal in signals if signals.count(signal) > 1})
+        if repeated:
+            raise PydanticCustomError("repeated", "{signals} listed more than once", {"signals": ", ".join(repeated)})
+        return signals
+
+
+class Threshold(_Section):
+    """Days of inactivity after which a stage starts: fixed, or adaptive to the customer's cadence.
+
+    Fixed: ``30`` or ``{days: 30}``.  Adaptive: ``{min_days: 21, cadence_multiplier: 3,
+    max_days: 120}`` means ``min(max_days, max(min_days, 3 x the customer's purchase cadence))``
+    rounded up to whole days, and ``min_days`` while the cadence is still unknown.  Adaptive
+    thresholds suit shops whose customers buy at very different rhythms.
+    """
+
+    days: Days | None = None
+    min_days: Days | None = None
+    cadence_multiplier: Days | None = None
+    max_days: Days | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_number_means_days(cls, value: Any) -> Any:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return {"days": value}
+        if not isinstance(value, dict):
+            raise PydanticCustomError(
+                "threshold_type", "expected a number of days, or a mapping with days or min_days/cadence_multiplier"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Threshold:
+        adaptive_keys = (self.min_days, self.cadence_multiplier, self.max_days)
+        if self.days is not None and any(key is not None for key in adaptive_keys):
+            raise PydanticCustomError(
+                "threshold_form", "give either days (fixed) or min_days with cadence_multiplier (adaptive), not both"
+            )
+        if self.days is None and (self.min_days is None or self.cadence_multiplier is None):
+            raise PydanticCustomError("threshold_form", "an adaptive threshold needs both min_days and cadence_multiplier")
+        if self.max_days is not None and self.min_days is not None and self.max_days < self.min_days:
+            raise PydanticCustomError("threshold_form", "max_days is smaller than min_days")
+        return self
+
+    @property
+    def adaptive(self) -> bool:
+        return self.days is None
+
+    @property
+    def earliest_days(self) -> float:
+        """The shortest this threshold can be, for any customer."""
+        if self.days is not None:
+            return self.days
+        assert self.min_days is not None  # an adaptive threshold has one (_one_form)
+        return self.min_days
+
+    def days_for(self, cadence_days: float | None) -> float:
+        """The threshold in days for a customer whose purchase cadence is ``cadence_days`` (None: unknown)."""
+        if self.days is not None:
+            return self.days
+        low = self.min_days or 0.0
+        if cadence_days is None:
+            return low
+        assert self.cadence_multiplier is not None  # an adaptive threshold has one (_one_form)
+        days = max(low, math.ceil(self.cadence_multiplier * cadence_days))
+        return min(days, self.max_days) if self.max_days is not None else days
+
+
+class Stages(_Section):
+    """Lapse stages in order; a stage left out is skipped (at least one is needed)."""
+
+    reactivation: Threshold | None = None
+    winback: Threshold | None = None
+    sunset: Threshold | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> Stages:
+        if not self.configured():
+            raise PydanticCustomError("no_stages", "configure at least one of reactivation, winback, sunset")
+        return self
+
+    def configured(self) -> list[tuple[TriggerStage, Threshold]]:
+        """(stage, threshold) of the stages in use, in lifecycle order."""
+        return [(stage, threshold) for stage in TRIGGER_STAGES if (threshold := getattr(self, stage)) is not None]
+
+
+class OfferTerms(_Section):
+    """The incentive a step carries (mirrors ``streams.model.records.Offer``)."""
+
+    percent_off: int | None = Field(None, ge=1, le=100)
+    free_shipping: bool = False
+
+    def to_offer(self) -> Offer:
+        return Offer(percent_off=self.percent_off, free_shipping=self.free_shipping)
+
+
+class Cap(_Section):
+    """At most ``messages`` in any rolling ``per_days`` window (on one ``channel``, or on all)."""
+
+    messages: int = Field(ge=1, le=1000)
+    per_days: Days
+    channel: Channel | None = None
+
+
+class Caps(_Section):
+    """Frequency caps across every campaign, and what happens to a step that would break one.
+
+    ``defer`` moves the step to the earliest time every cap allows, as long as the message is
+    still worth sending then (its expiry); otherwise, and always with ``skip``, the step is
+    skipped with the reason recorded.
+    """
+
+    limits: list[Cap] = Field(default_factory=list)
+    when_capped: Literal["defer", "skip"] = "defer"
+
+
+class QuietHours(_Section):
+    """No message may be sent between ``start`` and ``end`` in the customer's own time zone.
+
+    The window may cross midnight (``21:00`` to ``08:00``).  Customers whose zone is unknown
+    (no profile, no zone in it) are in ``default_time_zone``.
+    """
+
+    start: ClockTime
+    end: ClockTime
+    default_time_zone: TimeZoneName = "UTC"
+    channels: list[Channel] = Field(default_factory=lambda: list(CHANNELS), min_length=1)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> QuietHours:
+        if self.start == self.end:
+            raise PydanticCustomError("quiet_hours", "start and end are the same time: the window would be empty")
+        return self
+
+
+class Channels(_Section):
+    """Which channels a customer can be reached on, and where a step goes when its own is not allowed.
+
+    A channel is allowed when the customer is reachable and consented on it (from their profile;
+    ``without_profile`` until a profile arrives) and has not unsubscribed, complained or hard
+    bounced there.  A step on a channel that is not allowed goes to the first allowed channel of
+    ``fallback`` (the customer's preferred channel first, if it is allowed and listed);
+    ``fallback: []`` skips such steps instead.
+    """
+
+    fallback: list[Channel] = Field(default_factory=lambda: list(CHANNELS))
+    without_profile: list[Channel] = Field(default_factory=lambda: list(CHANNELS))
+
+
+class Tier(_Section):
+    """A value tier: customers with at least this much spend and this many purchases (both optional)."""
+
+    name: Name
+    min_spend: float = Field(0.0, ge=0, allow_inf_nan=False)
+    min_purchases: int = Field(0, ge=0)
+
+
+class Attribution(_Section):
+    """Which purchases count as a campaign's conversions.
+
+    A purchase within ``window_days`` after the customer's latest ``trigger`` (or latest
+    message, held-out ones included, with ``after: command``) converts, once per lapse.
+    """
+
+    window_days: Days = 14.0
+    after: Literal["trigger", "command"] = "trigger"
+
+
+class VariantStep(_Section):
+    """What a variant changes in one step (anything left out is the step's own)."""
+
+    template: Template | None = None
+    offer: OfferTerms | None = None
+
+
+class SeriesStep(_Section):
+    """One message of a campaign, sent ``after_days`` after the stage started."""
+
+    after_days: float = Field(ge=0, allow_inf_nan=False)
+    channel: Channel
+    template: Template
+    offer: OfferTerms | None = None
+    offers_by_tier: dict[Name, OfferTerms] = Field(default_factory=dict)
+    variants: dict[Name, VariantStep] = Field(default_factory=dict)
+    expires_after_days: Days | None = None
+    feedback_request: bool = False
+
+
+class Campaign(_Section):
+    """The series a stage starts; settings here apply to every step unless the step overrides them.
+
+    ``holdout`` is the share of customers who get no message from this campaign (their steps
+    are recorded as held out, so lift can be measured); ``variants`` splits the others by
+    weight.  Both are a stable hash of customer and campaign.
+    """
+
+    steps: list[SeriesStep] = Field(min_length=1)
+    expires_after_days: Days = DEFAULT_EXPIRES_AFTER_DAYS
+    holdout: float = Field(0.0, ge=0, lt=1, allow_inf_nan=False)
+    variants: dict[Name, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(default_factory=dict)
+    caps: list[Cap] = Field(default_factory=list)
+
+    def expiry_days(self, step: SeriesStep) -> float:
+        """How long a step's message stays worth sending: the step's own setting, else the campaign's."""
+        return step.expires_after_days if step.expires_after_days is not None else self.expires_after_days
+
+
+class Policy(_Section):
+    """A whole policy file."""
+
+    activity: ActivitySignals = ActivitySignals()
+    stages: Stages
+    caps: Caps = Caps()
+    quiet_hours: QuietHours | None = None
+    channels: Channels = Channels()
+    tiers: list[Tier] = Field(default_factory=list)
+    attribution: Attribution = Attribution()
+    campaigns: dict[str, Campaign] = {}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Policy:
+        problems = self.conflicts()
+        if problems:
+            summary = "; ".join(f"{path}: {message}" for path, message in problems)
+            raise PydanticCustomError("policy_conflict", "{summary}", {"summary": summary, "problems": problems})
+        return self
+
+    def conflicts(self) -> list[tuple[str, str]]:
+        """Cross-field problems as (key path, message): things each section alone cannot see."""
+        return [
+            *self._threshold_order(),
+            *self._campaign_names(),
+            *self._step_order(),
+            *self._tier_names(),
+            *self._variant_names(),
+        ]
+
+    def _threshold_order(self) -> list[tuple[str, str]]:
+        configured = self.stages.configured()
+        return [
+            (f"stages.{later}", f"must start after {earlier} ({as_days(b.earliest_days)} is not more than {as_days(a.earliest_days)})")
+            for (earlier, a), (later, b) in zip(configured, configured[1:])
+            if b.earliest_days <= a.earliest_days
+        ]
+
+    def _campaign_names(self) -> list[tuple[str, str]]:
+        problems = []
+        configured = [stage for stage, _ in self.stages.configured()]
+        for name in self.campaigns:
+            if name not in TRIGGER_STAGES:
+                problems.append((f"campaigns.{name}", f"not a stage{did_you_mean(name, TRIGGER_STAGES)}"))
+            elif name not in configured:
+                problems.append((f"campaigns.{name}", f"stage {name} has no threshold under stages"))
+            elif name == "sunset":
+                problems.append(("campaigns.sunset", "sunset stops every message to the customer: it cannot have a campaign"))
+        return problems
+
+    def _tier_names(self) -> list[tuple[str, str]]:
+        names = [tier.name for tier in self.tiers]
+        problems = [(f"tiers[{index}].name", f"{name} is listed twice") for index, name in enumerate(names) if name in names[:index]]
+        for campaign_name, campaign in self.campaigns.items():
+            for index, step in enumerate(campaign.steps):
+                for tier in step.offers_by_tier:
+                    if tier not in names:
+                        where = f"campaigns.{campaign_name}.steps[{index}].offers_by_tier.{tier}"
+                        problems.append((where, f"no such tier under tiers{did_you_mean(tier, names)}"))
+        return problems
+
+    def _variant_names(self) -> list[tuple[str, str]]:
+        problems = []
+        for campaign_name, campaign in self.campaigns.items():
+            for index, step in enumerate(campaign.steps):
+                for variant in step.variants:
+                    if variant not in campaign.variants:
+                        where = f"campaigns.{campaign_name}.steps[{index}].variants.{variant}"
+                        known = f"campaigns.{campaign_name}.variants"
+                        problems.append((where, f"no such variant under {known}{did_you_mean(variant, campaign.variants)}"))
+        return problems
+
+    def _step_order(self) -> list[tuple[str, str]]:
+        problems = []
+        for name, campaign in self.campaigns.items():
+            offsets = [step.after_days for step in campaign.steps]
+            for index in range(1, len(offsets)):
+                if offsets[index] < offsets[index - 1]:
+                    problems.append(
+                        (f"campaigns.{name}.steps[{index}].after_days", f"{as_days(offsets[index])} is earlier than the step before it")
+                    )
+            window = self.fixed_stage_length(name)
+            late = [index for index, offset in enumerate(offsets) if window is not None and 0 < window <= offset]
+            if late and window is not None:
+                problems.append(
+                    (
+                        f"campaigns.{name}.steps[{late[0]}].after_days",
+                        f"never sent: the next stage starts {as_days(window)} after {name}",
+                    )
+                )
+        return problems
+
+    def fixed_stage_length(self, stage: str) -> float | None:
+        """Days from this stage's start to the next stage's, when both thresholds are fixed."""
+        configured = dict(self.stages.configured())
+        order = [name for name in TRIGGER_STAGES if name in configured]
+        if stage not in order or stage == order[-1]:
+            return None
+        this, following = configured[stage], configured[order[order.index(stage) + 1]]
+        if this.adaptive or following.adaptive:
+            return None
+        return following.earliest_days - this.earliest_days
+
+
+def keys_at(place: tuple[int | str, ...]) -> list[str]:
+    """The keys a mapping at ``place`` (a pydantic location) may hold, from the types of ``Policy``'s fields.
+
+    Only these make sense as suggestions for an unknown key: ``offer`` is a step's key, not a
+    campaign's.
+    """
+    annotation: Any = Policy
+    for part in place:
+        annotation = _inner(_unwrapped(annotation), part)
+    model = _unwrapped(annotation)
+    return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+
+
+def _unwrapped(annotation: Any) -> Any:
+    """The type under ``Annotated[...]`` and ``... | None``."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin is Union or origin is UnionType:
+            annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
+        else:
+            return annotation
+
+
+def _inner(container: Any, part: int | str) -> Any:
+    """The type at ``part`` of a value of type ``container``: a model's field, a list's item, a dict's value."""
+    if isinstance(container, type) and issubclass(container, BaseModel):
+        field = container.model_fields.get(str(part))
+        return field.annotation if field is not None else None
+    origin = get_origin(container)
+    if origin is list:
+        return get_args(container)[0]
+    if origin is dict:
+        return get_args(container)[1]
+    return None

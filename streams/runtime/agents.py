@@ -1,0 +1,277 @@
+"""The agents: validate input, repartition by customer, keep each customer's state, act on it.
+
+Kept thin on purpose: decisions live in the pure engine, these functions only move bytes
+between Kafka and it.  Processing is at-least-once: a record's offset is committed after the
+agent has handled it, so after a crash it may be handled again, which the engine's idempotent
+updates (event-id dedupe, max() of timestamps) and the deterministic record ids make harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import AsyncIterator, Iterator
+
+import faust
+from faust.types.tuples import Message
+
+from streams.runtime import dead_letters
+from streams.runtime.observability import metrics
+from streams.model.activity import CustomerActivity
+from streams.runtime.clock import Clock, EventTimeClock
+from streams.model.codec import Limits, Rejection, decode_line, decode_record
+from streams.runtime.emitter import Emitter
+from streams.runtime.faust_patches import make_current
+from streams.core.engine import Engine, Result
+from streams.model.records import Record
+from streams.model.events import AnyInput, encode_event
+from streams.runtime.ordered_acks import OrderedAcks
+from streams.runtime.reorder import ReorderBuffer
+from streams.runtime.scheduler import Scheduler
+from streams.runtime.topology import Topology
+from streams.runtime.watermarks import MARKER_DECODER, MARKER_KEY, MarkerSender
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000  # most records the customers agent decides on before one publish-and-wait
+BATCH_WAIT_SECONDS = 0.01  # how long a partial batch waits for more: the latency added at low traffic
+# A record to handle, with what to apply: its decoded event, a due tick's time to act at, or
+# None (a marker or an undecodable record: nothing).
+Ready = tuple[faust.EventT, AnyInput | float | None]
+
+
+def register_agents(
+    topology: Topology,
+    engine: Engine,
+    scheduler: Scheduler,
+    clock: Clock,
+    limits: Limits,
+    watermarks: MarkerSender | None = None,
+) -> None:
+    """Attach the ingest agents (one per input topic) and the customer agent to the app.
+
+    ``watermarks`` is given with the event clock: ingest then reports its progress to it.
+    """
+    for kind, topic in topology.inputs.items():
+        topology.app.agent(topic, name=f"ingest-{kind}")(_ingest(kind, topology, limits, watermarks))
+    keep = _keep_customers(topology, engine, scheduler, Emitter(topology), clock)
+    topology.app.agent(topology.customer_inputs, name="customers")(keep)
+
+
+def _ingest(kind: str, topology: Topology, limits: Limits, watermarks: MarkerSender | None):
+    """Validate each raw record: dead-letter it with the reason, or forward it keyed by customer.
+
+    "Too far in the future" is judged against the real clock whatever the scheduler's clock.
+    """
+    consumed = metrics.EVENTS_CONSUMED.labels(kind)
+
+    async def ingest(stream: faust.StreamT) -> AsyncIterator[None]:
+        async for event in stream.events():
+            consumed.inc()
+            result = decode_record(event.value, kind, now=time.time(), limits=limits)
+            if isinstance(result, Rejection):
+                await _dead_letter(topology, kind, event, result)
+                event_time = None
+            else:
+                await topology.events.send(key=result.customer_id.encode(), value=encode_event(result))
+                event_time = result.occurred_at.timestamp()
+            if watermarks is not None:  # only after the forward is queued: the marker must follow it
+                watermarks.observe(event.message, event_time)
+            yield None
+
+    return ingest
+
+
+async def _dead_letter(topology: Topology, kind: str, event: faust.EventT, rejection: Rejection) -> None:
+    message = event.message
+    source = dead_letters.Source(message.topic, message.partition, message.offset, _timestamp_ms(message))
+    metrics.DEAD_LETTERS.labels(kind, rejection.reason).inc()
+    log.warning(
+        "dead-lettered %s:%d@%d: %s", message.topic, message.partition, message.offset, rejection.detail,
+        extra={"type": kind, "reason": rejection.reason, "topic": message.topic, "partition": message.partition},
+    )
+    await topology.dead_letters.send(key=event.key, value=event.value, headers=dead_letters.headers(rejection, source))
+
+
+def _timestamp_ms(message: faust.types.tuples.Message) -> int | None:
+    return int(message.timestamp * 1000) if message.timestamp else None
+
+
+def _keep_customers(topology: Topology, engine: Engine, scheduler: Scheduler, emitter: Emitter, clock: Clock):
+    """Apply events and due ticks to each customer's state; publish what the engine decides.
+
+    One agent reads both topics, so a customer's updates never interleave.  Records are taken
+    in batches (up to ``BATCH_SIZE``, or what arrived within ``BATCH_WAIT_SECONDS``): decide
+    for every record in memory, publish everything the batch decided and wait for Kafka's
+    acknowledgement once, and only then write each changed customer's new state, once
+    (``streams.runtime.emitter`` says why this order).  Waiting once per batch instead of once per
+    record is what lets the agent keep up: each wait costs a broker round trip.  Faust
+    acknowledges a batch's records after the batch.  With the event clock, events are held in
+    a ``ReorderBuffer`` until the partition's watermark passes them, and every record of the
+    events topic keeps an extra reference: the agent acknowledges it by hand, once handled and
+    only once no earlier record of its partition is still held (``streams.runtime.ordered_acks``).
+    """
+    due_topic = topology.due.get_topic_name()
+    held: ReorderBuffer[tuple[faust.EventT, AnyInput]] | None = None
+    acks: OrderedAcks[faust.EventT] | None = None
+    if isinstance(clock, EventTimeClock):
+        held, acks = ReorderBuffer(), OrderedAcks()
+        topology.activity.on_recover(lambda: _forget_revoked(topology, held, acks))
+        topology.app.parked = lambda: _parked(held, acks)
+
+    def ready(event: faust.EventT) -> list[Ready]:
+        """What can be handled now that ``event`` arrived (markers are handled right here).
+
+        A due tick is paired with the clock's time at its arrival: later markers of the same
+        batch move the event clock on, and the tick must not fire what the events they
+        release would have prevented.
+        """
+        message = event.message
+        if message.topic == due_topic:
+            return [(event, clock.now(message.partition))]
+        if held is not None:
+            message.incref()  # acknowledged by hand, in offset order (the batch's ack is not enough)
+        if event.key == MARKER_KEY:
+            _on_marker(clock, message.partition, event.value)
+            released = held.release(message.partition, clock.now(message.partition)) if held else []
+            return [(event, None), *released]
+        decoded = _decode_internal(event)
+        if held is None or acks is None or decoded is None:
+            return [(event, decoded)]
+        acks.hold(message.partition, message.offset)
+        held.hold(message.partition, decoded.occurred_at.timestamp(), decoded.event_id, (event, decoded))
+        return []
+
+    async def keep_customers(stream: faust.StreamT) -> AsyncIterator[None]:
+        async for arrived in stream.take_events(BATCH_SIZE, BATCH_WAIT_SECONDS):
+            batch = [pair for event in arrived for pair in ready(event)]
+            started = time.perf_counter()
+            decided = _decide(topology.activity, engine, batch)
+            await emitter.publish(decided.records)
+            decided.write(topology.activity, scheduler, clock)
+            metrics.observe_processing(time.perf_counter() - started, len(batch))
+            if acks is not None:
+                for event, content in batch:
+                    if not isinstance(content, float):  # not a due tick: a record of the events topic
+                        for handled in acks.done(event.message.partition, event.message.offset, event):
+                            await stream.ack(handled)
+            yield None
+
+    return keep_customers
+
+
+class _Decided:
+    """What a batch decided: the records to publish, and each changed customer's new state.
+
+    A customer's state is read from the table once per batch and written once, after the
+    records are acknowledged, under the batch's last record that changed it (the table
+    sends the write to that record's changelog partition).
+    """
+
+    def __init__(self) -> None:
+        self.published: list[tuple[int, tuple[Record, ...]]] = []  # (partition, records) per result
+        self.states: dict[bytes, CustomerActivity | None] = {}  # customer key -> latest state
+        self.stages_before: dict[bytes, int | None] = {}  # customer key -> stage in the table
+        self.changed: dict[bytes, faust.EventT] = {}  # customer key -> last record that changed it
+
+    def load(self, table: faust.Table, event: faust.EventT) -> CustomerActivity | None:
+        """The customer's state as this batch left it so far (read from the table the first time)."""
+        key = event.key
+        if key not in self.states:
+            make_current(event)
+            stored = table.get(key)
+            state = CustomerActivity.decode(stored) if stored is not None else None
+            self.states[key] = state
+            self.stages_before[key] = state.stage if state is not None else None
+        return self.states[key]
+
+    @property
+    def records(self) -> list[Record]:
+        """Every record the batch decided, in order."""
+        return [record for _, records in self.published for record in records]
+
+    def keep(self, event: faust.EventT, result: Result) -> None:
+        self.published.append((event.message.partition, result.records))
+        self.states[event.key] = result.state
+        self.changed[event.key] = event
+
+    def write(self, table: faust.Table, scheduler: Scheduler, clock: Clock) -> None:
+        """After the records are acknowledged: count them, write and re-index each changed customer."""
+        for partition, records in self.published:
+            metrics.count_published(records, emitted_at=clock.now(partition))
+        for key, event in self.changed.items():
+            state = self.states[key]
+            assert state is not None  # a result always carries a state
+            make_current(event)
+            table[key] = state.encode()
+            metrics.count_stage_change(self.stages_before[key], state.stage)
+            scheduler.track(event.message.partition, key.decode(), state)
+
+
+def _decide(table: faust.Table, engine: Engine, batch: list[Ready]) -> _Decided:
+    """Run the engine over a batch, in order, on states kept in memory for the batch."""
+    decided = _Decided()
+    for event, content in batch:
+        if content is None:
+            continue  # a marker (already observed) or an undecodable record (already logged)
+        customer_id = event.key.decode()
+        state = decided.load(table, event)
+        if isinstance(content, float):
+            result = _on_due(engine, content, customer_id, state)
+        else:
+            result = _on_event(engine, customer_id, state, content)
+        if result is not None:
+            decided.keep(event, result)
+    return decided
+
+
+async def _forget_revoked(topology: Topology, held: ReorderBuffer, acks: OrderedAcks) -> None:
+    """After a rebalance, drop held events of partitions now owned elsewhere (they are re-delivered there)."""
+    owned = topology.customer_partitions()
+    held.keep_only(owned)
+    acks.keep_only(owned)
+
+
+def _parked(held: ReorderBuffer, acks: OrderedAcks) -> Iterator[Message]:
+    """The records the agent acknowledges later: events held for the watermark, and handled
+    records waiting for an earlier held one.  A stopping worker does not wait for them."""
+    for event, _ in held.items():
+        yield event.message
+    for event in acks.waiting():
+        yield event.message
+
+
+def _decode_internal(event: faust.EventT) -> AnyInput | None:
+    """An event from the internal topic (only our own ingest writes it; guard anyway)."""
+    decoded = decode_line(event.value)
+    if isinstance(decoded, Rejection):
+        log.error("invalid record on the internal events topic for %r: %s", event.key, decoded.detail)
+        return None
+    return decoded
+
+
+def _on_event(engine: Engine, customer_id: str, state: CustomerActivity | None, event: AnyInput) -> Result:
+    """An event: fire what was due before it, fold it in.
+
+    A redelivered event changes nothing, but its state is written again all the same: with the
+    RocksDB store the state it found may be one the local database kept while a kill -9 kept
+    its changelog write from Kafka (the input offset was not committed either, hence the
+    redelivery), and only a write puts it back in the changelog.
+    """
+    result = engine.apply_at(customer_id, state, event, event.occurred_at.timestamp())
+    metrics.EVENTS_APPLIED.labels(type(event).__struct_config__.tag).inc()
+    return result
+
+
+def _on_marker(clock: Clock, partition: int, raw: bytes) -> None:
+    """A watermark marker: event time has reached it on this partition (event clock only)."""
+    if isinstance(clock, EventTimeClock):
+        marker = MARKER_DECODER.decode(raw)
+        clock.observe_marker(partition, marker.sender, marker.watermark)
+
+
+def _on_due(engine: Engine, now: float, customer_id: str, state: CustomerActivity | None) -> Result | None:
+    """A scheduler tick: fire whatever is due by now (the state is re-checked, ticks may be stale)."""
+    if state is None:
+        return None
+    return engine.advance(customer_id, state, now)

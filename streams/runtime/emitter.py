@@ -1,0 +1,45 @@
+"""Publishing what the engine decided: triggers to the audit topic, commands to their channel,
+skips and outcomes to theirs.
+
+``publish`` returns only once Kafka has acknowledged every record.  The agent calls it before
+it writes the customer's new state to the table, so a crash in between means the event is
+processed again and the records are published again *with the same ids* (senders
+de-duplicate on ``command_id``); the opposite order could lose a command for good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Sequence
+
+import faust
+import msgspec
+
+from streams.model.records import MessageCommand, Record, Skip, Trigger
+from streams.runtime.topology import Topology
+
+_ENCODER = msgspec.json.Encoder()
+
+
+class Emitter:
+    """Sends records to the topics of a topology and waits for their acknowledgement."""
+
+    def __init__(self, topology: Topology):
+        self.topology = topology
+
+    async def publish(self, records: Sequence[Record]) -> None:
+        deliveries = [await self._send(record) for record in records]
+        if deliveries:
+            await asyncio.gather(*deliveries)
+
+    async def _send(self, record: Record) -> asyncio.Future:
+        key = record.customer_id.encode()
+        return await self._topic_of(record).send(key=key, value=_ENCODER.encode(record))
+
+    def _topic_of(self, record: Record) -> faust.TopicT:
+        """Triggers to the audit topic, commands to their channel's, skips and outcomes to theirs."""
+        if isinstance(record, MessageCommand):
+            return self.topology.commands[record.channel]
+        if isinstance(record, Trigger):
+            return self.topology.triggers
+        return self.topology.skips if isinstance(record, Skip) else self.topology.outcomes

@@ -1,0 +1,189 @@
+"""The patches that make Faust keep its at-least-once promise; the one module of streams that
+touches private names of faust, mode and aiokafka.
+
+- ``DurableProducer`` and ``DurableConsumer``: an input offset is committed only once Kafka
+  has acknowledged every message the producer was handed before it, state writes to the
+  changelog included.  Faust's own flush before a commit is no barrier, so without this a
+  crash or a rebalance could lose a state write whose input was already committed.
+- ``KeepFetchedOnResume``: resuming flow control that is already running leaves the stream
+  queues alone.  Faust empties them on every resume, which after a table recovery threw away
+  records fetched after the partitions' seek (faust-streaming issue #596).
+- ``HandBackConsumerThread``: a fetch that returns after the flow stopped seeks its partitions
+  back to its first record instead of being thrown away, so a changelog partition being
+  restored gets its records again.
+- ``DurableConsumer.wait_empty``: a stop or a rebalance does not wait for the records an
+  agent parked (the event clock's reorder buffer, ``DurableApp.parked``); nothing can
+  acknowledge them once the fetcher stopped, so Faust's "Wait for streams" lasted until the
+  worker was killed.  They stay unacknowledged and are delivered again.
+- ``make_current``: Faust's current event, set for table access from a batch of events.
+
+They rely on internals of the releases in ``SUPPORTED``: ``check_versions`` (called by every
+``DurableApp``) refuses others.  Why each patch is needed, what failed without it and the
+tests that pin it: docs/guarantees.md, "Offsets are committed only behind the changelog".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import weakref
+from importlib import metadata
+from typing import Any, Callable, Iterable, Mapping, Optional, Set
+
+import aiokafka
+import faust
+from faust import streams as faust_streams
+from faust.exceptions import ProducerSendError
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
+from faust.transport.consumer import RecordMap
+from faust.types.tuples import FutureMessage, Message
+from mode.utils.objects import cached_property
+from mode.utils.queues import FlowControlEvent
+
+log = logging.getLogger(__name__)
+
+# The releases these patches were written and tested for (pyproject.toml pins the same ranges):
+# each one touches private names of these packages, which a new minor release may change.
+SUPPORTED = {
+    "faust-streaming": ((0, 15, 3), (0, 16)),
+    "mode-streaming": ((0, 4), (0, 8)),
+    "aiokafka": ((0, 12), (0, 15)),
+}
+
+
+class UnsupportedVersion(RuntimeError):
+    """An installed dependency outside the range the patches were written for."""
+
+
+def check_versions() -> None:
+    """Raise ``UnsupportedVersion`` (one line) unless every patched package is in ``SUPPORTED``."""
+    for package, (lowest, below) in SUPPORTED.items():
+        installed = metadata.version(package)
+        release = tuple(int(part) for part in re.findall(r"\d+", re.split(r"[^\d.]", installed, maxsplit=1)[0]))
+        if not lowest <= release < below:
+            raise UnsupportedVersion(
+                f"{package} {installed} is installed, but streams.runtime.faust_patches supports "
+                f">={_dotted(lowest)},<{_dotted(below)} only (install the pinned requirements.lock)"
+            )
+
+
+def _dotted(release: tuple[int, ...]) -> str:
+    return ".".join(map(str, release))
+
+
+def make_current(event: faust.EventT) -> None:
+    """Make ``event`` Faust's current event in this task before a table access.
+
+    The table sends a key's changelog record to the current event's partition, and the
+    RocksDB store reads and writes that partition's database.  Iterating a stream one event
+    at a time sets it; ``take_events`` hands over a whole batch, so the agent sets it before
+    each access.  Only the context variable is set: the stream's own ``current_event`` belongs
+    to the task that fills the batch.
+    """
+    faust_streams._current_event.set(weakref.ref(event))
+
+
+class DurableProducer(faust_aiokafka.Producer):
+    """A producer that knows which of its buffered messages Kafka has not acknowledged yet."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unacknowledged: set[FutureMessage] = set()
+
+    def send_soon(self, fut: FutureMessage) -> None:
+        self.unacknowledged.add(fut)
+        fut.add_done_callback(self.unacknowledged.discard)
+        super().send_soon(fut)
+
+    async def acknowledged(self) -> None:
+        """Return once every message handed over so far is on the broker; raise if one failed."""
+        for outcome in await asyncio.gather(*self.unacknowledged, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                raise ProducerSendError(f"a state write was not delivered: {outcome!r}") from outcome
+
+
+class HandBackConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """The thread running the Kafka client, which returns records fetched after the flow stopped
+    to Kafka instead of to Faust, which would throw them away."""
+
+    async def _fetch_records(
+        self,
+        consumer: aiokafka.AIOKafkaConsumer,
+        active_partitions: Set[TP],
+        timeout: Optional[float] = None,
+        max_records: Optional[int] = None,
+    ) -> RecordMap:
+        records = await super()._fetch_records(
+            consumer, active_partitions, timeout=timeout, max_records=max_records
+        )
+        if records and not self.consumer.flow_active:
+            hand_back(consumer, records)
+            return {}
+        return records
+
+
+def hand_back(consumer: aiokafka.AIOKafkaConsumer, records: RecordMap) -> None:
+    """Seek each partition of a fetched batch back to its first record, so it is fetched again.
+
+    Called right after the fetch, before anything else can move the positions.  A partition
+    revoked in the meantime is left alone: its new owner seeks it where it starts reading.
+    """
+    assigned = consumer.assignment()
+    for tp, batch in records.items():
+        if batch and tp in assigned:
+            consumer.seek(tp, batch[0].offset)
+    log.info("handed back %d records fetched after the flow stopped", sum(map(len, records.values())))
+
+
+class DurableConsumer(faust_aiokafka.Consumer):
+    def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
+        return HandBackConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def _handle_attached(self, commit_offsets: Mapping[TP, int]) -> None:
+        """Called with the offsets about to be committed: their state writes must be on Kafka first."""
+        await self.app.producer.acknowledged()
+        await super()._handle_attached(commit_offsets)
+
+    async def wait_empty(self) -> None:
+        """Faust's "Wait for streams" before a stop or a rebalance, for records being worked on only."""
+        self._clean_unacked_messages()
+        await super().wait_empty()
+
+    def _clean_unacked_messages(self) -> None:
+        """Stop waiting for acknowledged records, and for those an agent parked: nothing can
+        settle them while the flow is stopped, and left unacknowledged they are delivered again."""
+        super()._clean_unacked_messages()
+        self._unacked_messages -= set(self.app.parked())
+
+
+class DurableTransport(faust_aiokafka.Transport):
+    Consumer = DurableConsumer
+    Producer = DurableProducer
+
+
+class KeepFetchedOnResume(FlowControlEvent):
+    """Flow control that empties the stream queues only when resuming a suspended flow."""
+
+    def resume(self) -> None:
+        if not self.is_active():
+            super().resume()
+
+
+class DurableApp(faust.App):
+    """A Faust app whose consumer commits offsets only behind the changelog, that keeps every
+    record it fetched while its flow runs and hands back what it fetched after, and whose stop
+    does not wait for records an agent parked."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        check_versions()
+        super().__init__(*args, **kwargs)
+        self.parked: Callable[[], Iterable[Message]] = lambda: ()  # set by an agent that parks records
+
+    def _new_transport(self) -> Any:
+        return DurableTransport(self.conf.broker_consumer, self)
+
+    @cached_property
+    def flow_control(self) -> FlowControlEvent:
+        return KeepFetchedOnResume(loop=self.loop)

@@ -1,0 +1,1 @@
+"""What a worker tells its operators: Prometheus metrics, consumer lag and commit time, log format."""

@@ -1,0 +1,181 @@
+"""Prometheus metrics of the worker (``winback_`` prefix, base units, bounded labels).
+
+Labels never carry customer ids: only event types, reason codes, stages, campaigns,
+variants, channels and topic partitions, whose sets are small and fixed by the code, the
+policy or the topic layout.  ``deploy/prometheus/rules``, the Grafana dashboard and the
+README's "Operating it" table use these names; tests check that every name they use is
+exposed here.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator, Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from streams.model.records import MessageCommand, Outcome, Skip, Trigger
+from streams.model.records import STAGES
+
+disable_created_metrics()  # no `_created` series beside every counter and histogram: twice the series for nothing
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+# Handling one record is a table read, the engine and, when it publishes, one Kafka round trip.
+PROCESSING_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+# A tick pops what is due and queues one record per customer: milliseconds, seconds for a backlog.
+TICK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# From one scheduler tick (seconds) to a worker that was down or behind for hours.
+LAG_BUCKETS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 21600.0, 86400.0)
+# An offset commit is one broker round trip after flushing the producer.
+COMMIT_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+EVENTS_CONSUMED = Counter(
+    "winback_events_consumed", "Input records read, by event type.", ["type"], registry=REGISTRY
+)
+DEAD_LETTERS = Counter(
+    "winback_dead_letters", "Records sent to the dead-letter topic, by event type and reason.", ["type", "reason"],
+    registry=REGISTRY,
+)
+EVENTS_APPLIED = Counter(
+    "winback_events_applied", "Validated events applied to the activity table, by event type.", ["type"],
+    registry=REGISTRY,
+)
+TRIGGERS = Counter(
+    "winback_triggers", "Stage entries published, by stage and campaign.", ["stage", "campaign"], registry=REGISTRY
+)
+COMMANDS = Counter(
+    "winback_commands",
+    "Message commands published, by channel, campaign, step (0-based) and variant.",
+    ["channel", "campaign", "step", "variant"],
+    registry=REGISTRY,
+)
+SKIPS = Counter(
+    "winback_skips",
+    "Steps not sent as planned (skip records: skipped, deferred, sent on a fallback channel or held out), "
+    "by campaign, reason and action.",
+    ["campaign", "reason", "action"],
+    registry=REGISTRY,
+)
+CONVERSIONS = Counter(
+    "winback_conversions",
+    "Purchases attributed to a campaign touch, by campaign, variant and holdout group.",
+    ["campaign", "variant", "holdout"],
+    registry=REGISTRY,
+)
+CONVERSION_REVENUE = Counter(
+    "winback_conversion_revenue",
+    "Revenue of the attributed purchases (in the orders' currency), by campaign, variant and holdout group.",
+    ["campaign", "variant", "holdout"],
+    registry=REGISTRY,
+)
+CUSTOMERS = Gauge(
+    "winback_customers", "Customers per lifecycle stage on this worker's active partitions.", ["stage"],
+    registry=REGISTRY,
+)
+DUE_INDEX_SIZE = Gauge(
+    "winback_due_index_customers", "Customers with a scheduled transition in this worker's due index.",
+    registry=REGISTRY,
+)
+SCHEDULER_TICK = Histogram(
+    "winback_scheduler_tick_seconds", "Time one scheduler tick takes (pop due customers, publish ticks).",
+    buckets=TICK_BUCKETS, registry=REGISTRY,
+)
+DUE_PUBLISHED = Counter(
+    "winback_due_published", "Due ticks the scheduler published for its customers.", registry=REGISTRY
+)
+TRANSITION_LAG = Histogram(
+    "winback_transition_lag_seconds",
+    "Emission time of a trigger or command minus its due time, on the worker's clock (WINBACK_CLOCK).",
+    buckets=LAG_BUCKETS, registry=REGISTRY,
+)
+EVENT_PROCESSING = Histogram(
+    "winback_event_processing_seconds",
+    "Time a record (event or due tick) spends in the customer agent: its batch's decisions, publishing and state writes.",
+    buckets=PROCESSING_BUCKETS, registry=REGISTRY,
+)
+WORKER_CLOCK = Gauge(
+    "winback_worker_clock", "The clock this worker runs on (WINBACK_CLOCK: wall, event or fixed): 1 for the one in use.",
+    ["clock"], registry=REGISTRY,
+)
+COMMIT = Histogram(
+    "winback_consumer_commit_seconds",
+    "Time one offset-commit round of the consumer takes (producer flush and commit).",
+    buckets=COMMIT_BUCKETS, registry=REGISTRY,
+)
+
+for _stage in STAGES:
+    CUSTOMERS.labels(_stage)  # every stage is a series from the start, zero until counted
+
+
+class ConsumerLag(Collector):
+    """``winback_consumer_lag_records``: log end offset minus committed offset per consumed
+    partition, as last measured (a snapshot replaced whole, so revoked partitions vanish)."""
+
+    def __init__(self) -> None:
+        self.snapshot: dict[tuple[str, int], int] = {}
+
+    def update(self, lag: Mapping[tuple[str, int], int]) -> None:
+        self.snapshot = dict(lag)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "winback_consumer_lag_records",
+            "Records not yet processed (committed) per consumed topic partition of this worker.",
+            labels=["topic", "partition"],
+        )
+        for (topic, partition), lag in sorted(self.snapshot.items()):
+            family.add_metric([topic, str(partition)], lag)
+        yield family
+
+
+CONSUMER_LAG = ConsumerLag()
+REGISTRY.register(CONSUMER_LAG)
+
+
+def exposition() -> bytes:
+    """The metrics in Prometheus text format."""
+    return generate_latest(REGISTRY)
+
+
+def count_published(records: Iterable[Trigger | MessageCommand | Skip | Outcome], emitted_at: float) -> None:
+    """Count acknowledged records by kind (the one place that maps records to metrics).
+
+    ``emitted_at`` is the worker's clock when they were published: a trigger's or command's
+    lag behind its due time is measured against it (never negative: an event dated slightly
+    in the future can fire what was due before it).
+    """
+    for record in records:
+        kind = record.__class__
+        if kind is Trigger:
+            TRIGGERS.labels(record.stage, record.campaign).inc()
+            TRANSITION_LAG.observe(max(emitted_at - record.fired_at.timestamp(), 0.0))
+        elif kind is MessageCommand:
+            COMMANDS.labels(record.channel, record.campaign, str(record.step), record.variant).inc()
+            TRANSITION_LAG.observe(max(emitted_at - record.due_at.timestamp(), 0.0))
+        elif kind is Skip:
+            SKIPS.labels(record.campaign, record.reason, record.action).inc()
+        elif kind is Outcome:
+            holdout = "true" if record.holdout else "false"
+            CONVERSIONS.labels(record.campaign, record.variant, holdout).inc()
+            CONVERSION_REVENUE.labels(record.campaign, record.variant, holdout).inc(record.revenue)
+
+
+def observe_processing(seconds: float, records: int) -> None:
+    """The customer agent handled a batch of ``records`` in ``seconds``: each of them waited that long."""
+    for _ in range(records):
+        EVENT_PROCESSING.observe(seconds)
+
+
+def count_stage_change(before: int | None, after: int) -> None:
+    """A customer moved from stage ``before`` (None: a new customer) to ``after`` (indexes into STAGES)."""
+    if before != after:
+        if before is not None:
+            CUSTOMERS.labels(STAGES[before]).dec()
+        CUSTOMERS.labels(STAGES[after]).inc()
+
+
+def set_customers_per_stage(counts: Mapping[int, int]) -> None:
+    """Replace the per-stage counts (after the active partitions changed); stages absent count zero."""
+    for code, stage in enumerate(STAGES):
+        CUSTOMERS.labels(stage).set(counts.get(code, 0))

@@ -1,0 +1,160 @@
+"""Runtime configuration, read from environment variables with the ``WINBACK_`` prefix.
+
+One flat namespace keeps deployment simple: every setting is an environment variable
+(``WINBACK_BROKER``, ``WINBACK_TOPIC_PURCHASES``, ...), the same names are used by
+docker-compose, the Kubernetes manifests and the tests, and ``winback settings`` prints
+the effective values.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streams.policy.loading import default_policy_path
+from streams.runtime.clock import parse_clock
+from streams.runtime.observability.log_format import LogFormat
+
+ENV_PREFIX = "WINBACK_"
+ACTIVITY_TABLE = "activity"  # the customers' table; Faust names its changelog topic after it
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+
+
+class Settings(BaseSettings):
+    """Every knob of a worker, with the default used by ``make demo``."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    broker: str = Field(
+        "localhost:9092",
+        description="Kafka bootstrap servers, comma separated host:port (point this at your cluster).",
+    )
+    app_id: str = Field("winback", min_length=1, description="Kafka consumer group and prefix of internal topics.")
+    partitions: int = Field(8, ge=1, description="Partitions of the internal (customer-keyed) topics and tables.")
+    replication: int = Field(1, ge=1, description="Replication factor of topics the app creates.")
+
+    topic_purchases: str = Field("shop.purchases", description="Input: purchase events.")
+    topic_logins: str = Field("shop.logins", description="Input: login events.")
+    topic_email: str = Field("shop.email-engagement", description="Input: email engagement events.")
+    topic_dead_letters: str = Field(
+        "winback.dead-letters", description="Output: records that failed to decode or validate, with the reason."
+    )
+
+    topic_profiles: str = Field(
+        "shop.customer-profiles", description="Input (compacted): customer profiles - consent, channels, time zone."
+    )
+    topic_triggers: str = Field("winback.triggers", description="Output: stage entries (audit log).")
+    topic_commands_email: str = Field("winback.commands.email", description="Output: email message commands.")
+    topic_commands_sms: str = Field("winback.commands.sms", description="Output: SMS message commands.")
+    topic_commands_push: str = Field("winback.commands.push", description="Output: push message commands.")
+    topic_outcomes: str = Field("winback.outcomes", description="Output: conversions attributed to campaigns.")
+    topic_skips: str = Field("winback.skips", description="Output: steps not sent, with the reason.")
+    command_retention_hours: float = Field(
+        168.0, gt=0, description="Retention of command topics (senders must consume within it)."
+    )
+    topic_due: str = Field(
+        "winback.due", description="Internal: customers whose next transition is due, keyed by customer_id."
+    )
+    topic_events: str = Field(
+        "winback.events", description="Internal: validated events, keyed (repartitioned) by customer_id."
+    )
+    policy: Path | None = Field(None, description="Campaign policy YAML; the bundled example when unset.")
+
+    store: Literal["memory", "rocksdb"] = Field("memory", description="Table store: memory (tests) or rocksdb (production).")
+    data_dir: Path = Field(Path("var/winback"), description="Local state directory (RocksDB tables, worker data).")
+    web_host: str = Field("127.0.0.1", description="Interface the worker's web server (/metrics) binds.")
+    web_port: int = Field(6066, ge=1, le=65535, description="Port of the worker's web server (/metrics).")
+
+    clock: str = Field(
+        "wall",
+        description="Scheduler clock: wall (production), event (replays: event-time watermark) "
+        "or fixed:<RFC 3339 time> (tests).",
+    )
+    clock_idle_seconds: float = Field(
+        5.0, gt=0, description="Event clock: a partition silent this long stops holding event time back."
+    )
+    tick_seconds: float = Field(1.0, gt=0, description="How often the scheduler looks for due customers.")
+    tick_max_due: int = Field(10000, ge=1, description="Most due customers one scheduler tick publishes.")
+    session_timeout: float = Field(30.0, gt=0, description="Consumer group session timeout, seconds.")
+    heartbeat_interval: float = Field(3.0, gt=0, description="Consumer heartbeat interval, seconds.")
+    rebalance_timeout: float = Field(60.0, gt=0, description="Consumer group rebalance timeout, seconds.")
+    log_level: LogLevel = Field("info", description="Worker log level (debug, info, warning, error, critical).")
+    log_format: LogFormat = Field(
+        "text", description="Worker log output: text (Faust's console format) or json (one JSON object a line)."
+    )
+
+    max_payload_bytes: int = Field(65536, ge=256, description="Records larger than this are dead-lettered.")
+    max_future_skew_seconds: float = Field(
+        86400.0,
+        ge=0,
+        description="Events dated further than this into the future are dead-lettered (and rejected by the backtest).",
+    )
+
+    @field_validator("broker")
+    @classmethod
+    def _strip_scheme(cls, value: str) -> str:
+        """Accept ``kafka://host:port`` too, the form Faust documents; at least one server is needed
+        (with none, Faust would quietly try localhost:9092)."""
+        servers = ",".join(part.strip().removeprefix("kafka://") for part in value.split(",") if part.strip())
+        if not servers:
+            raise ValueError("name at least one Kafka server as host:port")
+        return servers
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        """``INFO`` means ``info``, as it did when Faust read the level itself."""
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("clock")
+    @classmethod
+    def _known_clock(cls, value: str) -> str:
+        parse_clock(value)  # raises ValueError with the accepted forms
+        return value
+
+    @property
+    def policy_path(self) -> Path:
+        """The policy file in use: WINBACK_POLICY, else the bundled example."""
+        return self.policy or default_policy_path()
+
+    @cached_property
+    def bootstrap_servers(self) -> list[str]:
+        """The broker list in the form aiokafka takes."""
+        return self.broker.split(",")
+
+    @property
+    def faust_broker(self) -> list[str]:
+        """The broker list in the URL form Faust takes."""
+        return [f"kafka://{server}" for server in self.bootstrap_servers]
+
+    @property
+    def command_topics(self) -> dict[str, str]:
+        """Channel -> topic its message commands are published on."""
+        return {"email": self.topic_commands_email, "sms": self.topic_commands_sms, "push": self.topic_commands_push}
+
+    @property
+    def output_topics(self) -> list[str]:
+        """Every topic the engine's records are published on: triggers, commands, skips, outcomes."""
+        return [self.topic_triggers, *self.command_topics.values(), self.topic_skips, self.topic_outcomes]
+
+    @property
+    def input_topics(self) -> dict[str, str]:
+        """Input record type -> topic it arrives on (customer profiles included)."""
+        return {
+            "purchase": self.topic_purchases,
+            "login": self.topic_logins,
+            "email": self.topic_email,
+            "profile": self.topic_profiles,
+        }
+
+    @classmethod
+    def documented(cls) -> list[tuple[str, str, str]]:
+        """(environment variable, default, description) for every setting, for ``--help`` and docs."""
+        return [
+            (ENV_PREFIX + name.upper(), str(field.default), field.description or "")
+            for name, field in cls.model_fields.items()
+        ]

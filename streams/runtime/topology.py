@@ -1,0 +1,126 @@
+"""The Faust application and the topics and table it is made of.
+
+Input topics are external: their records are read as raw bytes so that a record that is
+not valid JSON reaches our codec (and the dead-letter topic) instead of crashing Faust's
+deserializer.  Validated events are repartitioned by ``customer_id`` onto an internal topic
+with the same partition count as the activity table, so table keys equal message keys and
+each table partition's changelog matches its source partition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import faust
+from faust.types import TP
+
+from streams.runtime.faust_patches import DurableApp
+from streams.runtime.settings import ACTIVITY_TABLE, Settings
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Everything the agents read from and write to."""
+
+    app: DurableApp
+    inputs: dict[str, faust.TopicT]  # event type -> input topic
+    events: faust.TopicT  # validated events keyed by customer_id (UTF-8 bytes)
+    due: faust.TopicT  # scheduler ticks: customers whose next transition is due, keyed by customer_id
+    customer_inputs: faust.TopicT  # events + due ticks, read by one agent so each customer's updates are serial
+    dead_letters: faust.TopicT
+    triggers: faust.TopicT
+    commands: dict[str, faust.TopicT]  # channel -> topic
+    skips: faust.TopicT
+    outcomes: faust.TopicT
+    activity: faust.Table  # customer_id (UTF-8 bytes) -> CustomerActivity (msgpack bytes)
+
+    def active(self, *topics: faust.TopicT) -> set[TP]:
+        """The partitions of ``topics`` assigned to this worker as active (not standby) ones."""
+        names = {topic.get_topic_name() for topic in topics}
+        return {tp for tp in self.app.assignor.assigned_actives() if tp.topic in names}
+
+    def customer_partitions(self) -> set[int]:
+        """The customer partitions this worker owns: of the events topic, the due topic and the
+        table alike, which are co-partitioned."""
+        return {tp.partition for tp in self.active(self.events)}
+
+
+def create_app(settings: Settings) -> DurableApp:
+    """A Faust app configured from the settings (broker, store, web server, timeouts)."""
+    return DurableApp(
+        settings.app_id,
+        broker=settings.faust_broker,
+        store="rocksdb://" if settings.store == "rocksdb" else "memory://",
+        datadir=str(settings.data_dir),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication,
+        web_bind=settings.web_host,  # the interface Faust listens on (web_host only names it in URLs)
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        broker_session_timeout=settings.session_timeout,
+        broker_heartbeat_interval=settings.heartbeat_interval,
+        broker_rebalance_timeout=settings.rebalance_timeout,
+        key_serializer="raw",
+        value_serializer="raw",
+        autodiscover=False,
+        # Records go out in batches: ingest forwards every event, and the customers agent waits for
+        # a whole batch's acknowledgement, so a short linger fills requests instead of sending one
+        # per record (Faust's defaults: no linger, 16 KiB batches).
+        producer_linger=0.005,
+        producer_max_batch_size=65536,
+    )
+
+
+def build_topology(settings: Settings) -> Topology:
+    """Declare the app's topics and table."""
+    app = create_app(settings)
+    inputs = {
+        kind: app.topic(name, value_type=bytes, value_serializer="raw", key_serializer="raw")
+        for kind, name in settings.input_topics.items()
+    }
+    events = _customer_keyed(app, settings.topic_events, partitions=settings.partitions)
+    due = _customer_keyed(app, settings.topic_due, partitions=settings.partitions)
+    customer_inputs = _customer_keyed(app, settings.topic_events, settings.topic_due, partitions=settings.partitions)
+    dead_letters = app.topic(settings.topic_dead_letters, value_type=bytes, key_serializer="raw")
+    triggers = _output(app, settings.topic_triggers)
+    commands = {channel: _output(app, name) for channel, name in settings.command_topics.items()}
+    skips = _output(app, settings.topic_skips)
+    outcomes = _output(app, settings.topic_outcomes)
+    activity = app.Table(
+        ACTIVITY_TABLE,
+        key_type=bytes,  # raw customer id bytes: changelog key == source record key, same partition
+        value_type=bytes,
+        partitions=settings.partitions,
+        help="Per-customer activity state (msgpack CustomerActivity).",
+    )
+    return Topology(
+        app=app,
+        inputs=inputs,
+        events=events,
+        due=due,
+        customer_inputs=customer_inputs,
+        dead_letters=dead_letters,
+        triggers=triggers,
+        commands=commands,
+        skips=skips,
+        outcomes=outcomes,
+        activity=activity,
+    )
+
+
+def _customer_keyed(app: faust.App, *names: str, partitions: int) -> faust.TopicT:
+    """Internal topic(s) keyed by customer id bytes, co-partitioned with the activity table."""
+    return app.topic(
+        *names,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=partitions,
+        internal=True,
+    )
+
+
+def _output(app: faust.App, name: str) -> faust.TopicT:
+    """An output topic of JSON records keyed by customer id (created by `winback topics ensure`)."""
+    return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")

@@ -1,0 +1,66 @@
+"""Assemble and run one worker process: topology, policy, engine, agents, scheduler, web endpoints."""
+
+from __future__ import annotations
+
+import faust
+from faust.web import Request, Response, View
+
+from streams.runtime.observability import log_format, metrics
+from streams.runtime.agents import register_agents
+from streams.runtime.faust_patches import UnsupportedVersion, check_versions
+from streams.runtime.clock import EventTimeClock, parse_clock
+from streams.model.codec import Limits
+from streams.runtime.observability.consumer_metrics import watch_consumer
+from streams.core.engine import Engine
+from streams.policy.sections import Policy
+from streams.runtime.scheduler import Scheduler
+from streams.runtime.settings import Settings
+from streams.runtime.topology import Topology, build_topology
+from streams.runtime.watermarks import MarkerSender
+
+
+def build_worker_app(settings: Settings, policy: Policy) -> Topology:
+    """The fully wired app for these settings and policy (no Kafka connection is made yet)."""
+    topology = build_topology(settings)
+    engine = Engine(policy)
+    clock = parse_clock(settings.clock, idle_after=settings.clock_idle_seconds)
+    metrics.WORKER_CLOCK.labels(settings.clock.partition(":")[0]).set(1)
+    limits = Limits(
+        max_payload_bytes=settings.max_payload_bytes, max_future_skew_seconds=settings.max_future_skew_seconds
+    )
+    scheduler = Scheduler(topology, engine, clock, max_per_tick=settings.tick_max_due)
+    watermarks = None
+    if isinstance(clock, EventTimeClock):
+        watermarks = MarkerSender(topology, settings.partitions, idle_after=settings.clock_idle_seconds)
+        topology.app.timer(settings.tick_seconds / 2, name="watermark-markers")(watermarks.broadcast)
+    register_agents(topology, engine, scheduler, clock, limits, watermarks)
+    topology.activity.on_recover(scheduler.rebuild)
+    topology.app.timer(settings.tick_seconds, name="scheduler-tick")(scheduler.tick)
+    watch_consumer(topology.app, [*settings.input_topics.values(), settings.topic_events, settings.topic_due])
+    _add_metrics_page(topology.app)
+    return topology
+
+
+def _add_metrics_page(app: faust.App) -> None:
+    @app.page("/metrics")
+    class MetricsView(View):
+        """Prometheus scrape endpoint."""
+
+        async def get(self, request: Request) -> Response:
+            # aiohttp refuses a charset inside content_type; Prometheus text format is UTF-8 anyway.
+            return self.bytes(metrics.exposition(), content_type="text/plain; version=0.0.4")
+
+
+def run_worker(settings: Settings, policy: Policy) -> None:
+    """Run a worker until it is stopped (SIGINT/SIGTERM); blocks.  ``settings.data_dir`` must exist.
+
+    Exits with a one-line message when an installed Faust, mode or aiokafka is outside the
+    range ``streams.runtime.faust_patches`` was written for.
+    """
+    try:
+        check_versions()
+    except UnsupportedVersion as error:
+        raise SystemExit(f"winback worker: {error}") from None
+    topology = build_worker_app(settings, policy)
+    worker = faust.Worker(topology.app, loglevel=settings.log_level, **log_format.worker_options(settings.log_format))
+    worker.execute_from_commandline()

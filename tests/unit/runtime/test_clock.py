@@ -1,0 +1,94 @@
+"""Clocks: wall, fixed, watermarks with idle sources, and the marker-driven event clock."""
+
+import math
+
+import pytest
+
+from streams.runtime.clock import NOTHING_DUE, EventTimeClock, FixedClock, WallClock, Watermark, parse_clock
+
+
+def just_before(value: float) -> float:
+    return math.nextafter(value, -math.inf)
+
+
+class FakeWall:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_watermark_is_the_slowest_busy_source():
+    watermark = Watermark(idle_after=5, wall=FakeWall())
+    assert watermark.minimum() == NOTHING_DUE
+    watermark.observe("p0", 100.0)
+    watermark.observe("p1", 50.0)
+    watermark.observe("p1", 40.0)  # out of order: a watermark never goes back
+    assert watermark.minimum() == 50.0
+
+
+def test_idle_sources_stop_holding_time_back():
+    wall = FakeWall()
+    watermark = Watermark(idle_after=5, wall=wall)
+    watermark.observe("p0", 100.0)
+    watermark.observe("p1", 50.0)
+    wall.t = 3.0
+    watermark.observe("p0", 120.0)
+    wall.t = 6.0  # p1 silent for 6 s, p0 for 3 s
+    assert watermark.minimum() == 120.0
+    wall.t = 20.0  # everything idle: the replay is over, every event up to the latest is in
+    assert watermark.minimum() == math.nextafter(120.0, math.inf)
+
+
+def test_event_clock_is_the_smallest_partition_watermark():
+    wall = FakeWall()
+    clock = EventTimeClock(idle_after=5, wall=wall)
+    assert clock.now() == NOTHING_DUE
+    clock.observe_marker(0, "worker-a", 100.0)
+    clock.observe_marker(1, "worker-a", 80.0)
+    clock.observe_marker(1, "worker-b", 60.0)  # two workers feed partition 1: the slower counts
+    assert clock.now() == just_before(60.0)  # events at exactly 60 may still come
+    wall.t = 6.0
+    clock.observe_marker(0, "worker-a", 110.0)
+    clock.observe_marker(1, "worker-a", 110.0)  # worker-b went quiet: it no longer holds time back
+    assert clock.now() == just_before(110.0)
+
+
+def test_parse_clock():
+    assert isinstance(parse_clock("wall"), WallClock)
+    assert isinstance(parse_clock("event"), EventTimeClock)
+    fixed = parse_clock("fixed:2024-06-01T00:00:00+00:00")
+    assert isinstance(fixed, FixedClock) and fixed.now() == 1717200000.0
+    with pytest.raises(ValueError, match="UTC offset"):
+        parse_clock("fixed:2024-06-01T00:00:00")
+    with pytest.raises(ValueError, match="unknown clock"):
+        parse_clock("lunar")
+
+
+def test_an_expected_source_holds_time_back_until_it_reports_or_idles():
+    wall = FakeWall()
+    watermark = Watermark(idle_after=5, wall=wall)
+    watermark.expect("emails")
+    watermark.observe("purchases", 100.0)
+    assert watermark.minimum() == NOTHING_DUE
+    watermark.observe("emails", 90.0)
+    assert watermark.minimum() == 90.0
+    watermark.expect("emails")  # already known: no reset
+    assert watermark.minimum() == 90.0
+
+
+def test_event_clock_answers_per_partition():
+    clock = EventTimeClock(idle_after=5, wall=FakeWall())
+    clock.observe_marker(0, "w", 100.0)
+    assert clock.now(0) == just_before(100.0) and clock.now(1) == NOTHING_DUE
+
+
+def test_a_silent_source_that_is_not_caught_up_keeps_holding_time_back():
+    wall = FakeWall()
+    watermark = Watermark(idle_after=5, wall=wall)
+    watermark.observe("lagging", 50.0)
+    watermark.observe("fast", 100.0)
+    wall.t = 10.0
+    assert watermark.minimum(may_idle=lambda source: source != "lagging") == 50.0
+    assert watermark.minimum() == math.nextafter(100.0, math.inf)

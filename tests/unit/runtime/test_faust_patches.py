@@ -1,0 +1,156 @@
+"""The patches to Faust: the commit barrier (a producer of ours returns from ``acknowledged()``
+only once every message handed to ``send_soon`` so far is acknowledged, and raises if one
+failed), flow control that keeps fetched records when a running flow is resumed again, and
+the check that the installed Faust, mode and aiokafka are the releases the patches were
+written for.
+
+Real Faust objects (app, transport, producer, topic, ``FutureMessage``) without a broker: the
+producer is not started, so its buffer never sends, and the test settles each delivery by
+hand, as the Kafka client's callback would; the consumer is not started either, and its
+commits are counted instead of sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tomllib
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from faust.exceptions import ProducerSendError
+from faust.types import TP
+from faust.types.tuples import FutureMessage, Message
+from mode.utils.queues import FlowControlQueue
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+
+from streams.policy.loading import default_policy_path, load_policy
+from streams.runtime.faust_patches import SUPPORTED, DurableConsumer, DurableProducer, UnsupportedVersion, check_versions
+from streams.runtime.settings import Settings
+from streams.runtime.topology import create_app
+from streams.runtime.worker import run_worker
+
+
+@pytest.fixture
+def app():
+    return create_app(Settings(broker="127.0.0.1:1", app_id="durable-test"))
+
+
+def _state_write(app, number: int) -> FutureMessage:
+    topic = app.topic("durable-test-activity-changelog", key_serializer="raw", value_serializer="raw")
+    return topic.as_future_message(key=f"k{number}".encode(), value=b"v", partition=0)
+
+
+async def test_the_app_commits_through_the_barrier(app):
+    assert isinstance(app.producer, DurableProducer)
+    assert isinstance(app.consumer, DurableConsumer)
+
+
+async def test_acknowledged_waits_for_every_write_handed_over(app):
+    producer = app.producer
+    writes = [_state_write(app, number) for number in range(3)]
+    for write in writes:
+        producer.send_soon(write)
+    barrier = asyncio.ensure_future(producer.acknowledged())
+    for write in writes[:2]:
+        write.set_result(None)
+    await asyncio.sleep(0.05)
+    assert not barrier.done(), "returned with a state write still in flight"
+    writes[2].set_result(None)
+    await asyncio.wait_for(barrier, timeout=1)
+    assert producer.unacknowledged == set()
+
+
+async def test_a_write_handed_over_after_the_barrier_started_is_not_waited_for(app):
+    producer = app.producer
+    first, later = _state_write(app, 1), _state_write(app, 2)
+    producer.send_soon(first)
+    barrier = asyncio.ensure_future(producer.acknowledged())
+    await asyncio.sleep(0)
+    producer.send_soon(later)  # belongs to a record whose offset this commit does not include
+    first.set_result(None)
+    await asyncio.wait_for(barrier, timeout=1)
+    assert producer.unacknowledged == {later}
+
+
+async def test_a_failed_write_stops_the_commit(app):
+    producer = app.producer
+    write = _state_write(app, 1)
+    producer.send_soon(write)
+    write.set_exception(ConnectionError("broker gone"))
+    with pytest.raises(ProducerSendError, match="broker gone"):
+        await producer.acknowledged()
+
+
+def test_resuming_a_running_flow_keeps_the_records_it_fetched(app):
+    queue = FlowControlQueue(flow_control=app.flow_control, clear_on_resume=True)
+    app.flow_control.resume()  # the flow starts (a recovery begins)
+    queue.put_nowait("fetched after the seek")
+    app.flow_control.resume()  # the recovery ends: Faust resumes again
+    assert queue.qsize() == 1, "a record fetched while the flow ran was thrown away"
+
+
+def test_resuming_a_suspended_flow_drops_what_was_fetched_before(app):
+    queue = FlowControlQueue(flow_control=app.flow_control, clear_on_resume=True)
+    app.flow_control.resume()
+    queue.put_nowait("fetched before the rebalance")
+    app.flow_control.suspend()  # a rebalance: the partitions are sought back to their commits
+    app.flow_control.resume()
+    assert queue.qsize() == 0
+
+
+def _delivered(app, offset: int) -> Message:
+    """A record of the events topic as the consumer hands it to a stream (tracked until acknowledged)."""
+    message = Message("durable-test.events", 0, offset, 0.0, 0, None, b"k", b"v", None, tp=TP("durable-test.events", 0))
+    app.consumer.track_message(message)
+    return message
+
+
+async def test_stopping_waits_for_records_being_worked_on_but_not_for_parked_ones(app, monkeypatch):
+    consumer = app.consumer
+    commits: list[str] = []
+
+    async def commit(*args, **kwargs) -> bool:
+        commits.append("commit")
+        return False
+
+    monkeypatch.setattr(consumer, "commit", commit)
+    parked, in_progress = _delivered(app, 1), _delivered(app, 2)
+    app.parked = lambda: [parked]
+    stopping = asyncio.ensure_future(consumer.wait_empty())
+    await asyncio.sleep(0.2)
+    assert not stopping.done(), "stopped with a record still being worked on"
+    in_progress.acked = True  # the agent finished its batch
+    try:
+        await asyncio.wait([stopping], timeout=3)  # Faust's wait swallows cancellation: never wait_for it
+        assert stopping.done(), "the stop waited for a parked record"
+    finally:
+        parked.acked = True  # lets a wait that failed the test end
+        await stopping
+    assert commits, "stopped without committing"
+
+
+def test_the_installed_releases_are_the_supported_ones():
+    check_versions()
+
+
+def test_the_supported_ranges_are_the_ones_pyproject_pins():
+    project = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())["project"]
+    pinned = {Requirement(line).name: Requirement(line).specifier for line in project["dependencies"]}
+    for package, (lowest, below) in SUPPORTED.items():
+        dotted = ".".join(map(str, lowest)), ".".join(map(str, below))
+        assert pinned[package] == SpecifierSet(f">={dotted[0]},<{dotted[1]}"), package
+
+
+@pytest.mark.parametrize("package, installed", [("faust-streaming", "0.16.0"), ("faust-streaming", "0.15.2"), ("aiokafka", "0.15.0rc1")])
+def test_an_unsupported_release_stops_the_worker_with_one_line(monkeypatch, package, installed):
+    real = metadata.version
+    monkeypatch.setattr(metadata, "version", lambda name: installed if name == package else real(name))
+    with pytest.raises(UnsupportedVersion) as refused:
+        create_app(Settings(broker="127.0.0.1:1", app_id="durable-test"))
+    message = str(refused.value)
+    assert "\n" not in message and f"{package} {installed} is installed" in message
+    with pytest.raises(SystemExit) as stopped:
+        run_worker(Settings(broker="127.0.0.1:1"), load_policy(default_policy_path()))
+    assert stopped.value.code == f"winback worker: {message}"

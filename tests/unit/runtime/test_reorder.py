@@ -1,0 +1,31 @@
+"""Held events come out in (time, event id) order, only once event time has reached them."""
+
+from streams.runtime.reorder import ReorderBuffer
+
+
+def test_release_in_time_then_id_order_up_to_the_watermark():
+    buffer: ReorderBuffer[str] = ReorderBuffer()
+    buffer.hold(0, 50.0, "b", "login@50")
+    buffer.hold(0, 5.0, "z", "purchase@5")
+    buffer.hold(0, 50.0, "a", "click@50")
+    buffer.hold(1, 1.0, "x", "other partition")
+    assert buffer.release(0, 49.0) == ["purchase@5"]
+    assert buffer.release(0, 50.0) == ["click@50", "login@50"]
+    assert len(buffer) == 1
+
+
+def test_forgetting_revoked_partitions():
+    buffer: ReorderBuffer[str] = ReorderBuffer()
+    buffer.hold(0, 1.0, "a", "kept")
+    buffer.hold(1, 1.0, "b", "revoked")
+    buffer.keep_only({0})
+    assert buffer.release(1, 10.0) == [] and buffer.release(0, 10.0) == ["kept"]
+
+
+def test_items_are_everything_still_held():
+    buffer: ReorderBuffer[str] = ReorderBuffer()
+    buffer.hold(0, 1.0, "a", "released")
+    buffer.hold(0, 9.0, "b", "held")
+    buffer.hold(1, 2.0, "c", "held elsewhere")
+    buffer.release(0, 5.0)
+    assert sorted(buffer.items()) == ["held", "held elsewhere"]
