@@ -21,9 +21,17 @@ venv: $(STAMP)
 demo: prerequisites-demo $(STAMP)
 	$(BIN)/winback demo
 
+# Three pytest processes (pytest-xdist), each with its own broker once a test needs one: more than
+# the two cores, because the broker tests spend much of their time waiting (steady traffic, session
+# timeouts). A process takes the next test file when it is nearly done with its own, longest first
+# (tests/support/fixtures.py), so the soak runs beside the rest; --no-loadscope-reorder keeps that
+# order. Whole files, so a module's own broker (test_broker_outage.py) starts once. Plain `pytest`
+# runs everything in one process.
+PARALLEL := -n 3 --dist loadfile --no-loadscope-reorder
+
 ## The whole suite: unit, property, integration and reliability tests (the last two start a real broker).
 test: prerequisites $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PARALLEL)
 
 ## The architecture, enforced (ARCHITECTURE.md): the import contracts of the layers (pyproject.toml's
 ## [tool.importlinter]), ruff with SLF001 (only faust_patches.py touches private names), mypy --strict.
@@ -36,11 +44,11 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit tests/property
 
 integration: $(STAMP)
-	$(BIN)/python -m pytest tests/integration
+	$(BIN)/python -m pytest $(PARALLEL) tests/integration
 
 ## Crashes, rebalances, broker outages, hostile input and a soak (see docs/guarantees.md).
 reliability: $(STAMP)
-	$(BIN)/python -m pytest tests/reliability
+	$(BIN)/python -m pytest $(PARALLEL) tests/reliability
 
 ## Benchmarks print their figures; they assert nothing about speed.
 bench: $(STAMP)

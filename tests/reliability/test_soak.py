@@ -25,7 +25,7 @@ from streams.runtime.settings import Settings
 from streams.devtools.traffic import malformed_records
 from streams.devtools.spawn import WorkerProcess
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.reliability, pytest.mark.soak]
 
 SOAK_SECONDS = 150
 RATE = 150  # records per second

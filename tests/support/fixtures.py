@@ -1,8 +1,13 @@
-"""Session-wide fixtures. The Kafka broker starts only if a test asks for it, so unit tests need no Java.
+"""Session-wide fixtures and hooks. The Kafka broker starts only if a test asks for it, so unit tests need no Java.
 
 Tests that run workers (integration and reliability) share ``app_settings`` and
 ``worker_factory``; a module that needs a broker of its own (one it may stop) overrides
 ``kafka_bootstrap``, and these fixtures follow it.
+
+``make test`` runs the suite in several pytest-xdist processes.  "Session" then means one
+process: each starts its own broker (on free ports) when its first test needs one.  The hooks
+below start the longest tests first and gather the figures the reliability scenarios report
+from every process.
 """
 
 from __future__ import annotations
@@ -20,6 +25,49 @@ from streams.admin.topics import ensure_topics
 from streams.devtools.spawn import FAST_GROUP, WorkerProcess, worker_env
 
 _namespaces = itertools.count(1)
+FIGURES = "figures"  # the user property that carries a scenario's measured figures to the summary
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest first: the soak, then the other reliability scenarios, then integration tests.
+
+    Under xdist (``--dist loadfile``) a process takes the next test file whenever it is nearly
+    done with its own, so the soak's minutes of steady traffic run beside the rest of the suite
+    and the short unit tests fill the end, instead of a long scenario starting last and running
+    alone.  The sort is stable: within a rank, tests keep their order.
+    """
+    ranks = ("soak", "reliability", "integration")
+
+    def rank(item: pytest.Item) -> int:
+        return next((number for number, marker in enumerate(ranks) if item.get_closest_marker(marker)), len(ranks))
+
+    items.sort(key=rank)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The figures the scenarios recorded with ``report``, after the results (no ``-s`` needed).
+
+    They travel as user properties of each test's report, which xdist sends from its worker
+    processes to the one that prints this summary.
+    """
+    reports = [report for kind in terminalreporter.stats.values() for report in kind if isinstance(report, pytest.TestReport)]
+    calls = [report for report in reports if report.when == "call"]
+    lines = sorted(value for report in calls for name, value in report.user_properties if name == FIGURES)
+    if lines:
+        terminalreporter.section("reliability figures")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def report(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """Record this scenario's measured figures for the summary at the end of the run."""
+
+    def add(**figures: object) -> None:
+        line = f"{request.node.name}: " + ", ".join(f"{name}={value}" for name, value in figures.items())
+        request.node.user_properties.append((FIGURES, line))
+
+    return add
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +124,11 @@ def app_settings(kafka_bootstrap: str, tmp_path: Path, store: str) -> Settings:
 
 @pytest.fixture
 def worker_factory(app_settings: Settings, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
-    """Start worker processes for this test's settings; all are stopped afterwards."""
+    """Start worker processes for this test's settings; those still running are killed afterwards.
+
+    Killed, not stopped: the test is over and its topics and consumer group are its own, so a
+    graceful shutdown (over a second per worker) would only make the suite slower.
+    """
     started: list[WorkerProcess] = []
 
     def start(name: str = "worker", **overrides: str) -> WorkerProcess:
@@ -86,4 +138,5 @@ def worker_factory(app_settings: Settings, tmp_path: Path) -> Iterator[Callable[
 
     yield start
     for worker in started:
-        worker.stop()
+        if worker.alive():
+            worker.kill()
