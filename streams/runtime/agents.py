@@ -15,7 +15,7 @@ from typing import AsyncIterator, Iterator
 import faust
 from faust.types.tuples import Message
 
-from streams.runtime import dead_letters
+from streams.runtime import dead_letters, provenance
 from streams.runtime.observability import metrics
 from streams.model.activity import CustomerActivity
 from streams.runtime.clock import Clock, EventTimeClock
@@ -73,7 +73,10 @@ def _ingest(kind: str, topology: Topology, limits: Limits, watermarks: MarkerSen
                 await _dead_letter(topology, kind, event, result)
                 event_time = None
             else:
-                await topology.events.send(key=result.customer_id.encode(), value=encode_event(result))
+                origin = provenance.Origin(event.message.topic, event.message.partition, event.message.offset)
+                await topology.events.send(
+                    key=result.customer_id.encode(), value=encode_event(result), headers=[origin.header()]
+                )
                 event_time = result.occurred_at.timestamp()
             if watermarks is not None:  # only after the forward is queued: the marker must follow it
                 watermarks.observe(event.message, event_time)

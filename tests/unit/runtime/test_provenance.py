@@ -1,0 +1,16 @@
+"""The source header round-trips, in both shapes Kafka clients hand headers over."""
+
+from streams.runtime import provenance
+
+
+def test_origin_round_trips_as_a_list_and_as_a_mapping() -> None:
+    origin = provenance.Origin("shop.purchases", 3, 1_234_567)
+    name, value = origin.header()
+    assert provenance.read([("traceparent", b"00-ab"), (name, value)]) == origin
+    assert provenance.read({name: value}) == origin
+
+
+def test_missing_or_garbled_header_reads_as_none() -> None:
+    assert provenance.read(None) is None
+    assert provenance.read([("other", b"x")]) is None
+    assert provenance.read([(provenance.HEADER, b"topic:x:1")]) is None
