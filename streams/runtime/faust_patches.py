@@ -8,9 +8,12 @@ touches private names of faust, mode and aiokafka.
 - ``KeepFetchedOnResume``: resuming flow control that is already running leaves the stream
   queues alone.  Faust empties them on every resume, which after a table recovery threw away
   records fetched after the partitions' seek (faust-streaming issue #596).
-- ``HandBackConsumerThread``: a fetch that returns after the flow stopped seeks its partitions
-  back to its first record instead of being thrown away, so a changelog partition being
-  restored gets its records again.
+- ``HandBackConsumerThread``: a fetch returns only records Faust will deliver.  A batch that
+  arrives after the flow stopped, or for a partition paused while the fetch waited, is sought
+  back to its first record instead of being thrown away, so it is fetched again.
+- ``DurableConsumer.resume_partitions``: a stream partition resumes only once the seek to its
+  committed offset that follows it is done, so no record is delivered from a stale position
+  while Faust's read offsets are being reset (records were dropped and committed unread).
 - ``DurableConsumer.wait_empty``: a stop or a rebalance does not wait for the records an
   agent parked (the event clock's reorder buffer, ``DurableApp.parked``); nothing can
   acknowledge them once the fetcher stopped, so Faust's "Wait for streams" lasted until the
@@ -37,7 +40,7 @@ from faust import streams as faust_streams
 from faust.exceptions import ProducerSendError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
-from faust.transport.consumer import RecordMap
+from faust.transport.consumer import RecordMap, ensure_TPset
 from faust.types.tuples import FutureMessage, Message
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
@@ -105,8 +108,8 @@ class DurableProducer(faust_aiokafka.Producer):
 
 
 class HandBackConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
-    """The thread running the Kafka client, which returns records fetched after the flow stopped
-    to Kafka instead of to Faust, which would throw them away."""
+    """The thread running the Kafka client, which returns to Kafka instead of to Faust the
+    records Faust would throw away."""
 
     async def _fetch_records(
         self,
@@ -118,10 +121,22 @@ class HandBackConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         records = await super()._fetch_records(
             consumer, active_partitions, timeout=timeout, max_records=max_records
         )
-        if records and not self.consumer.flow_active:
-            hand_back(consumer, records)
-            return {}
-        return records
+        undeliverable = {tp: batch for tp, batch in records.items() if not self._delivers(tp, active_partitions)}
+        if undeliverable:
+            hand_back(consumer, undeliverable)
+        return {tp: batch for tp, batch in records.items() if tp not in undeliverable}
+
+    def _delivers(self, tp: TP, active_partitions: Optional[Set[TP]]) -> bool:
+        """Whether Faust's fetcher passes on a record of ``tp`` fetched now.
+
+        It drops every record once the flow stopped, and those of a partition no longer in
+        ``active_partitions``, Faust's live set (None: a client, which reads everything).  A
+        partition paused while the fetch waited is one; and a set emptied meanwhile makes the
+        Kafka client return records of every partition, paused ones included.
+        """
+        if not self.consumer.flow_active:
+            return False
+        return active_partitions is None or tp in active_partitions or tp in self.consumer._buffered_partitions
 
 
 def hand_back(consumer: aiokafka.AIOKafkaConsumer, records: RecordMap) -> None:
@@ -134,12 +149,46 @@ def hand_back(consumer: aiokafka.AIOKafkaConsumer, records: RecordMap) -> None:
     for tp, batch in records.items():
         if batch and tp in assigned:
             consumer.seek(tp, batch[0].offset)
-    log.info("handed back %d records fetched after the flow stopped", sum(map(len, records.values())))
+    log.info("handed back %d records Faust would not deliver", sum(map(len, records.values())))
 
 
 class DurableConsumer(faust_aiokafka.Consumer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.awaiting_seek: set[TP] = set()  # stream partitions resumed, not yet sought
+
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return HandBackConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    def resume_partitions(self, tps: Iterable[TP]) -> None:
+        """Resume changelog partitions at once, stream partitions after the seek that follows.
+
+        A table recovery resumes the stream partitions and only then seeks them to their
+        committed offsets, partition by partition, resetting Faust's read offsets at the end,
+        while the flow already runs.  Records fetched in between from where the partition
+        stood were delivered, then those fetched again after the seek were dropped as already
+        read, and the reset read offset made the jump to the next record look like a gap in
+        the topic, which Faust counts as acknowledged: the commit passed records no agent had
+        handled.  Every such resume is followed by ``perform_seek``, which resumes them.
+        """
+        resumed = ensure_TPset(tps)
+        streams = {tp for tp in resumed if not self._is_changelog_tp(tp)}
+        self.awaiting_seek |= streams
+        super().resume_partitions(resumed - streams)
+
+    def pause_partitions(self, tps: Iterable[TP]) -> None:
+        paused = ensure_TPset(tps)
+        self.awaiting_seek -= paused
+        super().pause_partitions(paused)
+
+    async def perform_seek(self) -> None:
+        """Seek every partition to its committed offset, then resume the stream partitions
+        that were waiting for it (unless paused again meanwhile)."""
+        waiting = set(self.awaiting_seek)
+        await super().perform_seek()
+        ready = waiting & self.awaiting_seek
+        self.awaiting_seek -= ready
+        super().resume_partitions(ready)
 
     async def _handle_attached(self, commit_offsets: Mapping[TP, int]) -> None:
         """Called with the offsets about to be committed: their state writes must be on Kafka first."""
@@ -173,8 +222,9 @@ class KeepFetchedOnResume(FlowControlEvent):
 
 class DurableApp(faust.App):
     """A Faust app whose consumer commits offsets only behind the changelog, that keeps every
-    record it fetched while its flow runs and hands back what it fetched after, and whose stop
-    does not wait for records an agent parked."""
+    record it fetched while its flow runs and hands back what it would not deliver, that reads
+    a stream partition only once it is sought to its committed offset, and whose stop does not
+    wait for records an agent parked."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         check_versions()

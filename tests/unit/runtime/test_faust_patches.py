@@ -1,8 +1,8 @@
 """The patches to Faust: the commit barrier (a producer of ours returns from ``acknowledged()``
 only once every message handed to ``send_soon`` so far is acknowledged, and raises if one
-failed), flow control that keeps fetched records when a running flow is resumed again, and
-the check that the installed Faust, mode and aiokafka are the releases the patches were
-written for.
+failed), flow control that keeps fetched records when a running flow is resumed again, stream
+partitions read only once sought to their committed offsets, and the check that the installed
+Faust, mode and aiokafka are the releases the patches were written for.
 
 Real Faust objects (app, transport, producer, topic, ``FutureMessage``) without a broker: the
 producer is not started, so its buffer never sends, and the test settles each delivery by
@@ -28,7 +28,7 @@ from packaging.specifiers import SpecifierSet
 from streams.policy.loading import default_policy_path, load_policy
 from streams.runtime.faust_patches import SUPPORTED, DurableConsumer, DurableProducer, UnsupportedVersion, check_versions
 from streams.runtime.settings import Settings
-from streams.runtime.topology import create_app
+from streams.runtime.topology import build_topology, create_app
 from streams.runtime.worker import run_worker
 
 
@@ -129,6 +129,51 @@ async def test_stopping_waits_for_records_being_worked_on_but_not_for_parked_one
         parked.acked = True  # lets a wait that failed the test end
         await stopping
     assert commits, "stopped without committing"
+
+
+class _Seeks:
+    """Stands in for the Kafka client's seek to committed offsets, noting which partitions
+    Faust's fetcher would read from while it runs."""
+
+    def __init__(self, consumer, committed: dict[TP, int], during=lambda: None):
+        self.consumer, self.committed, self.during = consumer, committed, during
+        self.active_while_seeking: set[TP] = set()
+
+    async def __call__(self) -> dict[TP, int]:
+        self.during()
+        await asyncio.sleep(0)  # the client's round trips to the group coordinator
+        self.active_while_seeking |= set(self.consumer._get_active_partitions())
+        return self.committed
+
+
+@pytest.fixture
+def recovering():
+    """A consumer whose rebalance paused a stream partition and a changelog partition."""
+    app = build_topology(Settings(broker="127.0.0.1:1", app_id="durable-test")).app
+    stream, changelog = TP("shop.purchases", 1), TP("durable-test-activity-changelog", 1)
+    app.consumer.pause_partitions({stream, changelog})
+    return app.consumer, stream, changelog
+
+
+async def test_a_stream_partition_is_read_only_once_sought_to_its_committed_offset(recovering, monkeypatch):
+    consumer, stream, changelog = recovering
+    seeks = _Seeks(consumer, {stream: 687})
+    monkeypatch.setattr(consumer, "seek_to_committed", seeks)
+    consumer.resume_partitions({stream, changelog})  # what a recovery does before its seek
+    assert changelog in consumer._get_active_partitions()
+    assert stream not in consumer._get_active_partitions(), "readable before its seek"
+    await consumer.perform_seek()
+    assert stream not in seeks.active_while_seeking, "readable while Faust's read offsets were reset"
+    assert stream in consumer._get_active_partitions()
+    assert consumer._read_offset[stream] == 687
+
+
+async def test_a_stream_partition_paused_while_it_is_sought_stays_paused(recovering, monkeypatch):
+    consumer, stream, _ = recovering
+    monkeypatch.setattr(consumer, "seek_to_committed", _Seeks(consumer, {stream: 687}, lambda: consumer.pause_partitions({stream})))
+    consumer.resume_partitions({stream})
+    await consumer.perform_seek()  # a rebalance began meanwhile and paused the partition again
+    assert stream not in consumer._get_active_partitions()
 
 
 def test_the_installed_releases_are_the_supported_ones():
