@@ -18,8 +18,9 @@ def worker() -> None:
     """Run a worker: consume events, keep the activity table, dead-letter bad input.
 
     Configuration comes from WINBACK_* environment variables (see `winback settings`):
-    WINBACK_BROKER points at the Kafka cluster, WINBACK_WEB_PORT is where /metrics is
-    served. Run several workers with the same WINBACK_APP_ID to share the partitions.
+    WINBACK_BROKER points at the Kafka cluster, WINBACK_WEB_HOST:WINBACK_WEB_PORT is where
+    /metrics, /healthz (liveness) and /readyz (readiness: tables recovered) are served.
+    Run several workers with the same WINBACK_APP_ID to share the partitions.
     Stops cleanly on Ctrl-C or SIGTERM. Faust's own variables (BROKER_URL, WEB_PORT,
     FAUST_*, ...) are ignored.
     """
