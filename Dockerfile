@@ -17,12 +17,14 @@ RUN pip install --no-cache-dir --require-hashes -r requirements-image.lock \
 
 # Numeric, so that Kubernetes' runAsNonRoot can verify it.
 USER 10001
+# The web server (/metrics, /healthz, /readyz; nothing else) binds every interface here, and only
+# here: the kubelet and Prometheus reach it from outside the container. Outside one it is loopback.
 ENV WINBACK_WEB_HOST=0.0.0.0 \
     WINBACK_WEB_PORT=6066 \
     WINBACK_DATA_DIR=/var/lib/winback \
     WINBACK_STORE=rocksdb
 EXPOSE 6066
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s \
-  CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/metrics' % os.environ['WINBACK_WEB_PORT'], timeout=4)"
+  CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ['WINBACK_WEB_PORT'], timeout=4)"
 ENTRYPOINT ["winback"]
 CMD ["worker"]

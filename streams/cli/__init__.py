@@ -6,6 +6,7 @@ import click
 
 from streams import __version__
 from streams.cli.errors import load_settings
+from streams.runtime.redaction import shown
 from streams.runtime.settings import Settings
 
 
@@ -21,17 +22,21 @@ def main() -> None:
 
 @main.command("settings")
 def show_settings() -> None:
-    """Print every WINBACK_* setting with its effective value and meaning."""
+    """Print every WINBACK_* setting with its effective value and meaning.
+
+    Secrets are shown as ***: a setting named like a password, secret, token or key, and the
+    password in a URL (WINBACK_BROKER=kafka://user:***@host:9092).
+    """
     current = load_settings()
     for env_name, _default, description in Settings.documented():
         click.echo(f"{env_name}={_effective(current, env_name.removeprefix('WINBACK_').lower())}\n    {description}")
 
 
 def _effective(current: Settings, name: str) -> str:
-    """The value a setting has in use: an unset WINBACK_POLICY is the bundled example, shown as such."""
+    """The value a setting has in use, secrets masked: an unset WINBACK_POLICY is the bundled example, shown as such."""
     if name == "policy" and current.policy is None:
         return f"(bundled) {current.policy_path}"
-    return str(getattr(current, name))
+    return shown(Settings, name, getattr(current, name))
 
 
 from streams.cli.schemas import schemas  # noqa: E402  (command families register after the group exists)

@@ -1,7 +1,9 @@
 """How a command fails on input the user can fix: one ``winback: ...`` line per problem, no traceback.
 
 Every command that reads ``WINBACK_*`` variables loads them with ``load_settings``, so a bad
-value is reported the same way everywhere: the variable, the value and what is wrong with it.
+value is reported the same way everywhere: the variable, the value (a secret masked) and what
+is wrong with it.  Once the settings are loaded, the command's output shows their secrets as
+``***`` (``streams.runtime.redaction``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import IO, Any
 import click
 from pydantic import ValidationError
 
+from streams.runtime.redaction import redact_output, shown
 from streams.runtime.settings import ENV_PREFIX, Settings
 
 USAGE_EXIT_CODE = 2  # click's exit status for bad usage (options, arguments); bad settings are usage too
@@ -29,19 +32,23 @@ class CommandError(click.ClickException):
 
 
 def load_settings() -> Settings:
-    """The settings from the ``WINBACK_*`` environment.
+    """The settings from the ``WINBACK_*`` environment; from now on the process's output masks their secrets.
 
     Raises ``CommandError`` (exit status 2) naming every bad variable, its value and the
     problem, one line each, instead of pydantic's multi-line report and a traceback.
     """
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as error:
         raise CommandError("\n".join(map(_bad_variable, error.errors(include_url=False))), USAGE_EXIT_CODE) from None
+    redact_output(settings)
+    return settings
 
 
 def _bad_variable(detail: Any) -> str:
-    """``WINBACK_NAME='value': what is wrong`` for one of pydantic's error details."""
-    name = ENV_PREFIX + "_".join(str(part) for part in detail["loc"]).upper()
+    """``WINBACK_NAME='value': what is wrong`` for one of pydantic's error details (a secret value masked)."""
+    field = "_".join(str(part) for part in detail["loc"])
     message = str(detail["msg"]).removeprefix("Value error, ")  # a validator's own ValueError text
-    return f"{name}={detail['input']!r}: {message}"
+    value = detail["input"]
+    shown_value = repr(shown(Settings, field, value)) if isinstance(value, str) else repr(value)
+    return f"{ENV_PREFIX}{field.upper()}={shown_value}: {message}"

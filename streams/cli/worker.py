@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from streams.cli.errors import USAGE_EXIT_CODE, CommandError, load_settings
@@ -16,13 +18,16 @@ def worker() -> None:
     """Run a worker: consume events, keep the activity table, dead-letter bad input.
 
     Configuration comes from WINBACK_* environment variables (see `winback settings`):
-    WINBACK_BROKER points at the Kafka cluster, WINBACK_WEB_PORT is where /metrics is
-    served. Run several workers with the same WINBACK_APP_ID to share the partitions.
-    Stops cleanly on Ctrl-C or SIGTERM.
+    WINBACK_BROKER points at the Kafka cluster, WINBACK_WEB_HOST:WINBACK_WEB_PORT is where
+    /metrics, /healthz (liveness) and /readyz (readiness: tables recovered) are served.
+    Run several workers with the same WINBACK_APP_ID to share the partitions.
+    Stops cleanly on Ctrl-C or SIGTERM. Faust's own variables (BROKER_URL, WEB_PORT,
+    FAUST_*, ...) are ignored.
     """
     settings = load_settings()
     policy = _policy(settings)
     _make_data_dir(settings)
+    _drop_faust_import_variables()
     from streams.runtime.worker import run_worker  # Faust is heavy to import; only load it once the input is fine
 
     run_worker(settings, policy)
@@ -43,3 +48,12 @@ def _make_data_dir(settings: Settings) -> None:
     except OSError as error:
         problem = f"WINBACK_DATA_DIR={str(settings.data_dir)!r}: cannot create it: {error.strerror}"
         raise CommandError(problem, USAGE_EXIT_CODE) from None
+
+
+def _drop_faust_import_variables() -> None:
+    """Remove the ``FAUST_*`` and ``F_*`` variables Faust reads when it is imported (its event loop,
+    debug and strict modes, default ports and directories): settings come from WINBACK_* only.
+    The unprefixed ones Faust's settings read (BROKER_URL, ...) never reach it: the app gets an
+    empty environment (``streams.runtime.topology.create_app``)."""
+    for name in [name for name in os.environ if name.startswith(("FAUST_", "F_"))]:
+        del os.environ[name]

@@ -19,6 +19,9 @@ touches private names of faust, mode and aiokafka.
   acknowledge them once the fetcher stopped, so Faust's "Wait for streams" lasted until the
   worker was killed.  They stay unacknowledged and are delivered again.
 - ``make_current``: Faust's current event, set for table access from a batch of events.
+- ``EndpointsOnlyWeb``: the web server serves the views the app adds and none of Faust's own:
+  its settings switch off ``/table`` (a customer's state), ``/router``, the statistics and
+  ``/graph``, but its plain index at ``/`` has no setting.
 
 They rely on internals of the releases in ``SUPPORTED``: ``check_versions`` (called by every
 ``DurableApp``) refuses others.  Why each patch is needed, what failed without it and the
@@ -42,6 +45,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from faust.transport.consumer import RecordMap, ensure_TPset
 from faust.types.tuples import FutureMessage, Message
+from faust.web.drivers import aiohttp as faust_aiohttp_web
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
 
@@ -220,11 +224,20 @@ class KeepFetchedOnResume(FlowControlEvent):
             super().resume()
 
 
+class EndpointsOnlyWeb(faust_aiohttp_web.Web):
+    """Faust's aiohttp web server without any of Faust's blueprints: only pages the app adds."""
+
+    default_blueprints = ()
+    production_blueprints = ()
+    debug_blueprints = ()
+    optional_blueprints = ()
+
+
 class DurableApp(faust.App):
     """A Faust app whose consumer commits offsets only behind the changelog, that keeps every
     record it fetched while its flow runs and hands back what it would not deliver, that reads
-    a stream partition only once it is sought to its committed offset, and whose stop does not
-    wait for records an agent parked."""
+    a stream partition only once it is sought to its committed offset, whose stop does not
+    wait for records an agent parked, and whose web server serves only its own pages."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         check_versions()
@@ -233,6 +246,9 @@ class DurableApp(faust.App):
 
     def _new_transport(self) -> Any:
         return DurableTransport(self.conf.broker_consumer, self)
+
+    def _new_web(self) -> faust_aiohttp_web.Web:
+        return EndpointsOnlyWeb(self)
 
     @cached_property
     def flow_control(self) -> FlowControlEvent:

@@ -66,8 +66,12 @@ class Settings(BaseSettings):
 
     store: Literal["memory", "rocksdb"] = Field("memory", description="Table store: memory (tests) or rocksdb (production).")
     data_dir: Path = Field(Path("var/winback"), description="Local state directory (RocksDB tables, worker data).")
-    web_host: str = Field("127.0.0.1", description="Interface the worker's web server (/metrics) binds.")
-    web_port: int = Field(6066, ge=1, le=65535, description="Port of the worker's web server (/metrics).")
+    web_host: str = Field(
+        "127.0.0.1",
+        description="Interface the worker's web server (/metrics, /healthz, /readyz) binds: loopback unless "
+        "something else must reach it (0.0.0.0 in a container).",
+    )
+    web_port: int = Field(6066, ge=1, le=65535, description="Port of the worker's web server (/metrics, /healthz, /readyz).")
 
     clock: str = Field(
         "wall",
@@ -123,8 +127,9 @@ class Settings(BaseSettings):
 
     @cached_property
     def bootstrap_servers(self) -> list[str]:
-        """The broker list in the form aiokafka takes."""
-        return self.broker.split(",")
+        """The broker list in the form aiokafka takes: host:port, without the credentials a URL may
+        carry (they are not used to connect, so no client can print them)."""
+        return [server.rpartition("@")[2] for server in self.broker.split(",")]
 
     @property
     def faust_broker(self) -> list[str]:

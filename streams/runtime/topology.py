@@ -46,9 +46,17 @@ class Topology:
 
 
 def create_app(settings: Settings) -> DurableApp:
-    """A Faust app configured from the settings (broker, store, web server, timeouts)."""
+    """A Faust app configured from the settings (broker, store, web server, timeouts), and only from them.
+
+    Faust would read about a hundred variables from the environment (``BROKER_URL``,
+    ``WEB_PORT``, ``PRODUCER_ACKS``, ...) and prefer them to its arguments; an empty ``env``
+    makes it read none, so a Kubernetes service link (``WEB_PORT=tcp://10.0.0.1:6066``) or
+    another program's variable cannot change or crash a worker.  The values Faust's import
+    takes from ``FAUST_*`` variables are all given here too.
+    """
     return DurableApp(
         settings.app_id,
+        env={},
         broker=settings.faust_broker,
         store="rocksdb://" if settings.store == "rocksdb" else "memory://",
         datadir=str(settings.data_dir),
@@ -57,6 +65,14 @@ def create_app(settings: Settings) -> DurableApp:
         web_bind=settings.web_host,  # the interface Faust listens on (web_host only names it in URLs)
         web_host=settings.web_host,
         web_port=settings.web_port,
+        web_transport="tcp://",
+        # Only the worker's own pages (runtime/observability/endpoints.py); Faust's would serve the
+        # table's customer data (/table), the cluster's layout (/router) and its internals.
+        web_tables_enabled=False,
+        web_router_enabled=False,
+        web_stats_enabled=False,
+        web_graph_enabled=False,
+        web_metrics_enabled=False,
         broker_session_timeout=settings.session_timeout,
         broker_heartbeat_interval=settings.heartbeat_interval,
         broker_rebalance_timeout=settings.rebalance_timeout,

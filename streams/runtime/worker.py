@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import faust
-from faust.web import Request, Response, View
 
 from streams.runtime.observability import log_format, metrics
+from streams.runtime.observability.endpoints import add_endpoints
 from streams.runtime.agents import register_agents
 from streams.runtime.faust_patches import UnsupportedVersion, check_versions
 from streams.runtime.clock import EventTimeClock, parse_clock
@@ -37,18 +39,8 @@ def build_worker_app(settings: Settings, policy: Policy) -> Topology:
     topology.activity.on_recover(scheduler.rebuild)
     topology.app.timer(settings.tick_seconds, name="scheduler-tick")(scheduler.tick)
     watch_consumer(topology.app, [*settings.input_topics.values(), settings.topic_events, settings.topic_due])
-    _add_metrics_page(topology.app)
+    add_endpoints(topology.app)
     return topology
-
-
-def _add_metrics_page(app: faust.App) -> None:
-    @app.page("/metrics")
-    class MetricsView(View):
-        """Prometheus scrape endpoint."""
-
-        async def get(self, request: Request) -> Response:
-            # aiohttp refuses a charset inside content_type; Prometheus text format is UTF-8 anyway.
-            return self.bytes(metrics.exposition(), content_type="text/plain; version=0.0.4")
 
 
 def run_worker(settings: Settings, policy: Policy) -> None:
@@ -62,5 +54,15 @@ def run_worker(settings: Settings, policy: Policy) -> None:
     except UnsupportedVersion as error:
         raise SystemExit(f"winback worker: {error}") from None
     topology = build_worker_app(settings, policy)
-    worker = faust.Worker(topology.app, loglevel=settings.log_level, **log_format.worker_options(settings.log_format))
+    # mode puts sys.__stdout__ and sys.__stderr__ back when the worker stops: make them the
+    # streams in use (which mask secrets, streams.runtime.redaction) so the last lines are too.
+    sys.__stdout__, sys.__stderr__ = sys.stdout, sys.stderr
+    worker = faust.Worker(
+        topology.app,
+        loglevel=settings.log_level,
+        stdout=sys.stdout,
+        stderr=sys.stderr,
+        debug=False,  # not FAUST_DEBUG's: debug mode would serve an aiomonitor console
+        **log_format.worker_options(settings.log_format),
+    )
     worker.execute_from_commandline()

@@ -81,3 +81,27 @@ def test_settings_show_the_policy_in_use() -> None:
 
     assert f"\nWINBACK_POLICY=(bundled) {default_policy_path()}\n" in bundled.stdout
     assert "\nWINBACK_POLICY=/etc/winback/policy.yaml\n" in chosen.stdout
+
+
+SECRET = "Pa55-w0rd-never-shown"
+
+
+def test_settings_never_print_the_broker_s_password() -> None:
+    result = invoke(["settings"], WINBACK_BROKER=f"kafka://winback:{SECRET}@kafka-0:9092,kafka-1:9092")
+
+    assert result.exit_code == 0
+    assert "\nWINBACK_BROKER=winback:***@kafka-0:9092,kafka-1:9092\n" in "\n" + result.stdout
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_a_bad_setting_s_error_does_not_print_a_password_either() -> None:
+    result = invoke(["settings"], WINBACK_BROKER=f"kafka://winback:{SECRET}@kafka-0:9092", WINBACK_PARTITIONS="abc")
+
+    assert result.exit_code == 2
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_a_bad_value_is_shown_without_a_password_in_it() -> None:
+    result = invoke(["settings"], WINBACK_PARTITIONS=f"winback:{SECRET}@x")
+
+    assert result.stderr == "winback: WINBACK_PARTITIONS='winback:***@x': Input should be a valid integer, unable to parse string as an integer\n"

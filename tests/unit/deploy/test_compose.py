@@ -15,6 +15,7 @@ import yaml
 
 from streams.cli import main
 from streams.devtools.kafka_local import KAFKA_VERSION
+from streams.runtime.observability.endpoints import LIVENESS_PATH
 from streams.runtime.settings import ENV_PREFIX, Settings
 
 ROOT = Path(__file__).parents[3]
@@ -67,13 +68,25 @@ def test_containers_serve_metrics_on_every_interface_and_keep_state_in_rocksdb()
         assert (settings.web_host, settings.store) == ("0.0.0.0", "rocksdb")
 
 
-def test_workers_publish_the_web_port_and_keep_state_on_a_volume():
+def test_workers_publish_the_web_port_on_the_host_s_loopback_and_keep_state_on_a_volume():
     for name, service in WORKERS.items():
         settings = settings_of(service["environment"])
-        assert [port.split(":")[1] for port in service["ports"]] == [str(settings.web_port)], name
+        assert [port.split(":")[2] for port in service["ports"]] == [str(settings.web_port)], name
         assert mounts(service)[str(settings.data_dir)] == f"{name}-state"
         assert f"{name}-state" in COMPOSE["volumes"]
     assert "mkdir -p /var/lib/winback" in (ROOT / "Dockerfile").read_text()
+
+
+def test_every_published_port_is_bound_to_the_host_s_loopback():
+    published = {name: service["ports"] for name, service in SERVICES.items() if "ports" in service}
+    assert {"worker-1", "worker-2", "prometheus", "grafana"} <= published.keys()
+    for name, ports in published.items():
+        assert all(port.startswith("127.0.0.1:") for port in ports), name
+
+
+def test_the_image_health_check_asks_the_liveness_endpoint():
+    [check] = [line for line in (ROOT / "Dockerfile").read_text().splitlines() if "urlopen(" in line]
+    assert f"%s{LIVENESS_PATH}'" in check
 
 
 def test_prometheus_scrapes_every_worker_on_its_web_port():
@@ -88,7 +101,7 @@ def test_prometheus_loads_the_project_rules_from_its_mounted_directory():
     config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
     assert config["rule_files"] == ["rules/*.yml"]  # relative to /etc/prometheus/prometheus.yml
     assert mounts(SERVICES["prometheus"]) == {"/etc/prometheus": "./deploy/prometheus"}
-    assert "9090:9090" in SERVICES["prometheus"]["ports"]
+    assert "127.0.0.1:9090:9090" in SERVICES["prometheus"]["ports"]
 
 
 def test_the_rules_pattern_finds_the_project_rules():

@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from streams.runtime.observability import metrics
+from streams.runtime.observability.endpoints import LIVENESS_PATH, METRICS_PATH, READINESS_PATH
 from streams.cli import main
 from streams.policy.loading import load_policy, parse_policy
 from streams.runtime.settings import Settings
@@ -190,8 +191,23 @@ def test_probes_and_the_metrics_port_are_the_web_port(resources: tuple[dict, ...
     worker = container(pod, "worker")
     [port] = worker["ports"]
     assert port == {"name": "metrics", "containerPort": int(worker_settings(resources, worker)["WINBACK_WEB_PORT"])}
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        assert worker[probe]["httpGet"] == {"path": "/metrics", "port": "metrics"}, probe
+    probes = {probe: worker[probe]["httpGet"] for probe in ("startupProbe", "readinessProbe", "livenessProbe")}
+    assert probes == {
+        "startupProbe": {"path": LIVENESS_PATH, "port": "metrics"},
+        "readinessProbe": {"path": READINESS_PATH, "port": "metrics"},  # tables recovered, not just the process up
+        "livenessProbe": {"path": LIVENESS_PATH, "port": "metrics"},  # answers while tables recover: no restart loop
+    }
+    assert only(resources, "ServiceMonitor")["spec"]["endpoints"][0]["path"] == METRICS_PATH
+
+
+def test_no_service_links_in_the_workers_environment(resources: tuple[dict, ...]):
+    """Kubernetes would inject <SERVICE>_PORT=tcp://... variables for every Service of the namespace."""
+    _, pod = workers(resources)
+    assert pod["enableServiceLinks"] is False
+
+
+def test_metrics_of_a_recovering_worker_are_still_scraped(resources: tuple[dict, ...]):
+    assert only(resources, "Service", "winback-metrics")["spec"]["publishNotReadyAddresses"] is True
 
 
 def test_no_more_workers_than_partitions(resources: tuple[dict, ...]):
