@@ -36,7 +36,8 @@ def build_worker_app(settings: Settings, policy: Policy) -> Topology:
     register_agents(topology, engine, scheduler, clock, limits, watermarks)
     topology.activity.on_recover(scheduler.rebuild)
     topology.app.timer(settings.tick_seconds, name="scheduler-tick")(scheduler.tick)
-    watch_consumer(topology.app, [*settings.input_topics.values(), settings.topic_events, settings.topic_due])
+    consumed = [*settings.input_topics.values(), settings.topic_events, settings.topic_due]
+    watch_consumer(topology.app, consumed, settings.bootstrap_servers)
     _add_metrics_page(topology.app)
     return topology
 
