@@ -64,7 +64,12 @@ class Settings(BaseSettings):
     )
     policy: Path | None = Field(None, description="Campaign policy YAML; the bundled example when unset.")
 
-    store: Literal["memory", "rocksdb"] = Field("memory", description="Table store: memory (tests) or rocksdb (production).")
+    store: Literal["memory", "rocksdb"] = Field(
+        "memory", description="Table store: rocksdb (production: on disk) or memory (demo and tests: no bound on memory)."
+    )
+    memory_store_warn_customers: int = Field(
+        1_000_000, ge=1, description="With the memory store: log a warning when this worker holds more customers than this."
+    )
     data_dir: Path = Field(Path("var/winback"), description="Local state directory (RocksDB tables, worker data).")
     web_host: str = Field(
         "127.0.0.1",

@@ -13,6 +13,7 @@ from streams.runtime.faust_patches import UnsupportedVersion, check_versions
 from streams.runtime.clock import EventTimeClock, parse_clock
 from streams.model.codec import Limits
 from streams.runtime.observability.consumer_metrics import watch_consumer
+from streams.runtime.observability.memory_store import watch_memory_store
 from streams.core.engine import Engine
 from streams.policy.sections import Policy
 from streams.runtime.scheduler import Scheduler
@@ -38,7 +39,10 @@ def build_worker_app(settings: Settings, policy: Policy) -> Topology:
     register_agents(topology, engine, scheduler, clock, limits, watermarks)
     topology.activity.on_recover(scheduler.rebuild)
     topology.app.timer(settings.tick_seconds, name="scheduler-tick")(scheduler.tick)
-    watch_consumer(topology.app, [*settings.input_topics.values(), settings.topic_events, settings.topic_due])
+    consumed = [*settings.input_topics.values(), settings.topic_events, settings.topic_due]
+    watch_consumer(topology.app, consumed, settings.bootstrap_servers)
+    if settings.store == "memory":
+        watch_memory_store(topology.app, topology.activity, settings.memory_store_warn_customers)
     add_endpoints(topology.app)
     return topology
 

@@ -7,7 +7,8 @@ from typing import Callable
 
 import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.structs import ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.structs import ConsumerRecord, TopicPartition
 
 
 async def produce(bootstrap: str, records: list[tuple[str, bytes | None, bytes]]) -> None:
@@ -62,3 +63,25 @@ def latest_by_key(records) -> dict[str, bytes]:
     for record in records:
         latest[record.key.decode()] = record.value
     return latest
+
+
+async def group_lag(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    """Per partition of ``topic``: its end offset minus ``group``'s committed offset (the log start
+    when the group committed none), asked from the broker as Kafka's own tools do."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        [described] = await admin.describe_topics([topic])
+        partitions = sorted(TopicPartition(topic, partition["partition"]) for partition in described["partitions"])
+        ends = await consumer.end_offsets(partitions)
+        starts = await consumer.beginning_offsets(partitions)
+        committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
+        return {
+            tp.partition: ends[tp] - (committed[tp].offset if committed.get(tp) and committed[tp].offset >= 0 else starts[tp])
+            for tp in partitions
+        }
+    finally:
+        await consumer.stop()
+        await admin.close()

@@ -98,6 +98,11 @@ WORKER_CLOCK = Gauge(
     "winback_worker_clock", "The clock this worker runs on (WINBACK_CLOCK: wall, event or fixed): 1 for the one in use.",
     ["clock"], registry=REGISTRY,
 )
+MEMORY_STORE_CUSTOMERS = Gauge(
+    "winback_memory_store_customers",
+    "Customers in this worker's in-memory table store, active and standby partitions (WINBACK_STORE=memory only).",
+    registry=REGISTRY,
+)
 COMMIT = Histogram(
     "winback_consumer_commit_seconds",
     "Time one offset-commit round of the consumer takes (producer flush and commit).",

@@ -96,7 +96,10 @@ def test_the_dashboard_shows_the_funnel_and_every_worker_metric():
     used = {name for expr in dashboard_exprs() for name in metric_names(expr)}
     shown = {re.sub(r"_(total|bucket)$", "", name) for name in used}
     families = {family.name for family in text_string_to_metric_families(metrics.exposition().decode())}
-    assert families - shown == {"winback_events_applied", "winback_due_published", "winback_worker_clock"}
+    # Not on the dashboard: the memory store's customer count, a metric of demo and test workers
+    # (production runs RocksDB), besides three that other panels already cover.
+    not_shown = {"winback_events_applied", "winback_due_published", "winback_worker_clock", "winback_memory_store_customers"}
+    assert families - shown == not_shown
     [funnel] = [panel for panel in json.loads(DASHBOARD.read_text())["panels"] if panel["title"].startswith("Events →")]
     assert [target["legendFormat"] for target in funnel["targets"]] == ["events", "triggers", "commands", "conversions"]
 
