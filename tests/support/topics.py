@@ -23,10 +23,19 @@ async def admin_call(bootstrap: str, call: Callable[[AIOKafkaAdminClient], Await
         await admin.close()
 
 
+async def make_topic(bootstrap: str, name: str, partitions: int = 1, config: dict[str, str] | None = None) -> None:
+    """Create one topic with one replica and ``config``, as an operator might have.
+
+    Tests create their topics: the app's clients never ask the broker to auto-create one
+    (``streams.runtime.faust_patches.forbid_topic_auto_creation``, process-wide once applied).
+    """
+    topic = NewTopic(name, partitions, 1, topic_configs=config or {})
+    await admin_call(bootstrap, lambda admin: admin.create_topics([topic]))
+
+
 def create_topic(bootstrap: str, name: str, partitions: int, config: dict[str, str]) -> None:
-    """Create one topic with one replica and ``config``, as an operator might have."""
-    topic = NewTopic(name, partitions, 1, topic_configs=config)
-    asyncio.run(admin_call(bootstrap, lambda admin: admin.create_topics([topic])))
+    """``make_topic`` outside an event loop."""
+    asyncio.run(make_topic(bootstrap, name, partitions, config))
 
 
 def topic_config(bootstrap: str, name: str, key: str, timeout: float = 10.0) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from streams.runtime.faust_patches import HandBackConsumerThread
 from streams.runtime.settings import Settings
 from streams.runtime.topology import create_app
 from tests.support.kafka_io import produce
+from tests.support.topics import make_topic
 
 pytestmark = pytest.mark.integration
 
@@ -31,12 +32,12 @@ async def new_partition(bootstrap: str) -> AsyncIterator[tuple[AIOKafkaConsumer,
     """A new one-partition topic, read by a plain Kafka client from its start (made on the
     test's own event loop, which the client's background fetcher runs on)."""
     tp = TopicPartition(f"hand-back-{uuid.uuid4().hex[:10]}", 0)
-    await produce(bootstrap, [(tp.topic, None, b"creates the topic")])
+    await make_topic(bootstrap, tp.topic)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, metadata_max_age_ms=500)
     await consumer.start()
     try:
         consumer.assign([tp])
-        consumer.seek(tp, 1)  # past the record that created the topic
+        consumer.seek(tp, 0)
         yield consumer, tp
     finally:
         await consumer.stop()
@@ -63,7 +64,7 @@ async def test_a_fetch_returning_after_the_flow_stopped_is_fetched_again(kafka_b
             await produce(kafka_bootstrap, [(tp.topic, None, b"one"), (tp.topic, None, b"two")])
             assert await asyncio.wait_for(fetch, 15) == {}, "records went to a stopped flow"
         assert "handed back 2 records" in caplog.text  # they were fetched, then handed back
-        assert await consumer.position(tp) == 1
+        assert await consumer.position(tp) == 0
 
         thread.consumer.resume_flow()  # the recovery resumes the flow
         again = await thread._fetch_records(consumer, {tp}, timeout=10.0)
@@ -75,4 +76,4 @@ async def test_a_fetch_while_the_flow_runs_is_delivered(kafka_bootstrap, thread)
         await produce(kafka_bootstrap, [(tp.topic, None, b"one"), (tp.topic, None, b"two")])
         records = await thread._fetch_records(consumer, {tp}, timeout=10.0)
         assert values(records) == [b"one", b"two"]
-        assert await consumer.position(tp) == 3
+        assert await consumer.position(tp) == 2
