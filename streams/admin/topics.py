@@ -94,7 +94,7 @@ def required_topics(settings: Settings) -> list[TopicSpec]:
         settings.topic_skips,
     ]
     retention_ms = round(settings.command_retention_hours * 3600 * 1000)
-    spec = partial(TopicSpec, partitions=settings.partitions, min_insync_replicas=settings.topic_min_insync_replicas)
+    spec = partial(TopicSpec, partitions=settings.partitions, min_insync_replicas=settings.required_in_sync_replicas)
     return [
         *(spec(name) for name in plain),
         spec(settings.topic_profiles, compacted=True),

@@ -143,7 +143,7 @@ class Settings(BaseSettings):
         return self.policy or default_policy_path()
 
     @property
-    def topic_min_insync_replicas(self) -> int:
+    def required_in_sync_replicas(self) -> int:
         """min.insync.replicas of the app's topics: WINBACK_MIN_INSYNC_REPLICAS, else 2 where
         there are replicas enough (a write survives the loss of one broker), else 1."""
         return self.min_insync_replicas or min(2, self.replication)
