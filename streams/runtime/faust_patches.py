@@ -104,8 +104,10 @@ def forbid_topic_auto_creation() -> None:
     """Make every aiokafka client of this process ask for metadata without auto-creation.
 
     A missing topic then stays missing: a producer's send to it fails after its request
-    timeout, a consumer waits for it, and the broker's defaults never shape a topic.
+    timeout, a consumer waits for it, and the broker's defaults never shape a topic.  Raises
+    ``UnsupportedVersion`` for an aiokafka this was not written for.
     """
+    check_versions()
     aiokafka.client.MetadataRequest = NoAutoCreateMetadataRequest  # type: ignore[misc]
 
 
