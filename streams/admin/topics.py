@@ -1,4 +1,5 @@
-"""Creating and verifying the topics the app needs (``winback topics ensure``).
+"""Creating and verifying the topics the app needs (``winback topics ensure``), and checking
+them before a worker starts (``check_topics``: the worker creates no topic itself).
 
 Idempotent: a topic that exists with the right shape is left alone, and nothing that exists
 is ever altered - a running cluster's topics are the operator's to change.  ``ensure`` only
@@ -8,9 +9,13 @@ tells what is wrong, at two levels:
   co-partitioned topic (the internal events and due topics, the activity changelog) must
   have exactly ``WINBACK_PARTITIONS`` partitions, or customers would be looked up in the
   wrong table partition after a restart; a compacted topic (the changelog, the profiles)
-  that is not compacted silently loses every customer older than its retention.
+  that is not compacted silently loses every customer older than its retention; a
+  ``min.insync.replicas`` above the topic's replica count makes every write fail.
 - ``differs``: usable, but not what ``ensure`` would create - another retention of a command
-  topic (senders must consume within it), fewer replicas than ``WINBACK_REPLICATION``.
+  topic (senders must consume within it), fewer replicas than ``WINBACK_REPLICATION``,
+  another ``min.insync.replicas`` than ``WINBACK_MIN_INSYNC_REPLICAS``.
+
+Every request waits at most ``WINBACK_BROKER_TIMEOUT`` seconds for the broker's answer.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -27,9 +33,14 @@ from aiokafka.errors import KafkaTimeoutError, TopicAlreadyExistsError, for_code
 
 from streams.runtime.settings import ACTIVITY_TABLE, Settings
 
-Action = Literal["created", "ok", "differs", "mismatch"]
+Action = Literal["created", "ok", "differs", "mismatch", "missing"]
 CLEANUP_POLICY = "cleanup.policy"
 RETENTION_MS = "retention.ms"
+MIN_INSYNC_REPLICAS = "min.insync.replicas"
+SETTING_OF = {  # the setting behind each config a topic may merely differ in (a wrong cleanup.policy is refused)
+    RETENTION_MS: "WINBACK_COMMAND_RETENTION_HOURS",
+    MIN_INSYNC_REPLICAS: "WINBACK_MIN_INSYNC_REPLICAS",
+}
 VISIBLE_ATTEMPTS = 40
 VISIBLE_PAUSE_SECONDS = 0.25
 
@@ -43,6 +54,7 @@ class TopicSpec:
     co_partitioned: bool = False  # must have exactly `partitions` partitions (table, changelog, internal)
     compacted: bool = False  # keeps the latest record per key forever (table state, profiles)
     retention_ms: int | None = None  # None: the broker's default retention
+    min_insync_replicas: int = 1  # replicas that must have a write before it is acknowledged
 
     @property
     def config(self) -> dict[str, str]:
@@ -50,6 +62,7 @@ class TopicSpec:
         config = {CLEANUP_POLICY: "compact"} if self.compacted else {}
         if self.retention_ms is not None:
             config[RETENTION_MS] = str(self.retention_ms)
+        config[MIN_INSYNC_REPLICAS] = str(self.min_insync_replicas)
         return config
 
 
@@ -81,13 +94,14 @@ def required_topics(settings: Settings) -> list[TopicSpec]:
         settings.topic_skips,
     ]
     retention_ms = round(settings.command_retention_hours * 3600 * 1000)
+    spec = partial(TopicSpec, partitions=settings.partitions, min_insync_replicas=settings.required_in_sync_replicas)
     return [
-        *(TopicSpec(name, settings.partitions) for name in plain),
-        TopicSpec(settings.topic_profiles, settings.partitions, compacted=True),
-        *(TopicSpec(name, settings.partitions, retention_ms=retention_ms) for name in settings.command_topics.values()),
-        TopicSpec(settings.topic_events, settings.partitions, co_partitioned=True),
-        TopicSpec(settings.topic_due, settings.partitions, co_partitioned=True),
-        TopicSpec(changelog_topic(settings), settings.partitions, co_partitioned=True, compacted=True),
+        *(spec(name) for name in plain),
+        spec(settings.topic_profiles, compacted=True),
+        *(spec(name, retention_ms=retention_ms) for name in settings.command_topics.values()),
+        spec(settings.topic_events, co_partitioned=True),
+        spec(settings.topic_due, co_partitioned=True),
+        spec(changelog_topic(settings), co_partitioned=True, compacted=True),
     ]
 
 
@@ -116,6 +130,20 @@ async def ensure_topics(settings: Settings) -> list[TopicStatus]:
     ]
 
 
+async def check_topics(settings: Settings) -> list[TopicStatus]:
+    """Verify every required topic without creating or changing any: what a worker checks
+    before it starts.  A topic that does not exist is ``missing``."""
+    specs = required_topics(settings)
+    async with _admin(settings) as admin:
+        existing = await _describe(admin, specs)
+    return [
+        verify(spec, existing[spec.name], settings.replication)
+        if spec.name in existing
+        else TopicStatus(spec, "missing", "does not exist")
+        for spec in specs
+    ]
+
+
 def verify(spec: TopicSpec, topic: ExistingTopic, replication: int) -> TopicStatus:
     """Compare an existing topic with its spec: ``mismatch`` beats ``differs`` beats ``ok``."""
     shape = _shape(topic.partitions, topic.replication)
@@ -133,8 +161,15 @@ def verify(spec: TopicSpec, topic: ExistingTopic, replication: int) -> TopicStat
             f"is not compacted ({CLEANUP_POLICY}={topic.config.get(CLEANUP_POLICY)}): records older than its "
             f"retention would be lost; set {CLEANUP_POLICY}=compact on the topic",
         )
+    if int(topic.config.get(MIN_INSYNC_REPLICAS, "1")) > topic.replication:
+        return TopicStatus(
+            spec,
+            "mismatch",
+            f"has {MIN_INSYNC_REPLICAS}={topic.config[MIN_INSYNC_REPLICAS]} but only {topic.replication} "
+            f"replicas: no write could be acknowledged; set {MIN_INSYNC_REPLICAS} to at most {topic.replication}",
+        )
     differences = [
-        f"{key}={topic.config.get(key)} (expected {value})"
+        f"{key}={topic.config.get(key)} (expected {value}, {SETTING_OF[key]})"
         for key, value in spec.config.items()
         if topic.config.get(key) != value
     ]
@@ -151,7 +186,11 @@ def _shape(partitions: int, replication: int) -> str:
 
 @asynccontextmanager
 async def _admin(settings: Settings) -> AsyncIterator[AIOKafkaAdminClient]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id=f"{settings.app_id}-admin")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id=f"{settings.app_id}-admin",
+        request_timeout_ms=round(settings.broker_timeout * 1000),
+    )
     await admin.start()
     try:
         yield admin

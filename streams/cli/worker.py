@@ -7,6 +7,7 @@ import os
 import click
 
 from streams.cli.errors import USAGE_EXIT_CODE, CommandError, load_settings
+from streams.cli.topics import require_topics
 from streams.policy.sections import Policy
 from streams.policy.messages import PolicyError
 from streams.policy.loading import load_policy
@@ -23,11 +24,17 @@ def worker() -> None:
     Run several workers with the same WINBACK_APP_ID to share the partitions.
     Stops cleanly on Ctrl-C or SIGTERM. Faust's own variables (BROKER_URL, WEB_PORT,
     FAUST_*, ...) are ignored.
+
+    The worker creates no topic: it first checks that every topic exists as `winback topics
+    ensure` makes it (WINBACK_PARTITIONS partitions where they must match, compaction where
+    state lives) and exits with one line naming what is wrong otherwise, or when the broker
+    does not answer within WINBACK_BROKER_TIMEOUT seconds.
     """
     settings = load_settings()
     policy = _policy(settings)
     _make_data_dir(settings)
     _drop_faust_import_variables()
+    require_topics(settings, "start the worker")
     from streams.runtime.worker import run_worker  # Faust is heavy to import; only load it once the input is fine
 
     run_worker(settings, policy)

@@ -15,6 +15,7 @@ import msgspec
 from aiokafka import AIOKafkaProducer
 
 from streams.model.events import AnyInput
+from streams.runtime.faust_patches import forbid_topic_auto_creation
 from streams.runtime.settings import Settings
 from streams.devtools.traffic import malformed_records
 
@@ -29,9 +30,18 @@ async def publish(
     malformed_every: int = 0,
     on_sent: OnSent = lambda kind: None,
 ) -> int:
-    """Send every event to its input topic; ``rate`` in events/s (None: as fast as possible)."""
+    """Send every event to its input topic; ``rate`` in events/s (None: as fast as possible).
+
+    A missing topic is not created: sending to it fails after ``WINBACK_BROKER_TIMEOUT``, as
+    does every request the broker does not answer.
+    """
+    forbid_topic_auto_creation()
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers, linger_ms=20, max_batch_size=65536, acks="all"
+        bootstrap_servers=settings.bootstrap_servers,
+        linger_ms=20,
+        max_batch_size=65536,
+        acks="all",
+        request_timeout_ms=round(settings.broker_timeout * 1000),
     )
     encoder = msgspec.json.Encoder()
     rng = random.Random(11)

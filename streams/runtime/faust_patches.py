@@ -22,6 +22,11 @@ touches private names of faust, mode and aiokafka.
 - ``EndpointsOnlyWeb``: the web server serves the views the app adds and none of Faust's own:
   its settings switch off ``/table`` (a customer's state), ``/router``, the statistics and
   ``/graph``, but its plain index at ``/`` has no setting.
+- ``forbid_topic_auto_creation``: aiokafka's metadata requests stop asking the broker to
+  create the topics they name.  A broker with ``auto.create.topics.enable`` (Kafka's default)
+  otherwise creates every missing topic a consumer subscribes to or a producer sends to,
+  with the broker's partition count and no compaction; topics are made by
+  ``winback topics ensure`` only.
 
 They rely on internals of the releases in ``SUPPORTED``: ``check_versions`` (called by every
 ``DurableApp``) refuses others.  Why each patch is needed, what failed without it and the
@@ -38,6 +43,8 @@ from importlib import metadata
 from typing import Any, Callable, Iterable, Mapping, Optional, Set
 
 import aiokafka
+import aiokafka.client
+from aiokafka.protocol.metadata import MetadataRequest
 import faust
 from faust import streams as faust_streams
 from faust.exceptions import ProducerSendError
@@ -90,6 +97,25 @@ def make_current(event: faust.EventT) -> None:
     to the task that fills the batch.
     """
     faust_streams._current_event.set(weakref.ref(event))
+
+
+class NoAutoCreateMetadataRequest(MetadataRequest):
+    """A metadata request that never makes the broker create the topics it names (aiokafka
+    asks for creation unless told otherwise, and offers no setting for it)."""
+
+    def __init__(self, topics: list[str] | None = None, allow_auto_topic_creation: bool | None = False) -> None:
+        super().__init__(topics, allow_auto_topic_creation=False)
+
+
+def forbid_topic_auto_creation() -> None:
+    """Make every aiokafka client of this process ask for metadata without auto-creation.
+
+    A missing topic then stays missing: a producer's send to it fails after its request
+    timeout, a consumer waits for it, and the broker's defaults never shape a topic.  Raises
+    ``UnsupportedVersion`` for an aiokafka this was not written for.
+    """
+    check_versions()
+    aiokafka.client.MetadataRequest = NoAutoCreateMetadataRequest  # type: ignore[misc]
 
 
 class DurableProducer(faust_aiokafka.Producer):
@@ -241,6 +267,7 @@ class DurableApp(faust.App):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         check_versions()
+        forbid_topic_auto_creation()
         super().__init__(*args, **kwargs)
         self.parked: Callable[[], Iterable[Message]] = lambda: ()  # set by an agent that parks records
 

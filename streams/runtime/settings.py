@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.policy.loading import default_policy_path
@@ -36,6 +36,18 @@ class Settings(BaseSettings):
     app_id: str = Field("winback", min_length=1, description="Kafka consumer group and prefix of internal topics.")
     partitions: int = Field(8, ge=1, description="Partitions of the internal (customer-keyed) topics and tables.")
     replication: int = Field(1, ge=1, description="Replication factor of topics the app creates.")
+    min_insync_replicas: int | None = Field(
+        None,
+        ge=1,
+        description="min.insync.replicas of the topics `winback topics ensure` creates and checks "
+        "(at most WINBACK_REPLICATION); unset: 2, or 1 with a single replica.",
+    )
+    broker_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds a command or a starting worker waits for each answer of the Kafka broker "
+        "before it stops with an error.",
+    )
 
     topic_purchases: str = Field("shop.purchases", description="Input: purchase events.")
     topic_logins: str = Field("shop.logins", description="Input: login events.")
@@ -113,6 +125,15 @@ class Settings(BaseSettings):
             raise ValueError("name at least one Kafka server as host:port")
         return servers
 
+    @field_validator("min_insync_replicas")
+    @classmethod
+    def _within_replication(cls, value: int | None, info: ValidationInfo) -> int | None:
+        """More in-sync replicas than replicas would make every acknowledged write fail."""
+        replication = info.data.get("replication")
+        if value is not None and replication is not None and value > replication:
+            raise ValueError(f"must not exceed WINBACK_REPLICATION ({replication}): no write could be acknowledged")
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _any_case(cls, value: object) -> object:
@@ -129,6 +150,12 @@ class Settings(BaseSettings):
     def policy_path(self) -> Path:
         """The policy file in use: WINBACK_POLICY, else the bundled example."""
         return self.policy or default_policy_path()
+
+    @property
+    def required_in_sync_replicas(self) -> int:
+        """min.insync.replicas of the app's topics: WINBACK_MIN_INSYNC_REPLICAS, else 2 where
+        there are replicas enough (a write survives the loss of one broker), else 1."""
+        return self.min_insync_replicas or min(2, self.replication)
 
     @cached_property
     def bootstrap_servers(self) -> list[str]:

@@ -79,6 +79,11 @@ def create_app(settings: Settings) -> DurableApp:
         key_serializer="raw",
         value_serializer="raw",
         autodiscover=False,
+        # Topics are made by `winback topics ensure` and checked before a worker starts: Faust
+        # declares none (it would create missing internal topics with its own configs), and its
+        # leader election, which nothing here uses, needs no topic of its own.
+        topic_allow_declare=False,
+        topic_disable_leader=True,
         # Records go out in batches: ingest forwards every event, and the customers agent waits for
         # a whole batch's acknowledgement, so a short linger fills requests instead of sending one
         # per record (Faust's defaults: no linger, 16 KiB batches).

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from click.testing import CliRunner, Result
 
 from streams.cli import main
 from streams.runtime.settings import Settings
 from streams.admin.topics import changelog_topic, required_topics
 from streams.devtools.spawn import worker_env
+from tests.support.topics import create_topic, topic_config
 
 pytestmark = pytest.mark.integration
-T = TypeVar("T")
+TOPIC_OVERRIDE = 1  # DescribeConfigs' config_source of a topic's own config (DYNAMIC_TOPIC_CONFIG)
 
 
 @pytest.fixture
@@ -39,26 +35,8 @@ def actions(result: Result) -> dict[str, str]:
     return {line.split()[1]: line.split()[0] for line in result.stdout.splitlines()}
 
 
-async def admin_call(settings: Settings, call: Callable[[AIOKafkaAdminClient], Awaitable[T]]) -> T:
-    """Prepare or inspect the cluster with a client of the test's own, independent of `ensure`."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    await admin.start()
-    try:
-        return await call(admin)
-    finally:
-        await admin.close()
-
-
-def create_topic(settings: Settings, name: str, partitions: int, config: dict[str, str]) -> None:
-    topic = NewTopic(name, partitions, 1, topic_configs=config)
-    asyncio.run(admin_call(settings, lambda admin: admin.create_topics([topic])))
-
-
-def topic_config(settings: Settings, name: str, key: str) -> str:
-    resource = ConfigResource(ConfigResourceType.TOPIC, name, {key: None})
-    responses = asyncio.run(admin_call(settings, lambda admin: admin.describe_configs([resource])))
-    [entry] = responses[0].to_object()["resources"][0]["config_entries"]
-    return entry["config_value"]
+def config_value(settings: Settings, name: str, key: str) -> str:
+    return topic_config(settings.broker, name, key)["config_value"]
 
 
 def test_ensure_creates_every_topic_then_a_second_run_changes_nothing(settings: Settings):
@@ -73,9 +51,9 @@ def test_ensure_creates_every_topic_then_a_second_run_changes_nothing(settings: 
     assert actions(second) == dict.fromkeys(names, "ok")
     assert "4 partitions, replication 1" in second.stdout
 
-    assert topic_config(settings, changelog_topic(settings), "cleanup.policy") == "compact"
-    assert topic_config(settings, settings.topic_profiles, "cleanup.policy") == "compact"
-    assert topic_config(settings, settings.topic_commands_push, "retention.ms") == str(168 * 3600 * 1000)
+    assert config_value(settings, changelog_topic(settings), "cleanup.policy") == "compact"
+    assert config_value(settings, settings.topic_profiles, "cleanup.policy") == "compact"
+    assert config_value(settings, settings.topic_commands_push, "retention.ms") == str(168 * 3600 * 1000)
 
 
 @pytest.mark.parametrize(
@@ -88,7 +66,7 @@ def test_ensure_creates_every_topic_then_a_second_run_changes_nothing(settings: 
 def test_a_changelog_that_would_break_the_table_is_refused(
     settings: Settings, partitions: int, cleanup_policy: str, reason: str
 ):
-    create_topic(settings, changelog_topic(settings), partitions, {"cleanup.policy": cleanup_policy})
+    create_topic(settings.broker, changelog_topic(settings), partitions, {"cleanup.policy": cleanup_policy})
 
     result = run_ensure(settings)
 
@@ -100,13 +78,36 @@ def test_a_changelog_that_would_break_the_table_is_refused(
 
 
 def test_a_command_topic_with_another_retention_is_reported_and_accepted(settings: Settings):
-    create_topic(settings, settings.topic_commands_email, 4, {"retention.ms": "3600000"})
+    create_topic(settings.broker, settings.topic_commands_email, 4, {"retention.ms": "3600000"})
 
     result = run_ensure(settings)
 
     assert result.exit_code == 0, result.output
     assert actions(result)[settings.topic_commands_email] == "differs"
-    assert f"retention.ms=3600000 (expected {168 * 3600 * 1000})" in result.stdout
+    assert f"retention.ms=3600000 (expected {168 * 3600 * 1000}, WINBACK_COMMAND_RETENTION_HOURS)" in result.stdout
+
+
+def test_ensure_sets_min_insync_replicas_on_every_topic_it_creates(settings: Settings):
+    result = run_ensure(settings)
+
+    assert result.exit_code == 0, result.output
+    for spec in required_topics(settings):
+        entry = topic_config(settings.broker, spec.name, "min.insync.replicas")
+        assert entry["config_value"] == "1"  # min(2, WINBACK_REPLICATION=1)
+        assert entry["config_source"] == TOPIC_OVERRIDE, entry  # set on the topic, not the broker's default
+
+
+def test_a_topic_whose_min_insync_replicas_exceeds_its_replicas_is_refused(settings: Settings):
+    create_topic(settings.broker, settings.topic_triggers, 4, {"min.insync.replicas": "2"})
+
+    result = run_ensure(settings)
+
+    assert result.exit_code == 1, result.output
+    assert actions(result)[settings.topic_triggers] == "mismatch"
+    assert (
+        f"{settings.topic_triggers} has min.insync.replicas=2 but only 1 replicas: no write could be acknowledged; "
+        "set min.insync.replicas to at most 1"
+    ) in result.stderr
 
 
 def test_a_replication_the_cluster_cannot_give_is_a_clear_error(settings: Settings):

@@ -12,6 +12,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from streams.devtools.kafka_local import KafkaLocalError, LocalKafka, PortInUse, free_port
+from tests.support.topics import make_topic
 
 pytestmark = pytest.mark.integration
 
@@ -21,6 +22,8 @@ def new_topic() -> str:
 
 
 async def produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
+    """Create ``topic`` and send ``values`` to it, one acknowledged record after another."""
+    await make_topic(bootstrap, topic)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:

@@ -25,6 +25,7 @@ from streams.runtime.faust_patches import HandBackConsumerThread
 from streams.runtime.settings import Settings
 from streams.runtime.topology import create_app
 from tests.support.kafka_io import produce
+from tests.support.topics import make_topic
 
 pytestmark = pytest.mark.integration
 
@@ -34,13 +35,14 @@ async def new_partitions(bootstrap: str, count: int = 1) -> AsyncIterator[tuple[
     """``count`` new one-partition topics, read by a plain Kafka client from their start (made
     on the test's own event loop, which the client's background fetcher runs on)."""
     tps = [TopicPartition(f"hand-back-{uuid.uuid4().hex[:10]}", 0) for _ in range(count)]
-    await produce(bootstrap, [(tp.topic, None, b"creates the topic") for tp in tps])
+    for tp in tps:
+        await make_topic(bootstrap, tp.topic)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, metadata_max_age_ms=500)
     await consumer.start()
     try:
         consumer.assign(tps)
         for tp in tps:
-            consumer.seek(tp, 1)  # past the record that created the topic
+            consumer.seek(tp, 0)
         yield consumer, tps
     finally:
         await consumer.stop()
@@ -67,7 +69,7 @@ async def test_a_fetch_returning_after_the_flow_stopped_is_fetched_again(kafka_b
             await produce(kafka_bootstrap, [(tp.topic, None, b"one"), (tp.topic, None, b"two")])
             assert await asyncio.wait_for(fetch, 15) == {}, "records went to a stopped flow"
         assert "handed back 2 records" in caplog.text  # they were fetched, then handed back
-        assert await consumer.position(tp) == 1
+        assert await consumer.position(tp) == 0
 
         thread.consumer.resume_flow()  # the recovery resumes the flow
         again = await thread._fetch_records(consumer, {tp}, timeout=10.0)
@@ -79,7 +81,7 @@ async def test_a_fetch_while_the_flow_runs_is_delivered(kafka_bootstrap, thread)
         await produce(kafka_bootstrap, [(tp.topic, None, b"one"), (tp.topic, None, b"two")])
         records = await thread._fetch_records(consumer, {tp}, timeout=10.0)
         assert values(records) == [b"one", b"two"]
-        assert await consumer.position(tp) == 3
+        assert await consumer.position(tp) == 2
 
 
 async def test_a_fetch_returning_after_its_partitions_were_paused_is_fetched_again(kafka_bootstrap, thread, caplog):
@@ -93,7 +95,7 @@ async def test_a_fetch_returning_after_its_partitions_were_paused_is_fetched_aga
             await produce(kafka_bootstrap, [(changelog.topic, None, b"written by the new owner")])
             assert await asyncio.wait_for(fetch, 15) == {}, "records of paused partitions went to Faust"
         assert "handed back" in caplog.text
-        assert [await consumer.position(tp) for tp in (changelog, stream)] == [1, 1]
+        assert [await consumer.position(tp) for tp in (changelog, stream)] == [0, 0]
 
         active |= {stream}  # the stream partition resumes
         again = await thread._fetch_records(consumer, active, timeout=10.0)

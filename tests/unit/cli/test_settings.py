@@ -34,6 +34,8 @@ def test_every_command_names_the_bad_variable_in_one_line(args: list[str]) -> No
         ("WINBACK_BROKER", " , ", "name at least one Kafka server as host:port"),  # Faust would use localhost
         ("WINBACK_APP_ID", "", "String should have at least 1 character"),  # Faust: "App requires an id!"
         ("WINBACK_LOG_LEVEL", "loud", "Input should be 'debug', 'info', 'warning', 'error' or 'critical'"),
+        ("WINBACK_MIN_INSYNC_REPLICAS", "2", "must not exceed WINBACK_REPLICATION (1): no write could be acknowledged"),
+        ("WINBACK_BROKER_TIMEOUT", "0", "Input should be greater than 0"),  # a timeout of nothing never connects
     ],
 )
 def test_each_kind_of_bad_value(variable: str, value: str, problem: str) -> None:

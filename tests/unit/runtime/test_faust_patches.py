@@ -17,7 +17,9 @@ import tomllib
 from importlib import metadata
 from pathlib import Path
 
+import aiokafka.client
 import pytest
+from aiokafka.protocol.metadata import MetadataRequest_v5
 from faust.exceptions import ProducerSendError
 from faust.types import TP
 from faust.types.tuples import FutureMessage, Message
@@ -199,3 +201,15 @@ def test_an_unsupported_release_stops_the_worker_with_one_line(monkeypatch, pack
     with pytest.raises(SystemExit) as stopped:
         run_worker(Settings(broker="127.0.0.1:1"), load_policy(default_policy_path()))
     assert stopped.value.code == f"winback worker: {message}"
+
+
+def test_the_app_asks_for_metadata_without_auto_creating_topics(app):
+    """Every aiokafka client in a process with a ``DurableApp`` (``app`` made one) names topics in
+    its metadata requests without asking the broker to create them (on a broker: tests/integration/
+    runtime/test_topic_auto_creation.py)."""
+    request = aiokafka.client.MetadataRequest(["shop.purchases"]).build(MetadataRequest_v5)
+    assert (request.topics, request.allow_auto_topic_creation) == (["shop.purchases"], False)
+
+
+def test_the_app_declares_no_topic_and_has_no_leader_topic(app):
+    assert (app.conf.topic_allow_declare, app.conf.topic_disable_leader) == (False, True)
