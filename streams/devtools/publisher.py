@@ -15,7 +15,6 @@ import msgspec
 from aiokafka import AIOKafkaProducer
 
 from streams.model.events import AnyInput
-from streams.runtime.faust_patches import forbid_topic_auto_creation
 from streams.runtime.settings import Settings
 from streams.devtools.traffic import malformed_records
 
@@ -35,6 +34,8 @@ async def publish(
     A missing topic is not created: sending to it fails after ``WINBACK_BROKER_TIMEOUT``, as
     does every request the broker does not answer.
     """
+    from streams.runtime.faust_patches import forbid_topic_auto_creation  # imports Faust: only when publishing
+
     forbid_topic_auto_creation()
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_servers,
