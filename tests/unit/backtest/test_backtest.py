@@ -76,6 +76,14 @@ def test_a_line_that_is_not_utf8_inside_a_string_is_rejected_not_fatal():
     assert report.rejected_examples[0]["reason"] == "malformed_json" and report.events == 2
 
 
+def test_a_line_nested_1000_deep_is_rejected_not_fatal():
+    """Issue #18, item 1: the backtest crashed with RecursionError on this line."""
+    deep = line(login(1))[:-1] + b',"extra":' + b"[" * 1000 + b"]" * 1000 + b"}"
+    report = run_backtest([line(purchase(0)), deep, line(login(2))], policy(SMALL))
+    assert report.rejected_reasons == {"too_deep": 1} and report.rejected_examples[0]["line"] == 2
+    assert report.events == 2
+
+
 def test_on_record_sees_each_customers_records_in_order():
     seen = []
     run_backtest([line(event) for event in HISTORY], policy(SMALL), on_record=lambda customer, record: seen.append((customer, record)))
