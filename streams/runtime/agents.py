@@ -9,8 +9,9 @@ updates (event-id dedupe, max() of timestamps) and the deterministic record ids 
 from __future__ import annotations
 
 import logging
+import os
 import time
-from typing import AsyncIterator, Iterator
+from typing import AsyncIterator, Iterator, NoReturn
 
 import faust
 from faust.types.tuples import Message
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000  # most records the customers agent decides on before one publish-and-wait
 BATCH_WAIT_SECONDS = 0.01  # how long a partial batch waits for more: the latency added at low traffic
+EXIT_UNHANDLED = 75  # EX_TEMPFAIL: a record could not be handled for now; a restart reads it again
 # A record to handle, with what to apply: its decoded event, a due tick's time to act at, or
 # None (a marker or an undecodable record: nothing).
 Ready = tuple[faust.EventT, AnyInput | float | None]
@@ -86,14 +88,35 @@ def _ingest(kind: str, topology: Topology, limits: Limits, watermarks: MarkerSen
 
 
 async def _dead_letter(topology: Topology, kind: str, event: faust.EventT, rejection: Rejection) -> None:
+    """Send the record's dead letter and count it once Kafka has acknowledged it.
+
+    If Kafka never does, the process exits at once (``_exit_unhandled``) rather than go on.
+    """
     message = event.message
     source = dead_letters.Source(message.topic, message.partition, message.offset, _timestamp_ms(message))
+    letter = dead_letters.letter(event.key, event.value, message.headers or (), rejection, source)
+    try:
+        await dead_letters.send(topology.dead_letters, letter)
+    except dead_letters.Undeliverable as error:
+        _exit_unhandled(f"cannot dead-letter {message.topic}:{message.partition}@{message.offset} ({error})")
     metrics.DEAD_LETTERS.labels(kind, rejection.reason).inc()
     log.warning(
         "dead-lettered %s:%d@%d: %s", message.topic, message.partition, message.offset, rejection.detail,
         extra={"type": kind, "reason": rejection.reason, "topic": message.topic, "partition": message.partition},
     )
-    await topology.dead_letters.send(key=event.key, value=event.value, headers=dead_letters.headers(rejection, source))
+
+
+def _exit_unhandled(problem: str) -> NoReturn:
+    """Exit the process at once, committing nothing, so that the record being handled is read
+    again after the restart.
+
+    A graceful stop would lose it: Faust acknowledges the record the agent is on as the agent
+    unwinds, and commits its offset on the way out.  Exiting like this is a kill -9, which
+    at-least-once processing survives (docs/guarantees.md).
+    """
+    log.critical("%s; exiting without committing its offset, so it is read again after a restart", problem)
+    logging.shutdown()
+    os._exit(EXIT_UNHANDLED)
 
 
 def _timestamp_ms(message: faust.types.tuples.Message) -> int | None:
