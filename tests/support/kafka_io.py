@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Callable
+from collections.abc import Awaitable
+from typing import Callable, TypeVar
 
 import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
+
+from streams.runtime.settings import Settings
+
+T = TypeVar("T")
 
 
 async def produce(bootstrap: str, records: list[tuple[str, bytes | None, bytes]]) -> None:
@@ -62,3 +68,13 @@ def latest_by_key(records) -> dict[str, bytes]:
     for record in records:
         latest[record.key.decode()] = record.value
     return latest
+
+
+async def admin_call(settings: Settings, call: Callable[[AIOKafkaAdminClient], Awaitable[T]]) -> T:
+    """Prepare or inspect the cluster with a client of the test's own, independent of `ensure`."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        return await call(admin)
+    finally:
+        await admin.close()

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from click.testing import CliRunner, Result
 
@@ -16,9 +14,9 @@ from streams.cli import main
 from streams.runtime.settings import Settings
 from streams.admin.topics import changelog_topic, required_topics
 from streams.devtools.spawn import worker_env
+from tests.support.kafka_io import admin_call
 
 pytestmark = pytest.mark.integration
-T = TypeVar("T")
 
 
 @pytest.fixture
@@ -37,16 +35,6 @@ def run_ensure(settings: Settings) -> Result:
 def actions(result: Result) -> dict[str, str]:
     """Topic name -> what `ensure` printed it did."""
     return {line.split()[1]: line.split()[0] for line in result.stdout.splitlines()}
-
-
-async def admin_call(settings: Settings, call: Callable[[AIOKafkaAdminClient], Awaitable[T]]) -> T:
-    """Prepare or inspect the cluster with a client of the test's own, independent of `ensure`."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    await admin.start()
-    try:
-        return await call(admin)
-    finally:
-        await admin.close()
 
 
 def create_topic(settings: Settings, name: str, partitions: int, config: dict[str, str]) -> None:

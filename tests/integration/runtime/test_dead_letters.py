@@ -10,14 +10,13 @@ import urllib.request
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.structs import TopicPartition
 
 from streams.runtime import dead_letters, provenance
 from streams.runtime.agents import EXIT_UNHANDLED
 from streams.runtime.settings import Settings
-from tests.support.kafka_io import read_until
+from tests.support.kafka_io import admin_call, read_until
 
 pytestmark = pytest.mark.integration
 
@@ -35,15 +34,6 @@ async def send(settings: Settings, records: list[tuple[bytes | None, bytes | Non
         return [meta.offset for meta in await asyncio.gather(*sent)]
     finally:
         await producer.stop()
-
-
-async def admin_call(settings: Settings, call):
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.broker)
-    await admin.start()
-    try:
-        return await call(admin)
-    finally:
-        await admin.close()
 
 
 async def set_max_message_bytes(settings: Settings, limit: int) -> None:
