@@ -115,17 +115,16 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
     def replayed(self, position: Position) -> bool:
         """True if the input record at ``position`` was applied already; otherwise remember it
         as applied and return False (``streams.model.positions`` says why this is exact)."""
-        marks = self.applied.get(position.source)
+        done, *ahead = self.applied.get(position.source, [0])
         offset = position.offset
-        if marks is not None and (offset < marks[0] or offset in marks[1:]):
-            return True
-        ahead = [offset, *marks[1:]] if marks else [offset]
-        upto = max(ahead) + 1
-        if position.waiting_from is not None:
-            upto = min(upto, position.waiting_from)
-        done = max(marks[0], upto) if marks else upto
+        replayed = offset < done or offset in ahead
+        if not replayed:
+            ahead.append(offset)
+        if ahead:  # everything up to the latest applied is, but for what still waits
+            upto = max(ahead) + 1 if position.waiting_from is None else min(max(ahead) + 1, position.waiting_from)
+            done = max(done, upto)
         self.applied[position.source] = [done, *sorted(mark for mark in ahead if mark >= done)]
-        return False
+        return replayed
 
     def seen(self, event: AnyInput) -> bool:
         """True if the event's (kind, id) is among the recent ones; otherwise remember it and return False."""
