@@ -31,6 +31,7 @@ from streams.model.events import (
     AnyInput,
     Currency,
     EmailEngagement,
+    Erasure,
     Event,
     Identifier,
     Login,
@@ -84,6 +85,20 @@ def decode_record(
     if raw is None:
         return Rejection("malformed_json", "no value (a tombstone)")
     return _untimed(_RECORD_DECODINGS[event_type].decode(raw, now, limits))
+
+
+def decode_erasure(key: bytes | None, at: float) -> Erasure | Rejection:
+    """A tombstone on the profiles topic: the shop erased the customer its key names, at ``at``
+    (the record's time).  The key must be a customer id like any event's."""
+    if key is None:
+        return Rejection("missing_field", "a tombstone without a key: no customer to erase")
+    try:
+        fields = {"type": "erasure", "customer_id": key.decode(), "erased_at": datetime.fromtimestamp(at, tz=timezone.utc)}
+        return msgspec.convert(fields, Erasure)
+    except UnicodeDecodeError as error:
+        return Rejection("malformed_json", f"tombstone key is not UTF-8: {error}")
+    except msgspec.ValidationError as error:
+        return Rejection("invalid_value", f"tombstone key is no customer id: {error}")
 
 
 def decode_line(raw: bytes, *, now: float | None = None, limits: Limits = DEFAULT_LIMITS) -> AnyInput | Rejection:
@@ -329,11 +344,16 @@ def _profile(item: Any) -> Profile:
     )
 
 
+def _erasure(item: Any) -> Erasure:
+    return Erasure(customer_id=item.customer_id, erased_at=item.erased_at)
+
+
 BUILDERS: dict[type[Any], Callable[[Any], AnyInput]] = {
     Purchase: _purchase,
     Login: _login,
     EmailEngagement: _email,
     Profile: _profile,
+    Erasure: _erasure,
 }
 
 

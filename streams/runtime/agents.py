@@ -3,7 +3,8 @@
 Kept thin on purpose: decisions live in the pure engine, these functions only move bytes
 between Kafka and it.  Processing is at-least-once: a record's offset is committed after the
 agent has handled it, so after a crash it may be handled again, which the engine's idempotent
-updates (event-id dedupe, max() of timestamps) and the deterministic record ids make harmless.
+updates (each event's input position, max() of timestamps) and the deterministic record ids
+make harmless.
 """
 
 from __future__ import annotations
@@ -20,16 +21,18 @@ from streams.runtime import dead_letters, provenance
 from streams.runtime.observability import metrics
 from streams.model.activity import CustomerActivity
 from streams.runtime.clock import Clock, EventTimeClock
-from streams.model.codec import Limits, Rejection, decode_line, decode_record
+from streams.model.codec import Limits, Rejection, decode_erasure, decode_line, decode_record
 from streams.runtime.emitter import Emitter
 from streams.runtime.faust_patches import make_current
 from streams.core.engine import Engine, Result
 from streams.model.records import Record
 from streams.model.events import AnyInput, encode_event
+from streams.model.positions import Position
 from streams.runtime.ordered_acks import OrderedAcks
 from streams.runtime.reorder import ReorderBuffer
 from streams.runtime.scheduler import Scheduler
 from streams.runtime.topology import Topology
+from streams.runtime.waiting import WaitingOffsets
 from streams.runtime.watermarks import MARKER_DECODER, MARKER_KEY, MarkerSender
 
 log = logging.getLogger(__name__)
@@ -64,13 +67,19 @@ def _ingest(kind: str, topology: Topology, limits: Limits, watermarks: MarkerSen
     """Validate each raw record: dead-letter it with the reason, or forward it keyed by customer.
 
     "Too far in the future" is judged against the real clock whatever the scheduler's clock.
+    A tombstone on the profiles topic is the shop erasing the customer its key names: it is
+    forwarded as an ``Erasure`` dated by the record's timestamp (never later than now).
     """
     consumed = metrics.EVENTS_CONSUMED.labels(kind)
 
     async def ingest(stream: faust.StreamT) -> AsyncIterator[None]:
         async for event in stream.events():
             consumed.inc()
-            result = decode_record(event.value, kind, now=time.time(), limits=limits)
+            now = time.time()
+            if event.value is None and kind == "profile":
+                result = decode_erasure(event.key, min(event.message.timestamp or now, now))
+            else:
+                result = decode_record(event.value, kind, now=now, limits=limits)
             if isinstance(result, Rejection):
                 await _dead_letter(topology, kind, event, result)
                 event_time = None
@@ -140,9 +149,10 @@ def _keep_customers(topology: Topology, engine: Engine, scheduler: Scheduler, em
     due_topic = topology.due.get_topic_name()
     held: ReorderBuffer[tuple[faust.EventT, AnyInput]] | None = None
     acks: OrderedAcks[faust.EventT] | None = None
+    waiting: WaitingOffsets | None = None
     if isinstance(clock, EventTimeClock):
-        held, acks = ReorderBuffer(), OrderedAcks()
-        topology.activity.on_recover(lambda: _forget_revoked(topology, held, acks))
+        held, acks, waiting = ReorderBuffer(), OrderedAcks(), WaitingOffsets()
+        topology.activity.on_recover(lambda: _forget_revoked(topology, held, acks, waiting))
         topology.app.parked = lambda: _parked(held, acks)
 
     def ready(event: faust.EventT) -> list[Ready]:
@@ -162,8 +172,11 @@ def _keep_customers(topology: Topology, engine: Engine, scheduler: Scheduler, em
             released = held.release(message.partition, clock.now(message.partition)) if held else []
             return [(event, None), *released]
         decoded = _decode_internal(event)
-        if held is None or acks is None or decoded is None:
+        if held is None or acks is None or waiting is None or decoded is None:
             return [(event, decoded)]
+        origin = provenance.read(event.headers)
+        if origin is not None:
+            waiting.add(message.partition, event.key, origin)
         acks.hold(message.partition, message.offset)
         held.hold(message.partition, decoded.occurred_at.timestamp(), decoded.event_id, (event, decoded))
         return []
@@ -172,7 +185,7 @@ def _keep_customers(topology: Topology, engine: Engine, scheduler: Scheduler, em
         async for arrived in stream.take_events(BATCH_SIZE, BATCH_WAIT_SECONDS):
             batch = [pair for event in arrived for pair in ready(event)]
             started = time.perf_counter()
-            decided = _decide(topology.activity, engine, batch)
+            decided = _decide(topology.activity, engine, batch, waiting)
             await emitter.publish(decided.records)
             decided.write(topology.activity, scheduler, clock)
             metrics.observe_processing(time.perf_counter() - started, len(batch))
@@ -234,9 +247,14 @@ class _Decided:
             scheduler.track(event.message.partition, key.decode(), state)
 
 
-def _decide(table: faust.Table, engine: Engine, batch: list[Ready]) -> _Decided:
-    """Run the engine over a batch, in order, on states kept in memory for the batch."""
+def _decide(table: faust.Table, engine: Engine, batch: list[Ready], waiting: WaitingOffsets | None) -> _Decided:
+    """Run the engine over a batch, in order, on states kept in memory for the batch.
+
+    Each event goes with its input position (``waiting``: the offsets still waiting, with the
+    event clock), and with the real time, which bounds how far ahead a profile counts.
+    """
     decided = _Decided()
+    now = time.time()
     for event, content in batch:
         if content is None:
             continue  # a marker (already observed) or an undecodable record (already logged)
@@ -245,17 +263,28 @@ def _decide(table: faust.Table, engine: Engine, batch: list[Ready]) -> _Decided:
         if isinstance(content, float):
             result = _on_due(engine, content, customer_id, state)
         else:
-            result = _on_event(engine, customer_id, state, content)
+            result = _on_event(engine, customer_id, state, content, _position(event, waiting), now)
         if result is not None:
             decided.keep(event, result)
     return decided
 
 
-async def _forget_revoked(topology: Topology, held: ReorderBuffer, acks: OrderedAcks) -> None:
+async def _forget_revoked(topology: Topology, held: ReorderBuffer, acks: OrderedAcks, waiting: WaitingOffsets) -> None:
     """After a rebalance, drop held events of partitions now owned elsewhere (they are re-delivered there)."""
     owned = topology.customer_partitions()
     held.keep_only(owned)
     acks.keep_only(owned)
+    waiting.keep_only(owned)
+
+
+def _position(event: faust.EventT, waiting: WaitingOffsets | None) -> Position | None:
+    """Where the event came from, as the engine keeps it (None: a record without the header)."""
+    origin = provenance.read(event.headers)
+    if origin is None:
+        return None
+    if waiting is None:
+        return origin.position()
+    return waiting.applying(event.message.partition, event.key, origin)
 
 
 def _parked(held: ReorderBuffer, acks: OrderedAcks) -> Iterator[Message]:
@@ -276,15 +305,17 @@ def _decode_internal(event: faust.EventT) -> AnyInput | None:
     return decoded
 
 
-def _on_event(engine: Engine, customer_id: str, state: CustomerActivity | None, event: AnyInput) -> Result:
-    """An event: fire what was due before it, fold it in.
+def _on_event(
+    engine: Engine, customer_id: str, state: CustomerActivity | None, event: AnyInput, position: Position | None, now: float
+) -> Result:
+    """An event: fire what was due before it, fold it in (an erasure: empty the state).
 
     A redelivered event changes nothing, but its state is written again all the same: with the
     RocksDB store the state it found may be one the local database kept while a kill -9 kept
     its changelog write from Kafka (the input offset was not committed either, hence the
     redelivery), and only a write puts it back in the changelog.
     """
-    result = engine.apply_at(customer_id, state, event, event.occurred_at.timestamp())
+    result = engine.apply_at(customer_id, state, event, event.occurred_at.timestamp(), position, now)
     metrics.EVENTS_APPLIED.labels(type(event).__struct_config__.tag).inc()
     return result
 

@@ -21,6 +21,7 @@ from streams.model.activity import CustomerActivity
 from streams.runtime.settings import Settings
 from streams.admin.topics import changelog_topic
 from streams.devtools.spawn import WorkerProcess
+from tests.support.expected import with_input_positions
 from tests.support.kafka_io import latest_by_key, produce, published_id, read_until
 from tests.support.workload import LATER, START, Workload
 
@@ -117,7 +118,8 @@ class PhasedRun:
 
 
 async def wait_for_table(settings: Settings, expected: dict[str, CustomerActivity], timeout: float = 60) -> None:
-    """The table's changelog holds exactly ``expected`` (latest record per customer), every field.
+    """The table's changelog holds exactly ``expected`` (latest record per customer), every field,
+    the input offsets applied included (read back from the input topics).
 
     Nothing is excluded: a redelivered event is recognised as a duplicate and changes nothing
     (not even the order of the dedupe ring), and a state write lost in a crash is redone when
@@ -125,9 +127,10 @@ async def wait_for_table(settings: Settings, expected: dict[str, CustomerActivit
     show here as a difference.
     """
     changelog = changelog_topic(settings)
+    expected = await with_input_positions(settings, expected)
 
     def table(records: list[ConsumerRecord]) -> dict[str, CustomerActivity]:
-        return {key: CustomerActivity.decode(value) for key, value in latest_by_key(records).items()}
+        return {key: CustomerActivity.decode(value) for key, value in latest_by_key(records).items() if value is not None}
 
     try:
         await read_until(settings.broker, [changelog], lambda got: table(got) == expected, timeout)

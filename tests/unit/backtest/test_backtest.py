@@ -132,3 +132,12 @@ def test_a_report_without_on_record_counts_like_one_from_full_records():
     for name in ("reactivation", "winback"):
         groups = [counted["campaigns"][name]["holdout"], *counted["campaigns"][name]["variants"].values()]
         assert all(group["conversions"] and group["revenue"] for group in groups)
+
+
+def test_an_erasure_line_is_counted_and_the_customer_ends_in_no_stage():
+    erasure = b'{"type":"erasure","customer_id":"a","erased_at":"2024-01-05T12:00:00Z"}'
+    report = run_backtest([*(line(event) for event in HISTORY), erasure], policy(SMALL), now=moment(100))
+    figures = report.as_dict()
+    assert figures["erasures"] == 1 and figures["customers"] == 3
+    assert figures["stages"] == {"active": 1, "reactivation": 0, "winback": 1, "sunset": 0}  # a is gone
+    assert figures["triggers"] == {"reactivation": 1, "winback": 1, "sunset": 0}  # only b lapsed

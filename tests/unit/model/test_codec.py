@@ -171,3 +171,21 @@ def test_a_deep_record_gets_the_same_verdict_however_deep_the_caller_s_stack_is(
 def test_numbers_dates_and_encodings_json_cannot_hold_are_rejected(raw: bytes, reason: str):
     result = decode_record(raw, "purchase", now=NOW)
     assert isinstance(result, Rejection) and result.reason == reason, result
+
+
+def test_a_tombstone_key_becomes_an_erasure_at_the_record_s_time():
+    from streams.model.codec import decode_erasure
+    from streams.model.events import Erasure
+
+    erasure = decode_erasure("c-ü".encode(), 1_717_000_000.5)
+    assert isinstance(erasure, Erasure) and erasure.customer_id == "c-ü"
+    assert erasure.occurred_at.timestamp() == 1_717_000_000.5
+
+
+def test_a_tombstone_without_a_usable_key_is_rejected_with_the_reason():
+    from streams.model.codec import decode_erasure
+
+    reasons = [decode_erasure(key, 1_717_000_000.0) for key in (None, b"\xff\xfe", b"", b"a\x00b", b"x" * 129)]
+    assert [getattr(reason, "reason", None) for reason in reasons] == [
+        "missing_field", "malformed_json", "invalid_value", "invalid_value", "invalid_value"
+    ]
