@@ -37,7 +37,7 @@ from streams.runtime.watermarks import MARKER_DECODER, MARKER_KEY, MarkerSender
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 1000  # most records the customers agent decides on before one publish-and-wait
+BATCH_SIZE = 1000  # most records an agent handles before it waits for Kafka once
 BATCH_WAIT_SECONDS = 0.01  # how long a partial batch waits for more: the latency added at low traffic
 EXIT_UNHANDLED = 75  # EX_TEMPFAIL: a record could not be handled for now; a restart reads it again
 # A record to handle, with what to apply: its decoded event, a due tick's time to act at, or
@@ -66,6 +66,10 @@ def register_agents(
 def _ingest(kind: str, topology: Topology, limits: Limits, watermarks: MarkerSender | None):
     """Validate each raw record: dead-letter it with the reason, or forward it keyed by customer.
 
+    Records are taken in batches like the customers agent's: every forward and dead letter of
+    a batch is handed to the producer in order, then the batch's dead letters are awaited once
+    (``dead_letters.Outbox``) and counted, and only then does Faust acknowledge the batch
+    (``take_events`` acknowledges a batch's records when the agent asks for the next one).
     "Too far in the future" is judged against the real clock whatever the scheduler's clock.
     A tombstone on the profiles topic is the shop erasing the customer its key names: it is
     forwarded as an ``Erasure`` dated by the record's timestamp (never later than now).
@@ -73,54 +77,68 @@ def _ingest(kind: str, topology: Topology, limits: Limits, watermarks: MarkerSen
     consumed = metrics.EVENTS_CONSUMED.labels(kind)
 
     async def ingest(stream: faust.StreamT) -> AsyncIterator[None]:
-        async for event in stream.events():
-            consumed.inc()
-            now = time.time()
-            if event.value is None and kind == "profile":
-                result = decode_erasure(event.key, min(event.message.timestamp or now, now))
-            else:
-                result = decode_record(event.value, kind, now=now, limits=limits)
-            if isinstance(result, Rejection):
-                await _dead_letter(topology, kind, event, result)
-                event_time = None
-            else:
-                origin = provenance.Origin(event.message.topic, event.message.partition, event.message.offset)
-                await topology.events.send(
-                    key=result.customer_id.encode(), value=encode_event(result), headers=[origin.header()]
-                )
-                event_time = result.occurred_at.timestamp()
-            if watermarks is not None:  # only after the forward is queued: the marker must follow it
-                watermarks.observe(event.message, event_time)
+        async for batch in stream.take_events(BATCH_SIZE, BATCH_WAIT_SECONDS):
+            consumed.inc(len(batch))
+            outbox = dead_letters.Outbox(topology.dead_letters)
+            rejected: list[tuple[Message, Rejection]] = []
+            for event in batch:
+                result = _decode(kind, event, limits)
+                if isinstance(result, Rejection):
+                    await outbox.queue(_letter(event, result))
+                    rejected.append((event.message, result))
+                    event_time = None
+                else:
+                    origin = provenance.Origin(event.message.topic, event.message.partition, event.message.offset)
+                    await topology.events.send(
+                        key=result.customer_id.encode(), value=encode_event(result), headers=[origin.header()]
+                    )
+                    event_time = result.occurred_at.timestamp()
+                if watermarks is not None:  # only after the forward is queued: the marker must follow it
+                    watermarks.observe(event.message, event_time)
+            await _dead_lettered(outbox, kind, rejected)
             yield None
 
     return ingest
 
 
-async def _dead_letter(topology: Topology, kind: str, event: faust.EventT, rejection: Rejection) -> None:
-    """Send the record's dead letter and count it once Kafka has acknowledged it.
+def _decode(kind: str, event: faust.EventT, limits: Limits) -> AnyInput | Rejection:
+    """The input record's event (a profile tombstone: an erasure), or why it is none."""
+    now = time.time()
+    if event.value is None and kind == "profile":
+        return decode_erasure(event.key, min(event.message.timestamp or now, now))
+    return decode_record(event.value, kind, now=now, limits=limits)
 
-    If Kafka never does, the process exits at once (``_exit_unhandled``) rather than go on.
-    """
+
+def _letter(event: faust.EventT, rejection: Rejection) -> dead_letters.DeadLetter:
     message = event.message
     source = dead_letters.Source(message.topic, message.partition, message.offset, _timestamp_ms(message))
-    letter = dead_letters.letter(event.key, event.value, message.headers or (), rejection, source)
+    return dead_letters.letter(event.key, event.value, message.headers or (), rejection, source)
+
+
+async def _dead_lettered(outbox: dead_letters.Outbox, kind: str, rejected: list[tuple[Message, Rejection]]) -> None:
+    """Wait until Kafka acknowledged the batch's dead letters, then count and log each.
+
+    If Kafka never takes one, the process exits at once (``_exit_unhandled``) rather than go on.
+    """
     try:
-        await dead_letters.send(topology.dead_letters, letter)
+        await outbox.acknowledged()
     except dead_letters.Undeliverable as error:
-        _exit_unhandled(f"cannot dead-letter {message.topic}:{message.partition}@{message.offset} ({error})")
-    metrics.DEAD_LETTERS.labels(kind, rejection.reason).inc()
-    log.warning(
-        "dead-lettered %s:%d@%d: %s", message.topic, message.partition, message.offset, rejection.detail,
-        extra={"type": kind, "reason": rejection.reason, "topic": message.topic, "partition": message.partition},
-    )
+        source = error.source
+        _exit_unhandled(f"cannot dead-letter {source.topic}:{source.partition}@{source.offset} ({error})")
+    for message, rejection in rejected:
+        metrics.DEAD_LETTERS.labels(kind, rejection.reason).inc()
+        log.warning(
+            "dead-lettered %s:%d@%d: %s", message.topic, message.partition, message.offset, rejection.detail,
+            extra={"type": kind, "reason": rejection.reason, "topic": message.topic, "partition": message.partition},
+        )
 
 
 def _exit_unhandled(problem: str) -> NoReturn:
     """Exit the process at once, committing nothing, so that the record being handled is read
     again after the restart.
 
-    A graceful stop would lose it: Faust acknowledges the record the agent is on as the agent
-    unwinds, and commits its offset on the way out.  Exiting like this is a kill -9, which
+    A graceful stop would lose it: Faust acknowledges the batch the agent is on as the agent
+    unwinds (``take_events`` acknowledges in a ``finally``), and commits its offsets on the way out.  Exiting like this is a kill -9, which
     at-least-once processing survives (docs/guarantees.md).
     """
     log.critical("%s; exiting without committing its offset, so it is read again after a restart", problem)

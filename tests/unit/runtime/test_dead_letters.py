@@ -1,6 +1,11 @@
-"""A dead letter keeps the original record and its headers, and always fits in a Kafka message."""
+"""A dead letter keeps the original record and its headers, and always fits in a Kafka message;
+a batch's dead letters are awaited once, the failed ones sent again until a bounded number of
+attempts (the real broker's side: tests/integration/runtime/test_dead_letters.py)."""
 
+import asyncio
 import hashlib
+
+import pytest
 
 from streams.model.codec import Rejection
 from streams.runtime import dead_letters
@@ -54,3 +59,54 @@ def test_the_largest_dead_letter_fits_in_kafka_s_default_message_size():
     dead = letter(b"k" * 2_000_000, b"v" * 2_000_000, headers, Rejection("oversize", "d" * 5000), SOURCE)
     size = len(dead.key) + len(dead.value) + sum(len(name) + len(value or b"") for name, value in dead.headers)
     assert size < 1_000_000 - 10_000  # the producer's max.request.size, with room for the framing
+
+
+class RefusingTopic:
+    """A topic whose first deliveries of the values in ``refusals`` fail, that many times each
+    (a value mapped to -1 fails at being handed over, the way a full buffer does)."""
+
+    def __init__(self, refusals: dict[bytes, int]):
+        self.refusals = refusals
+        self.attempts: list[bytes] = []
+        self.delivered: list[bytes] = []
+
+    async def send(self, key: bytes | None, value: bytes, headers: list) -> asyncio.Future:
+        self.attempts.append(value)
+        delivery = asyncio.get_running_loop().create_future()
+        if self.refusals.get(value, 0) == -1:
+            self.refusals[value] = 0
+            raise RuntimeError("buffer full")
+        if self.refusals.get(value, 0) > 0:
+            self.refusals[value] -= 1
+            delivery.set_exception(RuntimeError("not leader"))
+        else:
+            self.delivered.append(value)
+            delivery.set_result(None)
+        return delivery
+
+
+def letters(*values: bytes) -> list[dead_letters.DeadLetter]:
+    return [letter(b"k", value, [], REJECTION, Source("shop.purchases", 0, offset)) for offset, value in enumerate(values)]
+
+
+async def test_a_batch_s_failed_dead_letters_alone_are_sent_again_until_acknowledged(monkeypatch):
+    monkeypatch.setattr(dead_letters, "FIRST_RETRY_SECONDS", 0.001)
+    topic = RefusingTopic({b"b": 2, b"c": -1})
+    outbox = dead_letters.Outbox(topic)
+    for dead in letters(b"a", b"b", b"c", b"d"):
+        await outbox.queue(dead)
+    await outbox.acknowledged()
+    assert topic.attempts == [b"a", b"b", b"c", b"d", b"b", b"c", b"b"]
+    assert sorted(topic.delivered) == [b"a", b"b", b"c", b"d"]
+
+
+async def test_a_dead_letter_refused_at_every_attempt_is_undeliverable_with_its_source(monkeypatch):
+    monkeypatch.setattr(dead_letters, "FIRST_RETRY_SECONDS", 0.001)
+    topic = RefusingTopic({b"b": dead_letters.SEND_ATTEMPTS})
+    outbox = dead_letters.Outbox(topic)
+    for dead in letters(b"a", b"b"):
+        await outbox.queue(dead)
+    with pytest.raises(dead_letters.Undeliverable, match="not acknowledged after 5 attempts") as raised:
+        await outbox.acknowledged()
+    assert raised.value.source == Source("shop.purchases", 0, 1)
+    assert topic.attempts.count(b"b") == dead_letters.SEND_ATTEMPTS and topic.delivered == [b"a"]
