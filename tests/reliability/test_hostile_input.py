@@ -2,10 +2,14 @@
 hypothesis-drawn mutations and hand-written cases for the issue's items (tests/support/hostile.py).
 Counted from the input topics' offsets, not from the worker's metrics: every input offset is
 either forwarded to the events topic (its ``winback.source`` header) or dead-lettered exactly
-once, never both; each hostile record's dead letter has the reason its recipe says, its key and
+once, never both (a profile tombstone is forwarded, as an erasure); each hostile record's dead letter has the reason its recipe says, its key and
 value (cut to fit past 1 KiB / 256 KiB, with their size and SHA-256) and its original headers;
 every good record is applied (the table equals the pure engine's over the good records, exact
 and conflicting duplicates included); the worker process never restarts and no agent crashes.
+Then the hand-written records that must be applied (issue items 3, 6 and 7) are sent in order,
+and their effect is read from the table: an unsubscribe sharing a ``delivered``'s event id opts
+the customer out, a tombstone erases a good customer (and an ``Erased`` outcome records it),
+consent withdrawals win a tie and a future-dated profile.
 
 Good customers use valid Unicode edge cases as ids (emoji, ZWJ sequences, combining marks,
 right-to-left override, a non-character, 128 astral characters).  Each good customer's events
@@ -29,15 +33,20 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
+from streams.admin.topics import changelog_topic
+from streams.model.activity import CHANNEL_BITS, CustomerActivity
 from streams.model.codec import REASONS
+from streams.model.records import Erased
 from streams.runtime import dead_letters, provenance
 from streams.model.events import Profile
 from streams.runtime.settings import Settings
 from streams.devtools.traffic import generate_history
 from tests.support.expected import expected_states
 from tests.support.kafka_io import read_until
-from tests.support.hostile import HAND_WRITTEN, Hostile, as_document, generated, hostile_record
-from tests.support.phases import wait_for_table
+from tests.support.hostile import (
+    HAND_WRITTEN, ITEM_3_CUSTOMER, ITEM_7_CUSTOMERS, Hostile, as_document, generated, hostile_record,
+)
+from tests.support.phases import table_of, wait_for_table
 
 pytestmark = pytest.mark.reliability
 
@@ -93,21 +102,23 @@ def _conflicting(event):
     return changed, msgspec.json.encode(as_document(changed))
 
 
-def interleave(rng: random.Random, good: list[Record]) -> list[Record | Hostile]:
-    """The good records in their order with the hostile ones spread at random among them."""
+def interleave(rng: random.Random, good: list[Record]) -> tuple[list[Record | Hostile], list[Hostile]]:
+    """The good records in their order with the hostile ones to dead-letter spread at random
+    among them; and the hand-written ones to apply, in their order, to send after all those."""
     keys = [key for _, key, _ in good if key]
     documents = [(kind, msgspec.json.decode(value)) for kind, _, value in good[:500]]
     valid = {kind: document for kind, document in reversed(documents)}
     hostile = [hostile_record(rng, *rng.choice(documents), keys) for _ in range(RECIPE_RECORDS)]
     hostile += generated(documents, keys, DRAWN)
-    hostile += [record for case in HAND_WRITTEN for record in case(valid)]
+    hand_written = [record for case in HAND_WRITTEN for record in case(valid)]
+    hostile += [record for record in hand_written if record.reason is not None]
     rng.shuffle(hostile)
     merged: list[Record | Hostile] = []
     good_left, hostile_left = list(reversed(good)), list(reversed(hostile))
     while good_left or hostile_left:
         pick_hostile = rng.random() * (len(good_left) + len(hostile_left)) < len(hostile_left)
         merged.append((hostile_left if pick_hostile else good_left).pop())
-    return merged
+    return merged, [record for record in hand_written if record.reason is None]
 
 
 async def send_all(settings: Settings, records: list[Record | Hostile]) -> list[tuple[str, int, int]]:
@@ -161,7 +172,7 @@ async def test_hostile_records_are_dead_lettered_and_good_ones_applied(
     settings = app_settings
     rng = random.Random(8)
     good, good_events = good_records(rng)
-    records = interleave(rng, good)
+    records, applied = interleave(rng, good)
     worker = worker_factory(WINBACK_CLOCK=f"fixed:{START.isoformat()}")
     process = worker.process
     began = time.monotonic()
@@ -171,6 +182,10 @@ async def test_hostile_records_are_dead_lettered_and_good_ones_applied(
     good_at = {where for where, record in zip(landed, records) if not isinstance(record, Hostile)}
     letters = await read_until(settings.broker, [settings.topic_dead_letters], lambda got: len(got) >= len(hostile), timeout=400)
     await wait_for_table(settings, expected_states(good_events))
+    applied_at = await send_all(settings, applied)
+    landed += applied_at
+    good_at |= set(applied_at)
+    await the_applied_cases_took_effect(settings, applied)
     forwarded = await read_until(
         settings.broker, [settings.topic_events],
         lambda got: len({provenance.read(list(record.headers)) for record in got}) >= len(good_at), timeout=60,
@@ -202,9 +217,33 @@ async def test_hostile_records_are_dead_lettered_and_good_ones_applied(
     assert "Crashed" not in worker.log_path.read_text(errors="replace"), worker.tail()
     reasons = Counter(record.reason for record in hostile.values())
     report(
-        records=len(records), hostile=len(hostile), good=len(good), good_customers=len({e.customer_id for e in good_events}),
+        records=len(records) + len(applied), hostile=len(hostile), applied=len(applied), good=len(good), good_customers=len({e.customer_id for e in good_events}),
         duplicated_ids=len(good_events) - len({(event.customer_id, event.event_id) for event in good_events}),
         forwarded_twice=sum(count > 1 for count in origins.values()), dead_letters=len(letters),
         seconds=round(elapsed, 1), reasons=dict(sorted(reasons.items())),
         cases=dict(Counter(record.case.split(":")[0] for record in hostile.values()).most_common()),
     )
+
+
+async def the_applied_cases_took_effect(settings: Settings, applied: list[Hostile]) -> None:
+    """Issue #18, items 3, 6 and 7, read from the table and the outcomes topic: the unsubscribe
+    that shares an event id with a ``delivered`` opted the customer out; the tombstone left
+    only the erased marker of its customer and an ``Erased`` outcome; both consent
+    withdrawals took email consent away."""
+    [erased] = [record.key.decode() for record in applied if record.value is None]
+    email = CHANNEL_BITS["email"]
+
+    def took_effect(table: dict[str, CustomerActivity]) -> bool:
+        return (
+            all(key in table for key in (ITEM_3_CUSTOMER, *ITEM_7_CUSTOMERS, erased))
+            and table[ITEM_3_CUSTOMER].unsubscribed & email != 0
+            and all(table[key].consent == CHANNEL_BITS["sms"] for key in ITEM_7_CUSTOMERS)
+            and table[erased].is_erased()
+        )
+
+    await read_until(settings.broker, [changelog_topic(settings)], lambda got: took_effect(table_of(got)), timeout=60)
+    outcomes = await read_until(
+        settings.broker, [settings.topic_outcomes], lambda got: any(b'"erasure_id"' in record.value for record in got),
+    )
+    erasures = [msgspec.json.decode(record.value, type=Erased) for record in outcomes if b'"erasure_id"' in record.value]
+    assert [erasure.customer_id for erasure in erasures] == [erased]

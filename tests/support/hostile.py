@@ -8,6 +8,8 @@
   drawn deterministically by ``generated``;
 - ``HAND_WRITTEN``: one case per issue item it pins (issue #18), named after it.  To add one,
   append a function of the valid documents by topic kind that returns ``Hostile`` records.
+  Those of items 3, 6 and 7 are records that must be *applied* (reason None), in their order
+  and after the rest: an opt-out sharing an event id, a tombstone, consent withdrawals.
 
 The expected reason is part of the recipe, not computed by the codec under test.  Every
 record carries headers, which its dead letter must keep.
@@ -31,7 +33,7 @@ class Hostile(NamedTuple):
     topic_kind: str  # purchase, login, email or profile: the input topic it is sent to
     key: bytes | None
     value: bytes | None  # None: a tombstone
-    reason: str  # the winback.dlq.reason it must be dead-lettered with
+    reason: str | None  # the winback.dlq.reason it must be dead-lettered with; None: it must be applied
     case: str = ""  # the recipe, mutation or hand-written case it comes from
     headers: tuple[tuple[str, bytes | None], ...] = ()
 
@@ -342,6 +344,46 @@ def _decode_failure_classes(valid: dict[str, Document]) -> list[Hostile]:
     return [Hostile("purchase", None, raw, reason, f"decode: {name}", (_TRACE,)) for raw, reason, name in cases]
 
 
+def _item_3_opt_out_sharing_an_event_id(valid: dict[str, Document]) -> list[Hostile]:
+    """Issue #18, item 3: an ``unsubscribe`` with the event id of an email ``delivered`` was
+    dropped as a duplicate, and the customer kept getting mail.  Both must be applied."""
+    delivered = {**valid["email"], "customer_id": ITEM_3_CUSTOMER, "event_id": "shared-id", "action": "delivered"}
+    unsubscribe = {**delivered, "action": "unsubscribe"}
+    key = ITEM_3_CUSTOMER.encode()
+    return [Hostile("email", key, _json(doc), None, "item 3", (_TRACE,)) for doc in (delivered, unsubscribe)]
+
+
+def _item_6_tombstone(valid: dict[str, Document]) -> list[Hostile]:
+    """Issue #18, item 6: a profile tombstone (the shop erased a good customer) was
+    dead-lettered.  It must erase them; one whose key is no customer id is still dead-lettered."""
+    return [
+        Hostile("profile", valid["profile"]["customer_id"].encode(), None, None, "item 6", (_TRACE,)),
+        Hostile("profile", b"\xff\xfe", None, "malformed_json", "item 6: tombstone keyed by no customer", (_TRACE,)),
+    ]
+
+
+def _item_7_withdrawals(valid: dict[str, Document]) -> list[Hostile]:
+    """Issue #18, item 7: a consent withdrawal with the ``updated_at`` of the current profile was
+    ignored, and one future-dated profile blocked every later withdrawal.  Both must win: the
+    first on the tie; the second, dated an hour ahead (before the profile 20 hours ahead),
+    because each profile counts as dated at most the profile skew ahead of the worker's clock."""
+    now = datetime.now(timezone.utc)
+    tie, future = ITEM_7_CUSTOMERS
+    profile = {"type": "profile", "reachable": ["email", "sms"], "consent": ["email", "sms"]}
+
+    def pair(customer: str, consenting_at: datetime, withdrawing_at: datetime) -> list[Hostile]:
+        consenting = {**profile, "customer_id": customer, "updated_at": consenting_at.isoformat()}
+        withdrawing = {**consenting, "consent": ["sms"], "updated_at": withdrawing_at.isoformat()}
+        return [Hostile("profile", customer.encode(), _json(doc), None, "item 7", (_TRACE,)) for doc in (consenting, withdrawing)]
+
+    at = datetime(2024, 3, 1, tzinfo=timezone.utc)
+    return pair(tie, at, at) + pair(future, now + timedelta(hours=20), now + timedelta(hours=1))
+
+
+ITEM_3_CUSTOMER = "cust-item3"
+ITEM_7_CUSTOMERS = ("cust-item7-tie", "cust-item7-future")
+
 HAND_WRITTEN: list[Callable[[dict[str, Document]], list[Hostile]]] = [
-    _item_1_nested_1000_deep, _item_2_huge_key_and_value, _item_15_headers, _decode_failure_classes,
+    _item_1_nested_1000_deep, _item_2_huge_key_and_value, _item_3_opt_out_sharing_an_event_id, _item_6_tombstone,
+    _item_7_withdrawals, _item_15_headers, _decode_failure_classes,
 ]

@@ -117,6 +117,11 @@ class PhasedRun:
         }
 
 
+def table_of(changelog: list[ConsumerRecord]) -> dict[str, CustomerActivity]:
+    """The table its changelog records make: the latest state of each customer."""
+    return {key: CustomerActivity.decode(value) for key, value in latest_by_key(changelog).items() if value is not None}
+
+
 async def wait_for_table(settings: Settings, expected: dict[str, CustomerActivity], timeout: float = 60) -> None:
     """The table's changelog holds exactly ``expected`` (latest record per customer), every field,
     the input offsets applied included (read back from the input topics).
@@ -128,14 +133,10 @@ async def wait_for_table(settings: Settings, expected: dict[str, CustomerActivit
     """
     changelog = changelog_topic(settings)
     expected = await with_input_positions(settings, expected)
-
-    def table(records: list[ConsumerRecord]) -> dict[str, CustomerActivity]:
-        return {key: CustomerActivity.decode(value) for key, value in latest_by_key(records).items() if value is not None}
-
     try:
-        await read_until(settings.broker, [changelog], lambda got: table(got) == expected, timeout)
+        await read_until(settings.broker, [changelog], lambda got: table_of(got) == expected, timeout)
     except TimeoutError as error:
-        actual = table(error.records)  # type: ignore[attr-defined]
+        actual = table_of(error.records)  # type: ignore[attr-defined]
         wrong = [key for key in expected if actual.get(key) != expected[key]][:3]
         extra = sorted(set(actual) - set(expected))[:3]
         detail = "\n".join(f"{key}:\n  expected {expected[key]}\n  actual   {actual.get(key)}" for key in wrong)
