@@ -55,8 +55,9 @@ _NOTHING: tuple[Record, ...] = ()
 
 
 class Result(msgspec.Struct, frozen=True, gc=False):
-    """The customer's state after a call (the same object, mutated, when one was given) and the
-    records emitted, in order (``Record``s, or what the engine's recorder makes of them)."""
+    """The customer's state after a call (the same object, mutated, when one was given, unless an
+    erasure replaced it with its marker) and the records emitted, in order (``Record``s, or what
+    the engine's recorder makes of them)."""
 
     state: CustomerActivity
     records: tuple[Record, ...] = _NOTHING

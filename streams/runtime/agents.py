@@ -239,7 +239,7 @@ class _Decided:
             stored = table.get(key)
             state = CustomerActivity.decode(stored) if stored is not None else None
             self.states[key] = state
-            self.stages_before[key] = state.stage if state is not None else None
+            self.stages_before[key] = _stage(state)
         return self.states[key]
 
     @property
@@ -261,8 +261,13 @@ class _Decided:
             assert state is not None  # a result always carries a state
             make_current(event)
             table[key] = state.encode()
-            metrics.count_stage_change(self.stages_before[key], state.stage)
+            metrics.count_stage_change(self.stages_before[key], _stage(state))
             scheduler.track(event.message.partition, key.decode(), state)
+
+
+def _stage(state: CustomerActivity | None) -> int | None:
+    """The customer's stage for the per-stage gauge (None: not in the table, or erased)."""
+    return state.stage if state is not None and not state.is_erased() else None
 
 
 def _decide(table: faust.Table, engine: Engine, batch: list[Ready], waiting: WaitingOffsets | None) -> _Decided:

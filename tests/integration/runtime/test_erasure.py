@@ -17,6 +17,8 @@ import pytest
 from streams.core.engine import Engine
 from streams.devtools import testing
 from streams.model.activity import CustomerActivity
+from streams.devtools.publisher import publish
+from streams.model.events import Erasure
 from streams.model.records import Erased, MessageCommand
 from streams.policy.loading import default_policy_path, load_policy
 from streams.runtime.settings import Settings
@@ -28,6 +30,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.parametrize("store", ["memory
 FIRST = datetime(2024, 6, 1, tzinfo=timezone.utc)  # reactivation (day 30) fired 3 days ago, step 1 due on day 37
 LATER = FIRST + timedelta(days=10)  # step 1 is due by then
 BOUGHT = FIRST - timedelta(days=33)
+ERASED = datetime(2025, 3, 1, 9, 30, tzinfo=timezone.utc)  # the tombstone's timestamp (before the real now)
 
 
 def _purchase(customer: str):
@@ -42,12 +45,12 @@ async def test_a_tombstone_erases_the_customer_and_ends_their_series(app_setting
     await produce(settings.broker, encoded)
     await read_until(settings.broker, settings.output_topics, lambda got: len(_commands(got)) == 2)
 
-    await produce(settings.broker, [(settings.topic_profiles, b"gone", None)])
+    await publish(settings, [Erasure(customer_id="gone", erased_at=ERASED)])  # a tombstone dated ERASED
     outcomes = await read_until(settings.broker, [settings.topic_outcomes], lambda got: len(got) >= 1)
     (erased,) = [msgspec.json.decode(record.value, type=Erased) for record in outcomes]
     (tombstone,) = await read_all(settings.broker, [settings.topic_profiles])
-    assert (erased.customer_id, erased.stage, erased.episode) == ("gone", "reactivation", 0)
-    assert erased.erased_at.timestamp() == tombstone.timestamp / 1000
+    assert (tombstone.key, tombstone.value) == (b"gone", None)
+    assert (erased.customer_id, erased.erased_at, erased.stage, erased.episode) == ("gone", ERASED, "reactivation", 0)
     assert set(msgspec.json.decode(outcomes[0].value)) == {"erasure_id", "customer_id", "erased_at", "stage", "episode"}
 
     late = testing.login("gone", BOUGHT + timedelta(days=1), event_id="gone-late")  # from before the erasure
@@ -62,7 +65,7 @@ async def test_a_tombstone_erases_the_customer_and_ends_their_series(app_setting
     keep = engine.apply("keep", None, purchases[0]).state
     engine.advance("keep", keep, FIRST.timestamp())
     engine.advance("keep", keep, LATER.timestamp())
-    gone = CustomerActivity.erased(tombstone.timestamp / 1000, {})
+    gone = CustomerActivity.erased(ERASED.timestamp(), {})
     await wait_for_table(settings, {"keep": keep, "gone": gone})
     with pytest.raises(TimeoutError):  # nothing more for anyone, above all for the erased customer
         await read_until(settings.broker, settings.output_topics, lambda got: len(got) > len(records), timeout=4)
