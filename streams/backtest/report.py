@@ -20,6 +20,7 @@ from streams.model.records import (
     SKIP_REASONS,
     STAGES,
     TRIGGER_STAGES,
+    Erased,
     MessageCommand,
     Outcome,
     Record,
@@ -82,6 +83,7 @@ class Report:
     duplicates: int = 0  # valid lines ignored as redeliveries of an event already applied
     after_until: int = 0  # valid events later than ``until``, left out
     customers: int = 0
+    erasures: int = 0  # customers the shop erased (erasure lines applied); they end in no stage
     rejected: int = 0
     rejected_reasons: Counter[str] = field(default_factory=Counter)
     rejected_examples: list[dict[str, Any]] = field(default_factory=list)
@@ -115,6 +117,8 @@ class Report:
             group = self._group(record.campaign, record.variant, record.holdout)
             group.conversions += 1
             group.revenue += record.revenue
+        elif isinstance(record, Erased):
+            self.erasures += 1
 
     def _group(self, campaign: str, variant: str, holdout: bool) -> GroupFigures:
         key = (campaign, variant, holdout)
@@ -146,6 +150,7 @@ class Report:
             "duplicates": self.duplicates,
             "after_until": self.after_until,
             "customers": self.customers,
+            "erasures": self.erasures,
             "rejected": self.rejected,
             "rejected_reasons": dict(sorted(self.rejected_reasons.items())),
             "rejected_examples": self.rejected_examples,

@@ -81,7 +81,7 @@ def _run(log: EventLog, policy: Policy, until: float | None, on_record: Callable
         report.events += len(customer.times)
         if latest is None or customer.times[-1] > latest:
             latest = customer.times[-1]
-        replayed.append(_replay_customer(engine, customer, until, report))
+        replayed.append(_replay_customer(engine, customer, until, report, log.now))
     for number, rejection in log.rejections:
         report.reject(number, rejection)
     if until is None:
@@ -111,9 +111,10 @@ def _without_gc() -> Iterator[None]:
 
 
 def _replay_customer(
-    engine: Engine, customer: CustomerEvents, until: float | None, report: Report
+    engine: Engine, customer: CustomerEvents, until: float | None, report: Report, now: float | None
 ) -> tuple[str, CustomerActivity | None, list[Record]]:
-    """Apply the customer's events up to ``until`` (all of them when None): their state and records."""
+    """Apply the customer's events up to ``until`` (all of them when None): their state and
+    records.  ``now`` bounds how far ahead a profile's time counts, as in a worker."""
     customer_id, events, times = customer.customer_id, customer.events, customer.times
     if until is not None and times[-1] > until:
         kept = bisect_right(times, until)
@@ -121,7 +122,7 @@ def _replay_customer(
         if not kept:
             return customer_id, None, []
         events, times = events[:kept], times[:kept]
-    state, emitted, duplicates = engine.replay(customer_id, None, events, times)
+    state, emitted, duplicates = engine.replay(customer_id, None, events, times, now=now)
     report.duplicates += duplicates
     return customer_id, state, emitted
 
@@ -139,7 +140,8 @@ def _finish_customer(
     if state is None:
         return
     emitted.extend(engine.advance(customer_id, state, until).records)
-    report.stages[STAGES[state.stage]] += 1
+    if not state.is_erased():
+        report.stages[STAGES[state.stage]] += 1
     report.state_bytes += len(state.encode())
     for record in emitted:
         report.count(record)

@@ -75,6 +75,7 @@ def _tables(report: Report) -> list[Table]:
     for label, key in [
         ("events", "events"),
         ("customers", "customers"),
+        ("erasures", "erasures"),
         ("duplicates ignored", "duplicates"),
         ("after --until (left out)", "after_until"),
         ("rejected lines", "rejected"),

@@ -18,7 +18,15 @@ Ordering rules (they make backtests reproducible):
 * a purchase is checked for a conversion after what was due before it fired and before it ends
   the lapse;
 * a profile is not activity: it fires what is due before it, then updates consent, channels,
-  time zone and locale (the newest profile wins; of two with the same time, the later one).
+  time zone and locale (the newest profile wins; of two with the same time, the later one, but
+  consent only where both give it).  Given the time (``now``), a profile dated more than
+  ``profile_skew`` ahead counts as dated then, so one from the future cannot block later ones;
+* given where an event came from (``Position``), an input record applied before is not applied
+  again, however long ago (``streams.model.positions``); redeliveries within the latest few
+  events are also recognised by (kind, event id), but an opt-out is applied all the same;
+* an erasure ends everything at once: no records but the ``Erased`` one, and the state becomes
+  a marker with nothing personal in it; the customer's events from before the erasure are
+  ignored, and one after it starts them afresh.
 
 How a due step goes out (holdout, channel, caps, quiet hours) is ``streams.core.delivery``'s part;
 what the decisions are written down as is the recorder's (``streams.core.recorders``).
@@ -30,23 +38,26 @@ from typing import Any, NamedTuple, Sequence
 
 import msgspec
 
-from streams.model.activity import NEVER, CustomerActivity
+from streams.model.activity import NEVER, CustomerActivity, opts_out
 from streams.core.attribution import Attributor
 from streams.core.series import PlannedStep, Series
 from streams.core.delivery import Delivery
-from streams.model.events import AnyInput, Profile, Purchase
+from streams.model.events import AnyInput, Erasure, Profile, Purchase
+from streams.model.positions import Position
 from streams.core.lifecycle import ACTIVE, Lifecycle
 from streams.policy.sections import Policy
 from streams.core.recorders import FULL, Recorder
-from streams.model.records import STAGES, Record
+from streams.model.records import STAGES, Erased, Record, erasure_id, to_datetime
 
 SUNSET = STAGES.index("sunset")
+PROFILE_SKEW = 300.0  # seconds a profile may be dated ahead of "now" (the runtime's setting overrides it)
 _NOTHING: tuple[Record, ...] = ()
 
 
 class Result(msgspec.Struct, frozen=True, gc=False):
-    """The customer's state after a call (the same object, mutated, when one was given) and the
-    records emitted, in order (``Record``s, or what the engine's recorder makes of them)."""
+    """The customer's state after a call (the same object, mutated, when one was given, unless an
+    erasure replaced it with its marker) and the records emitted, in order (``Record``s, or what
+    the engine's recorder makes of them)."""
 
     state: CustomerActivity
     records: tuple[Record, ...] = _NOTHING
@@ -66,10 +77,12 @@ class Engine:
     """Runs a policy for any number of customers; holds no per-customer state itself.
 
     ``recorder`` writes the decisions down: full records unless the caller needs less.
+    ``profile_skew``: how far ahead of the caller's ``now`` a profile's time counts.
     """
 
-    def __init__(self, policy: Policy, recorder: Recorder[Any] = FULL) -> None:
+    def __init__(self, policy: Policy, recorder: Recorder[Any] = FULL, *, profile_skew: float = PROFILE_SKEW) -> None:
         self.policy = policy
+        self.profile_skew = profile_skew
         self.lifecycle = Lifecycle(policy)
         self.series = Series(policy)
         self.recorder = recorder
@@ -80,16 +93,32 @@ class Engine:
         """Fire what is due before the event, then fold the event in."""
         return self.apply_at(customer_id, state, event, event.occurred_at.timestamp())
 
-    def apply_at(self, customer_id: str, state: CustomerActivity | None, event: AnyInput, at: float) -> Result:
-        """``apply`` for a caller that already knows the event's time in epoch seconds."""
-        state, records, duplicates = self.replay(customer_id, state, (event,), (at,))
+    def apply_at(
+        self,
+        customer_id: str,
+        state: CustomerActivity | None,
+        event: AnyInput,
+        at: float,
+        position: Position | None = None,
+        now: float | None = None,
+    ) -> Result:
+        """``apply`` for a caller that already knows the event's time in epoch seconds (and,
+        from Kafka, where the event came from and the time it is applied at)."""
+        state, records, duplicates = self.replay(customer_id, state, (event,), (at,), (position,), now)
         return Result(state, tuple(records) if records else _NOTHING, duplicates == 1)
 
     def replay(
-        self, customer_id: str, state: CustomerActivity | None, events: Sequence[AnyInput], times: Sequence[float]
+        self,
+        customer_id: str,
+        state: CustomerActivity | None,
+        events: Sequence[AnyInput],
+        times: Sequence[float],
+        positions: Sequence[Position | None] | None = None,
+        now: float | None = None,
     ) -> Replayed:
-        """``apply_at`` of each of a customer's events in turn (``times``: theirs), in one call;
-        ``state`` None: a customer seen for the first time (with at least one event).
+        """``apply_at`` of each of a customer's events in turn (``times``: theirs; ``positions``:
+        where each came from, if known), in one call; ``state`` None: a customer seen for the
+        first time (with at least one event).
 
         This is the engine's one way of applying events: the stream applies them one at a time,
         a backtest each customer's whole history at once, which spares it most of the per-event
@@ -100,17 +129,37 @@ class Engine:
             state = CustomerActivity.starting(times[0])
         records: list[Record] = []
         duplicates = 0
-        # Profiles are not deduped by id: the newest wins (a redelivery is applied again, to no effect).
-        none_redelivered = state.see_all([event.event_id for event in events if event.__class__ is not Profile])
+        # Profiles and erasures are not deduped by id: the newest wins (a redelivery is applied
+        # again, to no effect).  An erasure empties the ring: it needs the one-by-one path.
+        by_id = [event for event in events if event.__class__ is not Profile]
+        none_redelivered = (
+            positions is None and not any(event.__class__ is Erasure for event in by_id) and state.see_all(by_id)
+        )
         lifecycle, attribution = self.lifecycle, self.attribution
         last_activity, soonest = lifecycle.last_activity, lifecycle.soonest
         # An active customer lapses no sooner than this: "last" times only move forward.
         quiet_until = last_activity(state) + soonest
-        for event, at in zip(events, times):
+        for index, (event, at) in enumerate(zip(events, times)):
             kind = event.__class__
-            if not none_redelivered and kind is not Profile and state.seen(event.event_id):
+            position = positions[index] if positions is not None else None
+            if position is not None and state.replayed(position):
                 duplicates += 1
                 continue
+            if kind is Erasure:
+                records.append(self._erased(customer_id, state, at))
+                state = CustomerActivity.erased(at, state.applied)
+                quiet_until = last_activity(state) + soonest
+                continue
+            if state.erased_at is not None and at <= state.erased_at:
+                continue  # the erased customer's own, arriving late
+            if not none_redelivered and kind is not Profile and state.seen(event):
+                duplicates += 1
+                if not opts_out(event):
+                    continue
+            if kind is Profile and now is not None:
+                at = min(at, now + self.profile_skew)
+            if state.is_erased():
+                state.first_seen = state.stage_entered_at = at
             # Fire what was due before the event: a lapsed customer may always have something due.
             if state.stage != ACTIVE:
                 self._fire(customer_id, state, at, False, records)
@@ -130,6 +179,17 @@ class Engine:
                 state.deferred_to = NEVER
                 state.episode += 1
         return Replayed(state, records, duplicates)
+
+    @staticmethod
+    def _erased(customer_id: str, state: CustomerActivity, at: float) -> Erased:
+        """The record of the customer's erasure at ``at``, in the lifecycle position it ends."""
+        return Erased(
+            erasure_id=erasure_id(customer_id, at),
+            customer_id=customer_id,
+            erased_at=to_datetime(at),
+            stage=STAGES[state.stage],
+            episode=state.episode,
+        )
 
     def advance(self, customer_id: str, state: CustomerActivity, now: float) -> Result:
         """Fire every stage entry and series step due at or before ``now``."""

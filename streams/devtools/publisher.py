@@ -1,8 +1,9 @@
 """Publishing events to the input topics at a steady rate (demo, compose, benchmarks).
 
 Events are sent unkeyed, as many upstream services do: the worker repartitions them by
-customer itself.  Profiles are keyed by customer, as a compacted topic requires.  Optionally a malformed record is mixed in every N events, so the
-dead-letter path can be seen working.
+customer itself.  Profiles are keyed by customer, as a compacted topic requires, and an erasure
+is a tombstone there, dated by its record's timestamp.  Optionally a malformed record is mixed
+in every N events, so the dead-letter path can be seen working.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Callable, Iterable
 import msgspec
 from aiokafka import AIOKafkaProducer
 
-from streams.model.events import AnyInput
+from streams.model.events import AnyInput, Erasure
 from streams.runtime.settings import Settings
 from streams.devtools.traffic import malformed_records
 
@@ -52,8 +53,12 @@ async def publish(
     try:
         for sent, event in enumerate(events, start=1):
             kind = type(event).__struct_config__.tag
-            key = event.customer_id.encode() if kind == "profile" else None  # the profiles topic is compacted
-            await producer.send(settings.input_topics[kind], encoder.encode(event), key=key)
+            if type(event) is Erasure:
+                erased_ms = int(event.erased_at.timestamp() * 1000)
+                await producer.send(settings.topic_profiles, None, key=event.customer_id.encode(), timestamp_ms=erased_ms)
+            else:
+                key = event.customer_id.encode() if kind == "profile" else None  # the profiles topic is compacted
+                await producer.send(settings.input_topics[kind], encoder.encode(event), key=key)
             on_sent(kind)
             if malformed_every and sent % malformed_every == 0:
                 await producer.send(settings.topic_purchases, malformed_records(rng))

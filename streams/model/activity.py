@@ -4,11 +4,16 @@ One ``CustomerActivity`` per customer, updated by every event and stored as msgp
 (RocksDB-backed) table, so it is small (an array, not a map; times as floats; channels as bit
 masks) and every update is idempotent under at-least-once delivery:
 
-* an event whose id was seen recently changes nothing (``seen``).  The window is the last
-  ``RECENT_EVENTS`` events of this customer, kept as CRC-32 hashes of their ids: redeliveries
-  after a crash or rebalance replay a customer's *recent* events, so a small ring catches them
-  while keeping the state bounded.  A redelivery older than the window would be counted again
-  (purchase count and spend), but still could not move a "last" time;
+* an input record that was applied already changes nothing (``replayed``): the state keeps,
+  per input partition the customer's events came from, how far its offsets are applied
+  (``streams.model.positions``), so a replay of any prefix after a crash is recognised however
+  long it is, and the state stays bounded by the number of input partitions;
+* an event whose (kind, id) was seen recently changes nothing (``seen``): the shop sent the
+  same event twice.  The window is the last ``RECENT_EVENTS`` events of this customer, kept as
+  CRC-32 hashes.  The kind is part of the key (an email ``delivered`` and an ``unsubscribe``
+  may share an id), and an opt-out is applied even when its key was seen: applying it again
+  changes nothing, dropping it would keep mailing a customer who said no;
+* a profile that withdraws consent wins a tie with the current one (``_record_profile``);
 * "last" times only move forward, so an older event arriving late never makes a customer look
   less recently active than they are.
 
@@ -19,13 +24,15 @@ but interpreted by ``streams.core.lifecycle`` and ``streams.core.engine``, which
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import get_args
 from zlib import crc32
 
 import msgspec
 
-from streams.model.events import AnyInput, EmailEngagement, Login, Profile, Purchase
+from streams.model.events import AnyInput, EmailAction, EmailEngagement, Login, Profile, Purchase
+from streams.model.positions import Position
 
-RECENT_EVENTS = 8  # dedupe window: this many of the customer's latest event ids
+RECENT_EVENTS = 8  # dedupe window: this many of the customer's latest (kind, event id)s
 CADENCE_GAPS = 5  # the cadence is the median of this many latest inter-purchase gaps
 MIN_CADENCE_GAPS = 2  # fewer gaps than this: cadence unknown (one gap is an anecdote)
 MAX_CATEGORIES = 8  # categories counted per customer; the rarest is forgotten beyond this
@@ -46,7 +53,7 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
     """One customer's activity facts plus their lifecycle position (times are epoch seconds, UTC)."""
 
     first_seen: float
-    recent: list[int] = []  # hashes of the latest event ids, oldest first
+    recent: list[int] = []  # hashes of the latest (kind, event id)s, oldest first
     last_purchase: float = NEVER
     last_login: float = NEVER
     last_click: float = NEVER
@@ -77,11 +84,25 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
     touch_episode: int = 0
     touch_at: float = NEVER
     converted: bool = False  # the touch already has its conversion
+    # Input partition (``positions.source_id``) -> [offset below which every record of this
+    # customer is applied, then the offsets at or above it applied ahead of an earlier one].
+    applied: dict[int, list[int]] = {}
+    erased_at: float | None = None  # the shop erased the customer then: earlier events are theirs, and ignored
 
     @classmethod
     def starting(cls, at: float) -> CustomerActivity:
         """A customer first seen at ``at``: active, episode 0."""
         return cls(first_seen=at, stage_entered_at=at)
+
+    @classmethod
+    def erased(cls, at: float, applied: dict[int, list[int]]) -> CustomerActivity:
+        """What is kept of a customer the shop erased at ``at``: nothing personal, only that time
+        and the input offsets applied, so that neither a replay nor a late event brings them back."""
+        return cls(first_seen=NEVER, erased_at=at, applied=applied)
+
+    def is_erased(self) -> bool:
+        """Whether this is what is kept of an erased customer (no event of theirs since)."""
+        return self.first_seen == NEVER
 
     def encode(self) -> bytes:
         """msgpack bytes for table storage."""
@@ -91,9 +112,23 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
     def decode(cls, raw: bytes) -> CustomerActivity:
         return _DECODER.decode(raw)
 
-    def seen(self, event_id: str) -> bool:
-        """True if ``event_id`` is among the recent ones; otherwise remember it and return False."""
-        key = crc32(event_id.encode())
+    def replayed(self, position: Position) -> bool:
+        """True if the input record at ``position`` was applied already; otherwise remember it
+        as applied and return False (``streams.model.positions`` says why this is exact)."""
+        done, *ahead = self.applied.get(position.source, [0])
+        offset = position.offset
+        replayed = offset < done or offset in ahead
+        if not replayed:
+            ahead.append(offset)
+        if ahead:  # everything up to the latest applied is, but for what still waits
+            upto = max(ahead) + 1 if position.waiting_from is None else min(max(ahead) + 1, position.waiting_from)
+            done = max(done, upto)
+        self.applied[position.source] = [done, *sorted(mark for mark in ahead if mark >= done)]
+        return replayed
+
+    def seen(self, event: AnyInput) -> bool:
+        """True if the event's (kind, id) is among the recent ones; otherwise remember it and return False."""
+        key = dedupe_key(event)
         recent = self.recent
         if key in recent:
             return True
@@ -102,15 +137,15 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
             del recent[0]
         return False
 
-    def see_all(self, event_ids: list[str]) -> bool:
-        """``seen`` of each id in turn, in one go, when none of them is a redelivery: True, and
-        they are remembered.  When one may be (an id seen recently, or twice among these),
-        False and nothing changes: the caller asks ``seen`` one id at a time.
+    def see_all(self, events: list[AnyInput]) -> bool:
+        """``seen`` of each event in turn, in one go, when none of them is a redelivery: True, and
+        they are remembered.  When one may be (a key seen recently, or twice among these),
+        False and nothing changes: the caller asks ``seen`` one event at a time.
 
-        With no hash repeating, no ``seen`` call could have found its id among the recent ones,
+        With no hash repeating, no ``seen`` call could have found its key among the recent ones,
         and the window ends up holding the latest of the old ones and these, as it would have.
         """
-        keys = [crc32(event_id.encode()) for event_id in event_ids]
+        keys = [dedupe_key(event) for event in events]
         recent = self.recent
         if len(set(keys)) != len(keys) or not set(recent).isdisjoint(keys):
             return False
@@ -137,14 +172,18 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
         Of two with the same ``updated_at`` the later applied wins, as on the compacted profiles
         topic (which keeps the last one written) and in a backtest (line order on full ties):
         keeping the first made the engine judge quiet hours and consent by a profile that a
-        replay of the compacted topic would not have.  A redelivered profile is applied again,
-        which changes nothing.
+        replay of the compacted topic would not have.  Consent is the exception: on a tie it is
+        what both allow, so a withdrawal wins in whatever order the two arrive.  A redelivered
+        profile is applied again, which changes nothing.
         """
         if at < self.profile_at:
             return
+        consent = channel_bits(profile.consent)
+        if at == self.profile_at:
+            consent &= self.consent
         self.profile_at = at
         self.reachable = channel_bits(profile.reachable)
-        self.consent = channel_bits(profile.consent)
+        self.consent = consent
         self.preferred_channel = CHANNEL_BITS[profile.preferred_channel] if profile.preferred_channel else 0
         self.time_zone = profile.time_zone
         self.locale = profile.locale
@@ -204,6 +243,17 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
         return [channel for channel, bit in CHANNEL_BITS.items() if bits & bit]
 
 
+def dedupe_key(event: AnyInput) -> int:
+    """The CRC-32 of the event's kind (its type, and an email's action) and id."""
+    kind = event.action if type(event) is EmailEngagement else event.__struct_config__.tag
+    return crc32(event.event_id.encode(), _KIND_SEEDS[kind])
+
+
+def opts_out(event: AnyInput) -> bool:
+    """Whether the event withdraws consent (an unsubscribe or a spam complaint)."""
+    return type(event) is EmailEngagement and event.action in _OPT_OUT_ACTIONS
+
+
 def signal_of(event: AnyInput) -> str | None:
     """The activity signal an event is (policy ``activity.signals`` names), or None (profiles never are)."""
     if type(event) is Purchase:
@@ -224,5 +274,6 @@ def channel_bits(channels: Iterable[str]) -> int:
     return bits
 
 
+_KIND_SEEDS = {kind: crc32(kind.encode()) for kind in (*get_args(EmailAction), "purchase", "login")}
 _ENCODER = msgspec.msgpack.Encoder()
 _DECODER = msgspec.msgpack.Decoder(CustomerActivity)

@@ -4,12 +4,23 @@ Every inbound record ends in exactly one of two places: a validated event, or a
 ``Rejection`` that the stream sends to the dead-letter topic and the backtest counts.
 Nothing raises out of here and nothing is dropped silently.  Reason codes are a small
 fixed set so they can be metric labels; the detail carries the precise message.
+
+Nesting is bounded before parsing (``_too_deep``), not by catching ``RecursionError`` after
+it: msgspec parses nested arrays and objects recursively against the interpreter's recursion
+limit, so whether a deep record fails depends on how deep the caller's stack already is (the
+same bytes could pass in the backtest and fail in an agent), the error can come from anywhere
+below, and the handler itself runs with almost no stack left.  A scan of the bytes gives the
+same verdict everywhere and costs two ``bytes.count`` calls for an ordinary record (a batch of
+backtest lines, which always has more brackets than the limit, pays for the scan: about a
+sixth of its decoding time).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import accumulate
 from types import GenericAlias, UnionType
 from typing import Annotated, Any, Callable, Union, get_args, get_origin
 
@@ -20,6 +31,7 @@ from streams.model.events import (
     AnyInput,
     Currency,
     EmailEngagement,
+    Erasure,
     Event,
     Identifier,
     Login,
@@ -30,6 +42,7 @@ from streams.model.time_zones import is_time_zone
 
 REASONS = (
     "oversize",  # payload larger than the configured limit
+    "too_deep",  # arrays and objects nested deeper than the limit
     "malformed_json",  # not UTF-8 JSON at all
     "missing_field",  # a required field is absent
     "wrong_type",  # a field (or the whole record) has the wrong JSON type
@@ -54,6 +67,7 @@ class Limits:
     """Plausibility limits applied after schema validation."""
 
     max_payload_bytes: int = 65536
+    max_depth: int = 32  # nesting of arrays and objects; an event needs 2 (a purchase's categories)
     max_future_skew_seconds: float = 86400.0
     earliest_event: float = EARLIEST_EVENT
 
@@ -71,6 +85,20 @@ def decode_record(
     if raw is None:
         return Rejection("malformed_json", "no value (a tombstone)")
     return _untimed(_RECORD_DECODINGS[event_type].decode(raw, now, limits))
+
+
+def decode_erasure(key: bytes | None, at: float) -> Erasure | Rejection:
+    """A tombstone on the profiles topic: the shop erased the customer its key names, at ``at``
+    (the record's time).  The key must be a customer id like any event's."""
+    if key is None:
+        return Rejection("missing_field", "a tombstone without a key: no customer to erase")
+    try:
+        fields = {"type": "erasure", "customer_id": key.decode(), "erased_at": datetime.fromtimestamp(at, tz=timezone.utc)}
+        return msgspec.convert(fields, Erasure)
+    except UnicodeDecodeError as error:
+        return Rejection("malformed_json", f"tombstone key is not UTF-8: {error}")
+    except msgspec.ValidationError as error:
+        return Rejection("invalid_value", f"tombstone key is no customer id: {error}")
 
 
 def decode_line(raw: bytes, *, now: float | None = None, limits: Limits = DEFAULT_LIMITS) -> AnyInput | Rejection:
@@ -109,6 +137,7 @@ def decode_batch_at(
         or not buffer.endswith(b"}")
         or _may_hold_control_chars(buffer)
         or (len(buffer) > limits.max_payload_bytes and max(map(len, lines)) > limits.max_payload_bytes)
+        or _too_deep(buffer, limits.max_depth)  # (lines' depths add up only where one is unbalanced)
     ):
         return None
     return _LINE_DECODING.decode_batch(buffer, count, now, limits)
@@ -139,6 +168,56 @@ def _currency_code(code: str) -> str:
 
 def _may_hold_control_chars(raw: bytes) -> bool:
     return b"\\" in raw or b"\x7f" in raw
+
+
+# A JSON string, or an unterminated one running to the end: matching the latter too keeps the
+# scan linear (a failed match retried from every later quote would be quadratic).
+_STRING = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\Z)', re.DOTALL)
+_UNESCAPED_STRING = re.compile(rb'"[^"]*+(?:"|\Z)')
+_NOT_QUOTE_OR_BRACKET = bytes(byte for byte in range(256) if byte not in b'"[]{}')
+_NOT_BRACKET = bytes(byte for byte in range(256) if byte not in b"[]{}")
+_AS_PARENTHESES = bytes.maketrans(b"[]{}", b"()()")
+_DEPTH_STEP = {ord("("): 1, ord(")"): -1}
+
+
+def _too_deep(raw: bytes, max_depth: int) -> bool:
+    """Whether ``raw`` nests arrays and objects more than ``max_depth`` deep, brackets inside
+    strings not counting.
+
+    Fewer opening brackets than the limit settle it at once (every ordinary record); else the
+    brackets outside strings are peeled a layer of innermost pairs at a time, and only
+    unbalanced ones (a record cut short, or an attack) are counted one by one.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= max_depth:
+        return False
+    brackets = _brackets_outside_strings(raw)
+    peeled = brackets
+    for _ in range(max_depth + 1):
+        inner = peeled.replace(b"()", b"")
+        if inner == peeled:
+            break
+        peeled = inner
+    else:
+        return True  # a pair enclosing max_depth + 1 layers
+    return bool(peeled) and max(accumulate(map(_DEPTH_STEP.__getitem__, brackets))) > max_depth
+
+
+def _brackets_outside_strings(raw: bytes) -> bytes:
+    """The brackets of ``raw`` outside its strings, openers as ``(`` and closers as ``)``.
+
+    Strings are found the way a JSON parser finds them (the first quote outside a string opens
+    one, the first unescaped quote closes it), so up to the first syntax error, where a parser
+    stops, these are the parser's brackets.  Without a backslash, only quotes and brackets
+    matter, and two quotes with no bracket between them can go first: either an empty string
+    or the gap between two strings, neither of which holds a bracket outside a string.
+    """
+    if b"\\" in raw:
+        outside = _STRING.sub(b"", raw)
+    else:
+        outside = raw.translate(None, _NOT_QUOTE_OR_BRACKET).replace(b'""', b"")
+        if b'"' in outside:
+            outside = _UNESCAPED_STRING.sub(b"", outside)
+    return outside.translate(_AS_PARENTHESES, _NOT_BRACKET)
 
 
 class _Decoding:
@@ -172,6 +251,8 @@ class _Decoding:
         checked that ``raw`` holds neither a backslash nor a DEL byte."""
         if len(raw) > limits.max_payload_bytes:
             return Rejection("oversize", f"{len(raw)} bytes exceeds the {limits.max_payload_bytes}-byte limit")
+        if _too_deep(raw, limits.max_depth):
+            return Rejection("too_deep", f"arrays and objects nested more than {limits.max_depth} deep")
         event = self._decode_unchecked(raw) if unescaped or not _may_hold_control_chars(raw) else None
         if event is None:
             try:
@@ -263,11 +344,16 @@ def _profile(item: Any) -> Profile:
     )
 
 
+def _erasure(item: Any) -> Erasure:
+    return Erasure(customer_id=item.customer_id, erased_at=item.erased_at)
+
+
 BUILDERS: dict[type[Any], Callable[[Any], AnyInput]] = {
     Purchase: _purchase,
     Login: _login,
     EmailEngagement: _email,
     Profile: _profile,
+    Erasure: _erasure,
 }
 
 

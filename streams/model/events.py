@@ -98,8 +98,28 @@ class Profile(msgspec.Struct, tag="profile", tag_field="type", kw_only=True, fro
         return f"profile:{self.customer_id}@{self.updated_at.isoformat()}"
 
 
+class Erasure(msgspec.Struct, tag="erasure", tag_field="type", kw_only=True, frozen=True):
+    """The shop erased the customer: forget everything about them, send them nothing more.
+
+    On Kafka it is a tombstone on the profiles topic (the customer's id as key, no value), dated
+    by the record's timestamp; in a backtest file a line ``{"type": "erasure", "customer_id":
+    ..., "erased_at": ...}``.  Like a profile it derives its ``event_id`` from its time.
+    """
+
+    customer_id: Identifier
+    erased_at: Timestamp
+
+    @property
+    def occurred_at(self) -> datetime:
+        return self.erased_at
+
+    @property
+    def event_id(self) -> str:
+        return f"erasure:{self.customer_id}@{self.erased_at.isoformat()}"
+
+
 AnyEvent = Union[Purchase, Login, EmailEngagement]
-AnyInput = Union[Purchase, Login, EmailEngagement, Profile]  # what the customer agent applies
+AnyInput = Union[Purchase, Login, EmailEngagement, Profile, Erasure]  # what the customer agent applies
 EVENT_CLASSES: dict[str, type] = {"purchase": Purchase, "login": Login, "email": EmailEngagement, "profile": Profile}
 
 

@@ -186,6 +186,29 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
         return self.outcome_id
 
 
+class Erased(msgspec.Struct, frozen=True, kw_only=True):
+    """The shop erased a customer: their state is gone, their series ended, nothing more goes out.
+
+    The audit record of it, on the outcomes topic, holds nothing personal: the id the shop
+    erased, when, and the lifecycle position whose campaign the erasure ended.
+    """
+
+    erasure_id: str
+    customer_id: Identifier
+    erased_at: Timestamp
+    stage: Stage
+    episode: Annotated[int, msgspec.Meta(ge=0)]
+
+    @property
+    def id(self) -> str:
+        return self.erasure_id
+
+
+def erasure_id(customer_id: str, erased_at: float) -> str:
+    """The de-duplication key of an erasure: one per customer and erasure time."""
+    return deterministic_id("erasure", customer_id, repr(erased_at))
+
+
 def skip_id(command: str, action: str, reason: str, decided_at: float) -> str:
     """The de-duplication key of one decision about one planned message (made at ``decided_at``)."""
     return deterministic_id("skip", command, action, reason, repr(decided_at))
@@ -201,4 +224,4 @@ def to_datetime(epoch_seconds: float) -> datetime:
     return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
 
 
-Record = Union[Trigger, MessageCommand, Skip, Outcome]  # every record the engine decides
+Record = Union[Trigger, MessageCommand, Skip, Outcome, Erased]  # every record the engine decides

@@ -15,8 +15,8 @@ from typing import Any, Union
 import msgspec
 import orjson
 
-from streams.model.records import MessageCommand, Outcome, Skip, Trigger
-from streams.model.events import EmailEngagement, Login, Profile, Purchase
+from streams.model.records import Erased, MessageCommand, Outcome, Skip, Trigger
+from streams.model.events import EmailEngagement, Erasure, Login, Profile, Purchase
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ID_BASE = "https://winback-streams.dev/schemas/"
@@ -37,13 +37,14 @@ def _documents() -> dict[str, tuple[Any, str]]:
             "A customer profile on the compacted profiles topic (key: customer_id). `type` is optional on a topic.",
         ),
         "backtest-line": (
-            Union[Purchase, Login, EmailEngagement, Profile],
-            "One line of a backtest JSON-lines file: any event or profile, with its `type` required.",
+            Union[Purchase, Login, EmailEngagement, Profile, Erasure],
+            "One line of a backtest JSON-lines file: any event, profile or erasure, with its `type` required.",
         ),
         "trigger": (Trigger, "A customer entered a lapse stage (audit record on the triggers topic)."),
         "message-command": (MessageCommand, "One message for a sender service, on the topic of its channel."),
         "skip": (Skip, "A campaign step not sent as planned, and why (skips topic)."),
         "outcome": (Outcome, "A conversion attributed to a campaign (outcomes topic)."),
+        "erased": (Erased, "A customer the shop erased, and the campaign that ended with it (outcomes topic)."),
     }
 
 

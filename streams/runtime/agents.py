@@ -3,14 +3,16 @@
 Kept thin on purpose: decisions live in the pure engine, these functions only move bytes
 between Kafka and it.  Processing is at-least-once: a record's offset is committed after the
 agent has handled it, so after a crash it may be handled again, which the engine's idempotent
-updates (event-id dedupe, max() of timestamps) and the deterministic record ids make harmless.
+updates (each event's input position, max() of timestamps) and the deterministic record ids
+make harmless.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
-from typing import AsyncIterator, Iterator
+from typing import AsyncIterator, Iterator, NoReturn
 
 import faust
 from faust.types.tuples import Message
@@ -19,22 +21,25 @@ from streams.runtime import dead_letters, provenance
 from streams.runtime.observability import metrics
 from streams.model.activity import CustomerActivity
 from streams.runtime.clock import Clock, EventTimeClock
-from streams.model.codec import Limits, Rejection, decode_line, decode_record
+from streams.model.codec import Limits, Rejection, decode_erasure, decode_line, decode_record
 from streams.runtime.emitter import Emitter
 from streams.runtime.faust_patches import make_current
 from streams.core.engine import Engine, Result
 from streams.model.records import Record
 from streams.model.events import AnyInput, encode_event
+from streams.model.positions import Position
 from streams.runtime.ordered_acks import OrderedAcks
 from streams.runtime.reorder import ReorderBuffer
 from streams.runtime.scheduler import Scheduler
 from streams.runtime.topology import Topology
+from streams.runtime.waiting import WaitingOffsets
 from streams.runtime.watermarks import MARKER_DECODER, MARKER_KEY, MarkerSender
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 1000  # most records the customers agent decides on before one publish-and-wait
+BATCH_SIZE = 1000  # most records an agent handles before it waits for Kafka once
 BATCH_WAIT_SECONDS = 0.01  # how long a partial batch waits for more: the latency added at low traffic
+EXIT_UNHANDLED = 75  # EX_TEMPFAIL: a record could not be handled for now; a restart reads it again
 # A record to handle, with what to apply: its decoded event, a due tick's time to act at, or
 # None (a marker or an undecodable record: nothing).
 Ready = tuple[faust.EventT, AnyInput | float | None]
@@ -61,39 +66,84 @@ def register_agents(
 def _ingest(kind: str, topology: Topology, limits: Limits, watermarks: MarkerSender | None):
     """Validate each raw record: dead-letter it with the reason, or forward it keyed by customer.
 
+    Records are taken in batches like the customers agent's: every forward and dead letter of
+    a batch is handed to the producer in order, then the batch's dead letters are awaited once
+    (``dead_letters.Outbox``) and counted, and only then does Faust acknowledge the batch
+    (``take_events`` acknowledges a batch's records when the agent asks for the next one).
     "Too far in the future" is judged against the real clock whatever the scheduler's clock.
+    A tombstone on the profiles topic is the shop erasing the customer its key names: it is
+    forwarded as an ``Erasure`` dated by the record's timestamp (never later than now).
     """
     consumed = metrics.EVENTS_CONSUMED.labels(kind)
 
     async def ingest(stream: faust.StreamT) -> AsyncIterator[None]:
-        async for event in stream.events():
-            consumed.inc()
-            result = decode_record(event.value, kind, now=time.time(), limits=limits)
-            if isinstance(result, Rejection):
-                await _dead_letter(topology, kind, event, result)
-                event_time = None
-            else:
-                origin = provenance.Origin(event.message.topic, event.message.partition, event.message.offset)
-                await topology.events.send(
-                    key=result.customer_id.encode(), value=encode_event(result), headers=[origin.header()]
-                )
-                event_time = result.occurred_at.timestamp()
-            if watermarks is not None:  # only after the forward is queued: the marker must follow it
-                watermarks.observe(event.message, event_time)
+        async for batch in stream.take_events(BATCH_SIZE, BATCH_WAIT_SECONDS):
+            consumed.inc(len(batch))
+            outbox = dead_letters.Outbox(topology.dead_letters)
+            rejected: list[tuple[Message, Rejection]] = []
+            for event in batch:
+                result = _decode(kind, event, limits)
+                if isinstance(result, Rejection):
+                    await outbox.queue(_letter(event, result))
+                    rejected.append((event.message, result))
+                    event_time = None
+                else:
+                    origin = provenance.Origin(event.message.topic, event.message.partition, event.message.offset)
+                    await topology.events.send(
+                        key=result.customer_id.encode(), value=encode_event(result), headers=[origin.header()]
+                    )
+                    event_time = result.occurred_at.timestamp()
+                if watermarks is not None:  # only after the forward is queued: the marker must follow it
+                    watermarks.observe(event.message, event_time)
+            await _dead_lettered(outbox, kind, rejected)
             yield None
 
     return ingest
 
 
-async def _dead_letter(topology: Topology, kind: str, event: faust.EventT, rejection: Rejection) -> None:
+def _decode(kind: str, event: faust.EventT, limits: Limits) -> AnyInput | Rejection:
+    """The input record's event (a profile tombstone: an erasure), or why it is none."""
+    now = time.time()
+    if event.value is None and kind == "profile":
+        return decode_erasure(event.key, min(event.message.timestamp or now, now))
+    return decode_record(event.value, kind, now=now, limits=limits)
+
+
+def _letter(event: faust.EventT, rejection: Rejection) -> dead_letters.DeadLetter:
     message = event.message
     source = dead_letters.Source(message.topic, message.partition, message.offset, _timestamp_ms(message))
-    metrics.DEAD_LETTERS.labels(kind, rejection.reason).inc()
-    log.warning(
-        "dead-lettered %s:%d@%d: %s", message.topic, message.partition, message.offset, rejection.detail,
-        extra={"type": kind, "reason": rejection.reason, "topic": message.topic, "partition": message.partition},
-    )
-    await topology.dead_letters.send(key=event.key, value=event.value, headers=dead_letters.headers(rejection, source))
+    return dead_letters.letter(event.key, event.value, message.headers or (), rejection, source)
+
+
+async def _dead_lettered(outbox: dead_letters.Outbox, kind: str, rejected: list[tuple[Message, Rejection]]) -> None:
+    """Wait until Kafka acknowledged the batch's dead letters, then count and log each.
+
+    If Kafka never takes one, the process exits at once (``_exit_unhandled``) rather than go on.
+    """
+    try:
+        await outbox.acknowledged()
+    except dead_letters.Undeliverable as error:
+        source = error.source
+        _exit_unhandled(f"cannot dead-letter {source.topic}:{source.partition}@{source.offset} ({error})")
+    for message, rejection in rejected:
+        metrics.DEAD_LETTERS.labels(kind, rejection.reason).inc()
+        log.warning(
+            "dead-lettered %s:%d@%d: %s", message.topic, message.partition, message.offset, rejection.detail,
+            extra={"type": kind, "reason": rejection.reason, "topic": message.topic, "partition": message.partition},
+        )
+
+
+def _exit_unhandled(problem: str) -> NoReturn:
+    """Exit the process at once, committing nothing, so that the record being handled is read
+    again after the restart.
+
+    A graceful stop would lose it: Faust acknowledges the batch the agent is on as the agent
+    unwinds (``take_events`` acknowledges in a ``finally``), and commits its offsets on the way out.  Exiting like this is a kill -9, which
+    at-least-once processing survives (docs/guarantees.md).
+    """
+    log.critical("%s; exiting without committing its offset, so it is read again after a restart", problem)
+    logging.shutdown()
+    os._exit(EXIT_UNHANDLED)
 
 
 def _timestamp_ms(message: faust.types.tuples.Message) -> int | None:
@@ -117,9 +167,10 @@ def _keep_customers(topology: Topology, engine: Engine, scheduler: Scheduler, em
     due_topic = topology.due.get_topic_name()
     held: ReorderBuffer[tuple[faust.EventT, AnyInput]] | None = None
     acks: OrderedAcks[faust.EventT] | None = None
+    waiting: WaitingOffsets | None = None
     if isinstance(clock, EventTimeClock):
-        held, acks = ReorderBuffer(), OrderedAcks()
-        topology.activity.on_recover(lambda: _forget_revoked(topology, held, acks))
+        held, acks, waiting = ReorderBuffer(), OrderedAcks(), WaitingOffsets()
+        topology.activity.on_recover(lambda: _forget_revoked(topology, held, acks, waiting))
         topology.app.parked = lambda: _parked(held, acks)
 
     def ready(event: faust.EventT) -> list[Ready]:
@@ -139,8 +190,11 @@ def _keep_customers(topology: Topology, engine: Engine, scheduler: Scheduler, em
             released = held.release(message.partition, clock.now(message.partition)) if held else []
             return [(event, None), *released]
         decoded = _decode_internal(event)
-        if held is None or acks is None or decoded is None:
+        if held is None or acks is None or waiting is None or decoded is None:
             return [(event, decoded)]
+        origin = provenance.read(event.headers)
+        if origin is not None:
+            waiting.add(message.partition, event.key, origin)
         acks.hold(message.partition, message.offset)
         held.hold(message.partition, decoded.occurred_at.timestamp(), decoded.event_id, (event, decoded))
         return []
@@ -149,7 +203,7 @@ def _keep_customers(topology: Topology, engine: Engine, scheduler: Scheduler, em
         async for arrived in stream.take_events(BATCH_SIZE, BATCH_WAIT_SECONDS):
             batch = [pair for event in arrived for pair in ready(event)]
             started = time.perf_counter()
-            decided = _decide(topology.activity, engine, batch)
+            decided = _decide(topology.activity, engine, batch, waiting)
             await emitter.publish(decided.records)
             decided.write(topology.activity, scheduler, clock)
             metrics.observe_processing(time.perf_counter() - started, len(batch))
@@ -185,7 +239,7 @@ class _Decided:
             stored = table.get(key)
             state = CustomerActivity.decode(stored) if stored is not None else None
             self.states[key] = state
-            self.stages_before[key] = state.stage if state is not None else None
+            self.stages_before[key] = _stage(state)
         return self.states[key]
 
     @property
@@ -207,13 +261,23 @@ class _Decided:
             assert state is not None  # a result always carries a state
             make_current(event)
             table[key] = state.encode()
-            metrics.count_stage_change(self.stages_before[key], state.stage)
+            metrics.count_stage_change(self.stages_before[key], _stage(state))
             scheduler.track(event.message.partition, key.decode(), state)
 
 
-def _decide(table: faust.Table, engine: Engine, batch: list[Ready]) -> _Decided:
-    """Run the engine over a batch, in order, on states kept in memory for the batch."""
+def _stage(state: CustomerActivity | None) -> int | None:
+    """The customer's stage for the per-stage gauge (None: not in the table, or erased)."""
+    return state.stage if state is not None and not state.is_erased() else None
+
+
+def _decide(table: faust.Table, engine: Engine, batch: list[Ready], waiting: WaitingOffsets | None) -> _Decided:
+    """Run the engine over a batch, in order, on states kept in memory for the batch.
+
+    Each event goes with its input position (``waiting``: the offsets still waiting, with the
+    event clock), and with the real time, which bounds how far ahead a profile counts.
+    """
     decided = _Decided()
+    now = time.time()
     for event, content in batch:
         if content is None:
             continue  # a marker (already observed) or an undecodable record (already logged)
@@ -222,17 +286,28 @@ def _decide(table: faust.Table, engine: Engine, batch: list[Ready]) -> _Decided:
         if isinstance(content, float):
             result = _on_due(engine, content, customer_id, state)
         else:
-            result = _on_event(engine, customer_id, state, content)
+            result = _on_event(engine, customer_id, state, content, _position(event, waiting), now)
         if result is not None:
             decided.keep(event, result)
     return decided
 
 
-async def _forget_revoked(topology: Topology, held: ReorderBuffer, acks: OrderedAcks) -> None:
+async def _forget_revoked(topology: Topology, held: ReorderBuffer, acks: OrderedAcks, waiting: WaitingOffsets) -> None:
     """After a rebalance, drop held events of partitions now owned elsewhere (they are re-delivered there)."""
     owned = topology.customer_partitions()
     held.keep_only(owned)
     acks.keep_only(owned)
+    waiting.keep_only(owned)
+
+
+def _position(event: faust.EventT, waiting: WaitingOffsets | None) -> Position | None:
+    """Where the event came from, as the engine keeps it (None: a record without the header)."""
+    origin = provenance.read(event.headers)
+    if origin is None:
+        return None
+    if waiting is None:
+        return origin.position()
+    return waiting.applying(event.message.partition, event.key, origin)
 
 
 def _parked(held: ReorderBuffer, acks: OrderedAcks) -> Iterator[Message]:
@@ -253,15 +328,17 @@ def _decode_internal(event: faust.EventT) -> AnyInput | None:
     return decoded
 
 
-def _on_event(engine: Engine, customer_id: str, state: CustomerActivity | None, event: AnyInput) -> Result:
-    """An event: fire what was due before it, fold it in.
+def _on_event(
+    engine: Engine, customer_id: str, state: CustomerActivity | None, event: AnyInput, position: Position | None, now: float
+) -> Result:
+    """An event: fire what was due before it, fold it in (an erasure: empty the state).
 
     A redelivered event changes nothing, but its state is written again all the same: with the
     RocksDB store the state it found may be one the local database kept while a kill -9 kept
     its changelog write from Kafka (the input offset was not committed either, hence the
     redelivery), and only a write puts it back in the changelog.
     """
-    result = engine.apply_at(customer_id, state, event, event.occurred_at.timestamp())
+    result = engine.apply_at(customer_id, state, event, event.occurred_at.timestamp(), position, now)
     metrics.EVENTS_APPLIED.labels(type(event).__struct_config__.tag).inc()
     return result
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from streams.model.positions import Position, source_id
+
 HEADER = "winback.source"
 
 
@@ -24,6 +26,18 @@ class Origin:
     def header(self) -> tuple[str, bytes]:
         """The Kafka header that carries these coordinates."""
         return HEADER, f"{self.topic}:{self.partition}:{self.offset}".encode()
+
+    def position(self, waiting_from: int | None = None) -> Position:
+        """These coordinates as the engine keeps them (``streams.model.positions``)."""
+        return Position(source_id(self.topic, self.partition), self.offset, waiting_from)
+
+
+def check_distinct(topics: list[str], partitions: int) -> None:
+    """Refuse input partitions whose ``source_id``s collide (a CRC-32 each: practically never),
+    which would make one partition's offsets hide another's records as replays."""
+    ids = {source_id(topic, partition) for topic in topics for partition in range(partitions)}
+    if len(ids) != len(topics) * partitions:
+        raise ValueError(f"input topics {topics} have partitions with the same source id: rename one of them")
 
 
 def read(headers: Mapping[str, bytes] | Iterable[tuple[str, bytes]] | None) -> Origin | None:

@@ -84,7 +84,8 @@ class Scheduler:
             partition = partition_of(key, partitions)
             if partition in entries:
                 state = CustomerActivity.decode(raw)
-                stages[state.stage] += 1
+                if not state.is_erased():
+                    stages[state.stage] += 1
                 due = self.engine.next_due(state)
                 if due is not None:
                     entries[partition].append((key.decode(), due))

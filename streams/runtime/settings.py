@@ -114,6 +114,11 @@ class Settings(BaseSettings):
         ge=0,
         description="Events dated further than this into the future are dead-lettered (and rejected by the backtest).",
     )
+    max_profile_skew_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="A profile dated further ahead than this counts as dated this far ahead (so it cannot block later ones).",
+    )
 
     @field_validator("broker")
     @classmethod

@@ -6,6 +6,7 @@ import sys
 
 import faust
 
+from streams.runtime import provenance
 from streams.runtime.observability import log_format, metrics
 from streams.runtime.observability.endpoints import add_endpoints
 from streams.runtime.agents import register_agents
@@ -25,7 +26,8 @@ from streams.runtime.watermarks import MarkerSender
 def build_worker_app(settings: Settings, policy: Policy) -> Topology:
     """The fully wired app for these settings and policy (no Kafka connection is made yet)."""
     topology = build_topology(settings)
-    engine = Engine(policy)
+    provenance.check_distinct(list(settings.input_topics.values()), settings.partitions)
+    engine = Engine(policy, profile_skew=settings.max_profile_skew_seconds)
     clock = parse_clock(settings.clock, idle_after=settings.clock_idle_seconds)
     metrics.WORKER_CLOCK.labels(settings.clock.partition(":")[0]).set(1)
     limits = Limits(

@@ -25,7 +25,7 @@ def published_id(record: ConsumerRecord) -> str:
     """The de-duplication id of a published trigger, command, skip or outcome (an outcome also
     names its trigger, a skip its command: their own id is looked for first)."""
     document = msgspec.json.decode(record.value)
-    return next(document[key] for key in ("outcome_id", "skip_id", "command_id", "trigger_id") if key in document)
+    return next(document[key] for key in ("erasure_id", "outcome_id", "skip_id", "command_id", "trigger_id") if key in document)
 
 
 async def read_until(
@@ -57,9 +57,34 @@ async def read_until(
         await consumer.stop()
 
 
-def latest_by_key(records) -> dict[str, bytes]:
-    """The last value of each key, as a compacted topic keeps it."""
-    latest: dict[str, bytes] = {}
+async def read_all(bootstrap: str, topics: list[str]) -> list[ConsumerRecord]:
+    """Every record of ``topics`` up to their end offsets as of the call."""
+    consumer = AIOKafkaConsumer(
+        *topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False,
+    )
+    await consumer.start()
+    records: list[ConsumerRecord] = []
+    position: dict[TopicPartition, int] = {}  # next offset to read
+
+    async def fetch() -> None:
+        for partition, batch in (await consumer.getmany(timeout_ms=500)).items():
+            records.extend(batch)
+            position[partition] = batch[-1].offset + 1
+
+    try:
+        while not consumer.assignment():
+            await fetch()
+        ends = await consumer.end_offsets(list(consumer.assignment()))
+        while any(position.get(partition, 0) < end for partition, end in ends.items()):
+            await fetch()
+        return records
+    finally:
+        await consumer.stop()
+
+
+def latest_by_key(records) -> dict[str, bytes | None]:
+    """The last value of each key, as a compacted topic keeps it (None: a tombstone)."""
+    latest: dict[str, bytes | None] = {}
     for record in records:
         latest[record.key.decode()] = record.value
     return latest

@@ -21,6 +21,7 @@ from streams.model.activity import CustomerActivity
 from streams.runtime.settings import Settings
 from streams.admin.topics import changelog_topic
 from streams.devtools.spawn import WorkerProcess
+from tests.support.expected import with_input_positions
 from tests.support.kafka_io import latest_by_key, produce, published_id, read_until
 from tests.support.workload import LATER, START, Workload
 
@@ -116,8 +117,14 @@ class PhasedRun:
         }
 
 
+def table_of(changelog: list[ConsumerRecord]) -> dict[str, CustomerActivity]:
+    """The table its changelog records make: the latest state of each customer."""
+    return {key: CustomerActivity.decode(value) for key, value in latest_by_key(changelog).items() if value is not None}
+
+
 async def wait_for_table(settings: Settings, expected: dict[str, CustomerActivity], timeout: float = 60) -> None:
-    """The table's changelog holds exactly ``expected`` (latest record per customer), every field.
+    """The table's changelog holds exactly ``expected`` (latest record per customer), every field,
+    the input offsets applied included (read back from the input topics).
 
     Nothing is excluded: a redelivered event is recognised as a duplicate and changes nothing
     (not even the order of the dedupe ring), and a state write lost in a crash is redone when
@@ -125,14 +132,11 @@ async def wait_for_table(settings: Settings, expected: dict[str, CustomerActivit
     show here as a difference.
     """
     changelog = changelog_topic(settings)
-
-    def table(records: list[ConsumerRecord]) -> dict[str, CustomerActivity]:
-        return {key: CustomerActivity.decode(value) for key, value in latest_by_key(records).items()}
-
+    expected = await with_input_positions(settings, expected)
     try:
-        await read_until(settings.broker, [changelog], lambda got: table(got) == expected, timeout)
+        await read_until(settings.broker, [changelog], lambda got: table_of(got) == expected, timeout)
     except TimeoutError as error:
-        actual = table(error.records)  # type: ignore[attr-defined]
+        actual = table_of(error.records)  # type: ignore[attr-defined]
         wrong = [key for key in expected if actual.get(key) != expected[key]][:3]
         extra = sorted(set(actual) - set(expected))[:3]
         detail = "\n".join(f"{key}:\n  expected {expected[key]}\n  actual   {actual.get(key)}" for key in wrong)

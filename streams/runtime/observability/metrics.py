@@ -172,12 +172,14 @@ def observe_processing(seconds: float, records: int) -> None:
         EVENT_PROCESSING.observe(seconds)
 
 
-def count_stage_change(before: int | None, after: int) -> None:
-    """A customer moved from stage ``before`` (None: a new customer) to ``after`` (indexes into STAGES)."""
+def count_stage_change(before: int | None, after: int | None) -> None:
+    """A customer moved from stage ``before`` (None: a new or erased customer) to ``after``
+    (indexes into STAGES; None: erased)."""
     if before != after:
         if before is not None:
             CUSTOMERS.labels(STAGES[before]).dec()
-        CUSTOMERS.labels(STAGES[after]).inc()
+        if after is not None:
+            CUSTOMERS.labels(STAGES[after]).inc()
 
 
 def set_customers_per_stage(counts: Mapping[int, int]) -> None:

@@ -41,7 +41,7 @@ def event_lines(draw) -> bytes:
         )
     )
     document = msgspec.to_builtins(event) | {"type": event.__struct_config__.tag}
-    form = draw(st.sampled_from(["plain", "plain", "plain", "spaced", "escaped", "nested", "crlf", "ancient"]))
+    form = draw(st.sampled_from(["plain", "plain", "plain", "spaced", "escaped", "nested", "crlf", "ancient", "deep"]))
     if form == "spaced":  # json.dumps's separators
         return json.dumps(document, ensure_ascii=False).encode()
     if form == "escaped":  # every non-ASCII character as \\uXXXX, the id included
@@ -51,6 +51,9 @@ def event_lines(draw) -> bytes:
     if form == "ancient":
         return msgspec.json.encode(document | {"occurred_at": "1999-01-01T00:00:00Z"})
     line = msgspec.json.encode(document)
+    if form == "deep":  # an unknown field nested at, just past or far past the limit (issue #18, item 1)
+        depth = draw(st.sampled_from([31, 32, 1000]))
+        return line[:-1] + b',"extra":' + b"[" * depth + b"]" * depth + b"}"
     return line + b"\r" if form == "crlf" else line
 
 

@@ -61,12 +61,13 @@ def test_see_all_is_seen_of_each_id_when_none_is_a_redelivery(recent_ids: list[s
     def with_recent() -> CustomerActivity:
         state = CustomerActivity.starting(0)
         for event_id in recent_ids:
-            state.seen(event_id)
+            state.seen(login(0, event_id=event_id))
         return state
 
     one_by_one, at_once = with_recent(), with_recent()
-    redelivered = [one_by_one.seen(event_id) for event_id in event_ids]
-    if at_once.see_all(event_ids):
+    events = [login(0, event_id=event_id) for event_id in event_ids]
+    redelivered = [one_by_one.seen(event) for event in events]
+    if at_once.see_all(events):
         assert not any(redelivered)
         assert at_once.recent == one_by_one.recent
     else:

@@ -76,6 +76,14 @@ def test_a_line_that_is_not_utf8_inside_a_string_is_rejected_not_fatal():
     assert report.rejected_examples[0]["reason"] == "malformed_json" and report.events == 2
 
 
+def test_a_line_nested_1000_deep_is_rejected_not_fatal():
+    """Issue #18, item 1: the backtest crashed with RecursionError on this line."""
+    deep = line(login(1))[:-1] + b',"extra":' + b"[" * 1000 + b"]" * 1000 + b"}"
+    report = run_backtest([line(purchase(0)), deep, line(login(2))], policy(SMALL))
+    assert report.rejected_reasons == {"too_deep": 1} and report.rejected_examples[0]["line"] == 2
+    assert report.events == 2
+
+
 def test_on_record_sees_each_customers_records_in_order():
     seen = []
     run_backtest([line(event) for event in HISTORY], policy(SMALL), on_record=lambda customer, record: seen.append((customer, record)))
@@ -124,3 +132,12 @@ def test_a_report_without_on_record_counts_like_one_from_full_records():
     for name in ("reactivation", "winback"):
         groups = [counted["campaigns"][name]["holdout"], *counted["campaigns"][name]["variants"].values()]
         assert all(group["conversions"] and group["revenue"] for group in groups)
+
+
+def test_an_erasure_line_is_counted_and_the_customer_ends_in_no_stage():
+    erasure = b'{"type":"erasure","customer_id":"a","erased_at":"2024-01-05T12:00:00Z"}'
+    report = run_backtest([*(line(event) for event in HISTORY), erasure], policy(SMALL), now=moment(100))
+    figures = report.as_dict()
+    assert figures["erasures"] == 1 and figures["customers"] == 3
+    assert figures["stages"] == {"active": 1, "reactivation": 0, "winback": 1, "sunset": 0}  # a is gone
+    assert figures["triggers"] == {"reactivation": 1, "winback": 1, "sunset": 0}  # only b lapsed

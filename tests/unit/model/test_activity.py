@@ -8,7 +8,7 @@ from tests.support.builders import DAY, email, login, moment, profile, purchase
 def fold(*events) -> CustomerActivity:
     state = CustomerActivity.starting(events[0].occurred_at.timestamp())
     for event in events:
-        if not state.seen(event.event_id):
+        if not state.seen(event):
             state.record(event, event.occurred_at.timestamp())
     return state
 
@@ -39,10 +39,10 @@ def test_same_event_twice_changes_nothing():
 
 def test_dedupe_window_is_the_latest_recent_events():
     state = CustomerActivity.starting(0)
-    ids = [f"evt-{number}" for number in range(RECENT_EVENTS + 1)]
-    assert [state.seen(event_id) for event_id in ids] == [False] * len(ids)
-    assert state.seen(ids[-1]) and state.seen(ids[1])
-    assert not state.seen(ids[0])  # fell out of the window
+    logins = [login(number, event_id=f"evt-{number}") for number in range(RECENT_EVENTS + 1)]
+    assert [state.seen(event) for event in logins] == [False] * len(logins)
+    assert state.seen(logins[-1]) and state.seen(logins[1])
+    assert not state.seen(logins[0])  # fell out of the window
     assert len(state.recent) == RECENT_EVENTS
 
 

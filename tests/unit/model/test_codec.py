@@ -1,11 +1,12 @@
 """Every record decodes to an event or to a rejection with the right reason."""
 
+import sys
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
 import pytest
 
-from streams.model.codec import BUILDERS, Limits, Rejection, decode_batch_at, decode_line, decode_record
+from streams.model.codec import BUILDERS, Limits, Rejection, decode_batch_at, decode_line, decode_line_at, decode_record
 from streams.model.events import EmailEngagement, Login, Purchase
 
 NOW = datetime(2025, 6, 1, tzinfo=timezone.utc).timestamp()
@@ -107,3 +108,84 @@ def test_each_fast_path_builder_passes_every_field_on(event_class):
     built = BUILDERS[event_class](item)
     assert built.__class__ is event_class
     assert {name: getattr(built, name) for name in event_class.__struct_fields__} == vars(item)
+
+
+# Issue #18, item 1: 2 KB nested 1,000 deep raised RecursionError out of the decoder.
+DEEP = PURCHASE[:-1] + b',"extra":' + b"[" * 1000 + b"]" * 1000 + b"}"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        DEEP,
+        b'{"a":' * 1000 + b"1" + b"}" * 1000,  # objects
+        b"[" * 60_000,  # never closed
+        b"[" * 1000 + b'"\\"' + b"]" * 1000,  # an escape inside
+        b"[[]" * 20_000,  # deep by interleaving, no long run of openers
+    ],
+)
+def test_nesting_past_the_limit_is_rejected_before_parsing(raw: bytes):
+    expected = Rejection("too_deep", "arrays and objects nested more than 32 deep")
+    assert decode_record(raw, "purchase", now=NOW) == expected
+    assert decode_line(raw) == expected
+    assert decode_line_at(raw) == expected
+
+
+def test_brackets_inside_strings_do_not_count_and_32_levels_are_allowed():
+    in_strings = PURCHASE.replace(b'["shoes"]', b'["' + b"[{" * 5000 + b'", "\\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["]')
+    assert decode_record(in_strings, "purchase", now=NOW).reason == "invalid_value"  # a category over 64 characters
+    at_limit = PURCHASE[:-1] + b',"extra":' + b"[" * 31 + b"]" * 31 + b"}"
+    assert isinstance(decode_record(at_limit, "purchase", now=NOW), Purchase)
+    assert decode_record(at_limit.replace(b"[]", b"[[]]"), "purchase", now=NOW).reason == "too_deep"
+
+
+def test_a_deep_record_gets_the_same_verdict_however_deep_the_caller_s_stack_is():
+    """What catching RecursionError would not give: 100 frames from the interpreter's limit,
+    msgspec itself would raise it on this 150-deep record, which it parses fine at the top."""
+    deep = DEEP.replace(b"[" * 1000 + b"]" * 1000, b"[" * 150 + b"]" * 150)
+
+    def at_depth(frames: int) -> object:
+        return at_depth(frames - 1) if frames else decode_record(deep, "purchase", now=NOW)
+
+    assert at_depth(sys.getrecursionlimit() - 100) == at_depth(0) == Rejection(
+        "too_deep", "arrays and objects nested more than 32 deep"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (PURCHASE.replace(b"19.5", b"NaN"), "malformed_json"),
+        (PURCHASE.replace(b"19.5", b"-Infinity"), "malformed_json"),
+        (PURCHASE.replace(b"19.5", b"9" * 5000), "invalid_value"),  # a number with 5,000 digits
+        (PURCHASE.replace(b"19.5", b"1e400"), "invalid_value"),
+        (PURCHASE.replace(b'"c1"', b"1" + b"0" * 400), "invalid_value"),  # too big to read, where a string belongs
+        (PURCHASE.replace(b"2025-05-01T10:00:00+02:00", b"2025-05-01T23:59:60Z"), "invalid_value"),  # leap second
+        (PURCHASE.replace(b"2025-05-01T10:00:00+02:00", b"0001-01-01T00:00:00+23:59"), "ancient_timestamp"),
+        (PURCHASE.replace(b"2025-05-01T10:00:00+02:00", b"9999-12-31T23:59:59-23:59"), "future_timestamp"),
+        (PURCHASE.replace(b"2025-05-01T10:00:00+02:00", b"+12025-05-01T10:00:00Z"), "invalid_value"),
+        (b"\xef\xbb\xbf" + PURCHASE, "malformed_json"),  # a byte-order mark
+        (PURCHASE.decode().encode("utf-16"), "malformed_json"),
+    ],
+)
+def test_numbers_dates_and_encodings_json_cannot_hold_are_rejected(raw: bytes, reason: str):
+    result = decode_record(raw, "purchase", now=NOW)
+    assert isinstance(result, Rejection) and result.reason == reason, result
+
+
+def test_a_tombstone_key_becomes_an_erasure_at_the_record_s_time():
+    from streams.model.codec import decode_erasure
+    from streams.model.events import Erasure
+
+    erasure = decode_erasure("c-ü".encode(), 1_717_000_000.5)
+    assert isinstance(erasure, Erasure) and erasure.customer_id == "c-ü"
+    assert erasure.occurred_at.timestamp() == 1_717_000_000.5
+
+
+def test_a_tombstone_without_a_usable_key_is_rejected_with_the_reason():
+    from streams.model.codec import decode_erasure
+
+    reasons = [decode_erasure(key, 1_717_000_000.0) for key in (None, b"\xff\xfe", b"", b"a\x00b", b"x" * 129)]
+    assert [getattr(reason, "reason", None) for reason in reasons] == [
+        "missing_field", "malformed_json", "invalid_value", "invalid_value", "invalid_value"
+    ]

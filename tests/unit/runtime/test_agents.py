@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from streams.core.engine import Engine
 from streams.policy.loading import default_policy_path, load_policy
+from streams.model.positions import source_id
 from streams.runtime.agents import _decide
+from streams.runtime.provenance import Origin
+from streams.runtime.waiting import WaitingOffsets
 from tests.support.builders import purchase
 
 
@@ -21,6 +24,7 @@ class Event:
 
     key: bytes
     message: Message
+    headers: dict[str, bytes] = field(default_factory=dict)
 
 
 def test_a_redelivered_event_writes_the_state_it_found_again():
@@ -31,7 +35,30 @@ def test_a_redelivered_event_writes_the_state_it_found_again():
     stored = engine.apply("c1", None, first).state
     table = {b"c1": stored.encode()}
 
-    decided = _decide(table, engine, [(Event(b"c1", Message()), first)])
+    decided = _decide(table, engine, [(Event(b"c1", Message()), first)], None)
 
     assert list(decided.changed) == [b"c1"] and decided.records == []
     assert decided.states[b"c1"] == stored
+
+
+def test_an_event_is_applied_with_its_input_position_and_a_replay_of_it_changes_nothing():
+    engine = Engine(load_policy(default_policy_path()))
+    first = purchase(0, "c1")
+    origin = Origin("shop.purchases", 2, 41)
+    event = Event(b"c1", Message(), dict([origin.header()]))
+    applied = _decide({}, engine, [(event, first)], None).states[b"c1"]
+    assert applied is not None and applied.applied == {source_id("shop.purchases", 2): [42]}
+
+    again = _decide({b"c1": applied.encode()}, engine, [(event, first)], None).states[b"c1"]
+    assert again == applied
+
+
+def test_with_the_event_clock_an_offset_applied_ahead_of_a_waiting_one_is_kept_apart():
+    engine = Engine(load_policy(default_policy_path()))
+    waiting = WaitingOffsets()
+    early, late = Origin("shop.purchases", 2, 41), Origin("shop.purchases", 2, 45)
+    for origin in (early, late):
+        waiting.add(0, b"c1", origin)
+    event = Event(b"c1", Message(), dict([late.header()]))
+    state = _decide({}, engine, [(event, purchase(0, "c1"))], waiting).states[b"c1"]
+    assert state is not None and state.applied == {source_id("shop.purchases", 2): [41, 45]}

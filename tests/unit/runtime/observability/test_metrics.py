@@ -70,8 +70,9 @@ def test_customers_per_stage_follow_changes_and_are_replaced_by_a_recount():
     metrics.count_stage_change(None, 0)  # a new customer
     metrics.count_stage_change(0, 1)  # lapses
     metrics.count_stage_change(1, 1)  # a step of the same stage
+    metrics.count_stage_change(1, None)  # erased: in no stage any more
     assert {stage: sample("winback_customers", stage=stage) for stage in STAGES} == {
-        "active": 5, "reactivation": 3, "winback": 0, "sunset": 0
+        "active": 5, "reactivation": 2, "winback": 0, "sunset": 0
     }
     metrics.set_customers_per_stage({2: 4})
     assert {stage: sample("winback_customers", stage=stage) for stage in STAGES} == {

@@ -1,0 +1,77 @@
+"""A tombstone on the profiles topic erases the customer, on the real broker (issue item 6).
+
+Two customers with the same history are in the middle of their reactivation series; the shop
+erases one.  The erased customer's state is replaced by a marker with nothing personal in it
+(the changelog's latest record), an ``Erased`` record goes to the outcomes topic, a late event
+from before the erasure does not bring them back, and when the clock moves on the other
+customer gets the series' next message while the erased one gets nothing more.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import msgspec
+import pytest
+
+from streams.core.engine import Engine
+from streams.devtools import testing
+from streams.model.activity import CustomerActivity
+from streams.devtools.publisher import publish
+from streams.model.events import Erasure
+from streams.model.records import Erased, MessageCommand
+from streams.policy.loading import default_policy_path, load_policy
+from streams.runtime.settings import Settings
+from tests.support.kafka_io import produce, published_id, read_all, read_until
+from tests.support.phases import wait_for_table
+
+pytestmark = [pytest.mark.integration, pytest.mark.parametrize("store", ["memory", "rocksdb"])]
+
+FIRST = datetime(2024, 6, 1, tzinfo=timezone.utc)  # reactivation (day 30) fired 3 days ago, step 1 due on day 37
+LATER = FIRST + timedelta(days=10)  # step 1 is due by then
+BOUGHT = FIRST - timedelta(days=33)
+ERASED = datetime(2025, 3, 1, 9, 30, tzinfo=timezone.utc)  # the tombstone's timestamp (before the real now)
+
+
+def _purchase(customer: str):
+    return testing.purchase(customer, BOUGHT, amount=40.0, event_id=f"{customer}-p", order_id=f"{customer}-o")
+
+
+async def test_a_tombstone_erases_the_customer_and_ends_their_series(app_settings: Settings, worker_factory):
+    settings = app_settings
+    worker = worker_factory(WINBACK_CLOCK=f"fixed:{FIRST.isoformat()}", WINBACK_TICK_SECONDS="0.2")
+    purchases = [_purchase("keep"), _purchase("gone")]
+    encoded = [(settings.topic_purchases, p.customer_id.encode(), msgspec.json.encode(p)) for p in purchases]
+    await produce(settings.broker, encoded)
+    await read_until(settings.broker, settings.output_topics, lambda got: len(_commands(got)) == 2)
+
+    await publish(settings, [Erasure(customer_id="gone", erased_at=ERASED)])  # a tombstone dated ERASED
+    outcomes = await read_until(settings.broker, [settings.topic_outcomes], lambda got: len(got) >= 1)
+    (erased,) = [msgspec.json.decode(record.value, type=Erased) for record in outcomes]
+    (tombstone,) = await read_all(settings.broker, [settings.topic_profiles])
+    assert (tombstone.key, tombstone.value) == (b"gone", None)
+    assert (erased.customer_id, erased.erased_at, erased.stage, erased.episode) == ("gone", ERASED, "reactivation", 0)
+    assert set(msgspec.json.decode(outcomes[0].value)) == {"erasure_id", "customer_id", "erased_at", "stage", "episode"}
+
+    late = testing.login("gone", BOUGHT + timedelta(days=1), event_id="gone-late")  # from before the erasure
+    await produce(settings.broker, [(settings.topic_logins, b"gone", msgspec.json.encode(late))])
+    worker.stop()
+    worker.env["WINBACK_CLOCK"] = f"fixed:{LATER.isoformat()}"
+    worker.start()
+    records = await read_until(settings.broker, settings.output_topics, lambda got: len(_commands(got)) == 3)
+
+    assert sorted((c.customer_id, c.step) for c in _commands(records)) == [("gone", 0), ("keep", 0), ("keep", 1)]
+    engine = Engine(load_policy(default_policy_path()))
+    keep = engine.apply("keep", None, purchases[0]).state
+    engine.advance("keep", keep, FIRST.timestamp())
+    engine.advance("keep", keep, LATER.timestamp())
+    gone = CustomerActivity.erased(ERASED.timestamp(), {})
+    await wait_for_table(settings, {"keep": keep, "gone": gone})
+    with pytest.raises(TimeoutError):  # nothing more for anyone, above all for the erased customer
+        await read_until(settings.broker, settings.output_topics, lambda got: len(got) > len(records), timeout=4)
+    assert worker.alive(), worker.tail()
+    assert len({published_id(record) for record in records}) == len(records)
+
+
+def _commands(records) -> list[MessageCommand]:
+    return [msgspec.json.decode(r.value, type=MessageCommand) for r in records if b'"command_id"' in r.value and b'"skip_id"' not in r.value]
