@@ -20,11 +20,12 @@ import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import Iterable
-
-import faust
+from typing import TYPE_CHECKING, Iterable
 
 from streams.model.codec import Rejection
+
+if TYPE_CHECKING:  # the demo's watcher reads dead letters without loading Faust
+    import faust
 
 log = logging.getLogger(__name__)
 
