@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from streams.admin.topics import ensure_topics
-from streams.devtools.kafka_local import LocalKafka
 from streams.devtools.spawn import WorkerProcess, worker_env
 from streams.runtime.settings import Settings
+
+from scratch_broker import scratch_broker
 
 PURCHASE = (
     b'{"event_id":"e-%d","customer_id":"c-%d","occurred_at":"2024-02-01T10:00:00Z",'
@@ -89,19 +88,12 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=4)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="winback-bench-dead-letters-") as scratch:
-        workdir = Path(scratch)
-        broker = LocalKafka(workdir / "kafka", heap="512m")
-        try:
-            settings = Settings(broker=broker.start(timeout=240), app_id="bench-dl", partitions=args.partitions)
-            asyncio.run(ensure_topics(settings))
-            asyncio.run(produce(settings, args.records))
-            letters, forwards = measure(settings, args.records, workdir)
-            print(f"{args.records:,} malformed then {args.records:,} valid records on {args.partitions} partitions")
-            print(f"ingest: {letters:,.0f} dead letters/s, {forwards:,.0f} forwards/s; "
-                  f"dead letters / forwards: {letters / forwards:.2f}")
-        finally:
-            broker.stop()
+    with scratch_broker("dead-letters", args.partitions, heap="512m") as (settings, workdir):
+        asyncio.run(produce(settings, args.records))
+        letters, forwards = measure(settings, args.records, workdir)
+        print(f"{args.records:,} malformed then {args.records:,} valid records on {args.partitions} partitions")
+        print(f"ingest: {letters:,.0f} dead letters/s, {forwards:,.0f} forwards/s; "
+              f"dead letters / forwards: {letters / forwards:.2f}")
 
 
 if __name__ == "__main__":

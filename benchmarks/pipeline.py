@@ -39,7 +39,6 @@ import asyncio
 import multiprocessing
 import os
 import statistics
-import tempfile
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -52,15 +51,15 @@ from aiokafka.structs import TopicPartition
 
 from streams.runtime.clock import FixedClock
 from streams.core.engine import Engine
-from streams.devtools.kafka_local import LocalKafka
 from streams.policy.loading import default_policy_path, load_policy
 from streams.devtools.publisher import publish
 from streams.runtime.scheduler import Scheduler
 from streams.runtime.settings import Settings
-from streams.admin.topics import ensure_topics
 from streams.runtime.topology import build_topology, create_app
 from streams.devtools.traffic import generate_history
 from streams.devtools.spawn import WorkerProcess, free_port
+
+from scratch_broker import scratch_broker
 
 RELAY_TOPIC = "bench.relay"
 POLL_SECONDS = 0.05
@@ -253,40 +252,33 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15, help="scheduler ticks timed per index size")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="winback-bench-pipeline-") as scratch:
-        workdir = Path(scratch)
-        broker = LocalKafka(workdir / "kafka", heap="1g")
-        try:
-            settings = Settings(broker=broker.start(timeout=240), app_id="bench", partitions=args.partitions)
-            asyncio.run(ensure_topics(settings))
-            asyncio.run(create_relay_topic(settings))
-            events = generate_history(args.customers, args.days, seed=7, start=HISTORY_START)
-            produced = asyncio.run(publish(settings, events))
-            print(f"produced {produced:,} records ({args.customers:,} customers, {args.days} days) to "
-                  f"{len(settings.input_topics)} input topics; {args.partitions} partitions; store {args.store}")
+    with scratch_broker("pipeline", args.partitions, heap="1g") as (settings, workdir):
+        asyncio.run(create_relay_topic(settings))
+        events = generate_history(args.customers, args.days, seed=7, start=HISTORY_START)
+        produced = asyncio.run(publish(settings, events))
+        print(f"produced {produced:,} records ({args.customers:,} customers, {args.days} days) to "
+              f"{len(settings.input_topics)} input topics; {args.partitions} partitions; store {args.store}")
 
-            before = asyncio.run(relay(settings, produced, "bench-relay-1"))
-            clock = f"fixed:{HISTORY_START.isoformat()}"
-            worker, ingest = pipeline(settings, produced, workdir, args.store, clock, timeout=600)
-            floor = faust_floor(settings, produced, workdir, timeout=600)
-            after = asyncio.run(relay(settings, produced, "bench-relay-2"))
-            baseline = (before + after) / 2
-            print(f"relay (aiokafka consume -> produce): {before:,.0f} before, {after:,.0f} after the pipeline "
-                  f"records/s; baseline {baseline:,.0f}")
-            print(f"pipeline (winback worker, end to end): {worker:,.0f} events/s; its ingest alone forwarded "
-                  f"{ingest:,.0f} events/s")
-            print(f"pipeline / relay: {worker / baseline:.2f} (target >= 0.5)")
-            print(f"Faust's floor (an agent that only counts the records): {floor:,.0f} records/s; "
-                  f"floor / relay: {floor / baseline:.2f}, the ceiling of any Faust agent")
+        before = asyncio.run(relay(settings, produced, "bench-relay-1"))
+        clock = f"fixed:{HISTORY_START.isoformat()}"
+        worker, ingest = pipeline(settings, produced, workdir, args.store, clock, timeout=600)
+        floor = faust_floor(settings, produced, workdir, timeout=600)
+        after = asyncio.run(relay(settings, produced, "bench-relay-2"))
+        baseline = (before + after) / 2
+        print(f"relay (aiokafka consume -> produce): {before:,.0f} before, {after:,.0f} after the pipeline "
+              f"records/s; baseline {baseline:,.0f}")
+        print(f"pipeline (winback worker, end to end): {worker:,.0f} events/s; its ingest alone forwarded "
+              f"{ingest:,.0f} events/s")
+        print(f"pipeline / relay: {worker / baseline:.2f} (target >= 0.5)")
+        print(f"Faust's floor (an agent that only counts the records): {floor:,.0f} records/s; "
+              f"floor / relay: {floor / baseline:.2f}, the ceiling of any Faust agent")
 
-            small, large = 10_000, 1_000_000
-            ticks = asyncio.run(tick_seconds(settings, (small, large), args.due, args.rounds))
-            print(f"scheduler tick, {args.due:,} due, published to the broker (median of {args.rounds}): "
-                  f"{ticks[small] * 1000:.1f} ms with {small:,} customers, {ticks[large] * 1000:.1f} ms with "
-                  f"{large:,}")
-            print(f"tick 1M / 10k: {ticks[large] / ticks[small]:.2f} (target <= 1.5)")
-        finally:
-            broker.stop()
+        small, large = 10_000, 1_000_000
+        ticks = asyncio.run(tick_seconds(settings, (small, large), args.due, args.rounds))
+        print(f"scheduler tick, {args.due:,} due, published to the broker (median of {args.rounds}): "
+              f"{ticks[small] * 1000:.1f} ms with {small:,} customers, {ticks[large] * 1000:.1f} ms with "
+              f"{large:,}")
+        print(f"tick 1M / 10k: {ticks[large] / ticks[small]:.2f} (target <= 1.5)")
 
 
 if __name__ == "__main__":
