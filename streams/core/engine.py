@@ -131,10 +131,10 @@ class Engine:
         duplicates = 0
         # Profiles and erasures are not deduped by id: the newest wins (a redelivery is applied
         # again, to no effect).  An erasure empties the ring: it needs the one-by-one path.
-        by_id = [event for event in events if event.__class__ is not Profile]
-        none_redelivered = (
-            positions is None and not any(event.__class__ is Erasure for event in by_id) and state.see_all(by_id)
-        )
+        none_redelivered = False
+        if positions is None:  # a backtest's run
+            by_id = [event for event in events if event.__class__ is not Profile]
+            none_redelivered = not any(event.__class__ is Erasure for event in by_id) and state.see_all(by_id)
         lifecycle, attribution = self.lifecycle, self.attribution
         last_activity, soonest = lifecycle.last_activity, lifecycle.soonest
         # An active customer lapses no sooner than this: "last" times only move forward.

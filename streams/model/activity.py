@@ -115,8 +115,14 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
     def replayed(self, position: Position) -> bool:
         """True if the input record at ``position`` was applied already; otherwise remember it
         as applied and return False (``streams.model.positions`` says why this is exact)."""
-        done, *ahead = self.applied.get(position.source, [0])
+        marks = self.applied.get(position.source)
         offset = position.offset
+        if position.waiting_from is None and (marks is None or len(marks) == 1):  # in order: one number
+            if marks is not None and offset < marks[0]:
+                return True
+            self.applied[position.source] = [offset + 1]
+            return False
+        done, *ahead = marks or [0]
         replayed = offset < done or offset in ahead
         if not replayed:
             ahead.append(offset)
