@@ -26,7 +26,9 @@ Ordering rules (they make backtests reproducible):
   events are also recognised by (kind, event id), but an opt-out is applied all the same;
 * an erasure ends everything at once: no records but the ``Erased`` one, and the state becomes
   a marker with nothing personal in it; the customer's events from before the erasure are
-  ignored, and one after it starts them afresh.
+  ignored, and one after it starts them afresh.  The marker is due ``erasure_grace`` after the
+  erasure was applied (on the caller's clock): ``advance`` then says it is to be forgotten,
+  and the caller deletes the customer's key.
 
 How a due step goes out (holdout, channel, caps, quiet hours) is ``streams.core.delivery``'s part;
 what the decisions are written down as is the recorder's (``streams.core.recorders``).
@@ -51,6 +53,7 @@ from streams.model.records import STAGES, Erased, Record, erasure_id, to_datetim
 
 SUNSET = STAGES.index("sunset")
 PROFILE_SKEW = 300.0  # seconds a profile may be dated ahead of "now" (the runtime's setting overrides it)
+ERASURE_GRACE = 3600.0  # seconds an erasure marker is kept (the runtime's setting overrides it)
 _NOTHING: tuple[Record, ...] = ()
 
 
@@ -62,6 +65,7 @@ class Result(msgspec.Struct, frozen=True, gc=False):
     state: CustomerActivity
     records: tuple[Record, ...] = _NOTHING
     duplicate: bool = False  # the event was a redelivery and changed nothing
+    forgotten: bool = False  # an erasure marker whose grace is over: the caller deletes the customer's key
 
 
 class Replayed(NamedTuple):
@@ -78,11 +82,20 @@ class Engine:
 
     ``recorder`` writes the decisions down: full records unless the caller needs less.
     ``profile_skew``: how far ahead of the caller's ``now`` a profile's time counts.
+    ``erasure_grace``: how long an erasure's marker is kept before the customer is forgotten.
     """
 
-    def __init__(self, policy: Policy, recorder: Recorder[Any] = FULL, *, profile_skew: float = PROFILE_SKEW) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        recorder: Recorder[Any] = FULL,
+        *,
+        profile_skew: float = PROFILE_SKEW,
+        erasure_grace: float = ERASURE_GRACE,
+    ) -> None:
         self.policy = policy
         self.profile_skew = profile_skew
+        self.erasure_grace = erasure_grace
         self.lifecycle = Lifecycle(policy)
         self.series = Series(policy)
         self.recorder = recorder
@@ -101,10 +114,12 @@ class Engine:
         at: float,
         position: Position | None = None,
         now: float | None = None,
+        applied_at: float | None = None,
     ) -> Result:
         """``apply`` for a caller that already knows the event's time in epoch seconds (and,
-        from Kafka, where the event came from and the time it is applied at)."""
-        state, records, duplicates = self.replay(customer_id, state, (event,), (at,), (position,), now)
+        from Kafka, where the event came from, the real time and the scheduler's time it is
+        applied at)."""
+        state, records, duplicates = self.replay(customer_id, state, (event,), (at,), (position,), now, applied_at)
         return Result(state, tuple(records) if records else _NOTHING, duplicates == 1)
 
     def replay(
@@ -115,10 +130,13 @@ class Engine:
         times: Sequence[float],
         positions: Sequence[Position | None] | None = None,
         now: float | None = None,
+        applied_at: float | None = None,
     ) -> Replayed:
         """``apply_at`` of each of a customer's events in turn (``times``: theirs; ``positions``:
         where each came from, if known), in one call; ``state`` None: a customer seen for the
-        first time (with at least one event).
+        first time (with at least one event).  ``now``: the real time, which bounds how far ahead
+        a profile counts; ``applied_at``: the time on the clock that later calls ``advance``,
+        from which an erasure's grace runs (never earlier than the erasure itself).
 
         This is the engine's one way of applying events: the stream applies them one at a time,
         a backtest each customer's whole history at once, which spares it most of the per-event
@@ -131,10 +149,10 @@ class Engine:
         duplicates = 0
         # Profiles and erasures are not deduped by id: the newest wins (a redelivery is applied
         # again, to no effect).  An erasure empties the ring: it needs the one-by-one path.
-        by_id = [event for event in events if event.__class__ is not Profile]
-        none_redelivered = (
-            positions is None and not any(event.__class__ is Erasure for event in by_id) and state.see_all(by_id)
-        )
+        none_redelivered = False
+        if positions is None:  # a backtest's run
+            by_id = [event for event in events if event.__class__ is not Profile]
+            none_redelivered = not any(event.__class__ is Erasure for event in by_id) and state.see_all(by_id)
         lifecycle, attribution = self.lifecycle, self.attribution
         last_activity, soonest = lifecycle.last_activity, lifecycle.soonest
         # An active customer lapses no sooner than this: "last" times only move forward.
@@ -147,7 +165,8 @@ class Engine:
                 continue
             if kind is Erasure:
                 records.append(self._erased(customer_id, state, at))
-                state = CustomerActivity.erased(at, state.applied)
+                forget_at = max(at, applied_at if applied_at is not None else at) + self.erasure_grace
+                state = CustomerActivity.erased(at, state.applied, forget_at)
                 quiet_until = last_activity(state) + soonest
                 continue
             if state.erased_at is not None and at <= state.erased_at:
@@ -160,6 +179,7 @@ class Engine:
                 at = min(at, now + self.profile_skew)
             if state.is_erased():
                 state.first_seen = state.stage_entered_at = at
+                state.forget_at = None
             # Fire what was due before the event: a lapsed customer may always have something due.
             if state.stage != ACTIVE:
                 self._fire(customer_id, state, at, False, records)
@@ -192,13 +212,19 @@ class Engine:
         )
 
     def advance(self, customer_id: str, state: CustomerActivity, now: float) -> Result:
-        """Fire every stage entry and series step due at or before ``now``."""
+        """Fire every stage entry and series step due at or before ``now``; an erasure marker
+        fires nothing, and once due it is to be forgotten."""
+        if state.is_erased():
+            return Result(state, forgotten=state.forget_at is not None and state.forget_at <= now)
         records: list[Record] = []
         self._fire(customer_id, state, now, True, records)
         return Result(state, tuple(records) if records else _NOTHING)
 
     def next_due(self, state: CustomerActivity) -> float | None:
-        """When this customer next enters a stage or has a step due, if nothing happens before."""
+        """When this customer next enters a stage or has a step due, if nothing happens before
+        (an erasure marker: when it is to be forgotten)."""
+        if state.is_erased():
+            return state.forget_at
         upcoming = self._upcoming(state, self.lifecycle.last_activity(state))
         return upcoming[0] if upcoming is not None else None
 

@@ -88,6 +88,7 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
     # customer is applied, then the offsets at or above it applied ahead of an earlier one].
     applied: dict[int, list[int]] = {}
     erased_at: float | None = None  # the shop erased the customer then: earlier events are theirs, and ignored
+    forget_at: float | None = None  # an erasure marker: when it has served its purpose and the key is deleted
 
     @classmethod
     def starting(cls, at: float) -> CustomerActivity:
@@ -95,10 +96,11 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
         return cls(first_seen=at, stage_entered_at=at)
 
     @classmethod
-    def erased(cls, at: float, applied: dict[int, list[int]]) -> CustomerActivity:
+    def erased(cls, at: float, applied: dict[int, list[int]], forget_at: float | None = None) -> CustomerActivity:
         """What is kept of a customer the shop erased at ``at``: nothing personal, only that time
-        and the input offsets applied, so that neither a replay nor a late event brings them back."""
-        return cls(first_seen=NEVER, erased_at=at, applied=applied)
+        and the input offsets applied, so that neither a replay nor a late event brings them back,
+        until ``forget_at``, when the key is deleted for good."""
+        return cls(first_seen=NEVER, erased_at=at, applied=applied, forget_at=forget_at)
 
     def is_erased(self) -> bool:
         """Whether this is what is kept of an erased customer (no event of theirs since)."""
@@ -115,8 +117,14 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
     def replayed(self, position: Position) -> bool:
         """True if the input record at ``position`` was applied already; otherwise remember it
         as applied and return False (``streams.model.positions`` says why this is exact)."""
-        done, *ahead = self.applied.get(position.source, [0])
+        marks = self.applied.get(position.source)
         offset = position.offset
+        if position.waiting_from is None and (marks is None or len(marks) == 1):  # in order: one number
+            if marks is not None and offset < marks[0]:
+                return True
+            self.applied[position.source] = [offset + 1]
+            return False
+        done, *ahead = marks or [0]
         replayed = offset < done or offset in ahead
         if not replayed:
             ahead.append(offset)

@@ -203,7 +203,7 @@ def _keep_customers(topology: Topology, engine: Engine, scheduler: Scheduler, em
         async for arrived in stream.take_events(BATCH_SIZE, BATCH_WAIT_SECONDS):
             batch = [pair for event in arrived for pair in ready(event)]
             started = time.perf_counter()
-            decided = _decide(topology.activity, engine, batch, waiting)
+            decided = _decide(topology.activity, engine, batch, waiting, clock)
             await emitter.publish(decided.records)
             decided.write(topology.activity, scheduler, clock)
             metrics.observe_processing(time.perf_counter() - started, len(batch))
@@ -249,17 +249,22 @@ class _Decided:
 
     def keep(self, event: faust.EventT, result: Result) -> None:
         self.published.append((event.message.partition, result.records))
-        self.states[event.key] = result.state
+        self.states[event.key] = None if result.forgotten else result.state
         self.changed[event.key] = event
 
     def write(self, table: faust.Table, scheduler: Scheduler, clock: Clock) -> None:
-        """After the records are acknowledged: count them, write and re-index each changed customer."""
+        """After the records are acknowledged: count them, write and re-index each changed customer
+        (a forgotten one: delete the key, which writes a tombstone to the changelog)."""
         for partition, records in self.published:
             metrics.count_published(records, emitted_at=clock.now(partition))
         for key, event in self.changed.items():
             state = self.states[key]
-            assert state is not None  # a result always carries a state
             make_current(event)
+            if state is None:
+                if key in table:
+                    del table[key]
+                scheduler.untrack(event.message.partition, key.decode())
+                continue
             table[key] = state.encode()
             metrics.count_stage_change(self.stages_before[key], _stage(state))
             scheduler.track(event.message.partition, key.decode(), state)
@@ -270,11 +275,14 @@ def _stage(state: CustomerActivity | None) -> int | None:
     return state.stage if state is not None and not state.is_erased() else None
 
 
-def _decide(table: faust.Table, engine: Engine, batch: list[Ready], waiting: WaitingOffsets | None) -> _Decided:
+def _decide(
+    table: faust.Table, engine: Engine, batch: list[Ready], waiting: WaitingOffsets | None, clock: Clock
+) -> _Decided:
     """Run the engine over a batch, in order, on states kept in memory for the batch.
 
     Each event goes with its input position (``waiting``: the offsets still waiting, with the
-    event clock), and with the real time, which bounds how far ahead a profile counts.
+    event clock), with the real time, which bounds how far ahead a profile counts, and with the
+    scheduler's time, from which an erasure marker's grace runs.
     """
     decided = _Decided()
     now = time.time()
@@ -286,7 +294,8 @@ def _decide(table: faust.Table, engine: Engine, batch: list[Ready], waiting: Wai
         if isinstance(content, float):
             result = _on_due(engine, content, customer_id, state)
         else:
-            result = _on_event(engine, customer_id, state, content, _position(event, waiting), now)
+            applied_at = clock.now(event.message.partition)
+            result = _on_event(engine, customer_id, state, content, _position(event, waiting), now, applied_at)
         if result is not None:
             decided.keep(event, result)
     return decided
@@ -329,7 +338,13 @@ def _decode_internal(event: faust.EventT) -> AnyInput | None:
 
 
 def _on_event(
-    engine: Engine, customer_id: str, state: CustomerActivity | None, event: AnyInput, position: Position | None, now: float
+    engine: Engine,
+    customer_id: str,
+    state: CustomerActivity | None,
+    event: AnyInput,
+    position: Position | None,
+    now: float,
+    applied_at: float,
 ) -> Result:
     """An event: fire what was due before it, fold it in (an erasure: empty the state).
 
@@ -338,7 +353,7 @@ def _on_event(
     its changelog write from Kafka (the input offset was not committed either, hence the
     redelivery), and only a write puts it back in the changelog.
     """
-    result = engine.apply_at(customer_id, state, event, event.occurred_at.timestamp(), position, now)
+    result = engine.apply_at(customer_id, state, event, event.occurred_at.timestamp(), position, now, applied_at)
     metrics.EVENTS_APPLIED.labels(type(event).__struct_config__.tag).inc()
     return result
 

@@ -59,6 +59,10 @@ class Scheduler:
         """Remember when this customer is next due (called after every state change)."""
         self.index.set(partition, customer_id, self.engine.next_due(state))
 
+    def untrack(self, partition: int, customer_id: str) -> None:
+        """Forget this customer (their key was deleted)."""
+        self.index.set(partition, customer_id, None)
+
     async def tick(self) -> None:
         """Publish a due tick for every customer due by now (at most ``max_per_tick``)."""
         with metrics.SCHEDULER_TICK.time():

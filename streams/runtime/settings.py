@@ -119,6 +119,12 @@ class Settings(BaseSettings):
         ge=0,
         description="A profile dated further ahead than this counts as dated this far ahead (so it cannot block later ones).",
     )
+    erasure_grace_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="An erased customer's marker is kept this long on the scheduler's clock (longer than any input "
+        "lag or crash replay), then their key is deleted.",
+    )
 
     @field_validator("broker")
     @classmethod

@@ -27,7 +27,9 @@ def build_worker_app(settings: Settings, policy: Policy) -> Topology:
     """The fully wired app for these settings and policy (no Kafka connection is made yet)."""
     topology = build_topology(settings)
     provenance.check_distinct(list(settings.input_topics.values()), settings.partitions)
-    engine = Engine(policy, profile_skew=settings.max_profile_skew_seconds)
+    engine = Engine(
+        policy, profile_skew=settings.max_profile_skew_seconds, erasure_grace=settings.erasure_grace_seconds
+    )
     clock = parse_clock(settings.clock, idle_after=settings.clock_idle_seconds)
     metrics.WORKER_CLOCK.labels(settings.clock.partition(":")[0]).set(1)
     limits = Limits(

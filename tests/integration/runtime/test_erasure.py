@@ -4,7 +4,9 @@ Two customers with the same history are in the middle of their reactivation seri
 erases one.  The erased customer's state is replaced by a marker with nothing personal in it
 (the changelog's latest record), an ``Erased`` record goes to the outcomes topic, a late event
 from before the erasure does not bring them back, and when the clock moves on the other
-customer gets the series' next message while the erased one gets nothing more.
+customer gets the series' next message while the erased one gets nothing more.  Once the
+clock passes the erasure's grace, the key is deleted: the changelog's latest record for it is
+a tombstone, a restarted worker does not have it, and still nothing is sent for them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 import msgspec
 import pytest
 
+from streams.admin.topics import changelog_topic
 from streams.core.engine import Engine
 from streams.devtools import testing
 from streams.model.activity import CustomerActivity
@@ -22,7 +25,7 @@ from streams.model.events import Erasure
 from streams.model.records import Erased, MessageCommand
 from streams.policy.loading import default_policy_path, load_policy
 from streams.runtime.settings import Settings
-from tests.support.kafka_io import produce, published_id, read_all, read_until
+from tests.support.kafka_io import latest_by_key, produce, published_id, read_all, read_until
 from tests.support.phases import wait_for_table
 
 pytestmark = [pytest.mark.integration, pytest.mark.parametrize("store", ["memory", "rocksdb"])]
@@ -31,6 +34,8 @@ FIRST = datetime(2024, 6, 1, tzinfo=timezone.utc)  # reactivation (day 30) fired
 LATER = FIRST + timedelta(days=10)  # step 1 is due by then
 BOUGHT = FIRST - timedelta(days=33)
 ERASED = datetime(2025, 3, 1, 9, 30, tzinfo=timezone.utc)  # the tombstone's timestamp (before the real now)
+GRACE = timedelta(seconds=5)  # the marker's grace runs from the erasure (the fixed clock is behind it)
+FORGOTTEN = ERASED + GRACE  # the clock of the last phase: the marker is due for deletion
 
 
 def _purchase(customer: str):
@@ -39,7 +44,10 @@ def _purchase(customer: str):
 
 async def test_a_tombstone_erases_the_customer_and_ends_their_series(app_settings: Settings, worker_factory):
     settings = app_settings
-    worker = worker_factory(WINBACK_CLOCK=f"fixed:{FIRST.isoformat()}", WINBACK_TICK_SECONDS="0.2")
+    worker = worker_factory(
+        WINBACK_CLOCK=f"fixed:{FIRST.isoformat()}", WINBACK_TICK_SECONDS="0.2",
+        WINBACK_ERASURE_GRACE_SECONDS=str(GRACE.total_seconds()),
+    )
     purchases = [_purchase("keep"), _purchase("gone")]
     encoded = [(settings.topic_purchases, p.customer_id.encode(), msgspec.json.encode(p)) for p in purchases]
     await produce(settings.broker, encoded)
@@ -55,9 +63,7 @@ async def test_a_tombstone_erases_the_customer_and_ends_their_series(app_setting
 
     late = testing.login("gone", BOUGHT + timedelta(days=1), event_id="gone-late")  # from before the erasure
     await produce(settings.broker, [(settings.topic_logins, b"gone", msgspec.json.encode(late))])
-    worker.stop()
-    worker.env["WINBACK_CLOCK"] = f"fixed:{LATER.isoformat()}"
-    worker.start()
+    await _restart(worker, LATER)
     records = await read_until(settings.broker, settings.output_topics, lambda got: len(_commands(got)) == 3)
 
     assert sorted((c.customer_id, c.step) for c in _commands(records)) == [("gone", 0), ("keep", 0), ("keep", 1)]
@@ -65,12 +71,51 @@ async def test_a_tombstone_erases_the_customer_and_ends_their_series(app_setting
     keep = engine.apply("keep", None, purchases[0]).state
     engine.advance("keep", keep, FIRST.timestamp())
     engine.advance("keep", keep, LATER.timestamp())
-    gone = CustomerActivity.erased(ERASED.timestamp(), {})
-    await wait_for_table(settings, {"keep": keep, "gone": gone})
+    marker = CustomerActivity.erased(ERASED.timestamp(), {}, FORGOTTEN.timestamp())
+    await wait_for_table(settings, {"keep": keep, "gone": marker})
     with pytest.raises(TimeoutError):  # nothing more for anyone, above all for the erased customer
         await read_until(settings.broker, settings.output_topics, lambda got: len(got) > len(records), timeout=4)
     assert worker.alive(), worker.tail()
     assert len({published_id(record) for record in records}) == len(records)
+
+    await _after_the_grace_the_key_is_deleted(settings, worker, engine, keep, len(records))
+
+
+async def _after_the_grace_the_key_is_deleted(settings: Settings, worker, engine: Engine, keep, published: int):
+    """The clock passes the grace: the key is deleted for good, and nothing is sent for it."""
+    keep_next = engine.advance("keep", keep, FORGOTTEN.timestamp()).records  # the kept customer's series goes on
+    await _restart(worker, FORGOTTEN)
+    records = await read_until(
+        settings.broker, settings.output_topics, lambda got: len(got) >= published + len(keep_next)
+    )
+    changelog = await read_until(
+        settings.broker, [changelog_topic(settings)], lambda got: latest_by_key(got).get("gone", b"") is None
+    )
+    *_, last_marker, tombstone = [record.value for record in changelog if record.key == b"gone"]
+    assert CustomerActivity.decode(last_marker).is_erased() and tombstone is None
+    await wait_for_table(settings, {"keep": keep})  # "gone" is in no state any more
+
+    await _restart(worker, FORGOTTEN)  # a restarted worker recovers without the key:
+    back = testing.login("gone", FORGOTTEN, event_id="gone-back")  # with the marker, this would keep erased_at
+    await produce(settings.broker, [(settings.topic_logins, b"gone", msgspec.json.encode(back))])
+    writes = sum(record.key == b"gone" for record in changelog)
+    changelog = await read_until(
+        settings.broker, [changelog_topic(settings)], lambda got: sum(r.key == b"gone" for r in got) > writes
+    )
+    fresh = CustomerActivity.decode(latest_by_key(changelog)["gone"])
+    assert fresh.erased_at is None and fresh.forget_at is None  # a new customer, nothing of the old one
+    assert msgspec.structs.replace(fresh, applied={}) == engine.apply("gone", None, back).state
+    with pytest.raises(TimeoutError):  # the series of the erased customer never resumed
+        await read_until(settings.broker, settings.output_topics, lambda got: len(got) > len(records), timeout=4)
+    assert all(msgspec.json.decode(record.value)["customer_id"] != "gone" for record in records[published:])
+    assert worker.alive(), worker.tail()
+
+
+async def _restart(worker, clock: datetime) -> None:
+    """Stop the worker and start it again with the fixed clock at ``clock``."""
+    worker.stop()
+    worker.env["WINBACK_CLOCK"] = f"fixed:{clock.isoformat()}"
+    worker.start()
 
 
 def _commands(records) -> list[MessageCommand]:

@@ -1,4 +1,5 @@
-"""Consent is never deduplicated away, withdrawals win ties, and an erasure ends everything (issue items 3, 6, 7)."""
+"""Consent is never deduplicated away, withdrawals win ties, and an erasure ends everything, then
+is forgotten (issue items 3, 6, 7)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from streams.core.engine import Engine
+from streams.core.engine import ERASURE_GRACE, Engine
 from streams.model.activity import CHANNEL_BITS, CustomerActivity
 from streams.model.events import Erasure
 from streams.model.records import Erased
@@ -85,8 +86,8 @@ def test_an_erasure_empties_the_state_ends_the_series_and_records_it(engine):
     result = engine.apply("c1", lapsed, erasure(16.5))
     (record,) = result.records
     assert isinstance(record, Erased) and (record.stage, record.episode) == ("winback", 0)
-    assert result.state == CustomerActivity.erased(moment(16.5), {})
-    assert engine.next_due(result.state) is None and engine.advance("c1", result.state, moment(1000)).records == ()
+    assert result.state == CustomerActivity.erased(moment(16.5), {}, moment(16.5) + ERASURE_GRACE)
+    assert engine.advance("c1", result.state, moment(1000)).records == ()
 
 
 def test_events_from_before_an_erasure_do_not_bring_the_customer_back(engine):
@@ -98,3 +99,32 @@ def test_an_event_after_an_erasure_starts_the_customer_afresh(engine):
     state, _ = apply_all(engine, [purchase(0, amount=50.0), erasure(2), purchase(3, amount=7.0)])
     assert (state.first_seen, state.purchase_count, state.total_spend) == (moment(3), 1, 7.0)
     assert state.erased_at == moment(2) and not state.is_erased()
+    assert state.forget_at is None and engine.next_due(state) != moment(2) + ERASURE_GRACE
+
+
+def test_the_marker_is_due_a_grace_after_the_erasure_was_applied_and_then_forgotten():
+    engine = Engine(policy(SMALL), erasure_grace=60.0)
+    applied_at = moment(5)  # the scheduler's clock when the worker applied a tombstone dated day 2
+    marker = engine.apply_at("c1", None, erasure(2), moment(2), applied_at=applied_at).state
+    assert engine.next_due(marker) == applied_at + 60.0
+    assert not engine.advance("c1", marker, applied_at + 59.0).forgotten
+    due = engine.advance("c1", marker, applied_at + 60.0)
+    assert due.forgotten and due.records == () and due.state == marker
+
+
+@pytest.mark.parametrize("applied_at", [None, float("-inf"), moment(1)])
+def test_the_grace_never_runs_from_before_the_erasure(engine, applied_at):
+    """Without the caller's clock (a backtest), before any watermark (the event clock), or on a
+    clock behind the tombstone's time (a fixed one), the grace runs from the erasure's time."""
+    marker = engine.apply_at("c1", None, erasure(2), moment(2), applied_at=applied_at).state
+    assert engine.next_due(marker) == moment(2) + ERASURE_GRACE
+
+
+def test_an_event_from_before_the_erasure_leaves_the_marker_due_when_it_was(engine):
+    marker, _ = apply_all(engine, [purchase(0), erasure(2), purchase(1, amount=99.0)])
+    assert marker.is_erased() and marker.forget_at == moment(2) + ERASURE_GRACE
+
+
+def test_a_customer_who_came_back_is_not_forgotten(engine):
+    state, _ = apply_all(engine, [erasure(2), purchase(3)])
+    assert not engine.advance("c1", state, moment(2) + 2 * ERASURE_GRACE).forgotten

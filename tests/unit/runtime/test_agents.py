@@ -1,16 +1,22 @@
-"""The customers agent's batch decisions, without Kafka: which customers' states a batch writes."""
+"""The customers agent's batch decisions, without Kafka: which customers' states a batch writes
+or deletes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from streams.core.engine import Engine
+from streams.model.activity import CustomerActivity
 from streams.policy.loading import default_policy_path, load_policy
 from streams.model.positions import source_id
 from streams.runtime.agents import _decide
+from streams.runtime.clock import FixedClock
 from streams.runtime.provenance import Origin
+from streams.runtime.scheduler import Scheduler
 from streams.runtime.waiting import WaitingOffsets
-from tests.support.builders import purchase
+from tests.support.builders import moment, purchase
+
+CLOCK = FixedClock(moment(0))
 
 
 @dataclass
@@ -35,7 +41,7 @@ def test_a_redelivered_event_writes_the_state_it_found_again():
     stored = engine.apply("c1", None, first).state
     table = {b"c1": stored.encode()}
 
-    decided = _decide(table, engine, [(Event(b"c1", Message()), first)], None)
+    decided = _decide(table, engine, [(Event(b"c1", Message()), first)], None, CLOCK)
 
     assert list(decided.changed) == [b"c1"] and decided.records == []
     assert decided.states[b"c1"] == stored
@@ -46,10 +52,10 @@ def test_an_event_is_applied_with_its_input_position_and_a_replay_of_it_changes_
     first = purchase(0, "c1")
     origin = Origin("shop.purchases", 2, 41)
     event = Event(b"c1", Message(), dict([origin.header()]))
-    applied = _decide({}, engine, [(event, first)], None).states[b"c1"]
+    applied = _decide({}, engine, [(event, first)], None, CLOCK).states[b"c1"]
     assert applied is not None and applied.applied == {source_id("shop.purchases", 2): [42]}
 
-    again = _decide({b"c1": applied.encode()}, engine, [(event, first)], None).states[b"c1"]
+    again = _decide({b"c1": applied.encode()}, engine, [(event, first)], None, CLOCK).states[b"c1"]
     assert again == applied
 
 
@@ -60,5 +66,21 @@ def test_with_the_event_clock_an_offset_applied_ahead_of_a_waiting_one_is_kept_a
     for origin in (early, late):
         waiting.add(0, b"c1", origin)
     event = Event(b"c1", Message(), dict([late.header()]))
-    state = _decide({}, engine, [(event, purchase(0, "c1"))], waiting).states[b"c1"]
+    state = _decide({}, engine, [(event, purchase(0, "c1"))], waiting, CLOCK).states[b"c1"]
     assert state is not None and state.applied == {source_id("shop.purchases", 2): [41, 45]}
+
+
+def test_a_due_tick_on_a_marker_past_its_grace_deletes_the_key_and_untracks_the_customer():
+    engine = Engine(load_policy(default_policy_path()), erasure_grace=60.0)
+    marker = CustomerActivity.erased(moment(0), {}, forget_at=moment(0) + 60.0)
+    table = {b"gone": marker.encode(), b"kept": marker.encode()}
+    scheduler = Scheduler(None, engine, CLOCK, max_per_tick=10)  # type: ignore[arg-type]  (no ticks sent)
+    for key in table:
+        scheduler.track(0, key.decode(), marker)
+    early, due = Event(b"kept", Message()), Event(b"gone", Message())
+
+    decided = _decide(table, engine, [(early, moment(0) + 59.0), (due, moment(0) + 60.0)], None, CLOCK)
+    decided.write(table, scheduler, CLOCK)  # type: ignore[arg-type]  (a dict stands for the table)
+
+    assert table == {b"kept": marker.encode()} and decided.records == []
+    assert len(scheduler.index) == 1  # "kept" is still due at its time; "gone" is not tracked any more
