@@ -179,7 +179,8 @@ def hand_back(consumer: aiokafka.AIOKafkaConsumer, records: RecordMap) -> None:
     for tp, batch in records.items():
         if batch and tp in assigned:
             consumer.seek(tp, batch[0].offset)
-    log.info("handed back %d records Faust would not deliver", sum(map(len, records.values())))
+    where = ", ".join(f"{tp.topic}:{tp.partition}@{batch[0].offset}" for tp, batch in records.items() if batch)
+    log.info("handed back %d records Faust would not deliver (%s)", sum(map(len, records.values())), where)
 
 
 class DurableConsumer(faust_aiokafka.Consumer):
