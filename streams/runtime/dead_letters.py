@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 from streams.model.codec import Rejection
+from streams.runtime.provenance import Origin
 
 if TYPE_CHECKING:  # the demo's watcher reads dead letters without loading Faust
     import faust
@@ -38,12 +39,9 @@ FIRST_RETRY_SECONDS = 0.5  # doubled after each failed attempt: 0.5 + 1 + 2 + 4 
 
 
 @dataclass(frozen=True)
-class Source:
-    """Where a record was read: enough to find it again in the source topic."""
+class Source(Origin):
+    """Where a record was read (``provenance.Origin``) and when it was written, for the headers."""
 
-    topic: str
-    partition: int
-    offset: int
     timestamp_ms: int | None = None
 
 
