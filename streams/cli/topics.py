@@ -7,7 +7,7 @@ from collections.abc import Collection
 import click
 
 from streams.cli.broker import talk_to_broker
-from streams.cli.errors import CommandError, load_settings
+from streams.cli.errors import USAGE_EXIT_CODE, CommandError, load_settings
 from streams.runtime.settings import Settings
 
 
@@ -17,7 +17,25 @@ def topics() -> None:
 
 
 @topics.command("ensure")
-def ensure() -> None:
+@click.option(
+    "--print-acls",
+    is_flag=True,
+    help="Print the ACLs a worker's principal needs, with why, instead of ensuring topics; connects to no broker.",
+)
+@click.option(
+    "--principal",
+    metavar="User:NAME",
+    help="The worker's Kafka principal, for --print-acls: User:NAME (SASL), User:CN=... (mTLS).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["kafka-acls", "json"]),
+    default="kafka-acls",
+    show_default=True,
+    help="--print-acls as kafka-acls.sh command lines or as JSON bindings.",
+)
+def ensure(print_acls: bool, principal: str | None, output_format: str) -> None:
     """Create every missing topic; verify existing ones (safe to run repeatedly).
 
     Topics are created with WINBACK_PARTITIONS partitions, WINBACK_REPLICATION replicas and
@@ -28,16 +46,38 @@ def ensure() -> None:
     replicas. Topics that merely differ (retention, fewer replicas, another
     min.insync.replicas) are reported and accepted. Workers refuse to start until this passes.
     A broker that does not answer within WINBACK_BROKER_TIMEOUT seconds is an error.
+
+    With --print-acls it only prints the least-privilege ACLs a worker with these settings
+    needs (literal topic and group names, no cluster ACL), for an operator to apply:
+    docs/security.md says why each is needed.
     """
     from streams.admin.topics import ensure_topics
 
     settings = load_settings()
+    if print_acls:
+        _print_acls(settings, principal, output_format)
+        return
     statuses = talk_to_broker(settings, "administer topics", ensure_topics(settings))
     for status in statuses:
         click.echo(f"{status.action:>8}  {status.spec.name}  {status.detail}")
     refused = [f"  {status.spec.name} {status.detail}" for status in statuses if status.action == "mismatch"]
     if refused:
         raise click.ClickException("refusing to use these topics as they are:\n" + "\n".join(refused))
+
+
+def _print_acls(settings: Settings, principal: str | None, output_format: str) -> None:
+    """Print the worker's ACLs for ``principal`` in the chosen format."""
+    from streams.admin.acls import acls_json, kafka_acls_commands, worker_acls
+
+    if principal is None:
+        raise CommandError("--print-acls needs --principal User:NAME (the worker's Kafka principal)", USAGE_EXIT_CODE)
+    if not principal.partition(":")[2]:
+        raise CommandError(f"--principal {principal!r}: give it as TYPE:NAME, e.g. User:winback", USAGE_EXIT_CODE)
+    acls = worker_acls(settings)
+    if output_format == "json":
+        click.echo(acls_json(acls, principal))
+    else:
+        click.echo("\n".join(kafka_acls_commands(acls, principal, ",".join(settings.bootstrap_servers))))
 
 
 def require_topics(settings: Settings, task: str, names: Collection[str] | None = None) -> None:

@@ -1,0 +1,40 @@
+"""``winback topics ensure --print-acls``: the worker's ACLs for an operator, without a broker."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner, Result
+
+from streams.admin.acls import worker_acls
+from streams.cli import main
+from streams.runtime.settings import Settings
+
+NO_BROKER = {"WINBACK_BROKER": "no-such-host.invalid:9092", "WINBACK_BROKER_TIMEOUT": "0.1"}
+
+
+def invoke(*args: str, **env: str) -> Result:
+    return CliRunner().invoke(main, ["topics", "ensure", "--print-acls", *args], env={**NO_BROKER, **env})
+
+
+def test_prints_kafka_acls_commands_without_connecting():
+    result = invoke("--principal", "User:worker", WINBACK_APP_ID="shop")
+
+    assert result.exit_code == 0, result.output
+    commands = [line for line in result.stdout.splitlines() if line.startswith("kafka-acls.sh")]
+    assert len(commands) == len({(acl.resource_type, acl.resource_name) for acl in worker_acls(Settings(app_id="shop"))})
+    assert all("--bootstrap-server no-such-host.invalid:9092" in line for line in commands)
+    assert commands[-1].endswith("--allow-principal User:worker --group shop --operation Read")
+
+
+def test_prints_json_bindings():
+    result = invoke("--principal", "User:worker", "--format", "json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["acls"][-1]["resource_type"] == "GROUP"
+
+
+def test_a_principal_is_needed_in_type_name_form():
+    assert invoke().stderr == "winback: --print-acls needs --principal User:NAME (the worker's Kafka principal)\n"
+    result = invoke("--principal", "worker")
+    assert (result.exit_code, result.stderr) == (2, "winback: --principal 'worker': give it as TYPE:NAME, e.g. User:winback\n")
