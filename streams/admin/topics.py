@@ -29,7 +29,7 @@ from typing import Literal
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import KafkaTimeoutError, TopicAlreadyExistsError, for_code
+from aiokafka.errors import KafkaTimeoutError, TopicAlreadyExistsError, TopicAuthorizationFailedError, for_code
 
 from streams.runtime.settings import ACTIVITY_TABLE, Settings
 
@@ -241,10 +241,13 @@ async def _configs(admin: AIOKafkaAdminClient, names: list[str], keys: set[str])
     query = dict.fromkeys(keys)
     resources = [ConfigResource(ConfigResourceType.TOPIC, name, query) for name in names]
     responses = await admin.describe_configs(resources)
+    described = [resource for response in responses for resource in response.to_object()["resources"]]
+    for resource in described:
+        if resource["error_code"] == TopicAuthorizationFailedError.errno:  # else checks would misjudge the topic
+            raise TopicAuthorizationFailedError(f"cannot read the configs of topic {resource['resource_name']}")
     return {
         resource["resource_name"]: {entry["config_names"]: entry["config_value"] for entry in resource["config_entries"]}
-        for response in responses
-        for resource in response.to_object()["resources"]
+        for resource in described
         if resource["error_code"] == 0
     }
 

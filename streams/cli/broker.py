@@ -37,4 +37,24 @@ def talk_to_broker(settings: Settings, task: str, conversation: Coroutine[Any, A
             f"{settings.broker_timeout:g}s; check WINBACK_BROKER (and WINBACK_BROKER_TIMEOUT for a slow broker)"
         ) from None
     except KafkaError as error:
-        raise CommandError(f"cannot {task} on {settings.broker} (WINBACK_BROKER): {error}") from None
+        raise _denied(settings, task, error) or CommandError(
+            f"cannot {task} on {settings.broker} (WINBACK_BROKER): {error}"
+        ) from None
+
+
+def _denied(settings: Settings, task: str, error: Exception) -> CommandError | None:
+    """The line for a request the broker's authorizer refused (None for any other error): which
+    kind of resource, and where the ACLs a worker needs are listed."""
+    from aiokafka.errors import ClusterAuthorizationFailedError, GroupAuthorizationFailedError, TopicAuthorizationFailedError
+
+    denied = {
+        TopicAuthorizationFailedError: "a topic",
+        GroupAuthorizationFailedError: "the consumer group",
+        ClusterAuthorizationFailedError: "the cluster",
+    }.get(type(error))
+    if denied is None:
+        return None
+    return CommandError(
+        f"cannot {task} on {settings.broker}: the broker denies this Kafka principal access to {denied} ({error}); "
+        "`winback topics ensure --print-acls` lists what a worker needs, docs/security.md what an operator needs"
+    )

@@ -97,3 +97,20 @@ def require_topics(settings: Settings, task: str, names: Collection[str] | None 
             f"cannot {task} on {settings.broker}: {'; '.join(problems)}. "
             "`winback topics ensure` with the same settings creates what is missing and reports the rest"
         )
+
+
+def require_acls(settings: Settings, task: str) -> None:
+    """Stop the command unless the broker grants the connected principal every ACL a worker needs
+    (``streams.admin.acls``): without one, the worker would fail later, inside Faust."""
+    from streams.admin.acls import KAFKA_ACLS_OPERATION
+    from streams.admin.permissions import missing_acls
+
+    missing = talk_to_broker(settings, task, missing_acls(settings))
+    if missing:
+        lacking = ", ".join(
+            f"{KAFKA_ACLS_OPERATION[acl.operation]} on {acl.resource_type.lower()} {acl.resource_name}" for acl in missing
+        )
+        raise CommandError(
+            f"cannot {task} on {settings.broker}: the broker denies its Kafka principal {lacking}. "
+            "`winback topics ensure --print-acls` prints the ACLs an operator grants it"
+        )

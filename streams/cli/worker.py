@@ -7,7 +7,7 @@ import os
 import click
 
 from streams.cli.errors import USAGE_EXIT_CODE, CommandError, load_settings
-from streams.cli.topics import require_topics
+from streams.cli.topics import require_acls, require_topics
 from streams.policy.sections import Policy
 from streams.policy.messages import PolicyError
 from streams.policy.loading import load_policy
@@ -25,7 +25,8 @@ def worker() -> None:
     Stops cleanly on Ctrl-C or SIGTERM. Faust's own variables (BROKER_URL, WEB_PORT,
     FAUST_*, ...) are ignored.
 
-    The worker creates no topic: it first checks that every topic exists as `winback topics
+    The worker creates no topic: it first checks that the broker grants it every ACL it needs
+    (`winback topics ensure --print-acls`) and that every topic exists as `winback topics
     ensure` makes it (WINBACK_PARTITIONS partitions where they must match, compaction where
     state lives) and exits with one line naming what is wrong otherwise, or when the broker
     does not answer within WINBACK_BROKER_TIMEOUT seconds.
@@ -34,6 +35,7 @@ def worker() -> None:
     policy = _policy(settings)
     _make_data_dir(settings)
     _drop_faust_import_variables()
+    require_acls(settings, "start the worker")
     require_topics(settings, "start the worker")
     from streams.runtime.worker import run_worker  # Faust is heavy to import; only load it once the input is fine
 

@@ -1,0 +1,205 @@
+"""Which of a worker's ACLs (``streams.admin.acls``) the connected principal lacks, asked from the broker.
+
+A worker without one of them would start, then fail somewhere inside Faust (a group join
+refused, a write refused) with a traceback or a retry loop.  So before it starts, the worker
+asks the broker what it may do (KIP-430: the Metadata request's ``topic_authorized_operations``
+and DescribeGroups' ``authorized_operations``, both answered from the broker's authorizer, with
+no side effect) and compares that with what it needs.  A broker without an authorizer allows
+everything, and says so.
+
+aiokafka 0.14 asks for neither (its Metadata requests stop at v5, its DescribeGroups v3 reads
+the answer as v2 and drops the operations), so the two requests are declared here, from the
+Kafka protocol's message definitions (MetadataRequest v8, DescribeGroupsRequest v3; neither is
+a "flexible" version, so aiokafka's plain types encode them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka.client import AIOKafkaClient
+from aiokafka.errors import (
+    GroupAuthorizationFailedError,
+    KafkaError,
+    TopicAuthorizationFailedError,
+    UnknownTopicOrPartitionError,
+    for_code,
+)
+from aiokafka.protocol.api import Request, RequestStruct, Response
+from aiokafka.protocol.types import Array, Boolean, Bytes, Int16, Int32, Schema, String
+
+from streams.admin.acls import Acl, worker_acls
+from streams.runtime.settings import Settings
+
+GROUP_COORDINATOR = 0
+COORDINATOR_PAUSE_SECONDS = 0.2
+OPERATION_BIT = {"READ": 3, "WRITE": 4, "DESCRIBE_CONFIGS": 10}  # Kafka's AclOperation codes
+
+
+async def missing_acls(settings: Settings) -> list[Acl]:
+    """The ACLs a worker with these settings needs and the broker would refuse its principal,
+    in ``worker_acls`` order.  A topic that does not exist is left to the topics check."""
+    client = AIOKafkaClient(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id=f"{settings.app_id}-permissions",
+        request_timeout_ms=round(settings.broker_timeout * 1000),
+    )
+    await client.bootstrap()
+    try:
+        acls = worker_acls(settings)
+        topics = await _topic_operations(client, sorted({acl.resource_name for acl in acls if acl.resource_type == "TOPIC"}))
+        group = await _group_operations(client, settings.app_id, settings.broker_timeout)
+    finally:
+        await client.close()
+    allowed = {("TOPIC", name): operations for name, operations in topics.items()} | {("GROUP", settings.app_id): group}
+    return [
+        acl
+        for acl in acls
+        if (acl.resource_type, acl.resource_name) in allowed
+        and not allowed[(acl.resource_type, acl.resource_name)] & 1 << OPERATION_BIT[acl.operation]
+    ]
+
+
+async def _topic_operations(client: AIOKafkaClient, names: list[str]) -> dict[str, int]:
+    """Topic -> bit field of the operations the principal may do on it (0: not even Describe);
+    topics the broker does not know are left out."""
+    response = await client.send(client.get_random_node(), AuthorizedMetadataRequest(names))
+    operations = {}
+    for topic in response.to_object()["topics"]:
+        if topic["error_code"] == TopicAuthorizationFailedError.errno:
+            operations[topic["name"]] = 0
+        elif topic["error_code"] != UnknownTopicOrPartitionError.errno:
+            operations[topic["name"]] = topic["topic_authorized_operations"]
+    return operations
+
+
+async def _group_operations(client: AIOKafkaClient, group: str, timeout: float) -> int:
+    """Bit field of the operations the principal may do on the consumer group (0: not even Describe).
+
+    Asked again while the broker is still electing or loading the group's coordinator (a new
+    cluster creates its offsets topic on the first lookup), for at most ``timeout`` seconds.
+    """
+    async with asyncio.timeout(timeout):
+        while True:
+            try:
+                return await _described_group_operations(client, group)
+            except GroupAuthorizationFailedError:
+                return 0
+            except KafkaError as error:
+                if not error.retriable:
+                    raise
+            await asyncio.sleep(COORDINATOR_PAUSE_SECONDS)
+
+
+async def _described_group_operations(client: AIOKafkaClient, group: str) -> int:
+    coordinator = await client.coordinator_lookup(GROUP_COORDINATOR, group)
+    response = await client.send(coordinator, AuthorizedDescribeGroupsRequest([group]))
+    [described] = response.to_object()["groups"]
+    if described["error_code"]:
+        raise for_code(described["error_code"])(f"cannot describe group {group}")
+    return int(described["authorized_operations"])
+
+
+class MetadataResponseV8(Response):
+    API_KEY = 3
+    API_VERSION = 8
+    SCHEMA = Schema(
+        ("throttle_time_ms", Int32),
+        ("brokers", Array(("node_id", Int32), ("host", String("utf-8")), ("port", Int32), ("rack", String("utf-8")))),
+        ("cluster_id", String("utf-8")),
+        ("controller_id", Int32),
+        (
+            "topics",
+            Array(
+                ("error_code", Int16),
+                ("name", String("utf-8")),
+                ("is_internal", Boolean),
+                (
+                    "partitions",
+                    Array(
+                        ("error_code", Int16),
+                        ("partition_index", Int32),
+                        ("leader_id", Int32),
+                        ("leader_epoch", Int32),
+                        ("replica_nodes", Array(Int32)),
+                        ("isr_nodes", Array(Int32)),
+                        ("offline_replicas", Array(Int32)),
+                    ),
+                ),
+                ("topic_authorized_operations", Int32),
+            ),
+        ),
+        ("cluster_authorized_operations", Int32),
+    )
+
+
+class MetadataRequestV8(RequestStruct):
+    API_KEY = 3
+    API_VERSION = 8
+    RESPONSE_TYPE = MetadataResponseV8
+    SCHEMA = Schema(
+        ("topics", Array(String("utf-8"))),
+        ("allow_auto_topic_creation", Boolean),
+        ("include_cluster_authorized_operations", Boolean),
+        ("include_topic_authorized_operations", Boolean),
+    )
+
+
+class AuthorizedMetadataRequest(Request[MetadataRequestV8]):
+    """Metadata of the named topics with what the principal may do on each; never creates a topic."""
+
+    API_KEY = 3
+
+    def __init__(self, topics: list[str]):
+        self.topics = topics
+
+    def build(self, request_struct_class: type[MetadataRequestV8]) -> MetadataRequestV8:
+        return request_struct_class(self.topics, False, False, True)
+
+
+class DescribeGroupsResponseV3(Response):
+    API_KEY = 15
+    API_VERSION = 3
+    SCHEMA = Schema(
+        ("throttle_time_ms", Int32),
+        (
+            "groups",
+            Array(
+                ("error_code", Int16),
+                ("group_id", String("utf-8")),
+                ("group_state", String("utf-8")),
+                ("protocol_type", String("utf-8")),
+                ("protocol_data", String("utf-8")),
+                (
+                    "members",
+                    Array(
+                        ("member_id", String("utf-8")),
+                        ("client_id", String("utf-8")),
+                        ("client_host", String("utf-8")),
+                        ("member_metadata", Bytes),
+                        ("member_assignment", Bytes),
+                    ),
+                ),
+                ("authorized_operations", Int32),
+            ),
+        ),
+    )
+
+
+class DescribeGroupsRequestV3(RequestStruct):
+    API_KEY = 15
+    API_VERSION = 3
+    RESPONSE_TYPE = DescribeGroupsResponseV3
+    SCHEMA = Schema(("groups", Array(String("utf-8"))), ("include_authorized_operations", Boolean))
+
+
+class AuthorizedDescribeGroupsRequest(Request[DescribeGroupsRequestV3]):
+    """The named groups with what the principal may do on each."""
+
+    API_KEY = 15
+
+    def __init__(self, groups: list[str]):
+        self.groups = groups
+
+    def build(self, request_struct_class: type[DescribeGroupsRequestV3]) -> DescribeGroupsRequestV3:
+        return request_struct_class(self.groups, True)
