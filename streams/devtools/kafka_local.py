@@ -27,11 +27,24 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from streams.devtools.kafka_security import (
+    BrokerSecrets,
+    Listener,
+    SecurityMaterialError,
+    aiokafka_options,
+    default_identity,
+    scram_arguments,
+    security_settings,
+    write_private,
+)
+
 KAFKA_VERSION = "3.9.1"
 HOST = "127.0.0.1"
+PLAINTEXT_LISTENERS = (Listener("PLAINTEXT", "PLAINTEXT", HOST),)
 CACHE_ENV = "WINBACK_KAFKA_HOME"
 MARKER = ".complete"
 STATE_FILE = "kafka-state.json"
@@ -182,8 +195,12 @@ def new_cluster_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
-def render_server_properties(port: int, controller_port: int, log_dir: Path) -> str:
+def render_server_properties(
+    port: int, controller_port: int, log_dir: Path, overrides: dict[str, str] | None = None
+) -> str:
     """KRaft settings for one combined broker+controller, tuned for a single node and fast tests.
+
+    ``overrides`` (a secured broker's listeners, users and authorizer) replace or follow these.
 
     Replication factors of 1 are the only ones a single node can satisfy; a zero initial
     rebalance delay and few internal-topic partitions make the first consumer group join
@@ -207,7 +224,7 @@ def render_server_properties(port: int, controller_port: int, log_dir: Path) -> 
         "transaction.state.log.min.isr": "1",
         "transaction.state.log.num.partitions": "4",
         "group.initial.rebalance.delay.ms": "0",
-    }
+    } | (overrides or {})
     return "".join(f"{key}={value}\n" for key, value in settings.items())
 
 
@@ -233,6 +250,10 @@ class LocalKafka:
     The pid and ports live in a state file inside ``data_dir``, so ``winback kafka stop``
     in another process can stop what ``winback kafka start`` launched, and a restart on
     the same ``data_dir`` comes back on the same port with the same records.
+
+    ``listeners`` are the client listeners, the first on ``port`` (the others on ports of
+    their own). Plaintext by default; any SSL or SASL listener makes a secured broker:
+    users, certificates and the authorizer of ``streams.devtools.kafka_security``.
     """
 
     def __init__(
@@ -242,22 +263,39 @@ class LocalKafka:
         cache_dir: Path | None = None,
         version: str = KAFKA_VERSION,
         heap: str = "512m",
+        listeners: tuple[Listener, ...] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.cache_dir = cache_dir
         self.version = version
         self.heap = heap
+        self.secrets = BrokerSecrets(self.data_dir / "secrets")
         state = self._read_state()
+        recorded_listeners = tuple(Listener(*listener) for listener in state.get("listeners", []))
+        self.listeners = listeners or recorded_listeners or PLAINTEXT_LISTENERS
         if _is_broker_process(state.get("pid"), self.data_dir):
             port = None  # a running broker keeps the port it was started with; clients use that one
         self.port = port or state.get("port") or free_port()
         self.controller_port = state.get("controller_port") or free_port()
+        recorded = state.get("other_ports") or {}
+        self.other_ports = {listener.name: recorded.get(listener.name) or free_port() for listener in self.listeners[1:]}
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def bootstrap(self) -> str:
-        """The ``host:port`` clients connect to."""
+        """The ``host:port`` clients connect to (the first listener's)."""
         return f"{HOST}:{self.port}"
+
+    @property
+    def secured(self) -> bool:
+        """Whether any listener asks for TLS or SASL (and so the broker has users and an authorizer)."""
+        return any(listener.protocol != "PLAINTEXT" for listener in self.listeners)
+
+    def address(self, listener_name: str) -> str:
+        """The ``host:port`` of the listener called ``listener_name``."""
+        listener = next(listener for listener in self.listeners if listener.name == listener_name)
+        port = self.port if listener == self.listeners[0] else self.other_ports[listener.name]
+        return f"{listener.host}:{port}"
 
     @property
     def log_file(self) -> Path:
@@ -275,6 +313,7 @@ class LocalKafka:
         self._claim_ports()
         libs = ensure_distribution(self.cache_dir, self.version)
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._check_same_security()
         config = self._write_config()
         if not (self.data_dir / "logs" / "meta.properties").exists():
             self._format_storage(libs, config)
@@ -320,13 +359,49 @@ class LocalKafka:
             raise PortInUse(self.port)
         if not port_is_free(self.controller_port):
             self.controller_port = free_port()
+        for name, port in self.other_ports.items():
+            if not port_is_free(port):
+                self.other_ports[name] = free_port()
+
+    def _check_same_security(self) -> None:
+        """Refuse to start a data dir with other listeners than it was formatted for: its users would be missing."""
+        recorded = [Listener(*listener) for listener in self._read_state().get("listeners", [])]
+        formatted = (self.data_dir / "logs" / "meta.properties").exists()
+        if formatted and tuple(recorded or PLAINTEXT_LISTENERS) != self.listeners:
+            protocols = ", ".join(listener.protocol for listener in recorded or PLAINTEXT_LISTENERS)
+            raise KafkaLocalError(
+                f"{self.data_dir} holds a broker with {protocols} listeners; "
+                "start it with the same security or choose another data dir"
+            )
 
     def _write_config(self) -> Path:
-        """(Re)write server.properties and log4j.properties so port changes apply on restart."""
+        """(Re)write server.properties and log4j.properties so port changes apply on restart.
+
+        A secured broker's file holds the PLAIN users' passwords, so only its owner may read it.
+        """
         config = self.data_dir / "server.properties"
-        config.write_text(render_server_properties(self.port, self.controller_port, self.data_dir / "logs"))
+        logs = self.data_dir / "logs"
+        if self.secured:
+            write_private(config, render_server_properties(self.port, self.controller_port, logs, self._security()))
+        else:
+            config.write_text(render_server_properties(self.port, self.controller_port, logs))
         (self.data_dir / "log4j.properties").write_text(LOG4J_PROPERTIES)
         return config
+
+    def _security(self) -> dict[str, str]:
+        """The secured broker's settings, its passwords and certificates made on the first start."""
+        try:
+            self.secrets.create(tls=any(listener.uses_tls for listener in self.listeners))
+        except SecurityMaterialError as error:
+            raise KafkaLocalError(str(error)) from None
+        bound = [(listener, int(self.address(listener.name).rsplit(":", 1)[1])) for listener in self.listeners]
+        return security_settings(bound, f"{HOST}:{self.controller_port}", self.secrets)
+
+    def admin_options(self) -> dict[str, Any]:
+        """aiokafka keyword arguments for the ``admin`` super user on the first listener (none when plaintext)."""
+        if not self.secured:
+            return {}
+        return aiokafka_options(default_identity(self.listeners[0], "admin"), self.secrets)
 
     def _java(self, libs: Path, *jvm_options: str) -> list[str]:
         """The JVM command line shared by the storage tool and the broker.
@@ -349,6 +424,8 @@ class LocalKafka:
         command = [
             *self._java(libs), "kafka.tools.StorageTool", "format", f"--cluster-id={new_cluster_id()}", "-c", str(config)
         ]
+        if self.secured:
+            command += scram_arguments(self.secrets)
         log_start = self._log_size()
         with open(self.log_file, "ab") as log:
             result = subprocess.run(command, check=False, stdout=log, stderr=subprocess.STDOUT)
@@ -379,7 +456,7 @@ class LocalKafka:
             if not self.is_running():
                 cause = self._cause_since(log_start)
                 raise KafkaLocalError(f"the Kafka broker exited during startup{cause}; see {self.log_file}")
-            if _port_open(self.port) and _answers_metadata(self.bootstrap):
+            if _port_open(self.port) and _answers_metadata(self.bootstrap, self.admin_options()):
                 return
             time.sleep(0.2)
         raise KafkaLocalError(
@@ -429,14 +506,18 @@ class LocalKafka:
             time.sleep(0.1)
         return False
 
-    def _read_state(self) -> dict[str, int | None]:
+    def _read_state(self) -> dict[str, Any]:
         path = self.data_dir / STATE_FILE
         return json.loads(path.read_text()) if path.exists() else {}
 
     def _write_state(self, pid: int | None) -> None:
         if not self.data_dir.exists():
             return
-        state = {"pid": pid, "port": self.port, "controller_port": self.controller_port}
+        listeners = [[listener.name, listener.protocol, listener.host] for listener in self.listeners]
+        state = {
+            "pid": pid, "port": self.port, "controller_port": self.controller_port,
+            "other_ports": self.other_ports, "listeners": listeners,
+        }
         (self.data_dir / STATE_FILE).write_text(json.dumps(state))
 
 
@@ -464,15 +545,15 @@ def _port_open(port: int) -> bool:
         return probe.connect_ex((HOST, port)) == 0
 
 
-def _answers_metadata(bootstrap: str) -> bool:
-    """Whether the broker serves a real metadata request (aiokafka's list_topics).
+def _answers_metadata(bootstrap: str, client_options: dict[str, Any]) -> bool:
+    """Whether the broker serves a real metadata request (aiokafka's list_topics) to a client with ``client_options``.
 
     Runs on its own event loop in a worker thread, so it also works when called from
     async code (tests that stop and restart the broker inside a running loop).
     """
 
     async def probe() -> bool:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000, **client_options)
         try:
             await admin.start()
             await admin.list_topics()

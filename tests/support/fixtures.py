@@ -23,6 +23,7 @@ from streams.devtools.kafka_local import LocalKafka
 from streams.runtime.settings import Settings
 from streams.admin.topics import ensure_topics
 from streams.devtools.spawn import FAST_GROUP, WorkerProcess, worker_env
+from tests.support.secured_kafka import SecuredKafka
 
 _namespaces = itertools.count(1)
 FIGURES = "figures"  # the user property that carries a scenario's measured figures to the summary
@@ -80,6 +81,16 @@ def local_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka
 def own_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
     """A broker of the requesting module's own, which its tests may stop and start."""
     yield from _running_broker(tmp_path_factory, "own-kafka")
+
+
+@pytest.fixture(scope="module")
+def secured_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredKafka]:
+    """A secured broker of the requesting module's own: SASL_SSL, SSL (mTLS) and SASL_PLAINTEXT
+    listeners, a super user ``admin`` and an ACL-only ``worker`` (tests/support/secured_kafka.py)."""
+    broker = SecuredKafka(tmp_path_factory.mktemp("secured-kafka"))
+    broker.start(timeout=240)
+    yield broker
+    broker.stop()
 
 
 def _running_broker(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[LocalKafka]:
