@@ -29,6 +29,7 @@ from aiokafka.protocol.api import Request, RequestStruct, Response
 from aiokafka.protocol.types import Array, Boolean, Bytes, Int16, Int32, Schema, String
 
 from streams.admin.acls import Acl, worker_acls
+from streams.runtime.connection import client_options
 from streams.runtime.settings import Settings
 
 GROUP_COORDINATOR = 0
@@ -40,7 +41,7 @@ async def missing_acls(settings: Settings) -> list[Acl]:
     """The ACLs a worker with these settings needs and the broker would refuse its principal,
     in ``worker_acls`` order.  A topic that does not exist is left to the topics check."""
     client = AIOKafkaClient(
-        bootstrap_servers=settings.bootstrap_servers,
+        **client_options(settings),
         client_id=f"{settings.app_id}-permissions",
         request_timeout_ms=round(settings.broker_timeout * 1000),
     )

@@ -31,6 +31,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaTimeoutError, TopicAlreadyExistsError, TopicAuthorizationFailedError, for_code
 
+from streams.runtime.connection import client_options
 from streams.runtime.settings import ACTIVITY_TABLE, Settings
 
 Action = Literal["created", "ok", "differs", "mismatch", "missing"]
@@ -187,7 +188,7 @@ def _shape(partitions: int, replication: int) -> str:
 @asynccontextmanager
 async def _admin(settings: Settings) -> AsyncIterator[AIOKafkaAdminClient]:
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers,
+        **client_options(settings),
         client_id=f"{settings.app_id}-admin",
         request_timeout_ms=round(settings.broker_timeout * 1000),
     )

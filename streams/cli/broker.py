@@ -4,12 +4,17 @@ The clients a command makes wait at most ``WINBACK_BROKER_TIMEOUT`` seconds for 
 of the broker, so a broker that is down, or one that accepts connections and never answers,
 ends the command in bounded time with a line naming the broker and the settings to check,
 instead of a hang, a traceback or the Kafka client's own log lines.
+
+Before the command's own clients, one connection is made the way they will connect
+(``streams.runtime.connection.reach``), so that a cluster that refuses the client says why,
+in a line naming the setting to fix: the password, the mechanism, the CA, the host name.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -17,29 +22,94 @@ from streams.cli.errors import CommandError
 from streams.runtime.settings import Settings
 
 T = TypeVar("T")
+HOSTNAME_MISMATCH = 62  # OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH
 
 
 def talk_to_broker(settings: Settings, task: str, conversation: Coroutine[Any, Any, T]) -> T:
     """Run ``conversation`` (coroutine using clients built from ``settings``) to its end.
 
     ``task`` says what the command was doing, in the error: "cannot {task}: ...".  Raises
-    ``CommandError`` when the broker cannot be reached or answered with an error (aiokafka
-    is imported here, not at the top: every ``winback`` command loads this module).
+    ``CommandError`` when the broker cannot be reached, refuses the client's login or TLS, or
+    answered with an error (aiokafka is imported here, not at the top: every ``winback``
+    command loads this module).
     """
-    from aiokafka.errors import KafkaConnectionError, KafkaError, NodeNotReadyError, RequestTimedOutError
+    from aiokafka.errors import (
+        KafkaConnectionError,
+        KafkaError,
+        NodeNotReadyError,
+        RequestTimedOutError,
+        SaslAuthenticationFailedError,
+        UnsupportedSaslMechanismError,
+    )
+
+    from streams.runtime.connection import TlsFileError
 
     logging.getLogger("aiokafka").addHandler(logging.NullHandler())  # its errors are ours to word
     try:
-        return asyncio.run(conversation)
-    except (KafkaConnectionError, NodeNotReadyError, RequestTimedOutError, TimeoutError):
+        return asyncio.run(_after_reaching(settings, conversation))
+    except TlsFileError as error:
+        raise CommandError(f"cannot {task}: {error}") from None
+    except SaslAuthenticationFailedError:
+        raise CommandError(
+            f"cannot {task}: authentication failed for WINBACK_SASL_USERNAME={settings.sasl_username} with "
+            f"{settings.sasl_mechanism} on {settings.broker}: check WINBACK_SASL_PASSWORD/WINBACK_SASL_PASSWORD_FILE "
+            "(and that the user exists for WINBACK_SASL_MECHANISM)"
+        ) from None
+    except UnsupportedSaslMechanismError as error:
+        raise CommandError(
+            f"cannot {task}: the broker at {settings.broker} does not accept WINBACK_SASL_MECHANISM="
+            f"{settings.sasl_mechanism}{_enabled_mechanisms(error)}"
+        ) from None
+    except ssl.SSLCertVerificationError as error:
+        raise CommandError(f"cannot {task}: {_untrusted(settings, error)}") from None
+    except ssl.SSLError as error:
+        raise CommandError(
+            f"cannot {task}: TLS with the broker at {settings.broker} failed ({error.reason or error}); check that "
+            "WINBACK_SECURITY_PROTOCOL matches the listener, and WINBACK_SSL_CERTFILE/WINBACK_SSL_KEYFILE if it "
+            "wants a client certificate"
+        ) from None
+    except (KafkaConnectionError, NodeNotReadyError, RequestTimedOutError, TimeoutError, ConnectionError):
         raise CommandError(
             f"cannot {task}: no answer from the Kafka broker at {settings.broker} within "
-            f"{settings.broker_timeout:g}s; check WINBACK_BROKER (and WINBACK_BROKER_TIMEOUT for a slow broker)"
+            f"{settings.broker_timeout:g}s; check WINBACK_BROKER and WINBACK_SECURITY_PROTOCOL (the listener's), "
+            "and WINBACK_BROKER_TIMEOUT for a slow broker"
         ) from None
     except KafkaError as error:
         raise _denied(settings, task, error) or CommandError(
             f"cannot {task} on {settings.broker} (WINBACK_BROKER): {error}"
         ) from None
+
+
+async def _after_reaching(settings: Settings, conversation: Coroutine[Any, Any, T]) -> T:
+    """``conversation``, once a first connection showed the cluster accepts the client."""
+    from streams.runtime.connection import reach
+
+    try:
+        await reach(settings)
+    except BaseException:
+        conversation.close()  # never started: no "never awaited" warning
+        raise
+    return await conversation
+
+
+def _enabled_mechanisms(error: Exception) -> str:
+    """What the broker offers instead, from aiokafka's message ("... Enabled mechanisms are: [...]")."""
+    _, found, enabled = str(error).partition("Enabled mechanisms are: ")
+    return f" (it accepts {enabled.strip('[]').replace(chr(39), '')}): use one of those" if found else ""
+
+
+def _untrusted(settings: Settings, error: ssl.SSLCertVerificationError) -> str:
+    """Why the broker's certificate was refused, and the setting that fixes it."""
+    if error.verify_code == HOSTNAME_MISMATCH:
+        return (
+            f"the broker's certificate does not name the host it was reached at ({error.verify_message}); put a "
+            "name the certificate holds in WINBACK_BROKER, or set WINBACK_SSL_CHECK_HOSTNAME=false"
+        )
+    ca = f"WINBACK_SSL_CAFILE={settings.ssl_cafile}" if settings.ssl_cafile else "the system's CAs (WINBACK_SSL_CAFILE unset)"
+    return (
+        f"the broker's certificate at {settings.broker} is not signed by a CA in {ca} ({error.verify_message}); "
+        "set WINBACK_SSL_CAFILE to the CA that signed the brokers' certificates"
+    )
 
 
 def _denied(settings: Settings, task: str, error: Exception) -> CommandError | None:

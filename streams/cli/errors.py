@@ -46,9 +46,14 @@ def load_settings() -> Settings:
 
 
 def _bad_variable(detail: Any) -> str:
-    """``WINBACK_NAME='value': what is wrong`` for one of pydantic's error details (a secret value masked)."""
+    """``WINBACK_NAME='value': what is wrong`` for one of pydantic's error details (a secret value masked).
+
+    A problem of several settings together (SASL, TLS) has no one field: its text names them itself.
+    """
     field = "_".join(str(part) for part in detail["loc"])
     message = str(detail["msg"]).removeprefix("Value error, ")  # a validator's own ValueError text
+    if not field:
+        return message
     value = detail["input"]
     shown_value = repr(shown(Settings, field, value)) if isinstance(value, str) else repr(value)
     return f"{ENV_PREFIX}{field.upper()}={shown_value}: {message}"

@@ -25,7 +25,8 @@ def topics() -> None:
 @click.option(
     "--principal",
     metavar="User:NAME",
-    help="The worker's Kafka principal, for --print-acls: User:NAME (SASL), User:CN=... (mTLS).",
+    help="The worker's Kafka principal, for --print-acls (default with SASL: User:WINBACK_SASL_USERNAME; "
+    "with mTLS the certificate's subject, e.g. User:CN=winback).",
 )
 @click.option(
     "--format",
@@ -69,8 +70,12 @@ def _print_acls(settings: Settings, principal: str | None, output_format: str) -
     """Print the worker's ACLs for ``principal`` in the chosen format."""
     from streams.admin.acls import acls_json, kafka_acls_commands, worker_acls
 
+    if principal is None and settings.sasl_username:
+        principal = f"User:{settings.sasl_username}"
     if principal is None:
-        raise CommandError("--print-acls needs --principal User:NAME (the worker's Kafka principal)", USAGE_EXIT_CODE)
+        raise CommandError(
+            "--print-acls needs --principal User:NAME (the worker's Kafka principal) without WINBACK_SASL_USERNAME", USAGE_EXIT_CODE
+        )
     if not principal.partition(":")[2]:
         raise CommandError(f"--principal {principal!r}: give it as TYPE:NAME, e.g. User:winback", USAGE_EXIT_CODE)
     acls = worker_acls(settings)

@@ -20,6 +20,7 @@ from aiokafka.structs import ConsumerRecord
 from streams.runtime import dead_letters
 from streams.model.activity import CustomerActivity
 from streams.model.records import STAGES, MessageCommand, Outcome, Skip, Trigger
+from streams.runtime.connection import client_options
 from streams.runtime.settings import Settings
 from streams.admin.topics import changelog_topic
 
@@ -64,7 +65,7 @@ async def watch(settings: Settings, observed: Observed) -> None:
     """Read the worker's output topics from the start into ``observed``, until cancelled."""
     consumer = AIOKafkaConsumer(
         changelog_topic(settings), settings.topic_dead_letters, *settings.output_topics,
-        bootstrap_servers=settings.bootstrap_servers, auto_offset_reset="earliest", enable_auto_commit=False,
+        **client_options(settings), auto_offset_reset="earliest", enable_auto_commit=False,
         metadata_max_age_ms=2000,
     )
     note = _Notes(settings, observed)

@@ -16,6 +16,7 @@ import msgspec
 from aiokafka import AIOKafkaProducer
 
 from streams.model.events import AnyInput, Erasure
+from streams.runtime.connection import client_options
 from streams.runtime.settings import Settings
 from streams.devtools.traffic import malformed_records
 
@@ -39,7 +40,7 @@ async def publish(
 
     forbid_topic_auto_creation()
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
+        **client_options(settings),
         linger_ms=20,
         max_batch_size=65536,
         acks="all",

@@ -17,6 +17,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from streams.runtime.settings import Settings
 
 SERVICES_STOPPED = "Gathering service tasks"  # what mode logs once every service of the worker has stopped
@@ -35,9 +37,18 @@ def free_port() -> int:
 
 def worker_env(settings: Settings) -> dict[str, str]:
     """``settings`` as the WINBACK_* environment of a worker process (each worker gets its own
-    data directory and web port, so those are left out)."""
-    fields = settings.model_dump(exclude={"data_dir", "web_port", "web_host"})
-    return {f"WINBACK_{name.upper()}": str(value) for name, value in fields.items() if value is not None}
+    data directory and web port, so those are left out).
+
+    Secrets are passed as they are, not masked; a password read from WINBACK_SASL_PASSWORD_FILE
+    is not: the worker reads the file itself, and setting both is refused.
+    """
+    excluded = {"data_dir", "web_port", "web_host", *(["sasl_password"] if settings.sasl_password_file else [])}
+    fields = {name: getattr(settings, name) for name in Settings.model_fields if name not in excluded}
+    return {
+        f"WINBACK_{name.upper()}": value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        for name, value in fields.items()
+        if value is not None
+    }
 
 
 class WorkerProcess:

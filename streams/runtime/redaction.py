@@ -2,9 +2,11 @@
 a filter on the process's output streams.
 
 A value is secret when its setting is typed ``SecretStr``, when the setting's name says so
-(password, secret, token, credential, key), or when it is the password in a URL's userinfo
-(``kafka://user:password@host:9092``).  This is decided from the settings' fields, so a setting
-added later (SASL, TLS) is covered by its type or its name, with no list to keep up to date.
+(password, secret, token, credential, key; not a ``*_file`` setting, which names where one is),
+or when it is the password in a URL's userinfo (``kafka://user:password@host:9092``).  This is
+decided from the settings' fields, so a setting added later is covered by its type or its name,
+with no list to keep up to date; a password read from WINBACK_SASL_PASSWORD_FILE is the value
+of the ``SecretStr`` setting WINBACK_SASL_PASSWORD once the settings are loaded.
 
 ``winback settings`` and the error messages show values masked (``user:***@host``).  Everything
 else a command writes to standard output or error once its settings are loaded - Faust's
@@ -32,7 +34,8 @@ def is_secret(model: type[BaseModel], name: str) -> bool:
     """Whether the field ``name`` of ``model`` holds a secret: typed ``SecretStr`` or named like one."""
     field = model.model_fields.get(name)
     typed = field is not None and SecretStr in (field.annotation, *typing.get_args(field.annotation))
-    return typed or SECRET_NAME.search(name) is not None
+    names_a_file = name.endswith("_file")  # WINBACK_SASL_PASSWORD_FILE: where a secret is, not the secret
+    return typed or (SECRET_NAME.search(name) is not None and not names_a_file)
 
 
 def url_password(server: str) -> str | None:

@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.policy.loading import default_policy_path
@@ -22,6 +22,13 @@ from streams.runtime.observability.log_format import LogFormat
 ENV_PREFIX = "WINBACK_"
 ACTIVITY_TABLE = "activity"  # the customers' table; Faust names its changelog topic after it
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+UNSUPPORTED_MECHANISMS = {  # mechanisms Kafka knows that these clients cannot use from settings, and why
+    "OAUTHBEARER": "aiokafka takes OAUTHBEARER tokens only from a token provider written in Python, "
+    "there is no setting for an OAuth server (see docs/security.md)",
+    "GSSAPI": "Kerberos needs a keytab and a system GSSAPI library these images do not have (see docs/security.md)",
+}
 
 
 class Settings(BaseSettings):
@@ -47,6 +54,40 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a command or a starting worker waits for each answer of the Kafka broker "
         "before it stops with an error.",
+    )
+
+    security_protocol: SecurityProtocol = Field(
+        "PLAINTEXT",
+        description="How every client reaches the brokers: PLAINTEXT, SSL (TLS), SASL_PLAINTEXT or SASL_SSL "
+        "(SASL over TLS: what managed clusters use).",
+    )
+    sasl_mechanism: SaslMechanism | None = Field(
+        None, description="With SASL_*: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (OAUTHBEARER and GSSAPI are not supported)."
+    )
+    sasl_username: str | None = Field(None, description="With SASL_*: the user the clients log in as.")
+    sasl_password: SecretStr | None = Field(
+        None, description="With SASL_*: that user's password (or WINBACK_SASL_PASSWORD_FILE); never shown."
+    )
+    sasl_password_file: Path | None = Field(
+        None,
+        description="With SASL_*: a file holding the password (a mounted secret), read once at start, "
+        "a trailing newline dropped; instead of WINBACK_SASL_PASSWORD.",
+    )
+    ssl_cafile: Path | None = Field(
+        None,
+        description="With SSL or SASL_SSL: PEM file of the CA(s) that signed the brokers' certificates; "
+        "unset: the system's trusted CAs.",
+    )
+    ssl_certfile: Path | None = Field(
+        None, description="With SSL or SASL_SSL, for mTLS: PEM file of this client's certificate (with WINBACK_SSL_KEYFILE)."
+    )
+    ssl_keyfile: Path | None = Field(
+        None, description="With SSL or SASL_SSL, for mTLS: PEM file of the client certificate's private key (unencrypted)."
+    )
+    ssl_check_hostname: bool = Field(
+        True,
+        description="With SSL or SASL_SSL: the broker's certificate must name the host in WINBACK_BROKER "
+        "(turn off only for a cluster reached by another name than its certificates hold).",
     )
 
     topic_purchases: str = Field("shop.purchases", description="Input: purchase events.")
@@ -157,6 +198,35 @@ class Settings(BaseSettings):
         parse_clock(value)  # raises ValueError with the accepted forms
         return value
 
+    @field_validator("sasl_mechanism", mode="before")
+    @classmethod
+    def _known_mechanism(cls, value: object) -> object:
+        """``scram-sha-512`` means ``SCRAM-SHA-512``; a mechanism Kafka has but these clients cannot use says why."""
+        if not isinstance(value, str):
+            return value
+        mechanism = value.strip().upper()
+        if mechanism in UNSUPPORTED_MECHANISMS:
+            raise ValueError(f"{mechanism} is not supported: {UNSUPPORTED_MECHANISMS[mechanism]}")
+        return mechanism or None
+
+    @model_validator(mode="after")
+    def _secured_connection(self) -> Settings:
+        """Settings for SASL and TLS that cannot work together, or files that cannot be read, fail
+        at start with a line naming the setting (not at the first connection, in a client's words).
+
+        A password from WINBACK_SASL_PASSWORD_FILE becomes ``sasl_password``: read once here, and
+        a secret like any other from then on (masked in every output).
+        """
+        problems = [*_sasl_problems(self), *_tls_problems(self)]
+        if not problems and self.sasl_password_file is not None:
+            try:
+                self.sasl_password = SecretStr(self.sasl_password_file.read_text().rstrip("\r\n"))
+            except (OSError, UnicodeDecodeError) as error:
+                problems.append(f"{_named('sasl_password_file', self.sasl_password_file)}: cannot read it: {_reason(error)}")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
     @property
     def policy_path(self) -> Path:
         """The policy file in use: WINBACK_POLICY, else the bundled example."""
@@ -206,3 +276,63 @@ class Settings(BaseSettings):
             (ENV_PREFIX + name.upper(), str(field.default), field.description or "")
             for name, field in cls.model_fields.items()
         ]
+
+
+SASL_PROTOCOLS = ("SASL_PLAINTEXT", "SASL_SSL")
+TLS_PROTOCOLS = ("SSL", "SASL_SSL")
+
+
+def _sasl_problems(settings: Settings) -> list[str]:
+    """What is missing for SASL, or set without it (likely a forgotten WINBACK_SECURITY_PROTOCOL)."""
+    protocol = f"WINBACK_SECURITY_PROTOCOL={settings.security_protocol}"
+    given = [name for name in ("sasl_mechanism", "sasl_username", "sasl_password", "sasl_password_file") if getattr(settings, name)]
+    if settings.security_protocol not in SASL_PROTOCOLS:
+        return [f"{_names(given)} set, but {protocol} does not use SASL: use SASL_PLAINTEXT or SASL_SSL, or unset {_it(given)}"] if given else []
+    problems = []
+    if settings.sasl_mechanism is None:
+        problems.append(f"WINBACK_SASL_MECHANISM: set it for {protocol}: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+    if not settings.sasl_username:
+        problems.append(f"WINBACK_SASL_USERNAME: set it for {protocol}")
+    if settings.sasl_password is None and settings.sasl_password_file is None:
+        problems.append(f"WINBACK_SASL_PASSWORD: set it (or WINBACK_SASL_PASSWORD_FILE) for {protocol}")
+    elif settings.sasl_password is not None and settings.sasl_password_file is not None:
+        problems.append("WINBACK_SASL_PASSWORD and WINBACK_SASL_PASSWORD_FILE are both set: set only one")
+    return problems
+
+
+def _tls_problems(settings: Settings) -> list[str]:
+    """TLS files that cannot be read, a client certificate without its key, or files set without TLS."""
+    files = {name: getattr(settings, name) for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile")}
+    given = [name for name, path in files.items() if path is not None]
+    if settings.security_protocol not in TLS_PROTOCOLS:
+        protocol = f"WINBACK_SECURITY_PROTOCOL={settings.security_protocol}"
+        return [f"{_names(given)} set, but {protocol} does not use TLS: use SSL or SASL_SSL, or unset {_it(given)}"] if given else []
+    problems = [f"{_named(name, files[name])}: cannot read it: {reason}" for name in given if (reason := _unreadable(files[name]))]
+    if (files["ssl_certfile"] is None) != (files["ssl_keyfile"] is None):
+        problems.append("WINBACK_SSL_CERTFILE and WINBACK_SSL_KEYFILE go together (mTLS: a client certificate and its key): set both")
+    return problems
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why ``path`` cannot be read, or None."""
+    try:
+        path.open("rb").close()
+    except OSError as error:
+        return _reason(error)
+    return None
+
+
+def _reason(error: Exception) -> str:
+    return (error.strerror if isinstance(error, OSError) else None) or str(error)
+
+
+def _named(name: str, value: object) -> str:
+    return f"{ENV_PREFIX}{name.upper()}={str(value)!r}"
+
+
+def _names(names: list[str]) -> str:
+    return " and ".join(ENV_PREFIX + name.upper() for name in names) + (" is" if len(names) == 1 else " are")
+
+
+def _it(names: list[str]) -> str:
+    return "it" if len(names) == 1 else "them"

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 import faust
 from faust.types import TP
+from faust.types.auth import CredentialsT
 
+from streams.runtime.connection import client_options
 from streams.runtime.faust_patches import DurableApp
 from streams.runtime.settings import ACTIVITY_TABLE, Settings
 
@@ -58,6 +60,7 @@ def create_app(settings: Settings) -> DurableApp:
         settings.app_id,
         env={},
         broker=settings.faust_broker,
+        broker_credentials=broker_credentials(settings),
         store="rocksdb://" if settings.store == "rocksdb" else "memory://",
         datadir=str(settings.data_dir),
         topic_partitions=settings.partitions,
@@ -90,6 +93,23 @@ def create_app(settings: Settings) -> DurableApp:
         producer_linger=0.005,
         producer_max_batch_size=65536,
     )
+
+
+def broker_credentials(settings: Settings) -> CredentialsT | None:
+    """The security settings as Faust's broker credentials, from which its consumer, producer
+    and changelog clients get the same protocol, SASL login and TLS context as every other
+    client (``streams.runtime.connection.client_options``); None: plaintext."""
+    options = client_options(settings)
+    if "sasl_mechanism" in options:  # over TLS when there is a context (SASL_SSL)
+        return faust.SASLCredentials(
+            username=options["sasl_plain_username"],
+            password=options["sasl_plain_password"],
+            mechanism=options["sasl_mechanism"],
+            ssl_context=options.get("ssl_context"),
+        )
+    if "ssl_context" in options:
+        return faust.SSLCredentials(options["ssl_context"])
+    return None
 
 
 def build_topology(settings: Settings) -> Topology:

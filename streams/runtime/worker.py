@@ -12,6 +12,7 @@ from streams.runtime.observability.endpoints import add_endpoints
 from streams.runtime.agents import register_agents
 from streams.runtime.faust_patches import UnsupportedVersion, check_versions
 from streams.runtime.clock import EventTimeClock, parse_clock
+from streams.runtime.connection import client_options
 from streams.model.codec import Limits
 from streams.runtime.observability.consumer_metrics import watch_consumer
 from streams.runtime.observability.memory_store import watch_memory_store
@@ -44,7 +45,7 @@ def build_worker_app(settings: Settings, policy: Policy) -> Topology:
     topology.activity.on_recover(scheduler.rebuild)
     topology.app.timer(settings.tick_seconds, name="scheduler-tick")(scheduler.tick)
     consumed = [*settings.input_topics.values(), settings.topic_events, settings.topic_due]
-    watch_consumer(topology.app, consumed, settings.bootstrap_servers)
+    watch_consumer(topology.app, consumed, client_options(settings))
     if settings.store == "memory":
         watch_memory_store(topology.app, topology.activity, settings.memory_store_warn_customers)
     add_endpoints(topology.app)

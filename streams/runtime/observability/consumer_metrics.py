@@ -41,10 +41,11 @@ LAG_TIMEOUT_SECONDS = 4.0  # one whole refresh (connecting included), so refresh
 
 class GroupOffsets:
     """End offsets and a consumer group's committed offsets, asked from the broker by clients of
-    its own (a consumer outside any group and an admin client), started on first use."""
+    its own (a consumer outside any group and an admin client), started on first use.
+    ``connection``: how they reach the cluster (``streams.runtime.connection.client_options``)."""
 
-    def __init__(self, bootstrap_servers: list[str], group: str):
-        self.bootstrap_servers = bootstrap_servers
+    def __init__(self, connection: dict[str, Any], group: str):
+        self.connection = connection
         self.group = group
         self.clients: tuple[AIOKafkaConsumer, AIOKafkaAdminClient] | None = None
 
@@ -62,7 +63,7 @@ class GroupOffsets:
     async def _started(self) -> tuple[AIOKafkaConsumer, AIOKafkaAdminClient]:
         if self.clients is None:
             options: dict[str, Any] = {
-                "bootstrap_servers": self.bootstrap_servers, "client_id": f"{self.group}-lag", "request_timeout_ms": 3000,
+                **self.connection, "client_id": f"{self.group}-lag", "request_timeout_ms": 3000,
             }
             self.clients = AIOKafkaConsumer(**options, enable_auto_commit=False), AIOKafkaAdminClient(**options)
             for client in self.clients:
@@ -80,11 +81,11 @@ class GroupOffsets:
 class LagWatcher(Service):
     """Keeps ``metrics.CONSUMER_LAG`` up to date for the consumed topics (a service of the app)."""
 
-    def __init__(self, app: faust.App, topics: Iterable[str], bootstrap_servers: list[str]):
+    def __init__(self, app: faust.App, topics: Iterable[str], connection: dict[str, Any]):
         super().__init__()
         self.app = app
         self.topics = frozenset(topics)
-        self.offsets = GroupOffsets(bootstrap_servers, app.conf.id)
+        self.offsets = GroupOffsets(connection, app.conf.id)
         self.assigned = asyncio.Event()
         self.failing = False
         app.on_partitions_assigned.connect(self._on_assigned)
@@ -137,7 +138,8 @@ class CommitTimer(faust.Sensor):
         metrics.COMMIT.observe(time.monotonic() - state)
 
 
-def watch_consumer(app: faust.App, topics: Iterable[str], bootstrap_servers: list[str]) -> None:
-    """Measure the lag of ``topics`` and the commit time of the app's consumer."""
+def watch_consumer(app: faust.App, topics: Iterable[str], connection: dict[str, Any]) -> None:
+    """Measure the lag of ``topics`` and the commit time of the app's consumer; ``connection``:
+    the keyword arguments that make a client reach the cluster (``connection.client_options``)."""
     app.sensors.add(CommitTimer())
-    app.add_dependency(LagWatcher(app, topics, bootstrap_servers))
+    app.add_dependency(LagWatcher(app, topics, connection))

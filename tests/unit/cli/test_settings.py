@@ -107,3 +107,92 @@ def test_a_bad_value_is_shown_without_a_password_in_it() -> None:
     result = invoke(["settings"], WINBACK_PARTITIONS=f"winback:{SECRET}@x")
 
     assert result.stderr == "winback: WINBACK_PARTITIONS='winback:***@x': Input should be a valid integer, unable to parse string as an integer\n"
+
+
+SASL_SSL = {
+    "WINBACK_SECURITY_PROTOCOL": "SASL_SSL",
+    "WINBACK_SASL_MECHANISM": "SCRAM-SHA-512",
+    "WINBACK_SASL_USERNAME": "winback",
+}
+
+
+@pytest.mark.parametrize(
+    ("env", "problems"),
+    [
+        (
+            {"WINBACK_SECURITY_PROTOCOL": "SASL_SSL"},
+            [
+                "WINBACK_SASL_MECHANISM: set it for WINBACK_SECURITY_PROTOCOL=SASL_SSL: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
+                "WINBACK_SASL_USERNAME: set it for WINBACK_SECURITY_PROTOCOL=SASL_SSL",
+                "WINBACK_SASL_PASSWORD: set it (or WINBACK_SASL_PASSWORD_FILE) for WINBACK_SECURITY_PROTOCOL=SASL_SSL",
+            ],
+        ),
+        (
+            {**SASL_SSL, "WINBACK_SASL_PASSWORD": SECRET, "WINBACK_SASL_PASSWORD_FILE": "/etc/hostname"},
+            ["WINBACK_SASL_PASSWORD and WINBACK_SASL_PASSWORD_FILE are both set: set only one"],
+        ),
+        (
+            {**SASL_SSL, "WINBACK_SASL_PASSWORD_FILE": "/no/such/password"},
+            ["WINBACK_SASL_PASSWORD_FILE='/no/such/password': cannot read it: No such file or directory"],
+        ),
+        (
+            {"WINBACK_SASL_USERNAME": "winback", "WINBACK_SASL_PASSWORD": SECRET},  # the protocol forgotten
+            [
+                "WINBACK_SASL_USERNAME and WINBACK_SASL_PASSWORD are set, but WINBACK_SECURITY_PROTOCOL=PLAINTEXT "
+                "does not use SASL: use SASL_PLAINTEXT or SASL_SSL, or unset them"
+            ],
+        ),
+        (
+            {**SASL_SSL, "WINBACK_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "WINBACK_SASL_PASSWORD": SECRET, "WINBACK_SSL_CAFILE": "/etc/hostname"},
+            [
+                "WINBACK_SSL_CAFILE is set, but WINBACK_SECURITY_PROTOCOL=SASL_PLAINTEXT does not use TLS: "
+                "use SSL or SASL_SSL, or unset it"
+            ],
+        ),
+        (
+            {"WINBACK_SECURITY_PROTOCOL": "SSL", "WINBACK_SSL_CAFILE": "/no/such/ca.pem", "WINBACK_SSL_CERTFILE": "/etc/hostname"},
+            [
+                "WINBACK_SSL_CAFILE='/no/such/ca.pem': cannot read it: No such file or directory",
+                "WINBACK_SSL_CERTFILE and WINBACK_SSL_KEYFILE go together (mTLS: a client certificate and its key): set both",
+            ],
+        ),
+    ],
+    ids=["sasl-without-login", "two-passwords", "unreadable-password-file", "sasl-without-protocol", "tls-file-without-tls", "tls-files"],
+)
+def test_security_settings_that_cannot_work_name_each_setting_to_fix(env: dict[str, str], problems: list[str]) -> None:
+    result = invoke(["topics", "ensure"], **env)
+
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [f"winback: {problem}" for problem in problems]
+    assert SECRET not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("mechanism", "problem"),
+    [
+        ("OAUTHBEARER", "OAUTHBEARER is not supported: aiokafka takes OAUTHBEARER tokens only from a token provider"),
+        ("GSSAPI", "GSSAPI is not supported: Kerberos needs a keytab"),
+        ("SCRAM-SHA-1", "Input should be 'PLAIN', 'SCRAM-SHA-256' or 'SCRAM-SHA-512'"),
+    ],
+)
+def test_an_unknown_mechanism_is_named_with_what_is_supported(mechanism: str, problem: str) -> None:
+    result = invoke(["settings"], **{**SASL_SSL, "WINBACK_SASL_MECHANISM": mechanism}, WINBACK_SASL_PASSWORD=SECRET)
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"winback: WINBACK_SASL_MECHANISM='{mechanism}': {problem}")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_settings_show_the_sasl_password_masked_whether_given_or_read_from_its_file(tmp_path) -> None:
+    password_file = tmp_path / "password"
+    password_file.write_text(SECRET + "\n")
+
+    given = invoke(["settings"], **{**SASL_SSL, "WINBACK_SASL_MECHANISM": "scram-sha-512"}, WINBACK_SASL_PASSWORD=SECRET)
+    from_file = invoke(["settings"], **SASL_SSL, WINBACK_SASL_PASSWORD_FILE=str(password_file))
+
+    for result in given, from_file:
+        assert result.exit_code == 0, result.stderr
+        assert "\nWINBACK_SASL_PASSWORD=***\n" in result.stdout
+        assert "\nWINBACK_SASL_MECHANISM=SCRAM-SHA-512\n" in result.stdout
+        assert SECRET not in result.stdout + result.stderr
+    assert f"\nWINBACK_SASL_PASSWORD_FILE={password_file}\n" in from_file.stdout  # where it is is no secret

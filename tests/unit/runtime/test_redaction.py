@@ -22,11 +22,12 @@ SECRET = "s3cr#t:pa@ss"  # a ':' and an '@' of its own, as a real password may h
 class FutureSettings(Settings):
     """Settings as a later issue may extend them."""
 
-    sasl_password: SecretStr | None = None
-    sasl_mechanism: str = "PLAIN"
-    ssl_keyfile: Path | None = None
     api_token: str = ""
     signing_key: str = ""
+    token_file: Path | None = None  # where a secret is, not the secret
+
+
+SASL = {"security_protocol": "SASL_SSL", "sasl_mechanism": "PLAIN", "sasl_username": "winback"}
 
 
 @pytest.mark.parametrize(
@@ -50,12 +51,13 @@ def test_secret_fields_are_found_by_type_or_name() -> None:
     secret = {name for name in FutureSettings.model_fields if is_secret(FutureSettings, name)}
 
     assert secret == {"sasl_password", "api_token", "signing_key"}
-    assert not any(is_secret(Settings, name) for name in Settings.model_fields)  # today: only URL passwords
+    assert {name for name in Settings.model_fields if is_secret(Settings, name)} == {"sasl_password"}  # not the file: a path
 
 
 def test_secret_values_are_every_secret_field_and_url_password() -> None:
     settings = FutureSettings(
         broker=f"kafka://winback:{SECRET}@kafka-0:9092,other:p%40ss@kafka-1:9092",
+        **SASL,
         sasl_password=SecretStr("sasl-pw"),
         api_token="tok-123",
     )
@@ -64,13 +66,24 @@ def test_secret_values_are_every_secret_field_and_url_password() -> None:
 
 
 def test_shown_values_hide_secrets_but_not_the_rest() -> None:
-    settings = FutureSettings(broker=f"winback:{SECRET}@kafka-0:9092", sasl_password=SecretStr("sasl-pw"), api_token="tok-123")
+    settings = FutureSettings(broker=f"winback:{SECRET}@kafka-0:9092", **SASL, sasl_password=SecretStr("sasl-pw"), api_token="tok-123")
 
     assert shown(FutureSettings, "broker", settings.broker) == f"winback:{MASK}@kafka-0:9092"
     assert shown(FutureSettings, "sasl_password", settings.sasl_password) == MASK
     assert shown(FutureSettings, "api_token", "tok-123") == MASK
     assert shown(FutureSettings, "sasl_mechanism", "PLAIN") == "PLAIN"
     assert shown(FutureSettings, "ssl_keyfile", None) == "None"
+
+
+def test_a_password_read_from_its_file_is_as_secret_as_one_given_directly(tmp_path: Path) -> None:
+    password_file = tmp_path / "password"
+    password_file.write_text("pw-from-file\n")  # as `kubectl create secret --from-file` mounts it
+
+    settings = Settings(**SASL, sasl_password_file=password_file)
+
+    assert settings.sasl_password == SecretStr("pw-from-file")
+    assert secret_values(settings) == {"pw-from-file"}
+    assert shown(Settings, "sasl_password_file", settings.sasl_password_file) == str(password_file)
 
 
 def test_the_broker_s_credentials_never_reach_a_kafka_client() -> None:
