@@ -35,6 +35,17 @@ def test_prints_json_bindings():
 
 
 def test_a_principal_is_needed_in_type_name_form():
-    assert invoke().stderr == "winback: --print-acls needs --principal User:NAME (the worker's Kafka principal)\n"
+    assert invoke().stderr == "winback: --print-acls needs --principal User:NAME (the worker's Kafka principal) without WINBACK_SASL_USERNAME\n"
     result = invoke("--principal", "worker")
     assert (result.exit_code, result.stderr) == (2, "winback: --principal 'worker': give it as TYPE:NAME, e.g. User:winback\n")
+
+
+def test_the_principal_is_the_sasl_user_unless_given():
+    sasl = {"WINBACK_SECURITY_PROTOCOL": "SASL_SSL", "WINBACK_SASL_MECHANISM": "SCRAM-SHA-512"}
+    sasl |= {"WINBACK_SASL_USERNAME": "winback-prod", "WINBACK_SASL_PASSWORD": "s3cret-pw"}
+
+    result = invoke(**sasl)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1].endswith("--allow-principal User:winback-prod --group winback --operation Read")
+    assert "s3cret-pw" not in result.output
