@@ -2,15 +2,19 @@
 
 A worker without one of them would start, then fail somewhere inside Faust (a group join
 refused, a write refused) with a traceback or a retry loop.  So before it starts, the worker
-asks the broker what it may do (KIP-430: the Metadata request's ``topic_authorized_operations``
-and DescribeGroups' ``authorized_operations``, both answered from the broker's authorizer, with
-no side effect) and compares that with what it needs.  A broker without an authorizer allows
-everything, and says so.
+asks the broker what it may do, with requests that change nothing, and compares that with
+what it needs:
 
-aiokafka 0.14 asks for neither (its Metadata requests stop at v5, its DescribeGroups v3 reads
-the answer as v2 and drops the operations), so the two requests are declared here, from the
-Kafka protocol's message definitions (MetadataRequest v8, DescribeGroupsRequest v3; neither is
-a "flexible" version, so aiokafka's plain types encode them).
+- Read and Write on topics: the Metadata request's ``topic_authorized_operations`` (KIP-430).
+  A topic the principal may not even Describe is hidden: it lacks both (each implies Describe).
+- DescribeConfigs on topics: a DescribeConfigs request for no config at all, refused per topic.
+- Read on the group: DescribeGroups' ``authorized_operations`` (KIP-430).
+
+A broker without an authorizer allows everything, and says so.  aiokafka 0.14 asks for no
+authorized operations (its Metadata requests stop at v5, its DescribeGroups v3 reads the
+answer as v2 and drops them), so those two requests are declared here, from the Kafka
+protocol's message definitions (MetadataRequest v8, DescribeGroupsRequest v3; neither is a
+"flexible" version, so aiokafka's plain types encode them).
 """
 
 from __future__ import annotations
@@ -25,21 +29,27 @@ from aiokafka.errors import (
     UnknownTopicOrPartitionError,
     for_code,
 )
+from aiokafka.protocol.admin import DescribeConfigsRequest
 from aiokafka.protocol.api import Request, RequestStruct, Response
 from aiokafka.protocol.types import Array, Boolean, Bytes, Int16, Int32, Schema, String
 
-from streams.admin.acls import Acl, worker_acls
+from streams.admin.acls import Acl, Operation, worker_acls
 from streams.runtime.connection import client_options
 from streams.runtime.settings import Settings
 
 GROUP_COORDINATOR = 0
 COORDINATOR_PAUSE_SECONDS = 0.2
-OPERATION_BIT = {"READ": 3, "WRITE": 4, "DESCRIBE_CONFIGS": 10}  # Kafka's AclOperation codes
+TOPIC_CONFIGS = 2  # DescribeConfigs' resource type of a topic
+READ_BIT, WRITE_BIT = 3, 4  # Kafka's AclOperation codes, the bits of an authorized-operations field
+
+Resource = tuple[str, str]  # (resource type, name), as in ``Acl``
 
 
 async def missing_acls(settings: Settings) -> list[Acl]:
-    """The ACLs a worker with these settings needs and the broker would refuse its principal,
-    in ``worker_acls`` order.  A topic that does not exist is left to the topics check."""
+    """The ACLs a worker with these settings needs and the broker refuses its principal, in
+    ``worker_acls`` order.  A topic that does not exist is left to the topics check."""
+    acls = worker_acls(settings)
+    topics = sorted({acl.resource_name for acl in acls if acl.resource_type == "TOPIC"})
     client = AIOKafkaClient(
         **client_options(settings),
         client_id=f"{settings.app_id}-permissions",
@@ -47,31 +57,41 @@ async def missing_acls(settings: Settings) -> list[Acl]:
     )
     await client.bootstrap()
     try:
-        acls = worker_acls(settings)
-        topics = await _topic_operations(client, sorted({acl.resource_name for acl in acls if acl.resource_type == "TOPIC"}))
-        group = await _group_operations(client, settings.app_id, settings.broker_timeout)
+        allowed = await _topic_operations(client, topics)
+        for name in await _configs_refused(client, topics):
+            allowed.get(("TOPIC", name), set()).discard("DESCRIBE_CONFIGS")
+        allowed[("GROUP", settings.app_id)] = _operations(await _group_operations(client, settings.app_id, settings.broker_timeout))
     finally:
         await client.close()
-    allowed = {("TOPIC", name): operations for name, operations in topics.items()} | {("GROUP", settings.app_id): group}
-    return [
-        acl
-        for acl in acls
-        if (acl.resource_type, acl.resource_name) in allowed
-        and not allowed[(acl.resource_type, acl.resource_name)] & 1 << OPERATION_BIT[acl.operation]
-    ]
+    return [acl for acl in acls if acl.operation not in allowed.get((acl.resource_type, acl.resource_name), {acl.operation})]
 
 
-async def _topic_operations(client: AIOKafkaClient, names: list[str]) -> dict[str, int]:
-    """Topic -> bit field of the operations the principal may do on it (0: not even Describe);
-    topics the broker does not know are left out."""
+async def _topic_operations(client: AIOKafkaClient, names: list[str]) -> dict[Resource, set[Operation]]:
+    """(``"TOPIC"``, name) -> what the principal may do of Read, Write and DescribeConfigs (the
+    last one until ``_configs_refused`` says otherwise); topics the broker does not know are left out."""
     response = await client.send(client.get_random_node(), AuthorizedMetadataRequest(names))
-    operations = {}
+    allowed: dict[Resource, set[Operation]] = {}
     for topic in response.to_object()["topics"]:
         if topic["error_code"] == TopicAuthorizationFailedError.errno:
-            operations[topic["name"]] = 0
+            allowed[("TOPIC", topic["name"])] = {"DESCRIBE_CONFIGS"}
         elif topic["error_code"] != UnknownTopicOrPartitionError.errno:
-            operations[topic["name"]] = topic["topic_authorized_operations"]
-    return operations
+            allowed[("TOPIC", topic["name"])] = {*_operations(topic["topic_authorized_operations"]), "DESCRIBE_CONFIGS"}
+    return allowed
+
+
+async def _configs_refused(client: AIOKafkaClient, names: list[str]) -> set[str]:
+    """The topics whose configs the principal may not read (asking for none of their configs)."""
+    response = await client.send(client.get_random_node(), DescribeConfigsRequest([(TOPIC_CONFIGS, name, []) for name in names]))
+    return {
+        resource["resource_name"]
+        for resource in response.to_object()["resources"]
+        if resource["error_code"] == TopicAuthorizationFailedError.errno
+    }
+
+
+def _operations(authorized: int) -> set[Operation]:
+    """Read and Write, where set in an authorized-operations bit field."""
+    return {operation for operation, bit in (("READ", READ_BIT), ("WRITE", WRITE_BIT)) if authorized >> bit & 1}
 
 
 async def _group_operations(client: AIOKafkaClient, group: str, timeout: float) -> int:
