@@ -22,7 +22,7 @@ from streams.cli.errors import CommandError
 from streams.runtime.settings import Settings
 
 T = TypeVar("T")
-HOSTNAME_MISMATCH = 62  # OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH
+NAME_MISMATCHES = {62, 64}  # OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
 
 
 def talk_to_broker(settings: Settings, task: str, conversation: Coroutine[Any, Any, T]) -> T:
@@ -38,18 +38,18 @@ def talk_to_broker(settings: Settings, task: str, conversation: Coroutine[Any, A
         KafkaError,
         NodeNotReadyError,
         RequestTimedOutError,
-        SaslAuthenticationFailedError,
+        SaslAuthenticationFailed,
         UnsupportedSaslMechanismError,
     )
 
-    from streams.runtime.connection import TlsFileError
+    from streams.runtime.connection import ClosedByBroker, TlsFileError
 
     logging.getLogger("aiokafka").addHandler(logging.NullHandler())  # its errors are ours to word
     try:
         return asyncio.run(_after_reaching(settings, conversation))
     except TlsFileError as error:
         raise CommandError(f"cannot {task}: {error}") from None
-    except SaslAuthenticationFailedError:
+    except SaslAuthenticationFailed:
         raise CommandError(
             f"cannot {task}: authentication failed for WINBACK_SASL_USERNAME={settings.sasl_username} with "
             f"{settings.sasl_mechanism} on {settings.broker}: check WINBACK_SASL_PASSWORD/WINBACK_SASL_PASSWORD_FILE "
@@ -65,14 +65,14 @@ def talk_to_broker(settings: Settings, task: str, conversation: Coroutine[Any, A
     except ssl.SSLError as error:
         raise CommandError(
             f"cannot {task}: TLS with the broker at {settings.broker} failed ({error.reason or error}); check that "
-            "WINBACK_SECURITY_PROTOCOL matches the listener, and WINBACK_SSL_CERTFILE/WINBACK_SSL_KEYFILE if it "
-            "wants a client certificate"
+            "WINBACK_SECURITY_PROTOCOL is what the listener speaks"
         ) from None
+    except ClosedByBroker as closed:
+        raise CommandError(f"cannot {task}: {closed}; {_closed_hint(settings, closed.tls_alert)}") from None
     except (KafkaConnectionError, NodeNotReadyError, RequestTimedOutError, TimeoutError, ConnectionError):
         raise CommandError(
             f"cannot {task}: no answer from the Kafka broker at {settings.broker} within "
-            f"{settings.broker_timeout:g}s; check WINBACK_BROKER and WINBACK_SECURITY_PROTOCOL (the listener's), "
-            "and WINBACK_BROKER_TIMEOUT for a slow broker"
+            f"{settings.broker_timeout:g}s; check WINBACK_BROKER (and WINBACK_BROKER_TIMEOUT for a slow broker)"
         ) from None
     except KafkaError as error:
         raise _denied(settings, task, error) or CommandError(
@@ -100,7 +100,7 @@ def _enabled_mechanisms(error: Exception) -> str:
 
 def _untrusted(settings: Settings, error: ssl.SSLCertVerificationError) -> str:
     """Why the broker's certificate was refused, and the setting that fixes it."""
-    if error.verify_code == HOSTNAME_MISMATCH:
+    if error.verify_code in NAME_MISMATCHES:
         return (
             f"the broker's certificate does not name the host it was reached at ({error.verify_message}); put a "
             "name the certificate holds in WINBACK_BROKER, or set WINBACK_SSL_CHECK_HOSTNAME=false"
@@ -109,6 +109,16 @@ def _untrusted(settings: Settings, error: ssl.SSLCertVerificationError) -> str:
     return (
         f"the broker's certificate at {settings.broker} is not signed by a CA in {ca} ({error.verify_message}); "
         "set WINBACK_SSL_CAFILE to the CA that signed the brokers' certificates"
+    )
+
+
+def _closed_hint(settings: Settings, tls_alert: str | None) -> str:
+    """The settings that make a listener close the connection: a client certificate it wants, or another protocol."""
+    if tls_alert:
+        return "the listener wants a client certificate signed by a CA it trusts: set WINBACK_SSL_CERTFILE and WINBACK_SSL_KEYFILE"
+    return (
+        f"check that WINBACK_SECURITY_PROTOCOL={settings.security_protocol} is what this listener speaks "
+        "(PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)"
     )
 
 

@@ -23,12 +23,22 @@ from typing import Any
 from aiokafka.conn import collect_hosts, create_conn
 from aiokafka.errors import KafkaConnectionError, KafkaError
 from aiokafka.helpers import create_ssl_context
+from aiokafka.protocol.metadata import MetadataRequest
 
 from streams.runtime.settings import SASL_PROTOCOLS, TLS_PROTOCOLS, Settings
 
 
 class TlsFileError(ValueError):
     """A TLS file that can be read but holds no usable certificate or key; the message names the setting."""
+
+
+class ClosedByBroker(ConnectionError):
+    """The broker took the connection, then closed it: the listener speaks another security
+    protocol, or (``tls_alert``, the TLS alert it sent) it wants a client certificate it trusts."""
+
+    def __init__(self, address: str, tls_alert: str | None) -> None:
+        super().__init__(f"the broker at {address} closed the connection" + (f" ({tls_alert})" if tls_alert else ""))
+        self.tls_alert = tls_alert
 
 
 def client_options(settings: Settings) -> dict[str, Any]:
@@ -75,27 +85,37 @@ def _tls_context(cafile: Path | None, certfile: Path | None, keyfile: Path | Non
 
 async def reach(settings: Settings) -> None:
     """Connect to a bootstrap server as every client will (TLS handshake and SASL login
-    included), within WINBACK_BROKER_TIMEOUT, and hang up.
+    included) and ask for the cluster's metadata, within WINBACK_BROKER_TIMEOUT each; hang up.
 
-    Returns at the first server that accepts; otherwise raises the most telling failure: a
-    refusal (authentication, TLS, mechanism) rather than a server that could not be reached.
+    Returns at the first server that answers; otherwise raises the most telling failure: a
+    refusal (authentication, TLS, mechanism, a closed connection) rather than a server that
+    could not be reached.
     """
-    options = client_options(settings)
-    servers = collect_hosts(options.pop("bootstrap_servers"), randomize=False)
     failures: list[Exception] = []
-    for host, port, _family in servers:
+    for host, port, _family in collect_hosts(settings.bootstrap_servers, randomize=False):
         try:
-            connection = await create_conn(
-                host, port, client_id=f"{settings.app_id}-reach", request_timeout_ms=round(settings.broker_timeout * 1000), **options
-            )
+            await _ask_metadata(settings, host, port)
+            return
+        except (KafkaConnectionError, ConnectionResetError) as closed:  # aiokafka: "Connection at host:port closed"
+            alert = closed.__cause__ if isinstance(closed.__cause__, ssl.SSLError) else None
+            failures.append(ClosedByBroker(f"{host}:{port}", alert.reason if alert else None))
         except (OSError, KafkaError, TimeoutError) as failure:  # what aiokafka's own bootstrap gives up on
             failures.append(failure)
-            continue
-        connection.close()
-        return
     raise next((failure for failure in failures if not _unreachable(failure)), failures[0])
 
 
+async def _ask_metadata(settings: Settings, host: str, port: int) -> None:
+    """One connection to ``host:port`` and one metadata request on it (a listener that wants a
+    login answers the first, unauthenticated request, and closes the connection at the second)."""
+    options = {name: value for name, value in client_options(settings).items() if name != "bootstrap_servers"}
+    timeout_ms = round(settings.broker_timeout * 1000)
+    connection = await create_conn(host, port, client_id=f"{settings.app_id}-reach", request_timeout_ms=timeout_ms, **options)
+    try:
+        await connection.send(MetadataRequest([], allow_auto_topic_creation=False))
+    finally:
+        connection.close()
+
+
 def _unreachable(failure: Exception) -> bool:
-    """A failure that says only that nothing answered (refused, reset, timed out), not why it refused."""
-    return isinstance(failure, (ConnectionError, TimeoutError, KafkaConnectionError))
+    """A failure that says only that nothing answered (refused, timed out), not why it refused."""
+    return isinstance(failure, (ConnectionRefusedError, TimeoutError))
