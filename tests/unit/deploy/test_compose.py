@@ -151,3 +151,42 @@ def test_commands_are_valid_winback_command_lines(name: str):
     while isinstance(command, click.Group):
         command = command.commands[words.pop(0)]
     command.make_context(name, words)
+
+
+SECURED = yaml.safe_load((ROOT / "deploy/compose/secured.yml").read_text())  # workers against a secured external cluster
+SECRET_DIRECTORY = "/run/secrets/"  # where compose mounts a service's secrets
+
+
+@pytest.mark.parametrize("name", sorted(SECURED["services"]))
+def test_the_secured_example_reads_every_credential_from_a_secret_its_service_mounts(name: str, tmp_path: Path):
+    service = SECURED["services"][name]
+    environment = service["environment"]
+    files = {variable: path for variable, path in environment.items() if path.startswith(SECRET_DIRECTORY)}
+    assert environment.keys() <= KNOWN
+    assert "WINBACK_SASL_PASSWORD" not in environment  # a password is never a variable's value
+    assert {path.removeprefix(SECRET_DIRECTORY) for path in files.values()} == set(service["secrets"])
+    assert files.keys() == {"WINBACK_SASL_PASSWORD_FILE", "WINBACK_SSL_CAFILE"}
+    for path in files.values():  # valid settings once the secrets are there (here: files in tmp_path)
+        (tmp_path / Path(path).name).write_text("not-a-real-password\n")
+    local = {variable: str(tmp_path / Path(value).name) if variable in files else value for variable, value in environment.items()}
+    assert settings_of(local).security_protocol == "SASL_SSL"
+
+
+def test_the_secured_example_s_operator_and_workers_log_in_as_different_users():
+    services = SECURED["services"]
+    operator = services["topics"]
+    assert operator["command"] == ["topics", "ensure"] and "kafka-admin-password" in operator["secrets"]
+    for name in ("worker-1", "worker-2"):
+        worker = services[name]
+        assert worker["depends_on"] == {"topics": {"condition": "service_completed_successfully"}}
+        assert "kafka-admin-password" not in worker["secrets"]
+        assert worker["environment"]["WINBACK_SASL_USERNAME"] != operator["environment"]["WINBACK_SASL_USERNAME"]
+        assert all(port.startswith("127.0.0.1:") for port in worker["ports"])
+        main.commands[worker["command"][0]].make_context(name, worker["command"][1:])
+
+
+def test_the_secured_example_s_secret_files_are_never_committed():
+    sources = {Path(secret["file"]).parent for secret in SECURED["secrets"].values()}
+    assert sources == {Path("secrets")}  # relative to deploy/compose
+    assert "deploy/compose/secrets/" in (ROOT / ".gitignore").read_text().splitlines()
+    assert (ROOT / "deploy/compose" / SECURED["x-winback"]["build"]).resolve() == ROOT  # the project's Dockerfile

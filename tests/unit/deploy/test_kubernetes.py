@@ -251,3 +251,75 @@ def test_the_example_overlay_sets_image_namespace_and_broker():
     assert namespaces == {"winback"}
     assert worker["image"] == "registry.example.com/shop/winback-streams:0.1.0"
     assert worker_settings(resources, worker)["WINBACK_BROKER"].startswith("kafka-0.kafka.kafka.svc:9092,")
+
+
+SASL_SSL_OVERLAY = "deploy/kubernetes/overlays/sasl-ssl"  # SASL_SSL credentials from Secrets, topics by a Job
+
+
+def secret_file_mounts(pod: dict, pod_container: dict) -> dict[str, tuple[str, str]]:
+    """Mounted file path -> (Secret name, key) of a container's Secret volumes."""
+    volumes = {volume["name"]: volume["secret"] for volume in pod["volumes"] if "secret" in volume}
+    return {
+        f"{mount['mountPath']}/{item['path']}": (volumes[mount["name"]]["secretName"], item["key"])
+        for mount in pod_container["volumeMounts"]
+        if mount["name"] in volumes
+        for item in volumes[mount["name"]]["items"]
+    }
+
+
+def topics_job(resources: tuple[dict, ...]) -> tuple[dict, dict]:
+    """The Job that ensures the topics, and its one container."""
+    job = only(resources, "Job", "winback-topics")
+    return job, container(job["spec"]["template"]["spec"], "topics")
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_the_sasl_ssl_overlay_matches_the_kubernetes_schemas(version: str):
+    resources = render(SASL_SSL_OVERLAY)
+    kinds = sorted(resource["kind"] for resource in resources if resource["kind"] != "Namespace")
+    assert kinds == sorted(["ConfigMap", "ConfigMap", "Service", "Service", "StatefulSet", "PodDisruptionBudget", "Job", *OPERATOR_KINDS])
+    for resource in resources:
+        if resource["kind"] not in OPERATOR_KINDS:
+            kubernetes_validate.validate(resource, version, strict=True)
+
+
+def test_with_sasl_ssl_workers_read_their_password_and_ca_from_their_own_mounted_secret(tmp_path: Path):
+    resources = render(SASL_SSL_OVERLAY)
+    _, pod = workers(resources)
+    worker = container(pod, "worker")
+    environment = worker_settings(resources, worker)
+    files = secret_file_mounts(pod, worker)
+
+    assert not any("PASSWORD" in name and not name.endswith("_FILE") for name in environment)  # never a value
+    assert files[environment["WINBACK_SASL_PASSWORD_FILE"]] == ("winback-kafka-worker", "password")
+    assert files[environment["WINBACK_SSL_CAFILE"]] == ("winback-kafka-worker", "ca.crt")
+    assert all(mount.get("readOnly") for mount in worker["volumeMounts"] if mount["mountPath"] == "/etc/winback-kafka")
+    assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsGroup"]
+    assert {volume["secret"]["defaultMode"] for volume in pod["volumes"] if "secret" in volume} == {0o440}
+    # The settings are valid once the Secret's files are where they point (here: in tmp_path).
+    local = {name: str(tmp_path / Path(value).name) if value in files else value for name, value in environment.items()}
+    (tmp_path / "password").write_text("not-a-real-password\n")
+    (tmp_path / "ca.crt").write_text("")
+    settings = Settings(**{name.removeprefix("WINBACK_").lower(): value for name, value in local.items()})
+    assert (settings.security_protocol, settings.sasl_mechanism, settings.sasl_username) == ("SASL_SSL", "SCRAM-SHA-512", "winback")
+
+
+def test_with_sasl_ssl_topics_are_ensured_by_a_job_as_the_operator_not_by_the_workers():
+    resources = render(SASL_SSL_OVERLAY)
+    _, pod = workers(resources)
+    worker = container(pod, "worker")
+    job, topics = topics_job(resources)
+    job_pod = job["spec"]["template"]["spec"]
+
+    assert not pod.get("initContainers")  # the workers' identity may not create topics
+    assert topics["args"] == ["topics", "ensure"]
+    assert (topics["envFrom"], topics["image"]) == (worker["envFrom"], worker["image"])
+    [username] = topics["env"]
+    assert username == {"name": "WINBACK_SASL_USERNAME", "valueFrom": {"secretKeyRef": {"name": "winback-kafka-admin", "key": "username"}}}
+    files = secret_file_mounts(job_pod, topics)
+    environment = worker_settings(resources, worker)
+    assert files[environment["WINBACK_SASL_PASSWORD_FILE"]] == ("winback-kafka-admin", "password")
+    assert files[environment["WINBACK_SSL_CAFILE"]] == ("winback-kafka-admin", "ca.crt")
+    assert job_pod["enableServiceLinks"] is False and job_pod["securityContext"]["runAsNonRoot"] is True
+    assert topics["resources"]["requests"].keys() == topics["resources"]["limits"].keys() == {"cpu", "memory"}
+    assert job["metadata"]["namespace"] == "winback"
