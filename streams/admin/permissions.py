@@ -10,11 +10,8 @@ what it needs:
 - DescribeConfigs on topics: a DescribeConfigs request for no config at all, refused per topic.
 - Read on the group: DescribeGroups' ``authorized_operations`` (KIP-430).
 
-A broker without an authorizer allows everything, and says so.  aiokafka 0.14 asks for no
-authorized operations (its Metadata requests stop at v5, its DescribeGroups v3 reads the
-answer as v2 and drops them), so those two requests are declared here, from the Kafka
-protocol's message definitions (MetadataRequest v8, DescribeGroupsRequest v3; neither is a
-"flexible" version, so aiokafka's plain types encode them).
+A broker without an authorizer allows everything, and says so.  aiokafka asks for no
+authorized operations: the two requests that do are ``streams.admin.authorized_operations``.
 """
 
 from __future__ import annotations
@@ -30,10 +27,9 @@ from aiokafka.errors import (
     for_code,
 )
 from aiokafka.protocol.admin import DescribeConfigsRequest
-from aiokafka.protocol.api import Request, RequestStruct, Response
-from aiokafka.protocol.types import Array, Boolean, Bytes, Int16, Int32, Schema, String
 
 from streams.admin.acls import Acl, Operation, worker_acls
+from streams.admin.authorized_operations import AuthorizedDescribeGroupsRequest, AuthorizedMetadataRequest
 from streams.runtime.connection import client_options
 from streams.runtime.settings import Settings
 
@@ -119,108 +115,3 @@ async def _described_group_operations(client: AIOKafkaClient, group: str) -> int
     if described["error_code"]:
         raise for_code(described["error_code"])(f"cannot describe group {group}")
     return int(described["authorized_operations"])
-
-
-class MetadataResponseV8(Response):
-    API_KEY = 3
-    API_VERSION = 8
-    SCHEMA = Schema(
-        ("throttle_time_ms", Int32),
-        ("brokers", Array(("node_id", Int32), ("host", String("utf-8")), ("port", Int32), ("rack", String("utf-8")))),
-        ("cluster_id", String("utf-8")),
-        ("controller_id", Int32),
-        (
-            "topics",
-            Array(
-                ("error_code", Int16),
-                ("name", String("utf-8")),
-                ("is_internal", Boolean),
-                (
-                    "partitions",
-                    Array(
-                        ("error_code", Int16),
-                        ("partition_index", Int32),
-                        ("leader_id", Int32),
-                        ("leader_epoch", Int32),
-                        ("replica_nodes", Array(Int32)),
-                        ("isr_nodes", Array(Int32)),
-                        ("offline_replicas", Array(Int32)),
-                    ),
-                ),
-                ("topic_authorized_operations", Int32),
-            ),
-        ),
-        ("cluster_authorized_operations", Int32),
-    )
-
-
-class MetadataRequestV8(RequestStruct):
-    API_KEY = 3
-    API_VERSION = 8
-    RESPONSE_TYPE = MetadataResponseV8
-    SCHEMA = Schema(
-        ("topics", Array(String("utf-8"))),
-        ("allow_auto_topic_creation", Boolean),
-        ("include_cluster_authorized_operations", Boolean),
-        ("include_topic_authorized_operations", Boolean),
-    )
-
-
-class AuthorizedMetadataRequest(Request[MetadataRequestV8]):
-    """Metadata of the named topics with what the principal may do on each; never creates a topic."""
-
-    API_KEY = 3
-
-    def __init__(self, topics: list[str]):
-        self.topics = topics
-
-    def build(self, request_struct_class: type[MetadataRequestV8]) -> MetadataRequestV8:
-        return request_struct_class(self.topics, False, False, True)
-
-
-class DescribeGroupsResponseV3(Response):
-    API_KEY = 15
-    API_VERSION = 3
-    SCHEMA = Schema(
-        ("throttle_time_ms", Int32),
-        (
-            "groups",
-            Array(
-                ("error_code", Int16),
-                ("group_id", String("utf-8")),
-                ("group_state", String("utf-8")),
-                ("protocol_type", String("utf-8")),
-                ("protocol_data", String("utf-8")),
-                (
-                    "members",
-                    Array(
-                        ("member_id", String("utf-8")),
-                        ("client_id", String("utf-8")),
-                        ("client_host", String("utf-8")),
-                        ("member_metadata", Bytes),
-                        ("member_assignment", Bytes),
-                    ),
-                ),
-                ("authorized_operations", Int32),
-            ),
-        ),
-    )
-
-
-class DescribeGroupsRequestV3(RequestStruct):
-    API_KEY = 15
-    API_VERSION = 3
-    RESPONSE_TYPE = DescribeGroupsResponseV3
-    SCHEMA = Schema(("groups", Array(String("utf-8"))), ("include_authorized_operations", Boolean))
-
-
-class AuthorizedDescribeGroupsRequest(Request[DescribeGroupsRequestV3]):
-    """The named groups with what the principal may do on each."""
-
-    API_KEY = 15
-
-    def __init__(self, groups: list[str]):
-        self.groups = groups
-
-    def build(self, request_struct_class: type[DescribeGroupsRequestV3]) -> DescribeGroupsRequestV3:
-        return request_struct_class(self.groups, True)
