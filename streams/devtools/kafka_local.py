@@ -36,6 +36,7 @@ from streams.devtools.kafka_security import (
     Listener,
     SecurityMaterialError,
     aiokafka_options,
+    client_env,
     default_identity,
     scram_arguments,
     security_settings,
@@ -190,6 +191,12 @@ def port_is_free(port: int) -> bool:
         return True
 
 
+def listeners_for(security: str) -> tuple[Listener, ...]:
+    """The one client listener of ``winback kafka start --security`` (plaintext, ssl, sasl_plaintext, sasl_ssl)."""
+    protocol = security.upper()
+    return (Listener(protocol, protocol, HOST),)
+
+
 def new_cluster_id() -> str:
     """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding, as Kafka's Uuid."""
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
@@ -306,14 +313,15 @@ class LocalKafka:
         """Start the broker (detached) and return its bootstrap address once it answers requests.
 
         Idempotent: a broker already running on this data dir is left alone. Storage is
-        formatted on the first start only, so a restart keeps every record.
+        formatted on the first start only, so a restart keeps every record (and users): it
+        must ask for the listeners the data dir was formatted with.
         """
+        self._check_same_security()
         if self.is_running():
             return self.bootstrap
         self._claim_ports()
         libs = ensure_distribution(self.cache_dir, self.version)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._check_same_security()
         config = self._write_config()
         if not (self.data_dir / "logs" / "meta.properties").exists():
             self._format_storage(libs, config)
@@ -368,10 +376,10 @@ class LocalKafka:
         recorded = [Listener(*listener) for listener in self._read_state().get("listeners", [])]
         formatted = (self.data_dir / "logs" / "meta.properties").exists()
         if formatted and tuple(recorded or PLAINTEXT_LISTENERS) != self.listeners:
-            protocols = ", ".join(listener.protocol for listener in recorded or PLAINTEXT_LISTENERS)
+            protocols = ", ".join(listener.protocol.lower() for listener in recorded or PLAINTEXT_LISTENERS)
             raise KafkaLocalError(
                 f"{self.data_dir} holds a broker with {protocols} listeners; "
-                "start it with the same security or choose another data dir"
+                "start it with that --security (or none) or choose another --data-dir"
             )
 
     def _write_config(self) -> Path:
@@ -402,6 +410,10 @@ class LocalKafka:
         if not self.secured:
             return {}
         return aiokafka_options(default_identity(self.listeners[0], "admin"), self.secrets)
+
+    def client_env(self, user: str = "admin") -> dict[str, str]:
+        """The WINBACK_* settings with which ``user`` reaches the first listener (a password file, not the password)."""
+        return client_env(self.bootstrap, default_identity(self.listeners[0], user), self.secrets)
 
     def _java(self, libs: Path, *jvm_options: str) -> list[str]:
         """The JVM command line shared by the storage tool and the broker.
