@@ -244,11 +244,13 @@ class KafkaStatus:
     pid: int | None
     data_dir: Path
     log_file: Path
+    protocol: str = "PLAINTEXT"
 
     def __str__(self) -> str:
         if not self.running:
             return f"kafka: stopped (data dir {self.data_dir})"
-        return f"kafka: running at {self.bootstrap} (pid {self.pid}, data dir {self.data_dir}, log {self.log_file})"
+        secured = "" if self.protocol == "PLAINTEXT" else f"{self.protocol}, "
+        return f"kafka: running at {self.bootstrap} ({secured}pid {self.pid}, data dir {self.data_dir}, log {self.log_file})"
 
 
 class LocalKafka:
@@ -301,8 +303,10 @@ class LocalKafka:
     def address(self, listener_name: str) -> str:
         """The ``host:port`` of the listener called ``listener_name``."""
         listener = next(listener for listener in self.listeners if listener.name == listener_name)
-        port = self.port if listener == self.listeners[0] else self.other_ports[listener.name]
-        return f"{listener.host}:{port}"
+        return f"{listener.host}:{self._port_of(listener)}"
+
+    def _port_of(self, listener: Listener) -> int:
+        return self.port if listener == self.listeners[0] else self.other_ports[listener.name]
 
     @property
     def log_file(self) -> Path:
@@ -358,6 +362,7 @@ class LocalKafka:
             pid=pid,
             data_dir=self.data_dir,
             log_file=self.log_file,
+            protocol=self.listeners[0].protocol,
         )
 
     def _claim_ports(self) -> None:
@@ -402,7 +407,7 @@ class LocalKafka:
             self.secrets.create(tls=any(listener.uses_tls for listener in self.listeners))
         except SecurityMaterialError as error:
             raise KafkaLocalError(str(error)) from None
-        bound = [(listener, int(self.address(listener.name).rsplit(":", 1)[1])) for listener in self.listeners]
+        bound = [(listener, self._port_of(listener)) for listener in self.listeners]
         return security_settings(bound, f"{HOST}:{self.controller_port}", self.secrets)
 
     def admin_options(self) -> dict[str, Any]:
@@ -461,14 +466,16 @@ class LocalKafka:
         """Poll until the broker answers a metadata request; fail early if the JVM died.
 
         A TCP connect is not enough: the listener accepts connections before the broker
-        has joined its own controller quorum, and clients then see errors.
+        has joined its own controller quorum, and clients then see errors. A secured broker
+        is asked by its ``admin`` user.
         """
+        client_options = self.admin_options()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.is_running():
                 cause = self._cause_since(log_start)
                 raise KafkaLocalError(f"the Kafka broker exited during startup{cause}; see {self.log_file}")
-            if _port_open(self.port) and _answers_metadata(self.bootstrap, self.admin_options()):
+            if _port_open(self.port) and _answers_metadata(self.bootstrap, client_options):
                 return
             time.sleep(0.2)
         raise KafkaLocalError(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from aiokafka.helpers import create_ssl_context
 
-from streams.devtools.kafka_local import LocalKafka, free_port, listeners_for, render_server_properties
+from streams.devtools.kafka_local import KafkaStatus, LocalKafka, free_port, listeners_for, render_server_properties
 from streams.devtools.kafka_security import (
     BrokerSecrets,
     ClientIdentity,
@@ -198,3 +198,9 @@ def test_a_data_dir_refuses_other_security_than_it_was_formatted_with(tmp_path: 
     with pytest.raises(RuntimeError, match=r"holds a broker with sasl_ssl listeners; start it with that --security"):
         LocalKafka(tmp_path, listeners=listeners_for("plaintext")).start(timeout=1)
     assert LocalKafka(tmp_path).listeners == listeners_for("sasl_ssl")  # no --security: the data dir's
+
+
+def test_status_names_a_secured_protocol() -> None:
+    status = KafkaStatus(True, "127.0.0.1:9092", 42, Path("/d"), Path("/d/kafka.log"), protocol="SASL_SSL")
+
+    assert str(status).startswith("kafka: running at 127.0.0.1:9092 (SASL_SSL, pid 42,")
