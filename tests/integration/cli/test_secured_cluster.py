@@ -128,6 +128,20 @@ def refusals(secured_kafka: SecuredKafka) -> dict[str, tuple[dict[str, str], str
     }
 
 
+def test_a_mechanism_the_listener_does_not_enable_is_named(secured_kafka: SecuredKafka) -> None:
+    """The broker's controller listener takes PLAIN only: a SCRAM login there is refused at the handshake."""
+    env = {**secured_kafka.env("sasl_plaintext-scram-512"), "WINBACK_BROKER": f"127.0.0.1:{secured_kafka.broker.controller_port}"}
+
+    run = run_winback(["topics", "ensure"], env, timeout=60)
+
+    assert (run.returncode, run.stdout) == (1, ""), run
+    assert run.stderr == (
+        f"winback: cannot administer topics: the listener at {env['WINBACK_BROKER']} does not enable "
+        "WINBACK_SASL_MECHANISM=SCRAM-SHA-512: set the mechanism your cluster's operator gives for this listener\n"
+    )
+    assert run.seconds < REFUSAL_SECONDS
+
+
 REFUSALS = ["wrong password", "unknown mechanism", "untrusted certificate", "hostname mismatch", "no client certificate", "another protocol"]
 
 
