@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import click
 
 from streams.cli.errors import CommandError
-from streams.devtools.kafka_local import CACHE_ENV, KAFKA_VERSION, KafkaLocalError, LocalKafka, PortInUse, default_cache_dir
+from streams.devtools.kafka_local import (
+    CACHE_ENV,
+    KAFKA_VERSION,
+    KafkaLocalError,
+    LocalKafka,
+    PortInUse,
+    default_cache_dir,
+    listeners_for,
+)
+from streams.devtools.kafka_security import SECURITY_MODES
 
 DATA_DIR_OPTION = click.option(
     "--data-dir",
@@ -33,26 +43,53 @@ def kafka() -> None:
 
 
 @kafka.command("start")
-@click.option("--port", type=click.IntRange(1, 65535), default=9092, show_default=True, help="Client (PLAINTEXT) port.")
+@click.option("--port", type=click.IntRange(1, 65535), default=9092, show_default=True, help="Client port.")
+@click.option(
+    "--security",
+    type=click.Choice(SECURITY_MODES),
+    default=None,
+    help="The client listener's protocol. [default: the data dir's, plaintext for a new one]",
+)
 @DATA_DIR_OPTION
 @click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for the broker to answer.")
-def start(port: int, data_dir: Path, timeout: float) -> None:
-    """Start the broker in the background; print its address.
+def start(port: int, security: str | None, data_dir: Path, timeout: float) -> None:
+    """Start the broker in the background; print how to reach it.
 
     Prints the bootstrap address (127.0.0.1:PORT) once the broker answers requests. The broker keeps running after this command exits; stop it with `winback kafka stop`.
     Restarting with the same --data-dir keeps every topic and record.
     A --port in use by another program fails at once; any other failure names the broker's log.
+
+    --security ssl, sasl_plaintext or sasl_ssl starts a broker like a managed cluster:
+    a throw-away CA and certificates for localhost/127.0.0.1 (TLS; ssl requires a client
+    certificate), SCRAM-SHA-256/512 and PLAIN users (SASL), and ACLs enforced. The users are
+    admin (super user) and worker (only what ACLs grant); their passwords, keys and
+    certificates are in DATA_DIR/secrets. Instead of the address it prints the
+    `export WINBACK_...=...` lines with which admin connects (a password file, never a
+    password): `eval "$(winback kafka start --security sasl_ssl)"`.
     """
-    broker = LocalKafka(data_dir, port=port)
-    if broker.is_running():
-        click.echo(f"already running: {broker.status()}")
-        return
+    broker = LocalKafka(data_dir, port=port, listeners=listeners_for(security) if security else None)
+    was_running = broker.is_running()
     try:
-        bootstrap = broker.start(timeout=timeout)
+        broker.start(timeout=timeout)
     except KafkaLocalError as error:
         raise start_failure(error) from None
-    click.echo(bootstrap)
-    click.echo(f"log file: {broker.log_file}\nfor clients: export WINBACK_BROKER={bootstrap}", err=True)
+    if was_running:
+        click.echo(f"already running: {broker.status()}", err=True)
+    if broker.secured:
+        show_secured_clients(broker)
+    else:
+        click.echo(broker.bootstrap)
+        click.echo(f"log file: {broker.log_file}\nfor clients: export WINBACK_BROKER={broker.bootstrap}", err=True)
+
+
+def show_secured_clients(broker: LocalKafka) -> None:
+    """The settings of admin, as shell lines on stdout; the worker user's difference and the log on stderr."""
+    admin = broker.client_env("admin")
+    for name, value in admin.items():
+        click.echo(f"export {name}={shlex.quote(value)}")
+    worker = {name: value for name, value in broker.client_env("worker").items() if admin[name] != value}
+    worker_lines = " ".join(f"{name}={shlex.quote(value)}" for name, value in worker.items())
+    click.echo(f"log file: {broker.log_file}\nuser worker (only what ACLs grant): {worker_lines}", err=True)
 
 
 def start_failure(error: KafkaLocalError) -> CommandError:

@@ -36,6 +36,7 @@ from streams.devtools.kafka_security import (
     Listener,
     SecurityMaterialError,
     aiokafka_options,
+    client_env,
     default_identity,
     scram_arguments,
     security_settings,
@@ -190,6 +191,12 @@ def port_is_free(port: int) -> bool:
         return True
 
 
+def listeners_for(security: str) -> tuple[Listener, ...]:
+    """The one client listener of ``winback kafka start --security`` (plaintext, ssl, sasl_plaintext, sasl_ssl)."""
+    protocol = security.upper()
+    return (Listener(protocol, protocol, HOST),)
+
+
 def new_cluster_id() -> str:
     """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding, as Kafka's Uuid."""
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
@@ -237,11 +244,13 @@ class KafkaStatus:
     pid: int | None
     data_dir: Path
     log_file: Path
+    protocol: str = "PLAINTEXT"
 
     def __str__(self) -> str:
         if not self.running:
             return f"kafka: stopped (data dir {self.data_dir})"
-        return f"kafka: running at {self.bootstrap} (pid {self.pid}, data dir {self.data_dir}, log {self.log_file})"
+        secured = "" if self.protocol == "PLAINTEXT" else f"{self.protocol}, "
+        return f"kafka: running at {self.bootstrap} ({secured}pid {self.pid}, data dir {self.data_dir}, log {self.log_file})"
 
 
 class LocalKafka:
@@ -294,8 +303,10 @@ class LocalKafka:
     def address(self, listener_name: str) -> str:
         """The ``host:port`` of the listener called ``listener_name``."""
         listener = next(listener for listener in self.listeners if listener.name == listener_name)
-        port = self.port if listener == self.listeners[0] else self.other_ports[listener.name]
-        return f"{listener.host}:{port}"
+        return f"{listener.host}:{self._port_of(listener)}"
+
+    def _port_of(self, listener: Listener) -> int:
+        return self.port if listener == self.listeners[0] else self.other_ports[listener.name]
 
     @property
     def log_file(self) -> Path:
@@ -306,14 +317,15 @@ class LocalKafka:
         """Start the broker (detached) and return its bootstrap address once it answers requests.
 
         Idempotent: a broker already running on this data dir is left alone. Storage is
-        formatted on the first start only, so a restart keeps every record.
+        formatted on the first start only, so a restart keeps every record (and users): it
+        must ask for the listeners the data dir was formatted with.
         """
+        self._check_same_security()
         if self.is_running():
             return self.bootstrap
         self._claim_ports()
         libs = ensure_distribution(self.cache_dir, self.version)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._check_same_security()
         config = self._write_config()
         if not (self.data_dir / "logs" / "meta.properties").exists():
             self._format_storage(libs, config)
@@ -350,6 +362,7 @@ class LocalKafka:
             pid=pid,
             data_dir=self.data_dir,
             log_file=self.log_file,
+            protocol=self.listeners[0].protocol,
         )
 
     def _claim_ports(self) -> None:
@@ -368,10 +381,10 @@ class LocalKafka:
         recorded = [Listener(*listener) for listener in self._read_state().get("listeners", [])]
         formatted = (self.data_dir / "logs" / "meta.properties").exists()
         if formatted and tuple(recorded or PLAINTEXT_LISTENERS) != self.listeners:
-            protocols = ", ".join(listener.protocol for listener in recorded or PLAINTEXT_LISTENERS)
+            protocols = ", ".join(listener.protocol.lower() for listener in recorded or PLAINTEXT_LISTENERS)
             raise KafkaLocalError(
                 f"{self.data_dir} holds a broker with {protocols} listeners; "
-                "start it with the same security or choose another data dir"
+                "start it with that --security (or none) or choose another --data-dir"
             )
 
     def _write_config(self) -> Path:
@@ -394,7 +407,7 @@ class LocalKafka:
             self.secrets.create(tls=any(listener.uses_tls for listener in self.listeners))
         except SecurityMaterialError as error:
             raise KafkaLocalError(str(error)) from None
-        bound = [(listener, int(self.address(listener.name).rsplit(":", 1)[1])) for listener in self.listeners]
+        bound = [(listener, self._port_of(listener)) for listener in self.listeners]
         return security_settings(bound, f"{HOST}:{self.controller_port}", self.secrets)
 
     def admin_options(self) -> dict[str, Any]:
@@ -402,6 +415,10 @@ class LocalKafka:
         if not self.secured:
             return {}
         return aiokafka_options(default_identity(self.listeners[0], "admin"), self.secrets)
+
+    def client_env(self, user: str = "admin") -> dict[str, str]:
+        """The WINBACK_* settings with which ``user`` reaches the first listener (a password file, not the password)."""
+        return client_env(self.bootstrap, default_identity(self.listeners[0], user), self.secrets)
 
     def _java(self, libs: Path, *jvm_options: str) -> list[str]:
         """The JVM command line shared by the storage tool and the broker.
@@ -449,14 +466,16 @@ class LocalKafka:
         """Poll until the broker answers a metadata request; fail early if the JVM died.
 
         A TCP connect is not enough: the listener accepts connections before the broker
-        has joined its own controller quorum, and clients then see errors.
+        has joined its own controller quorum, and clients then see errors. A secured broker
+        is asked by its ``admin`` user.
         """
+        client_options = self.admin_options()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.is_running():
                 cause = self._cause_since(log_start)
                 raise KafkaLocalError(f"the Kafka broker exited during startup{cause}; see {self.log_file}")
-            if _port_open(self.port) and _answers_metadata(self.bootstrap, self.admin_options()):
+            if _port_open(self.port) and _answers_metadata(self.bootstrap, client_options):
                 return
             time.sleep(0.2)
         raise KafkaLocalError(

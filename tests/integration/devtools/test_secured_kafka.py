@@ -8,13 +8,18 @@ clients are configured from WINBACK_* settings is tested with those clients.
 from __future__ import annotations
 
 import asyncio
+import shlex
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
 from aiokafka.helpers import create_ssl_context
 
+from streams.devtools.kafka_local import free_port
 from tests.support.secured_kafka import WAYS_IN, Acl, SecuredKafka
 
 pytestmark = pytest.mark.integration
@@ -51,6 +56,12 @@ async def read_all(options: dict[str, object], topic: str, count: int) -> list[b
         return received
     finally:
         await consumer.stop()
+
+
+def winback_kafka(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "streams", "kafka", *args], capture_output=True, text=True, timeout=180, check=False
+    )
 
 
 async def refusal(options: dict[str, object], caplog: pytest.LogCaptureFixture) -> str:
@@ -125,3 +136,53 @@ async def test_the_worker_user_may_only_do_what_acls_grant(secured_kafka: Secure
     await send(worker, topic, b"from worker")
 
     assert await read_all(worker, topic, 2) == [b"from admin", b"from worker"]
+
+
+def printed_settings(output: str) -> dict[str, str]:
+    """The ``export NAME=VALUE`` lines of ``winback kafka start --security``, as a shell would read them."""
+    pairs = [shlex.split(line.removeprefix("export "))[0].split("=", 1) for line in output.splitlines()]
+    return {name: value for name, value in pairs}
+
+
+def aiokafka_options_from(settings: dict[str, str]) -> dict[str, object]:
+    """What a client makes of the printed settings; the project's own clients do this in streams/runtime."""
+    options: dict[str, object] = {
+        "bootstrap_servers": settings["WINBACK_BROKER"], "security_protocol": settings["WINBACK_SECURITY_PROTOCOL"]
+    }
+    if "WINBACK_SASL_MECHANISM" in settings:
+        options |= {
+            "sasl_mechanism": settings["WINBACK_SASL_MECHANISM"],
+            "sasl_plain_username": settings["WINBACK_SASL_USERNAME"],
+            "sasl_plain_password": Path(settings["WINBACK_SASL_PASSWORD_FILE"]).read_text().strip(),
+        }
+    options["ssl_context"] = create_ssl_context(
+        cafile=settings["WINBACK_SSL_CAFILE"],
+        certfile=settings.get("WINBACK_SSL_CERTFILE"),
+        keyfile=settings.get("WINBACK_SSL_KEYFILE"),
+    )
+    return options
+
+
+@pytest.mark.parametrize(
+    ("security", "names"),
+    [
+        ("sasl_ssl", {"WINBACK_SASL_MECHANISM", "WINBACK_SASL_USERNAME", "WINBACK_SASL_PASSWORD_FILE", "WINBACK_SSL_CAFILE"}),
+        ("ssl", {"WINBACK_SSL_CAFILE", "WINBACK_SSL_CERTFILE", "WINBACK_SSL_KEYFILE"}),
+    ],
+)
+async def test_cli_prints_settings_that_connect_and_no_secret(tmp_path: Path, security: str, names: set[str]) -> None:
+    data_dir = tmp_path / "kafka"
+    started = winback_kafka("start", "--security", security, "--port", str(free_port()), "--data-dir", str(data_dir))
+    try:
+        assert started.returncode == 0, started.stderr
+        settings = printed_settings(started.stdout)
+        assert set(settings) == {"WINBACK_BROKER", "WINBACK_SECURITY_PROTOCOL", *names}
+        assert settings["WINBACK_SECURITY_PROTOCOL"] == security.upper()
+        passwords = [path.read_text().strip() for path in (data_dir / "secrets").glob("*.password")]
+        assert not [password for password in passwords if password in started.stdout + started.stderr]
+
+        options, topic = aiokafka_options_from(settings), new_topic()
+        await send(options, topic, b"over the printed settings")  # admin: the topic is created on first use
+        assert await read_all(options, topic, 1) == [b"over the printed settings"]
+    finally:
+        winback_kafka("stop", "--data-dir", str(data_dir))
