@@ -19,7 +19,9 @@ def worker() -> None:
     """Run a worker: consume events, keep the activity table, dead-letter bad input.
 
     Configuration comes from WINBACK_* environment variables (see `winback settings`):
-    WINBACK_BROKER points at the Kafka cluster, WINBACK_WEB_HOST:WINBACK_WEB_PORT is where
+    WINBACK_BROKER points at the Kafka cluster (WINBACK_SECURITY_PROTOCOL, WINBACK_SASL_* and
+    WINBACK_SSL_* say how to log in to a secured one: a refusal stops the start with one line
+    naming the setting to fix), WINBACK_WEB_HOST:WINBACK_WEB_PORT is where
     /metrics, /healthz (liveness) and /readyz (readiness: tables recovered) are served.
     Run several workers with the same WINBACK_APP_ID to share the partitions.
     Stops cleanly on Ctrl-C or SIGTERM. Faust's own variables (BROKER_URL, WEB_PORT,

@@ -35,7 +35,7 @@ from streams.model.events import AnyInput
 from streams.devtools.kafka_local import LocalKafka
 from streams.policy.loading import default_policy_path
 from streams.devtools.publisher import publish
-from streams.runtime.settings import Settings
+from streams.runtime.settings import SECURITY_SETTINGS, Settings
 from streams.admin.topics import ensure_topics
 from streams.devtools.traffic import demo_history
 from streams.devtools.spawn import WorkerProcess, worker_env
@@ -78,11 +78,18 @@ def demo_settings(base: Settings) -> Settings:
     return base.model_copy(update=DEMO_SETTINGS)
 
 
+def on_local_broker(base: Settings, bootstrap: str) -> Settings:
+    """``base`` pointed at the demo's own broker: its address, the demo's partitions, and none of
+    the security settings (the local broker is plaintext; they may be set for a real cluster)."""
+    local = {**base.model_dump(exclude=SECURITY_SETTINGS), "broker": bootstrap, "partitions": DEMO_PARTITIONS}
+    return Settings(**local)
+
+
 def run_demo(config: DemoConfig, base: Settings) -> None:
     """Start everything, show it live until Ctrl-C (or SIGTERM, SIGHUP), then stop everything.
 
-    ``base``: the WINBACK_* settings; the demo replaces the broker, the partitions, the data
-    directory (under var/demo) and the worker settings of ``DEMO_SETTINGS``.
+    ``base``: the WINBACK_* settings; the demo replaces the broker (``on_local_broker``), the
+    partitions, the data directory (under var/demo) and the worker settings of ``DEMO_SETTINGS``.
     """
     for signum in (signal.SIGTERM, signal.SIGHUP):  # as Ctrl-C does: leave no broker or worker behind
         signal.signal(signum, _interrupt)
@@ -94,7 +101,7 @@ def run_demo(config: DemoConfig, base: Settings) -> None:
     try:
         console.print(f"Starting Apache Kafka on 127.0.0.1:{config.port} (the first run downloads it)...")
         bootstrap = broker.start()
-        settings = demo_settings(Settings(**{**base.model_dump(), "broker": bootstrap, "partitions": DEMO_PARTITIONS}))
+        settings = demo_settings(on_local_broker(base, bootstrap))
         console.print(f"Created {len(asyncio.run(ensure_topics(settings)))} topics.")
         console.print(f"Starting a worker (log: {DEMO_DIR / 'worker.log'})...")
         env = {**worker_env(settings), "WINBACK_WEB_PORT": str(config.web_port)}

@@ -280,6 +280,7 @@ class Settings(BaseSettings):
 
 SASL_PROTOCOLS = ("SASL_PLAINTEXT", "SASL_SSL")
 TLS_PROTOCOLS = ("SSL", "SASL_SSL")
+SECURITY_SETTINGS = frozenset(name for name in Settings.model_fields if name.startswith(("security_", "sasl_", "ssl_")))
 
 
 def _sasl_problems(settings: Settings) -> list[str]:

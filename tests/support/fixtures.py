@@ -117,7 +117,14 @@ def store() -> str:
 
 
 @pytest.fixture
-def app_settings(kafka_bootstrap: str, tmp_path: Path, store: str) -> Settings:
+def connection_env() -> dict[str, str]:
+    """How the test's clients and workers reach ``kafka_bootstrap``, as WINBACK_* settings: plaintext.
+    A module on a secured broker overrides both (tests/integration/cli/test_secured_cluster.py)."""
+    return {}
+
+
+@pytest.fixture
+def app_settings(kafka_bootstrap: str, connection_env: dict[str, str], tmp_path: Path, store: str) -> Settings:
     """Settings with topic names and app id unique to this test, topics already created.
 
     The consumer-group timeouts are the fast ones of ``FAST_GROUP``: workers get every setting
@@ -125,9 +132,10 @@ def app_settings(kafka_bootstrap: str, tmp_path: Path, store: str) -> Settings:
     """
     space = f"t{next(_namespaces)}-{tmp_path.name[:20]}".replace("_", "-")
     topics = {name: f"{space}.{name.removeprefix('topic_')}" for name in Settings.model_fields if name.startswith("topic_")}
+    connection = {name.removeprefix("WINBACK_").lower(): value for name, value in connection_env.items()}
     settings = Settings(
         broker=kafka_bootstrap, app_id=f"winback-{space}", partitions=4, data_dir=tmp_path / "data", store=store, **topics,
-        **{name.removeprefix("WINBACK_").lower(): float(value) for name, value in FAST_GROUP.items()},
+        **{name.removeprefix("WINBACK_").lower(): float(value) for name, value in FAST_GROUP.items()}, **connection,
     )
     asyncio.run(ensure_topics(settings))
     return settings

@@ -1,9 +1,13 @@
-"""Small aiokafka helpers for integration tests: produce raw records, read a topic to a condition."""
+"""Small aiokafka helpers for integration tests: produce raw records, read a topic to a condition.
+
+``bootstrap`` is a plaintext broker's ``host:port``, or the whole connection of a secured one:
+``streams.runtime.connection.client_options(settings)``.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Callable
+from typing import Any, Callable
 
 import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -11,9 +15,17 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 
-async def produce(bootstrap: str, records: list[tuple[str, bytes | None, bytes]]) -> None:
+Connection = str | dict[str, Any]
+
+
+def connection_options(bootstrap: Connection) -> dict[str, Any]:
+    """The keyword arguments of a client for ``bootstrap`` (see the module's docstring)."""
+    return {"bootstrap_servers": bootstrap} if isinstance(bootstrap, str) else bootstrap
+
+
+async def produce(bootstrap: Connection, records: list[tuple[str, bytes | None, bytes]]) -> None:
     """Send (topic, key, value) records and wait until all are acknowledged."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(**connection_options(bootstrap), acks="all", linger_ms=5)
     await producer.start()
     try:
         await asyncio.gather(*[await producer.send(topic, value, key=key) for topic, key, value in records])
@@ -29,14 +41,14 @@ def published_id(record: ConsumerRecord) -> str:
 
 
 async def read_until(
-    bootstrap: str,
+    bootstrap: Connection,
     topics: list[str],
     done: Callable[[list[ConsumerRecord]], bool],
     timeout: float = 60.0,
 ) -> list[ConsumerRecord]:
     """Read ``topics`` from the beginning until ``done(records)`` holds; fail after ``timeout``."""
     consumer = AIOKafkaConsumer(
-        *topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False,
+        *topics, **connection_options(bootstrap), auto_offset_reset="earliest", enable_auto_commit=False,
         metadata_max_age_ms=1000,
     )
     records: list[ConsumerRecord] = []

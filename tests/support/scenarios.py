@@ -11,6 +11,7 @@ import msgspec
 from streams.devtools import testing
 from streams.model.events import Login, Purchase
 from streams.model.records import MessageCommand, Trigger, command_id, trigger_id
+from streams.runtime.connection import client_options
 from streams.runtime.settings import Settings
 from tests.support.kafka_io import produce, read_until
 
@@ -60,7 +61,7 @@ EXPECTED_COMMANDS = {
 
 async def publish_histories(settings: Settings) -> None:
     encoder = msgspec.json.Encoder()
-    await produce(settings.broker, [
+    await produce(client_options(settings), [
         (settings.input_topics[type(event).__struct_config__.tag], event.customer_id.encode(), encoder.encode(event))
         for history in HISTORIES.values() for event in history
     ])
@@ -68,7 +69,7 @@ async def publish_histories(settings: Settings) -> None:
 
 async def read_outputs(settings: Settings, enough, timeout: float = 60.0):
     topics = [settings.topic_triggers, *settings.command_topics.values()]
-    records = await read_until(settings.broker, topics, enough, timeout)
+    records = await read_until(client_options(settings), topics, enough, timeout)
     triggers = [msgspec.json.decode(r.value, type=Trigger) for r in records if r.topic == settings.topic_triggers]
     commands = [msgspec.json.decode(r.value, type=MessageCommand) for r in records if r.topic != settings.topic_triggers]
     return triggers, commands
