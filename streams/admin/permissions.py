@@ -21,6 +21,7 @@ import asyncio
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import (
     GroupAuthorizationFailedError,
+    IncompatibleBrokerVersion,
     KafkaError,
     TopicAuthorizationFailedError,
     UnknownTopicOrPartitionError,
@@ -37,13 +38,16 @@ GROUP_COORDINATOR = 0
 COORDINATOR_PAUSE_SECONDS = 0.2
 TOPIC_CONFIGS = 2  # DescribeConfigs' resource type of a topic
 READ_BIT, WRITE_BIT = 3, 4  # Kafka's AclOperation codes, the bits of an authorized-operations field
+OPERATIONS_NOT_GIVEN = -(2**31)  # Kafka's value for authorized operations a broker did not compute
 
 Resource = tuple[str, str]  # (resource type, name), as in ``Acl``
 
 
 async def missing_acls(settings: Settings) -> list[Acl]:
     """The ACLs a worker with these settings needs and the broker refuses its principal, in
-    ``worker_acls`` order.  A topic that does not exist is left to the topics check."""
+    ``worker_acls`` order.  A topic that does not exist is left to the topics check; what a
+    broker cannot tell (one older than Kafka 2.3, or one that does not compute authorized
+    operations) is taken as allowed: its first refusal then comes from the running worker."""
     acls = worker_acls(settings)
     topics = sorted({acl.resource_name for acl in acls if acl.resource_type == "TOPIC"})
     client = AIOKafkaClient(
@@ -53,13 +57,21 @@ async def missing_acls(settings: Settings) -> list[Acl]:
     )
     await client.bootstrap()
     try:
-        allowed = await _topic_operations(client, topics)
-        for name in await _configs_refused(client, topics):
-            allowed.get(("TOPIC", name), set()).discard("DESCRIBE_CONFIGS")
-        allowed[("GROUP", settings.app_id)] = _operations(await _group_operations(client, settings.app_id, settings.broker_timeout))
+        allowed = await _allowed(client, topics, settings)
+    except (IncompatibleBrokerVersion, NotImplementedError):  # a broker before Kafka 2.3: none of these requests
+        return []
     finally:
         await client.close()
     return [acl for acl in acls if acl.operation not in allowed.get((acl.resource_type, acl.resource_name), {acl.operation})]
+
+
+async def _allowed(client: AIOKafkaClient, topics: list[str], settings: Settings) -> dict[Resource, set[Operation]]:
+    """Resource -> what the principal may do there, of what a worker needs."""
+    allowed = await _topic_operations(client, topics)
+    for name in await _configs_refused(client, topics):
+        allowed.get(("TOPIC", name), set()).discard("DESCRIBE_CONFIGS")
+    allowed[("GROUP", settings.app_id)] = _operations(await _group_operations(client, settings.app_id, settings.broker_timeout))
+    return allowed
 
 
 async def _topic_operations(client: AIOKafkaClient, names: list[str]) -> dict[Resource, set[Operation]]:
@@ -86,7 +98,9 @@ async def _configs_refused(client: AIOKafkaClient, names: list[str]) -> set[str]
 
 
 def _operations(authorized: int) -> set[Operation]:
-    """Read and Write, where set in an authorized-operations bit field."""
+    """Read and Write, where set in an authorized-operations bit field (both where the broker left it unset)."""
+    if authorized == OPERATIONS_NOT_GIVEN:
+        return {"READ", "WRITE"}
     return {operation for operation, bit in (("READ", READ_BIT), ("WRITE", WRITE_BIT)) if authorized >> bit & 1}
 
 
