@@ -171,6 +171,9 @@ class Engine:
                 continue
             if state.erased_at is not None and at <= state.erased_at:
                 continue  # the erased customer's own, arriving late
+            if state.in_history(event, at):
+                duplicates += 1
+                continue
             if not none_redelivered and kind is not Profile and state.seen(event):
                 duplicates += 1
                 if not opts_out(event):

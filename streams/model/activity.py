@@ -89,6 +89,9 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
     applied: dict[int, list[int]] = {}
     erased_at: float | None = None  # the shop erased the customer then: earlier events are theirs, and ignored
     forget_at: float | None = None  # an erasure marker: when it has served its purpose and the key is deleted
+    # A backfilled customer: the history the state was computed from is complete up to this
+    # time, so a live event dated at or before it is part of that history (docs/backfill.md).
+    history_until: float | None = None
 
     @classmethod
     def starting(cls, at: float) -> CustomerActivity:
@@ -101,6 +104,13 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
         and the input offsets applied, so that neither a replay nor a late event brings them back,
         until ``forget_at``, when the key is deleted for good."""
         return cls(first_seen=NEVER, erased_at=at, applied=applied, forget_at=forget_at)
+
+    def in_history(self, event: AnyInput, at: float) -> bool:
+        """Whether the event, dated ``at``, is one the backfilled history already holds: dated at
+        or before its end.  Never an opt-out or a profile, which must not be lost and whose
+        application again changes nothing."""
+        until = self.history_until
+        return until is not None and at <= until and type(event) is not Profile and not opts_out(event)
 
     def is_erased(self) -> bool:
         """Whether this is what is kept of an erased customer (no event of theirs since)."""
