@@ -16,6 +16,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.policy.loading import default_policy_path
+from streams.policy.sections import CatchUp
 from streams.runtime.clock import parse_clock
 from streams.runtime.observability.log_format import LogFormat
 
@@ -156,6 +157,13 @@ class Settings(BaseSettings):
     def _known_clock(cls, value: str) -> str:
         parse_clock(value)  # raises ValueError with the accepted forms
         return value
+
+    @property
+    def catch_up_default(self) -> CatchUp:
+        """How the engine catches up when the policy does not say: ``latest`` on the wall clock,
+        where a message goes to a real person now; ``all`` on the event and fixed clocks, which
+        re-enact history stage by stage."""
+        return "latest" if self.clock == "wall" else "all"
 
     @property
     def policy_path(self) -> Path:

@@ -28,7 +28,10 @@ def build_worker_app(settings: Settings, policy: Policy) -> Topology:
     topology = build_topology(settings)
     provenance.check_distinct(list(settings.input_topics.values()), settings.partitions)
     engine = Engine(
-        policy, profile_skew=settings.max_profile_skew_seconds, erasure_grace=settings.erasure_grace_seconds
+        policy,
+        profile_skew=settings.max_profile_skew_seconds,
+        erasure_grace=settings.erasure_grace_seconds,
+        catch_up=settings.catch_up_default,
     )
     clock = parse_clock(settings.clock, idle_after=settings.clock_idle_seconds)
     metrics.WORKER_CLOCK.labels(settings.clock.partition(":")[0]).set(1)
