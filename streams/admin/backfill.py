@@ -19,11 +19,14 @@ It is safe to repeat and never overwrites what a worker knows:
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 from streams.admin.topics import changelog_topic
 from streams.model.activity import CustomerActivity
@@ -96,7 +99,7 @@ async def refuse_if_running(settings: Settings) -> None:
     )
     await admin.start()
     try:
-        responses = await admin.describe_consumer_groups([settings.app_id])
+        responses = await _describe_group(admin, settings)
     finally:
         await admin.close()
     for response in responses:
@@ -107,6 +110,19 @@ async def refuse_if_running(settings: Settings) -> None:
                     f"{len(members)} worker(s) of the consumer group {group_id} (WINBACK_APP_ID) are running; "
                     "stop them, backfill, then start them again"
                 )
+
+
+async def _describe_group(admin: AIOKafkaAdminClient, settings: Settings) -> list:
+    """The group's description; a new cluster has no group coordinator until its offsets topic is
+    made (the first request makes it), so that answer is retried for up to WINBACK_BROKER_TIMEOUT."""
+    deadline = time.monotonic() + settings.broker_timeout
+    while True:
+        try:
+            return await admin.describe_consumer_groups([settings.app_id])
+        except GroupCoordinatorNotAvailableError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
 
 
 async def live_customers(settings: Settings, wanted: Mapping[str, object]) -> set[str]:

@@ -26,7 +26,7 @@ import msgspec
 from streams.backtest.history import History
 from streams.backtest.report import COUNTING
 from streams.core.engine import Engine
-from streams.core.lifecycle import ACTIVE, Lifecycle
+from streams.core.lifecycle import ACTIVE
 from streams.model.activity import NEVER, CustomerActivity
 from streams.model.records import STAGES
 from streams.policy.sections import Policy
@@ -80,17 +80,8 @@ def compute_backfill(
             backfill.horizon = times[kept - 1]
     for customer_id, state in backfill.states.items():
         backfill.states[customer_id] = state = _as_history(state, backfill.horizon)
-        backfill.stages[STAGES[stage_at(engine.lifecycle, state, as_of)]] += 1
+        backfill.stages[engine.stage_at(state, as_of) or "active"] += 1
     return backfill
-
-
-def stage_at(lifecycle: Lifecycle, state: CustomerActivity, at: float) -> int:
-    """The stage a customer in ``state`` is in at ``at`` if nothing happens before."""
-    probe = msgspec.structs.replace(state)
-    last_activity = lifecycle.last_activity(probe)
-    while (entry := lifecycle.next_entry(probe, last_activity)) is not None and entry[1] <= at:
-        probe.stage, probe.stage_entered_at = entry
-    return probe.stage
 
 
 def _count_until(times: list[float], as_of: float) -> int:

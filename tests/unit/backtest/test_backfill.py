@@ -3,7 +3,7 @@
 from datetime import datetime, timezone
 from pathlib import Path
 
-from streams.backtest.backfill import compute_backfill, stage_at
+from streams.backtest.backfill import compute_backfill
 from streams.backtest.history import read_history
 from streams.core.engine import Engine
 from streams.core.lifecycle import DAY
@@ -75,10 +75,3 @@ def test_a_history_from_the_1990s_is_backfilled(tmp_path: Path):
     backfill = _backfill(tmp_path, events, as_of=base + 45 * DAY, limits=Limits(earliest_event=0.0))
     assert backfill.summary()["stages"] == {"active": 0, "reactivation": 1, "winback": 0, "sunset": 0}
     assert backfill.states["c90s"].purchase_count == 3
-
-
-def test_stage_at_walks_the_ladder_from_the_last_activity():
-    engine = Engine(policy(SMALL))
-    state = engine.replay("c1", None, [purchase(0)], [moment(0)]).state
-    assert [stage_at(engine.lifecycle, state, moment(day)) for day in (4, 5, 14, 15, 39, 40, 400)] == [0, 1, 1, 2, 2, 3, 3]
-    assert state.stage == 0  # the state itself is not advanced
