@@ -30,6 +30,7 @@ import msgspec
 
 from streams.backtest.event_log import EventLog, read_text
 from streams.model.codec import DEFAULT_LIMITS, Limits, Rejection
+from streams.model.events import AnyInput
 
 # The fields a row may give, and what a field left unmapped is.
 FIELDS = (
@@ -88,9 +89,20 @@ class History:
         index = bisect_right(self._starts, number) - 1
         return self.paths[index], number - self._starts[index] + 1
 
+    def in_time_order(self) -> list[tuple[float, AnyInput]]:
+        """Every valid event with its time, in (time, event id) order across customers: the
+        history as it happened, for a replay onto the input topics (held in memory at once)."""
+        timed = [pair for customer in self.log.customers() for pair in zip(customer.times, customer.events)]
+        timed.sort(key=_time_and_id)
+        return timed
+
     def rejections(self) -> list[tuple[Path, int, Rejection]]:
         """Every rejected line as (file, its number there, why); complete once ``log.customers()`` is exhausted."""
         return [(*self.place(number), why) for number, why in self.log.rejections]
+
+
+def _time_and_id(pair: tuple[float, AnyInput]) -> tuple[float, str]:
+    return pair[0], pair[1].event_id
 
 
 def read_history(

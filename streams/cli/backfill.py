@@ -13,13 +13,11 @@ from rich.table import Table
 from streams.cli.backtest import Moment
 from streams.cli.broker import talk_to_broker
 from streams.cli.errors import CommandError, load_settings
-from streams.cli.history import history_options, progress_bar, read_events, report_rejections
+from streams.cli.history import HISTORY_EARLIEST, history_options, progress_bar, read_events, report_rejections
 from streams.cli.topics import require_topics
 from streams.model.codec import Limits
 from streams.policy.loading import default_policy_path, load_policy
 from streams.policy.messages import PolicyError
-
-HISTORY_EARLIEST = 0.0  # a history may go back to 1970
 
 
 @click.command("backfill")

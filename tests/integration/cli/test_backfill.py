@@ -126,3 +126,29 @@ async def test_a_backfilled_worker_fires_each_customers_current_stage_only(app_s
 
     latest = latest_by_key(await read_until(settings.broker, [changelog], counted_new, timeout=30))
     assert CustomerActivity.decode(latest[customer]).purchase_count == 4  # 3 from the history, the new one
+
+
+async def test_traffic_replay_publishes_a_shops_own_csv_history_keyed_by_customer_in_time_order(app_settings: Settings, tmp_path: Path):
+    settings = app_settings
+    history = tmp_path / "orders.csv"
+    history.write_text(
+        "Invoice,InvoiceDate,Price,CustomerID\n"
+        "3,1996-01-01 10:00:00,5.00,c2\n"
+        "1,1996-01-01 08:00:00,2.50,c1\n"
+        "2,1996-01-01 09:00:00,-1,c1\n"  # rejected: a negative amount
+        "4,1996-01-01 10:00:00,7.00,c1\n"
+    )
+    mapping = "customer_id=CustomerID,occurred_at=InvoiceDate,amount=Price,event_id=Invoice"
+    replayed = run_winback(["traffic", "replay", str(history), "--map", mapping, "--speed", "3600"], worker_env(settings))
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout.strip() == "published 3 events"
+    assert "1 rows rejected" in replayed.stderr and f"{history}:4: invalid_value" in replayed.stderr
+    assert replayed.seconds >= 2.0  # two hours of history at 3600 times its speed
+    records = await read_all(settings.broker, [settings.topic_purchases])
+    assert sorted((record.key, msgspec.json.decode(record.value)["event_id"]) for record in records) == [
+        (b"c1", "1"), (b"c1", "4"), (b"c2", "3"),
+    ]
+    by_customer = {}
+    for record in records:  # each customer's records on one partition, in time order
+        by_customer.setdefault(record.key, []).append((record.partition, msgspec.json.decode(record.value)["event_id"]))
+    assert by_customer[b"c1"] == [(by_customer[b"c1"][0][0], "1"), (by_customer[b"c1"][0][0], "4")]
