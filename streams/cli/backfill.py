@@ -76,7 +76,9 @@ def backfill(
     if output == "json":
         click.echo(orjson.dumps(summary).decode())
     else:
-        Console().print(_table(summary, dry_run))
+        Console().print(_table(summary))
+        if dry_run:
+            click.echo("dry run: nothing written")
 
 
 def _check_writable(settings) -> None:
@@ -100,9 +102,8 @@ def _write(settings, states, on_written):
         raise CommandError(f"cannot backfill: {error}") from None
 
 
-def _table(summary: dict, dry_run: bool) -> Table:
-    title = f"Customers by stage at {summary['as_of']}" + (" (dry run: nothing written)" if dry_run else "")
-    table = Table("stage", "customers", title=title)
+def _table(summary: dict) -> Table:
+    table = Table("stage", "customers", title=f"Customers by stage at {summary['as_of']}")
     for stage, count in summary["stages"].items():
         table.add_row(stage, f"{count:,}")
     table.add_row("all", f"{summary['customers']:,}", style="bold")

@@ -8,7 +8,7 @@ from click.testing import CliRunner, Result
 from streams.cli import main
 from streams.policy.loading import default_policy_path
 
-COMMANDS_READING_SETTINGS = [["settings"], ["worker"], ["topics", "ensure"], ["traffic", "replay"], ["demo"]]
+COMMANDS_READING_SETTINGS = [["settings"], ["worker"], ["topics", "ensure"], ["traffic", "replay"], ["demo"], ["backfill", "history.jsonl"]]
 
 
 def invoke(args: list[str], **env: str | None) -> Result:
