@@ -13,7 +13,7 @@ from rich.table import Table
 from streams.cli.backtest import Moment
 from streams.cli.broker import talk_to_broker
 from streams.cli.errors import CommandError, load_settings
-from streams.cli.history import HISTORY_EARLIEST, history_options, progress_bar, read_events, report_rejections
+from streams.cli.history import history_options, progress_bar, read_events, report_rejections
 from streams.cli.topics import require_topics
 from streams.model.codec import Limits
 from streams.policy.loading import default_policy_path, load_policy
@@ -62,7 +62,7 @@ def backfill(
     as_of = now if as_of is None else as_of
     if not dry_run:
         _check_writable(settings)
-    limits = Limits(max_future_skew_seconds=settings.max_future_skew_seconds, earliest_event=HISTORY_EARLIEST)
+    limits = Limits(max_future_skew_seconds=settings.max_future_skew_seconds)  # any time from 1970 on
     from streams.backtest.backfill import compute_backfill
 
     with progress_bar() as phase:

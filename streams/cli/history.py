@@ -14,7 +14,6 @@ from rich.text import Text
 from streams.cli.errors import CommandError
 
 REJECTIONS_SHOWN = 5  # rejected rows quoted on stderr; all of them are counted
-HISTORY_EARLIEST = 0.0  # a shop's history may go back to 1970 (the live worker has its own floor)
 
 
 def history_options(command: Callable) -> Callable:

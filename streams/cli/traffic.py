@@ -8,9 +8,8 @@ import click
 
 from streams.cli.broker import talk_to_broker
 from streams.cli.errors import load_settings
-from streams.cli.history import HISTORY_EARLIEST, history_options, read_events, report_rejections
+from streams.cli.history import history_options, read_events, report_rejections
 from streams.cli.topics import require_topics
-from streams.model.codec import Limits
 
 _customers = click.option(
     "--customers", type=click.IntRange(min=0), default=1000, show_default=True, help="Distinct customers in the history."
@@ -83,7 +82,7 @@ def replay(
     if speed is not None and not paths:
         raise click.UsageError("--speed replays your own history: give the PATHS to replay")
     if paths:
-        history = read_events(paths, mapping, time_format, limits=Limits(earliest_event=HISTORY_EARLIEST))
+        history = read_events(paths, mapping, time_format)
         events = [event for _, event in history.in_time_order()]
         report_rejections(history)
     else:

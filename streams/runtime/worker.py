@@ -35,8 +35,12 @@ def build_worker_app(settings: Settings, policy: Policy) -> Topology:
     )
     clock = parse_clock(settings.clock, idle_after=settings.clock_idle_seconds)
     metrics.WORKER_CLOCK.labels(settings.clock.partition(":")[0]).set(1)
+    earliest, earliest_named = settings.event_floor
     limits = Limits(
-        max_payload_bytes=settings.max_payload_bytes, max_future_skew_seconds=settings.max_future_skew_seconds
+        max_payload_bytes=settings.max_payload_bytes,
+        max_future_skew_seconds=settings.max_future_skew_seconds,
+        earliest_event=earliest,
+        earliest_named=earliest_named,
     )
     scheduler = Scheduler(topology, engine, clock, max_per_tick=settings.tick_max_due)
     watermarks = None

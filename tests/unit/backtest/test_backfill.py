@@ -9,7 +9,6 @@ from streams.core.engine import Engine
 from streams.core.lifecycle import DAY
 from streams.devtools import testing
 from streams.model.activity import NEVER
-from streams.model.codec import Limits
 from streams.model.positions import Position
 
 from tests.support.builders import email, line, login, moment, policy, purchase
@@ -18,10 +17,10 @@ from tests.support.policies import SMALL  # reactivation after 5 days, win-back 
 NOW = moment(1000)
 
 
-def _backfill(tmp_path: Path, events, as_of: float, limits: Limits = Limits()):
+def _backfill(tmp_path: Path, events, as_of: float):
     path = tmp_path / "history.jsonl"
     path.write_bytes(b"".join(line(event) + b"\n" for event in events))
-    return compute_backfill(read_history([path], limits=limits), policy(SMALL), as_of, now=NOW)
+    return compute_backfill(read_history([path]), policy(SMALL), as_of, now=NOW)
 
 
 def test_each_customer_is_counted_once_in_the_stage_they_are_in_at_as_of(tmp_path: Path):
@@ -72,6 +71,6 @@ def test_a_live_event_the_history_holds_is_not_counted_twice_and_an_opt_out_alwa
 def test_a_history_from_the_1990s_is_backfilled(tmp_path: Path):
     base = datetime(1995, 3, 1, tzinfo=timezone.utc).timestamp()
     events = [testing.purchase("c90s", base + day * DAY, event_id=f"p{day}", order_id=f"o{day}") for day in (0, 20, 40)]
-    backfill = _backfill(tmp_path, events, as_of=base + 45 * DAY, limits=Limits(earliest_event=0.0))
+    backfill = _backfill(tmp_path, events, as_of=base + 45 * DAY)
     assert backfill.summary()["stages"] == {"active": 0, "reactivation": 1, "winback": 0, "sunset": 0}
     assert backfill.states["c90s"].purchase_count == 3

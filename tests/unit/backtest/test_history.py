@@ -9,13 +9,11 @@ import pytest
 from datetime import datetime, timezone
 
 from streams.backtest.history import NO_CURRENCY, ColumnMap, HistoryError, read_history
-from streams.model.codec import Limits
 from streams.model.events import Login, Purchase
 
 from tests.support.builders import line, login, purchase
 
 RETAIL_MAP = "customer_id=Customer ID,occurred_at=InvoiceDate,amount=Price,event_id=Invoice"
-ANY_TIME = Limits(earliest_event=0.0)
 
 
 def _events(history) -> dict[str, list]:
@@ -30,7 +28,7 @@ def test_csv_columns_are_mapped_to_a_purchase_log(tmp_path: Path):
         "489435,22350,1994-12-02T07:46:00+01:00,2.55,13085\n"
         "489436,22350,1995-01-05 10:00:00,1.00,13086\n"
     )
-    history = read_history([path], ColumnMap.parse(RETAIL_MAP), limits=ANY_TIME)
+    history = read_history([path], ColumnMap.parse(RETAIL_MAP))
     events = _events(history)
     assert [type(event) for event in events["13085"]] == [Purchase, Purchase]
     first = events["13085"][0]
@@ -50,7 +48,7 @@ def test_bad_rows_are_rejected_with_file_line_and_reason(tmp_path: Path):
             "3,2010-12-01 07:45:00,-2,c2\n"
             "4,2010-12-01 07:45:00,2,\n"
         )
-    history = read_history([path], ColumnMap.parse(RETAIL_MAP), limits=ANY_TIME)
+    history = read_history([path], ColumnMap.parse(RETAIL_MAP))
     assert list(_events(history)) == ["c1"]
     rejected = [(where.name, number, why.reason) for where, number, why in history.rejections()]
     assert rejected == [
@@ -64,7 +62,7 @@ def test_a_time_format_reads_other_date_notations_and_a_type_column_other_events
     path = tmp_path / "mixed.csv"
     path.write_text("kind,id,who,when,amount\npurchase,p1,c1,12/1/1999 8:26,5\nlogin,l1,c1,12/3/1999 9:00,\n")
     columns = ColumnMap.parse("type=kind,event_id=id,customer_id=who,occurred_at=when", "%m/%d/%Y %H:%M")
-    events = _events(read_history([path], columns, limits=ANY_TIME))["c1"]
+    events = _events(read_history([path], columns))["c1"]
     assert [type(event) for event in events] == [Purchase, Login]
     assert events[1].occurred_at == datetime(1999, 12, 3, 9, tzinfo=timezone.utc)
 
@@ -78,7 +76,7 @@ def test_parquet_rows_with_native_timestamps(tmp_path: Path):
         "total": [10.5, 20.0, 1.0],
     })
     pyarrow.parquet.write_table(table, path)
-    history = read_history([path], ColumnMap.parse("order_id=order,customer_id=customer,occurred_at=at,amount=total"), limits=ANY_TIME)
+    history = read_history([path], ColumnMap.parse("order_id=order,customer_id=customer,occurred_at=at,amount=total"))
     events = _events(history)
     assert events["c1"][0].occurred_at == datetime(1992, 5, 1, 12, tzinfo=timezone.utc)
     assert events["c2"][0].amount == 20.0 and events["c2"][0].event_id == "o2"
