@@ -28,7 +28,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 
-from streams.admin.topics import changelog_topic
+from streams.admin.topics import _admin as admin_client, changelog_topic  # the admin client every command uses
 from streams.model.activity import CustomerActivity
 from streams.runtime.partitioning import partition_of
 from streams.runtime.settings import Settings
@@ -92,16 +92,8 @@ async def _acknowledged(pending: list, on_written: Callable[[int], None]) -> Non
 
 async def refuse_if_running(settings: Settings) -> None:
     """Raise ``WorkerRunning`` when the consumer group of the workers has members."""
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers,
-        client_id=f"{settings.app_id}-backfill",
-        request_timeout_ms=round(settings.broker_timeout * 1000),
-    )
-    await admin.start()
-    try:
+    async with admin_client(settings) as admin:
         responses = await _describe_group(admin, settings)
-    finally:
-        await admin.close()
     for response in responses:
         for group in response.groups:
             _error, group_id, state, _protocol_type, _protocol, members = group[:6]

@@ -10,26 +10,19 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from streams.cli.backtest import Moment
+from streams.cli.backtest import Moment, policy_option
 from streams.cli.broker import talk_to_broker
 from streams.cli.errors import CommandError, load_settings
 from streams.cli.history import history_options, progress_bar, read_events, report_rejections
 from streams.cli.topics import require_topics
 from streams.model.codec import Limits
-from streams.policy.loading import default_policy_path, load_policy
+from streams.policy.loading import load_policy
 from streams.policy.messages import PolicyError
 
 
 @click.command("backfill")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--policy",
-    "policy_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=default_policy_path,
-    show_default="the bundled example",
-    help="Policy YAML file (the workers' WINBACK_POLICY): its activity signals and stages.",
-)
+@policy_option
 @click.option("--as-of", type=Moment(), default=None, help="The state at this moment (default: now); later events are left out.")
 @click.option("--dry-run", is_flag=True, help="Compute and count, write nothing.")
 @click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)

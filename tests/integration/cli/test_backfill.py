@@ -26,22 +26,11 @@ from streams.model.events import encode_event
 from streams.runtime.settings import Settings
 from tests.support.commands import run_winback
 from tests.support.kafka_io import latest_by_key, produce, read_all, read_until
+from tests.support.policies import SMALL
 
 pytestmark = pytest.mark.integration
 
 DAY = 86400.0
-POLICY = """
-stages: {reactivation: 5, winback: 15, sunset: 40}
-campaigns:
-  reactivation:
-    steps:
-      - {after_days: 0, channel: email, template: miss-you}
-      - {after_days: 3, channel: email, template: new-in}
-  winback:
-    steps:
-      - {after_days: 0, channel: email, template: offer, offer: {percent_off: 20}}
-      - {after_days: 4, channel: email, template: reminder}
-"""
 # Days since each group's last purchase (half days: far from any stage boundary while the test runs).
 QUIET_DAYS = {"active": 1.5, "reactivation": 8.5, "winback": 20.5, "sunset": 100.5}
 PER_STAGE = 6
@@ -71,7 +60,7 @@ def _expected_stages() -> dict[str, int]:
 async def test_a_backfilled_worker_fires_each_customers_current_stage_only(app_settings: Settings, worker_factory, tmp_path: Path):
     settings = app_settings
     policy = tmp_path / "policy.yaml"
-    policy.write_text(POLICY)
+    policy.write_text(SMALL)  # reactivation after 5 quiet days, win-back after 15, sunset after 40
     history = tmp_path / "history.jsonl.gz"
     testing_now = time.time()
     with gzip.open(history, "wb") as out:
