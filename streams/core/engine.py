@@ -299,14 +299,14 @@ class Engine:
         come due, to be passed over in turn), a passed step is skipped as ``caught_up``."""
         if step is not None:
             return [self.delivery.catch_up(customer_id, state, step, at)]
-        state.stage, state.stage_entered_at, state.step, state.deferred_to = stage, at, 0, NEVER
+        _start_stage(state, stage, at)
         return []
 
     def _enter(self, customer_id: str, state: CustomerActivity, stage: int, at: float, last_activity: float) -> list[Record]:
         """The customer enters ``stage`` at ``at``: its trigger, and for sunset the skips of every
         step the sunset stops (entering another stage ends the old series silently, as activity does)."""
         records: list[Record] = list(self.delivery.cancel_remaining(customer_id, state, at)) if stage == SUNSET else []
-        state.stage, state.stage_entered_at, state.step, state.deferred_to = stage, at, 0, NEVER
+        _start_stage(state, stage, at)
         self.attribution.touch_trigger(state, at)
         records.append(self.recorder.trigger(customer_id, state, last_activity, self.series.assignment(customer_id, stage)))
         return records
@@ -315,3 +315,8 @@ class Engine:
 def _by(due: float, limit: float, inclusive: bool) -> bool:
     """Whether something due at ``due`` fires by ``limit`` (at it too when ``inclusive``)."""
     return due < limit or (inclusive and due == limit)
+
+
+def _start_stage(state: CustomerActivity, stage: int, at: float) -> None:
+    """The customer is in ``stage`` from ``at``, at the start of its series (the old one ends)."""
+    state.stage, state.stage_entered_at, state.step, state.deferred_to = stage, at, 0, NEVER
