@@ -34,9 +34,7 @@ class Moment(click.ParamType):
         return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
 
 
-@click.command("backtest")
-@click.argument("events", type=click.Path(path_type=Path))  # read_text names a missing or unreadable file
-@click.option(
+policy_option = click.option(
     "--policy",
     "policy_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -44,6 +42,11 @@ class Moment(click.ParamType):
     show_default="the bundled example",
     help="Policy YAML file.",
 )
+
+
+@click.command("backtest")
+@click.argument("events", type=click.Path(path_type=Path))  # read_text names a missing or unreadable file
+@policy_option
 @click.option("--until", type=Moment(), default=None, help="Replay up to this moment (default: the last event's time).")
 @click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def backtest(events: Path, policy_path: Path, until: float | None, output: str) -> None:

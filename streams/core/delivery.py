@@ -77,6 +77,13 @@ class Delivery:
             records.append(skip(decided, reason, "fallback", channel))
         return records
 
+    def catch_up(self, customer_id: str, state: CustomerActivity, step: PlannedStep, at: float) -> Any:
+        """``step``, due at ``at``, passed while nobody was looking and is not sent: its skip."""
+        planned = state.stage_entered_at + step.after
+        decided = StepDecision(customer_id, state, step, planned, at, self.series.assignment(customer_id, state.stage).variant)
+        self._settle(state, at, sent=False)
+        return self.recorder.skip(decided, "caught_up", "skipped")
+
     def cancel_remaining(self, customer_id: str, state: CustomerActivity, at: float) -> list[Any]:
         """Sunset: the steps of the current series that will now never be sent, as skips."""
         group, entered = self.series.assignment(customer_id, state.stage), state.stage_entered_at

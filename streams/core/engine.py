@@ -24,6 +24,14 @@ Ordering rules (they make backtests reproducible):
 * given where an event came from (``Position``), an input record applied before is not applied
   again, however long ago (``streams.model.positions``); redeliveries within the latest few
   events are also recognised by (kind, event id), but an opt-out is applied all the same;
+* catching up (``catch_up``, the policy's, else the caller's default): when the time given
+  (an event's, or ``advance``'s ``now``) is past several due items at once, ``all`` fires
+  each in turn, as if it had been on time (a backtest, an event-time replay: history
+  re-enacted).  ``latest`` enters only the stage the customer is in by then: a stage that a
+  later one, also due by then, supersedes gets no trigger, and every step of a superseded
+  stage (the current one's or a skipped one's) due before the next entry is a ``caught_up``
+  skip, never a message; so is a step of the stage they end in whose message expired before
+  then.  The stage a customer is in at a given time is ``stage_at``;
 * an erasure ends everything at once: no records but the ``Erased`` one, and the state becomes
   a marker with nothing personal in it; the customer's events from before the erasure are
   ignored, and one after it starts them afresh.  The marker is due ``erasure_grace`` after the
@@ -47,9 +55,9 @@ from streams.core.delivery import Delivery
 from streams.model.events import AnyInput, Erasure, Profile, Purchase
 from streams.model.positions import Position
 from streams.core.lifecycle import ACTIVE, Lifecycle
-from streams.policy.sections import Policy
+from streams.policy.sections import CatchUp, Policy
 from streams.core.recorders import FULL, Recorder
-from streams.model.records import STAGES, Erased, Record, erasure_id, to_datetime
+from streams.model.records import STAGES, Erased, Record, Stage, erasure_id, to_datetime
 
 SUNSET = STAGES.index("sunset")
 PROFILE_SKEW = 300.0  # seconds a profile may be dated ahead of "now" (the runtime's setting overrides it)
@@ -83,6 +91,8 @@ class Engine:
     ``recorder`` writes the decisions down: full records unless the caller needs less.
     ``profile_skew``: how far ahead of the caller's ``now`` a profile's time counts.
     ``erasure_grace``: how long an erasure's marker is kept before the customer is forgotten.
+    ``catch_up``: how to catch up when the policy does not say (``latest`` on the wall clock,
+    where messages go to real people; ``all`` where history is re-enacted).
     """
 
     def __init__(
@@ -92,8 +102,10 @@ class Engine:
         *,
         profile_skew: float = PROFILE_SKEW,
         erasure_grace: float = ERASURE_GRACE,
+        catch_up: CatchUp = "all",
     ) -> None:
         self.policy = policy
+        self.catch_up: CatchUp = policy.catch_up or catch_up
         self.profile_skew = profile_skew
         self.erasure_grace = erasure_grace
         self.lifecycle = Lifecycle(policy)
@@ -171,6 +183,9 @@ class Engine:
                 continue
             if state.erased_at is not None and at <= state.erased_at:
                 continue  # the erased customer's own, arriving late
+            if state.in_history(event, at):
+                duplicates += 1
+                continue
             if not none_redelivered and kind is not Profile and state.seen(event):
                 duplicates += 1
                 if not opts_out(event):
@@ -238,23 +253,70 @@ class Engine:
                 return step_due, -1, step
         return (entry[1], entry[0], None) if entry is not None else None
 
+    def stage_at(self, state: CustomerActivity, at: float) -> Stage | None:
+        """The stage the customer is in at ``at`` if nothing happens before (None: erased): the
+        stage ``advance(at)`` leaves them in, whichever way it catches up."""
+        return None if state.is_erased() else STAGES[self.lifecycle.stage_at(state, at)]
+
     def _fire(self, customer_id: str, state: CustomerActivity, limit: float, inclusive: bool, records: list[Record]) -> None:
         """Fire due items up to ``limit`` in time order, mutating ``state``, onto ``records``."""
         last_activity = self.lifecycle.last_activity(state)
+        latest = self.catch_up == "latest"
         while (upcoming := self._upcoming(state, last_activity)) is not None:
             due, stage, step = upcoming
-            if due > limit or (due == limit and not inclusive):
+            if not _by(due, limit, inclusive):
                 break
-            if step is None:
+            if latest and self._passed(state, stage, step, due, last_activity, limit, inclusive):
+                records.extend(self._caught_up(customer_id, state, stage, due, step))
+            elif step is None:
                 records.extend(self._enter(customer_id, state, stage, due, last_activity))
             else:
                 records.extend(self.delivery.step(customer_id, state, step, due, last_activity))
+
+    def _passed(
+        self,
+        state: CustomerActivity,
+        stage: int,
+        step: PlannedStep | None,
+        due: float,
+        last_activity: float,
+        limit: float,
+        inclusive: bool,
+    ) -> bool:
+        """Whether the due item is one ``catch_up: latest`` passes over at ``limit``: a stage entry
+        that the next one, also due by then, supersedes; a step of a stage so superseded, or one
+        whose message expired before ``limit``."""
+        if step is None:
+            following = self.lifecycle.entry_after(state, stage, due, last_activity)
+            return following is not None and _by(following[1], limit, inclusive)
+        entry = self.lifecycle.next_entry(state, last_activity)
+        return (entry is not None and _by(entry[1], limit, inclusive)) or (
+            state.stage_entered_at + step.after + step.expires_after < limit
+        )
+
+    def _caught_up(self, customer_id: str, state: CustomerActivity, stage: int, at: float, step: PlannedStep | None) -> list[Record]:
+        """Pass over a due item: a superseded stage is entered without a trigger (its steps then
+        come due, to be passed over in turn), a passed step is skipped as ``caught_up``."""
+        if step is not None:
+            return [self.delivery.catch_up(customer_id, state, step, at)]
+        _start_stage(state, stage, at)
+        return []
 
     def _enter(self, customer_id: str, state: CustomerActivity, stage: int, at: float, last_activity: float) -> list[Record]:
         """The customer enters ``stage`` at ``at``: its trigger, and for sunset the skips of every
         step the sunset stops (entering another stage ends the old series silently, as activity does)."""
         records: list[Record] = list(self.delivery.cancel_remaining(customer_id, state, at)) if stage == SUNSET else []
-        state.stage, state.stage_entered_at, state.step, state.deferred_to = stage, at, 0, NEVER
+        _start_stage(state, stage, at)
         self.attribution.touch_trigger(state, at)
         records.append(self.recorder.trigger(customer_id, state, last_activity, self.series.assignment(customer_id, stage)))
         return records
+
+
+def _by(due: float, limit: float, inclusive: bool) -> bool:
+    """Whether something due at ``due`` fires by ``limit`` (at it too when ``inclusive``)."""
+    return due < limit or (inclusive and due == limit)
+
+
+def _start_stage(state: CustomerActivity, stage: int, at: float) -> None:
+    """The customer is in ``stage`` from ``at``, at the start of its series (the old one ends)."""
+    state.stage, state.stage_entered_at, state.step, state.deferred_to = stage, at, 0, NEVER

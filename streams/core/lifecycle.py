@@ -53,19 +53,42 @@ class Lifecycle:
 
     def next_entry(self, state: CustomerActivity, last_activity: float) -> tuple[int, float] | None:
         """(stage, time) of the customer's next stage entry if they stay inactive, or None."""
-        rung = self._next_rung[state.stage]
-        if last_activity == NEVER or rung is None:
-            return None
-        position, code = rung
-        due, earliest = last_activity + self._seconds(state, position), self._earliest(state)
-        return code, due if due > earliest else earliest
+        return self.entry_after(state, state.stage, state.stage_entered_at, last_activity)
 
-    def _earliest(self, state: CustomerActivity) -> float:
-        """No entry may be dated before what it depends on: the current stage's start and, when
+    def entries_by(self, state: CustomerActivity, at: float, inclusive: bool = True) -> list[tuple[int, float]]:
+        """(stage, time) of every stage entry due by ``at`` (at or before it; strictly before
+        unless ``inclusive``) if the customer stays inactive, in order."""
+        last_activity, entries = self.last_activity(state), []
+        stage, entered = state.stage, state.stage_entered_at
+        while (entry := self.entry_after(state, stage, entered, last_activity)) is not None and (
+            entry[1] < at or (inclusive and entry[1] == at)
+        ):
+            entries.append(entry)
+            stage, entered = entry
+        return entries
+
+    def stage_at(self, state: CustomerActivity, at: float) -> int:
+        """The stage the customer is in at ``at`` if nothing happens before: the stage a
+        ``catch_up: latest`` engine enters when it advances them to ``at``."""
+        entries = self.entries_by(state, at)
+        return entries[-1][0] if entries else state.stage
+
+    def entry_after(
+        self, state: CustomerActivity, stage: int, entered_at: float, last_activity: float
+    ) -> tuple[int, float] | None:
+        """(stage, time) of the entry that follows ``stage``, entered at ``entered_at``, or None.
+
+        No entry may be dated before what it depends on: that stage's start and, when
         thresholds follow the cadence, the purchase that last changed it (a purchase that does
         not count as activity can shorten the threshold below the inactivity already reached:
         the stage then starts at that purchase, not in the past)."""
-        return max(state.stage_entered_at, state.last_purchase) if self._adaptive else state.stage_entered_at
+        rung = self._next_rung[stage]
+        if last_activity == NEVER or rung is None:
+            return None
+        position, code = rung
+        due = last_activity + self._seconds(state, position)
+        earliest = max(entered_at, state.last_purchase) if self._adaptive else entered_at
+        return code, due if due > earliest else earliest
 
     def _seconds(self, state: CustomerActivity, position: int) -> float:
         """Inactivity needed to reach the ladder's ``position``-th stage, for this customer."""

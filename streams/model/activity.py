@@ -37,7 +37,12 @@ CADENCE_GAPS = 5  # the cadence is the median of this many latest inter-purchase
 MIN_CADENCE_GAPS = 2  # fewer gaps than this: cadence unknown (one gap is an anecdote)
 MAX_CATEGORIES = 8  # categories counted per customer; the rarest is forgotten beyond this
 TOP_CATEGORIES = 3
-NEVER = 0.0  # a "last" time that has not happened (events before 2000 are rejected anyway)
+# A time that has not happened: before every event time (history may start at the epoch
+# itself, 0.0, so 0.0 cannot mean "never"), and "last" times only moving forward needs no
+# special case.  States stored before this was so held 0.0: ``decode`` upgrades them.
+NEVER = float("-inf")
+STATE_FORMAT = 1  # 0: written when NEVER was 0.0 (events before 2000 were rejected then)
+_NEVER_FIELDS = ("last_purchase", "last_login", "last_click", "last_open", "stage_entered_at", "profile_at", "deferred_to", "touch_at")
 CHANNEL_BITS = {"email": 1, "sms": 2, "push": 4}
 # Which "last" field each activity signal of the policy reads.
 SIGNAL_FIELDS = {
@@ -89,18 +94,29 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
     applied: dict[int, list[int]] = {}
     erased_at: float | None = None  # the shop erased the customer then: earlier events are theirs, and ignored
     forget_at: float | None = None  # an erasure marker: when it has served its purpose and the key is deleted
+    format: int = 0  # STATE_FORMAT of the code that wrote it (a state stored without it is format 0)
+    # A backfilled customer: the history the state was computed from is complete up to this
+    # time, so a live event dated at or before it is part of that history (docs/backfill.md).
+    history_until: float | None = None
 
     @classmethod
     def starting(cls, at: float) -> CustomerActivity:
         """A customer first seen at ``at``: active, episode 0."""
-        return cls(first_seen=at, stage_entered_at=at)
+        return cls(first_seen=at, stage_entered_at=at, format=STATE_FORMAT)
 
     @classmethod
     def erased(cls, at: float, applied: dict[int, list[int]], forget_at: float | None = None) -> CustomerActivity:
         """What is kept of a customer the shop erased at ``at``: nothing personal, only that time
         and the input offsets applied, so that neither a replay nor a late event brings them back,
         until ``forget_at``, when the key is deleted for good."""
-        return cls(first_seen=NEVER, erased_at=at, applied=applied, forget_at=forget_at)
+        return cls(first_seen=NEVER, erased_at=at, applied=applied, forget_at=forget_at, format=STATE_FORMAT)
+
+    def in_history(self, event: AnyInput, at: float) -> bool:
+        """Whether the event, dated ``at``, is one the backfilled history already holds: dated at
+        or before its end.  Never an opt-out or a profile, which must not be lost and whose
+        application again changes nothing."""
+        until = self.history_until
+        return until is not None and at <= until and type(event) is not Profile and not opts_out(event)
 
     def is_erased(self) -> bool:
         """Whether this is what is kept of an erased customer (no event of theirs since)."""
@@ -112,7 +128,20 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
 
     @classmethod
     def decode(cls, raw: bytes) -> CustomerActivity:
-        return _DECODER.decode(raw)
+        """The state ``encode`` wrote, in the current format whatever format it was written in."""
+        state: CustomerActivity = _DECODER.decode(raw)
+        if state.format < STATE_FORMAT:
+            state._upgrade()
+        return state
+
+    def _upgrade(self) -> None:
+        """A format-0 state's 0.0 times meant "never" (no event before 2000 was accepted then)."""
+        for name in _NEVER_FIELDS:
+            if getattr(self, name) == 0.0:
+                setattr(self, name, NEVER)
+        if self.erased_at is not None and self.first_seen == 0.0:
+            self.first_seen = NEVER  # an erasure marker
+        self.format = STATE_FORMAT
 
     def replayed(self, position: Position) -> bool:
         """True if the input record at ``position`` was applied already; otherwise remember it

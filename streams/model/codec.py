@@ -50,9 +50,9 @@ REASONS = (
     "unknown_type",  # a backtest line without a known `type`
     "type_mismatch",  # a `type` field that contradicts the topic the record arrived on
     "future_timestamp",  # occurred_at implausibly far ahead of the clock
-    "ancient_timestamp",  # occurred_at before the earliest plausible event time
+    "ancient_timestamp",  # occurred_at before the earliest time accepted (the Unix epoch, or a live worker's floor)
 )
-EARLIEST_EVENT = datetime(2000, 1, 1, tzinfo=timezone.utc).timestamp()
+UNIX_EPOCH = 0.0  # 1970-01-01T00:00:00Z: history from here on is accepted wherever it is re-enacted
 
 
 class Rejection(msgspec.Struct, frozen=True):
@@ -69,7 +69,8 @@ class Limits:
     max_payload_bytes: int = 65536
     max_depth: int = 32  # nesting of arrays and objects; an event needs 2 (a purchase's categories)
     max_future_skew_seconds: float = 86400.0
-    earliest_event: float = EARLIEST_EVENT
+    earliest_event: float = UNIX_EPOCH
+    earliest_named: str = "the Unix epoch"  # what the floor is, for the rejection's detail
 
 
 DEFAULT_LIMITS = Limits()
@@ -291,7 +292,7 @@ class _Decoding:
         except _NotFast:
             return None
         times = [event.occurred_at.timestamp() for event in events]
-        if min(times) < limits.earliest_event or (now is not None and max(times) > now + limits.max_future_skew_seconds):
+        if not (event_time_allowed(min(times), now, limits) and event_time_allowed(max(times), now, limits)):
             return None
         return events, times
 
@@ -440,14 +441,31 @@ def _check_time_zone(event: AnyInput) -> Rejection | None:
     return None
 
 
+def event_time_allowed(occurred: float, now: float | None, limits: Limits) -> bool:
+    """The one rule on an event's time (epoch seconds), in the stream, the backtest and every replay.
+
+    Not before ``limits.earliest_event``: the Unix epoch where history is re-enacted (backtest,
+    backfill, the event and fixed clocks); a live worker on the wall clock keeps a sanity floor
+    of its own (``WINBACK_EARLIEST_EVENT``), since none of its real input is that old.  Not
+    more than ``limits.max_future_skew_seconds`` after ``now``, the real time at which the record
+    is judged: the worker's machine clock when ingest decodes it (on every clock: a replayed
+    record cannot be dated after the moment it is read either), the machine clock at the start
+    of a backtest or backfill run.  So a 2099-dated line is rejected by both; ``now`` None
+    skips this half (the internal topic's re-decoding of what ingest already judged).
+    """
+    return occurred >= limits.earliest_event and (now is None or occurred <= now + limits.max_future_skew_seconds)
+
+
 def _check_time(event: AnyInput, occurred: float, now: float | None, limits: Limits) -> Rejection | None:
+    """Why ``event_time_allowed`` refuses the event, or None."""
+    if event_time_allowed(occurred, now, limits):
+        return None
     if occurred < limits.earliest_event:
         earliest = datetime.fromtimestamp(limits.earliest_event, tz=timezone.utc).isoformat()
-        return Rejection("ancient_timestamp", f"occurred_at {event.occurred_at.isoformat()} is before {earliest}")
-    if now is not None and occurred > now + limits.max_future_skew_seconds:
         return Rejection(
-            "future_timestamp",
-            f"occurred_at {event.occurred_at.isoformat()} is more than "
-            f"{limits.max_future_skew_seconds:.0f}s ahead of the clock",
+            "ancient_timestamp", f"occurred_at {event.occurred_at.isoformat()} is before {earliest} ({limits.earliest_named})"
         )
-    return None
+    return Rejection(
+        "future_timestamp",
+        f"occurred_at {event.occurred_at.isoformat()} is more than {limits.max_future_skew_seconds:.0f}s ahead of the clock",
+    )

@@ -128,8 +128,10 @@ class MessageCommand(msgspec.Struct, frozen=True, kw_only=True):
         return self.command_id
 
 
-SkipReason = Literal["capped", "quiet_hours", "no_consent", "no_channel", "holdout", "sunset", "expired"]
-SKIP_REASONS: tuple[SkipReason, ...] = ("capped", "quiet_hours", "no_consent", "no_channel", "holdout", "sunset", "expired")
+SkipReason = Literal["capped", "quiet_hours", "no_consent", "no_channel", "holdout", "sunset", "expired", "caught_up"]
+SKIP_REASONS: tuple[SkipReason, ...] = (
+    "capped", "quiet_hours", "no_consent", "no_channel", "holdout", "sunset", "expired", "caught_up"
+)
 SkipAction = Literal["skipped", "deferred", "fallback", "held_out"]
 
 
@@ -139,6 +141,9 @@ class Skip(msgspec.Struct, frozen=True, kw_only=True):
     ``action`` says what happened instead: ``skipped`` (no message), ``deferred`` (sent later,
     at ``deferred_to``), ``fallback`` (sent on ``channel`` instead of ``planned_channel``) or
     ``held_out`` (the customer is in the campaign's holdout: this is what would have been sent).
+    Reason ``caught_up``: the step's time passed while nobody was looking (a worker down for
+    months, a backfilled history) and, with ``catch_up: latest``, the customer has since moved
+    on to a later stage, or the message expired before they were caught up with.
     """
 
     skip_id: str

@@ -27,6 +27,10 @@ from streams.model.time_zones import is_time_zone
 from streams.policy.messages import as_days, did_you_mean
 
 Signal = Literal["purchase", "login", "email_open", "email_click"]
+# What happens to a customer found past several thresholds at once (a worker down for months,
+# a backfilled history): ``latest`` enters only the stage they are in by then, ``all`` enters
+# every stage in turn, as history happened (see ``streams.core.engine``).
+CatchUp = Literal["latest", "all"]
 # Opens are left out by default: mail privacy proxies (Apple MPP) pre-fetch images, so an
 # "open" often means the customer's mail app was online, not that the customer was.
 DEFAULT_SIGNALS: tuple[Signal, ...] = ("purchase", "login", "email_click")
@@ -289,6 +293,7 @@ class Policy(_Section):
     tiers: list[Tier] = Field(default_factory=list)
     attribution: Attribution = Attribution()
     campaigns: dict[str, Campaign] = {}
+    catch_up: CatchUp | None = None  # unset: the caller's default (latest on the wall clock, else all)
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:

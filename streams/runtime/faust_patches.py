@@ -19,6 +19,9 @@ touches private names of faust, mode and aiokafka.
   acknowledge them once the fetcher stopped, so Faust's "Wait for streams" lasted until the
   worker was killed.  They stay unacknowledged and are delivered again.
 - ``make_current``: Faust's current event, set for table access from a batch of events.
+- ``committed_offset``: where a partition's committed input ends, for the event clock's
+  idle check of a partition not read since a restart (without it, time stood still after a
+  restart until every input partition with records got a new one).
 - ``EndpointsOnlyWeb``: the web server serves the views the app adds and none of Faust's own:
   its settings switch off ``/table`` (a customer's state), ``/router``, the statistics and
   ``/graph``, but its plain index at ``/`` has no setting.
@@ -97,6 +100,16 @@ def make_current(event: faust.EventT) -> None:
     to the task that fills the batch.
     """
     faust_streams._current_event.set(weakref.ref(event))
+
+
+def committed_offset(consumer: faust.types.ConsumerT, tp: TP) -> int:
+    """The next offset of ``tp`` after what the group committed, as Faust last sought to it or
+    committed it (0: nothing committed).  Faust keeps it but offers no public way to read it;
+    the event clock needs it for a partition not read since the worker started: nothing above
+    it was handled in an earlier run, so only up to it is the partition known to be caught up.
+    """
+    committed: Optional[int] = consumer._committed_offset.get(tp)  # type: ignore[attr-defined]
+    return committed or 0
 
 
 class NoAutoCreateMetadataRequest(MetadataRequest):

@@ -15,12 +15,12 @@ import logging
 from collections import Counter
 
 import msgspec
-from aiokafka.partitioner import murmur2
 
 from streams.runtime.observability import metrics
 from streams.model.activity import CustomerActivity
 from streams.runtime.clock import Clock
 from streams.runtime.due_index import PartitionedDueIndex
+from streams.runtime.partitioning import partition_of
 from streams.core.engine import Engine
 from streams.runtime.topology import Topology
 
@@ -38,11 +38,6 @@ class DueTick(msgspec.Struct, frozen=True):
 
 
 _TICK_ENCODER = msgspec.json.Encoder()
-
-
-def partition_of(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default (murmur2) partitioner gives ``key``: where its records and state live."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 class Scheduler:

@@ -8,6 +8,7 @@ the effective values.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -15,7 +16,9 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streams.model.codec import UNIX_EPOCH
 from streams.policy.loading import default_policy_path
+from streams.policy.sections import CatchUp
 from streams.runtime.clock import parse_clock
 from streams.runtime.observability.log_format import LogFormat
 
@@ -155,6 +158,11 @@ class Settings(BaseSettings):
         ge=0,
         description="Events dated further than this into the future are dead-lettered (and rejected by the backtest).",
     )
+    earliest_event: str = Field(
+        "2000-01-01",
+        description="Wall clock only: events dated before this (an RFC 3339 date, or a time with a UTC offset) "
+        "are dead-lettered; the event and fixed clocks accept any time from 1970-01-01 on.",
+    )
     max_profile_skew_seconds: float = Field(
         300.0,
         ge=0,
@@ -226,6 +234,29 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    @field_validator("earliest_event")
+    @classmethod
+    def _rfc3339_moment(cls, value: str) -> str:
+        if moment_of(value) < UNIX_EPOCH:  # (moment_of raises ValueError naming the accepted forms)
+            raise ValueError(f"{value!r} is before 1970-01-01, the earliest time any event may carry")
+        return value
+
+    @property
+    def event_floor(self) -> tuple[float, str]:
+        """The earliest event time ingest accepts, and what it is called in a dead letter's reason:
+        WINBACK_EARLIEST_EVENT on the wall clock (live input that old is a mistake), else the Unix
+        epoch (the event and fixed clocks re-enact history, which may be that old)."""
+        if self.clock != "wall":
+            return UNIX_EPOCH, "the Unix epoch"
+        return moment_of(self.earliest_event), f"{ENV_PREFIX}EARLIEST_EVENT, the wall clock's floor"
+
+    @property
+    def catch_up_default(self) -> CatchUp:
+        """How the engine catches up when the policy does not say: ``latest`` on the wall clock,
+        where a message goes to a real person now; ``all`` on the event and fixed clocks, which
+        re-enact history stage by stage."""
+        return "latest" if self.clock == "wall" else "all"
 
     @property
     def policy_path(self) -> Path:
@@ -337,3 +368,13 @@ def _names(names: list[str]) -> str:
 
 def _it(names: list[str]) -> str:
     return "it" if len(names) == 1 else "them"
+
+def moment_of(text: str) -> float:
+    """Epoch seconds of an RFC 3339 date (midnight UTC) or date-time with a UTC offset."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an RFC 3339 date or time (e.g. 2000-01-01 or 2000-01-01T00:00:00Z)") from None
+    if moment.tzinfo is None and len(text) > len("2000-01-01"):
+        raise ValueError(f"{text!r} needs a UTC offset (e.g. 2000-01-01T00:00:00Z)")
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()

@@ -19,6 +19,7 @@ import msgspec
 from faust.types import TP
 
 from streams.runtime.clock import NOTHING_DUE, Watermark
+from streams.runtime.faust_patches import committed_offset
 from streams.runtime.topology import Topology
 
 # Customer ids cannot contain control characters, so this key never collides with a customer.
@@ -60,8 +61,12 @@ class MarkerSender:
         holding time back, or events still unread in it would arrive after their customers'
         transitions fired.
         """
-        highwater = self.topology.app.consumer.highwater(TP(*source))
-        return highwater is not None and self._next_offset.get(source, 0) >= highwater
+        tp, consumer = TP(*source), self.topology.app.consumer
+        highwater = consumer.highwater(tp)
+        next_offset = self._next_offset.get(source)
+        if next_offset is None:  # not read since the worker started: what an earlier run committed is handled
+            next_offset = committed_offset(consumer, tp)
+        return highwater is not None and next_offset >= highwater
 
     async def broadcast(self) -> None:
         """Send the current input watermark into every internal partition (a timer calls this).

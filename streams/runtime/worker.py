@@ -29,12 +29,19 @@ def build_worker_app(settings: Settings, policy: Policy) -> Topology:
     topology = build_topology(settings)
     provenance.check_distinct(list(settings.input_topics.values()), settings.partitions)
     engine = Engine(
-        policy, profile_skew=settings.max_profile_skew_seconds, erasure_grace=settings.erasure_grace_seconds
+        policy,
+        profile_skew=settings.max_profile_skew_seconds,
+        erasure_grace=settings.erasure_grace_seconds,
+        catch_up=settings.catch_up_default,
     )
     clock = parse_clock(settings.clock, idle_after=settings.clock_idle_seconds)
     metrics.WORKER_CLOCK.labels(settings.clock.partition(":")[0]).set(1)
+    earliest, earliest_named = settings.event_floor
     limits = Limits(
-        max_payload_bytes=settings.max_payload_bytes, max_future_skew_seconds=settings.max_future_skew_seconds
+        max_payload_bytes=settings.max_payload_bytes,
+        max_future_skew_seconds=settings.max_future_skew_seconds,
+        earliest_event=earliest,
+        earliest_named=earliest_named,
     )
     scheduler = Scheduler(topology, engine, clock, max_per_tick=settings.tick_max_due)
     watermarks = None

@@ -124,7 +124,7 @@ def _bad_timestamp(rng: random.Random, kind: str, doc: Document) -> tuple[bytes,
         doc[field] = f"{rng.randrange(2100, 10_000):04d}-06-01T00:00:00Z"
         return _json(doc), "future_timestamp"
     if choice == 1:
-        doc[field] = rng.choice(["0001-01-01T00:00:00Z", "1970-01-01T00:00:00Z", "1999-12-31T23:59:59+00:00"])
+        doc[field] = rng.choice(["0001-01-01T00:00:00Z", "1969-12-31T23:59:59Z", "1970-01-01T00:59:59+01:00"])
         return _json(doc), "ancient_timestamp"
     doc[field] = rng.choice(
         ["2024-05-01T10:00:00", "2024-05-01 10:00:00", "2024-02-30T00:00:00Z", "2024-05-01T10:00:00+25:00", "yesterday"]
@@ -240,14 +240,14 @@ def _huge_number(draw: Any, kind: str, doc: Document) -> Drawn:
 
 @st.composite
 def _bad_date(draw: Any, kind: str, doc: Document) -> Drawn:
-    """Dates without an offset, far in the future, or before 2000 (an offset in whole minutes)."""
+    """Dates without an offset, far in the future, or before 1970 (an offset in whole minutes)."""
     form = draw(st.sampled_from(["naive", "future", "ancient"]))
     if form == "naive":
         moment, reason = draw(st.datetimes()), "invalid_value"
     elif form == "future":
         moment, reason = draw(st.datetimes(datetime(2100, 1, 1), timezones=_offsets)), "future_timestamp"
     else:
-        moment, reason = draw(st.datetimes(datetime(1, 1, 2), datetime(1998, 12, 31), timezones=_offsets)), "ancient_timestamp"
+        moment, reason = draw(st.datetimes(datetime(1, 1, 2), datetime(1969, 12, 30), timezones=_offsets)), "ancient_timestamp"
     doc[_TIME_FIELD[kind]] = moment.isoformat()
     return _json(doc), reason
 

@@ -1,9 +1,11 @@
 """Replaying an event log through Kafka on the event-time clock gives exactly the backtest's
-triggers and commands (``winback backtest`` on the same file, up to its last event)."""
+triggers and commands (``winback backtest`` on the same file, up to its last event), for a
+log of today's dates and for one from the 1990s."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import msgspec
@@ -18,12 +20,18 @@ from streams.runtime.settings import Settings
 from streams.devtools.traffic import generate_history, write_jsonl
 from tests.support.kafka_io import produce, published_id, read_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.parametrize("store", ["memory", "rocksdb"])]
+TODAY, NINETIES = datetime(2024, 1, 1, tzinfo=timezone.utc), datetime(1995, 1, 1, tzinfo=timezone.utc)
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.parametrize(
+        ("store", "start"), [("memory", TODAY), ("rocksdb", TODAY), ("memory", NINETIES)], ids=["memory", "rocksdb", "memory-1990s"]
+    ),
+]
 
 
-async def test_event_time_replay_matches_the_backtest(app_settings: Settings, worker_factory, tmp_path: Path):
+async def test_event_time_replay_matches_the_backtest(app_settings: Settings, worker_factory, tmp_path: Path, start: datetime):
     settings = app_settings
-    events = generate_history(150, 365, seed=33)
+    events = generate_history(150, 365, seed=33, start=start)
     log = tmp_path / "events.jsonl"
     write_jsonl(events, log)
 

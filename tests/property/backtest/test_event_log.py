@@ -49,7 +49,7 @@ def event_lines(draw) -> bytes:
     if form == "nested":  # an unknown field holding another customer id, before the real one
         return msgspec.json.encode({"extra": {"customer_id": "c2"}, **document})
     if form == "ancient":
-        return msgspec.json.encode(document | {"occurred_at": "1999-01-01T00:00:00Z"})
+        return msgspec.json.encode(document | {"occurred_at": "1969-12-31T23:59:59Z"})
     line = msgspec.json.encode(document)
     if form == "deep":  # an unknown field nested at, just past or far past the limit (issue #18, item 1)
         depth = draw(st.sampled_from([31, 32, 1000]))

@@ -8,7 +8,7 @@ from click.testing import CliRunner, Result
 from streams.cli import main
 from streams.policy.loading import default_policy_path
 
-COMMANDS_READING_SETTINGS = [["settings"], ["worker"], ["topics", "ensure"], ["traffic", "replay"], ["demo"]]
+COMMANDS_READING_SETTINGS = [["settings"], ["worker"], ["topics", "ensure"], ["traffic", "replay"], ["demo"], ["backfill", "history.jsonl"]]
 
 
 def invoke(args: list[str], **env: str | None) -> Result:
@@ -36,6 +36,9 @@ def test_every_command_names_the_bad_variable_in_one_line(args: list[str]) -> No
         ("WINBACK_LOG_LEVEL", "loud", "Input should be 'debug', 'info', 'warning', 'error' or 'critical'"),
         ("WINBACK_MIN_INSYNC_REPLICAS", "2", "must not exceed WINBACK_REPLICATION (1): no write could be acknowledged"),
         ("WINBACK_BROKER_TIMEOUT", "0", "Input should be greater than 0"),  # a timeout of nothing never connects
+        ("WINBACK_EARLIEST_EVENT", "soon", "'soon' is not an RFC 3339 date or time (e.g. 2000-01-01 or 2000-01-01T00:00:00Z)"),
+        ("WINBACK_EARLIEST_EVENT", "1999-06-01T00:00:00", "'1999-06-01T00:00:00' needs a UTC offset (e.g. 2000-01-01T00:00:00Z)"),
+        ("WINBACK_EARLIEST_EVENT", "1960-01-01", "'1960-01-01' is before 1970-01-01, the earliest time any event may carry"),
     ],
 )
 def test_each_kind_of_bad_value(variable: str, value: str, problem: str) -> None:

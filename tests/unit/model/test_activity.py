@@ -1,6 +1,10 @@
 """Customer activity state: idempotent, never moves backwards, small when serialized."""
 
-from streams.model.activity import CADENCE_GAPS, MAX_CATEGORIES, RECENT_EVENTS, CustomerActivity, signal_of
+import msgspec
+
+from streams.model.activity import (
+    CADENCE_GAPS, MAX_CATEGORIES, NEVER, RECENT_EVENTS, STATE_FORMAT, CustomerActivity, signal_of,
+)
 
 from tests.support.builders import DAY, email, login, moment, profile, purchase
 
@@ -110,3 +114,21 @@ def test_serialized_state_round_trips_and_is_small():
     raw = busy.encode()
     assert CustomerActivity.decode(raw) == busy
     assert len(raw) <= 300
+
+
+def test_a_state_stored_when_never_was_zero_reads_as_never():
+    """Format 0 (before history from 1970 was accepted) wrote 0.0 for "never"; decoding upgrades it."""
+    old = msgspec.structs.replace(CustomerActivity.starting(moment(0)), last_login=0.0, profile_at=0.0, touch_at=0.0, format=0)
+    old.last_purchase = moment(0)
+    upgraded = CustomerActivity.decode(old.encode())
+    assert (upgraded.last_login, upgraded.profile_at, upgraded.touch_at, upgraded.last_purchase) == (NEVER, NEVER, NEVER, moment(0))
+    assert upgraded.format == STATE_FORMAT
+    marker = msgspec.structs.replace(CustomerActivity.erased(moment(3), {}), first_seen=0.0, format=0)
+    assert CustomerActivity.decode(marker.encode()).is_erased()
+
+
+def test_an_event_at_the_epoch_itself_is_a_time_not_never():
+    state = CustomerActivity.starting(0.0)
+    state.record(login(0), 0.0)
+    assert state.last_login == 0.0 != NEVER
+    assert CustomerActivity.decode(state.encode()).last_login == 0.0  # and stays one when stored

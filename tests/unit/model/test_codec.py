@@ -50,7 +50,7 @@ def test_backtest_line_dispatches_on_type():
         (PURCHASE.replace(b'"c1"', b'""'), "invalid_value"),
         (PURCHASE.replace(b'"c1"', b'"c\\u0000"'), "invalid_value"),
         (PURCHASE.replace(b"2025-05-01", b"2031-05-01"), "future_timestamp"),
-        (PURCHASE.replace(b"2025-05-01", b"1970-05-01"), "ancient_timestamp"),
+        (PURCHASE.replace(b"2025-05-01", b"1969-12-31"), "ancient_timestamp"),
         (b'{"type":"login",' + PURCHASE[1:], "type_mismatch"),
     ],
 )
@@ -189,3 +189,19 @@ def test_a_tombstone_without_a_usable_key_is_rejected_with_the_reason():
     assert [getattr(reason, "reason", None) for reason in reasons] == [
         "missing_field", "malformed_json", "invalid_value", "invalid_value", "invalid_value"
     ]
+
+
+def test_any_time_from_the_epoch_on_is_accepted_and_a_floor_names_itself():
+    epoch = PURCHASE.replace(b"2025-05-01T10:00:00+02:00", b"1970-01-01T00:00:00Z")
+    assert isinstance(decode_record(epoch, "purchase", now=NOW), Purchase)
+    before = decode_record(PURCHASE.replace(b"2025-05-01T10:00:00+02:00", b"1969-12-31T23:59:59Z"), "purchase", now=NOW)
+    assert before == Rejection(
+        "ancient_timestamp", "occurred_at 1969-12-31T23:59:59+00:00 is before 1970-01-01T00:00:00+00:00 (the Unix epoch)"
+    )
+    floor = Limits(earliest_event=datetime(2000, 1, 1, tzinfo=timezone.utc).timestamp(), earliest_named="WINBACK_EARLIEST_EVENT")
+    nineties = PURCHASE.replace(b"2025-05-01", b"1999-05-01")
+    assert decode_record(nineties, "purchase", now=NOW, limits=floor) == Rejection(
+        "ancient_timestamp", "occurred_at 1999-05-01T10:00:00+02:00 is before 2000-01-01T00:00:00+00:00 (WINBACK_EARLIEST_EVENT)"
+    )
+    assert decode_batch_at([b'{"type":"purchase",' + nineties[1:]], now=NOW, limits=floor) is None  # the same rule
+    assert decode_batch_at([b'{"type":"purchase",' + nineties[1:]], now=NOW) is not None

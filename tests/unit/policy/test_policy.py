@@ -193,3 +193,11 @@ def test_repeated_keys_are_reported_not_silently_merged():
 def test_unreadable_file(tmp_path):
     with pytest.raises(PolicyError, match="missing.yaml: cannot read"):
         load_policy(tmp_path / "missing.yaml")
+
+
+def test_catch_up_is_latest_or_all_and_unset_by_default():
+    assert parse_policy(SMALL).catch_up is None  # the caller's default applies
+    assert parse_policy(SMALL + "catch_up: all\n").catch_up == "all"
+    with pytest.raises(PolicyError) as raised:
+        parse_policy(SMALL + "catch_up: sometimes\n", source="p.yaml")
+    assert str(raised.value).startswith("p.yaml: catch_up: Input should be 'latest' or 'all' (line ")

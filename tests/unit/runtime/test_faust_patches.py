@@ -28,7 +28,9 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
 from streams.policy.loading import default_policy_path, load_policy
-from streams.runtime.faust_patches import SUPPORTED, DurableConsumer, DurableProducer, UnsupportedVersion, check_versions
+from streams.runtime.faust_patches import (
+    SUPPORTED, DurableConsumer, DurableProducer, UnsupportedVersion, check_versions, committed_offset,
+)
 from streams.runtime.settings import Settings
 from streams.runtime.topology import build_topology, create_app
 from streams.runtime.worker import run_worker
@@ -213,3 +215,12 @@ def test_the_app_asks_for_metadata_without_auto_creating_topics(app):
 
 def test_the_app_declares_no_topic_and_has_no_leader_topic(app):
     assert (app.conf.topic_allow_declare, app.conf.topic_disable_leader) == (False, True)
+
+
+async def test_the_committed_offset_is_where_the_seek_put_a_partition_and_zero_without_one(recovering, monkeypatch):
+    consumer, stream, _ = recovering
+    monkeypatch.setattr(consumer, "seek_to_committed", _Seeks(consumer, {stream: 687}))
+    assert committed_offset(consumer, stream) == 0
+    await consumer.perform_seek()
+    assert committed_offset(consumer, stream) == 687
+    assert committed_offset(consumer, TP("shop.logins", 0)) == 0

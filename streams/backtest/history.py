@@ -1,0 +1,266 @@
+"""A shop's own history files, in the formats shops export, as the lines of one ``EventLog``.
+
+Three formats, told by the file name:
+
+* JSON lines (``.jsonl``, ``.json``, anything else; gzipped or not): the backtest's format,
+  one event with its ``type`` a line, read as it is (``event_log.read_text``);
+* CSV (``.csv``, ``.csv.gz``) and Parquet (``.parquet``, ``.pq``): one event a row, its fields
+  taken from columns named by a ``ColumnMap`` (``customer_id=CustomerID,occurred_at=InvoiceDate``).
+
+Every row becomes the JSON line the backtest would read, and every line goes through the
+stream's own codec: a bad row is rejected with the codec's reason and its place in its file,
+never dropped silently and never fatal.  Several files are read as one history (a customer's
+events may be spread over them), their rows numbered file by file.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from streams.backtest.event_log import EventLog, read_text
+from streams.model.codec import DEFAULT_LIMITS, Limits, Rejection
+from streams.model.events import AnyInput
+
+# The fields a row may give, and what a field left unmapped is.
+FIELDS = (
+    "type", "event_id", "customer_id", "occurred_at", "order_id", "amount", "currency", "categories",
+    "platform", "action", "campaign_id", "message_id",
+)  # fmt: skip
+DEFAULT_TYPE = "purchase"  # an export of orders is the common case: a row without a type is a purchase
+NO_CURRENCY = "XXX"  # ISO 4217's "no currency": the amount's currency is not in the file
+_ROWS_PER_PIECE = 4096
+_NUMERIC = frozenset({"amount"})
+
+
+class HistoryError(Exception):
+    """A history that cannot be read at all (a missing column, an unreadable file): one line saying which and why."""
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which column holds each event field (a field not named here: the column of that name, if any).
+
+    ``time_format``: a ``strptime`` format for times that are not ISO 8601 (``%m/%d/%Y %H:%M``);
+    times without an offset are UTC.
+    """
+
+    columns: Mapping[str, str] = field(default_factory=dict)
+    time_format: str | None = None
+
+    @classmethod
+    def parse(cls, text: str | None, time_format: str | None = None) -> ColumnMap:
+        """``field=Column,field=Column``; raises ``HistoryError`` naming an unknown field or a bad pair."""
+        columns: dict[str, str] = {}
+        for pair in filter(None, (part.strip() for part in (text or "").split(","))):
+            name, sep, column = pair.partition("=")
+            name, column = name.strip(), column.strip()
+            if not sep or not column:
+                raise HistoryError(f"--map: {pair!r} is not field=Column")
+            if name not in FIELDS:
+                raise HistoryError(f"--map: {name!r} is not an event field (one of {', '.join(FIELDS)})")
+            columns[name] = column
+        return cls(columns, time_format)
+
+    def column_of(self, name: str) -> str:
+        return self.columns.get(name, name)
+
+
+@dataclass
+class History:
+    """The events of every file, filed per customer (``log``), and where each line came from."""
+
+    log: EventLog
+    paths: list[Path]
+    _starts: list[int]  # the number, in the log, of each file's first line
+
+    def place(self, number: int) -> tuple[Path, int]:
+        """(file, row or line number in it) of the log's line ``number``."""
+        index = bisect_right(self._starts, number) - 1
+        return self.paths[index], number - self._starts[index] + 1
+
+    def in_time_order(self) -> list[tuple[float, AnyInput]]:
+        """Every valid event with its time, in (time, event id) order across customers: the
+        history as it happened, for a replay onto the input topics (held in memory at once)."""
+        timed = [pair for customer in self.log.customers() for pair in zip(customer.times, customer.events)]
+        timed.sort(key=_time_and_id)
+        return timed
+
+    def rejections(self) -> list[tuple[Path, int, Rejection]]:
+        """Every rejected line as (file, its number there, why); complete once ``log.customers()`` is exhausted."""
+        return [(*self.place(number), why) for number, why in self.log.rejections]
+
+
+def _time_and_id(pair: tuple[float, AnyInput]) -> tuple[float, str]:
+    return pair[0], pair[1].event_id
+
+
+def read_history(
+    paths: Sequence[Path],
+    columns: ColumnMap | None = None,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    now: float | None = None,
+    on_lines: Callable[[int], None] = lambda count: None,
+) -> History:
+    """Read every file into one ``EventLog`` (checked against ``limits``, far-future times against
+    ``now``); ``on_lines`` is told the number of lines of each piece read, for a progress bar.
+
+    A CSV file's numbers are its lines (the header is line 1); a Parquet file's, its rows
+    (from 1); a JSON-lines file's, its non-blank lines.  Raises ``HistoryError`` (or
+    ``EventFileError``) for a file that cannot be read.
+    """
+    counter = _LineCounter(on_lines)
+    pieces = (piece for path in paths for piece in counter.pieces(path, columns or ColumnMap()))
+    log = EventLog.from_text(pieces, limits=limits, now=now)
+    return History(log, list(paths), counter.starts)
+
+
+class _LineCounter:
+    """Numbers the lines of several files as ``EventLog.from_text`` does (blank lines not counted)."""
+
+    def __init__(self, on_lines: Callable[[int], None]) -> None:
+        self.starts: list[int] = []
+        self.count = 0
+        self.on_lines = on_lines
+
+    def pieces(self, path: Path, columns: ColumnMap) -> Iterator[bytes]:
+        offset = 1 if _format(path) == "csv" else 0  # a CSV row's number is its line: the header is line 1
+        self.starts.append(self.count + 1 - offset)
+        for piece in history_lines(path, columns):
+            lines = sum(1 for line in piece.split(b"\n") if line.strip())
+            self.count += lines
+            self.on_lines(lines)
+            yield piece
+
+
+def history_lines(path: Path, columns: ColumnMap) -> Iterator[bytes]:
+    """The file's events as JSON lines, in pieces ending at line ends."""
+    kind = _format(path)
+    if kind == "jsonl":
+        if columns.columns or columns.time_format:
+            raise HistoryError(f"{path}: --map and --time-format apply to CSV and Parquet files; JSON lines name their fields")
+        return read_text(path)
+    rows = _csv_rows(path) if kind == "csv" else _parquet_rows(path)
+    return _as_lines(path, rows, columns)
+
+
+def _format(path: Path) -> str:
+    suffixes = [suffix.lower() for suffix in path.suffixes[-2:]]
+    if suffixes[-1:] in (['.parquet'], ['.pq']):
+        return "parquet"
+    if ".csv" in suffixes:
+        return "csv"
+    return "jsonl"
+
+
+def _as_lines(path: Path, rows: Iterator[tuple[list[str], Iterable[Sequence[Any]]]], columns: ColumnMap) -> Iterator[bytes]:
+    """JSON lines of the rows, ``_ROWS_PER_PIECE`` a piece."""
+    encoder = msgspec.json.Encoder()
+    for header, batch in rows:
+        picks = _picks(path, header, columns)
+        lines = [encoder.encode(_event(row, picks, columns.time_format)) for row in batch]
+        if lines:
+            yield b"\n".join(lines) + b"\n"
+
+
+def _picks(path: Path, header: list[str], columns: ColumnMap) -> list[tuple[str, int]]:
+    """(field, column index) of each field the file has; a mapped column it lacks is an error."""
+    where = {name: index for index, name in enumerate(header)}
+    missing = [f"{name}={column}" for name, column in columns.columns.items() if column not in where]
+    if missing:
+        raise HistoryError(f"{path}: no column {', '.join(missing)} (the file has {', '.join(header)})")
+    picks = [(name, where[columns.column_of(name)]) for name in FIELDS if columns.column_of(name) in where]
+    if not any(name == "customer_id" for name, _ in picks):
+        raise HistoryError(f"{path}: no customer_id column - name it with --map customer_id=COLUMN")
+    return picks
+
+
+def _event(row: Sequence[Any], picks: list[tuple[str, int]], time_format: str | None) -> dict[str, Any]:
+    """The event of one row as the backtest's JSON object (values the codec will check)."""
+    event: dict[str, Any] = {}
+    for name, index in picks:
+        value = row[index] if index < len(row) else None
+        if value is None or value == "":
+            continue
+        if name == "occurred_at":
+            value = _time(value, time_format)
+        elif name in _NUMERIC:
+            value = _number(value)
+        elif name == "categories":
+            value = [value] if isinstance(value, str) else value
+        elif not isinstance(value, str):
+            value = str(value)
+        event[name] = value
+    kind = event.setdefault("type", DEFAULT_TYPE)
+    if kind == "purchase":
+        event.setdefault("currency", NO_CURRENCY)
+        if "event_id" in event:
+            event.setdefault("order_id", event["event_id"])
+        elif "order_id" in event:
+            event["event_id"] = event["order_id"]
+    return event
+
+
+def _time(value: Any, time_format: str | None) -> Any:
+    """RFC 3339 of a time cell (naive: UTC); what cannot be read is passed on for the codec to reject."""
+    if isinstance(value, str):
+        try:
+            value = datetime.strptime(value, time_format) if time_format else datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, date) and not isinstance(value, datetime):  # a day: its start, UTC
+        value = datetime.combine(value, time(), timezone.utc)
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+    return value
+
+
+def _number(value: Any) -> Any:
+    """A number cell as a number; what is no number is passed on for the codec to reject."""
+    if isinstance(value, (str, Decimal)):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[list[str], list[list[str]]]]:
+    """(header, rows) in batches; a gzipped file (by content) is read through gzip."""
+    try:
+        with open(path, "rb") as probe:
+            gzipped = probe.read(2) == b"\x1f\x8b"
+        raw = gzip.open(path, "rb") if gzipped else open(path, "rb")
+        with io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="") as text:
+            reader = csv.reader(text)
+            header = [name.strip() for name in next(reader, [])]
+            while batch := [row for _, row in zip(range(_ROWS_PER_PIECE), reader)]:
+                yield header, batch
+    except (OSError, EOFError, csv.Error) as error:
+        raise HistoryError(f"{path}: cannot read it as CSV ({error})") from error
+
+
+def _parquet_rows(path: Path) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
+    """(column names, rows) per record batch of the Parquet file."""
+    import pyarrow
+    import pyarrow.parquet
+
+    try:
+        parquet = pyarrow.parquet.ParquetFile(path)
+        header = list(parquet.schema_arrow.names)
+        for batch in parquet.iter_batches(batch_size=_ROWS_PER_PIECE):
+            yield header, list(zip(*(column.to_pylist() for column in batch.columns)))
+    except (OSError, pyarrow.ArrowException) as error:
+        raise HistoryError(f"{path}: cannot read it as Parquet ({error})") from error
+
