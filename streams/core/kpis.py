@@ -76,6 +76,16 @@ Fact = Lapse | Sent | Engaged | Converted
 Tallied = Trigger | MessageCommand | Engagement | Outcome | Fact
 
 
+def redeemed(outcome: Outcome | Converted) -> Offer | None:
+    """The incentive a conversion used: the credited message's offer, when the order carries a discount code."""
+    return outcome.offer if outcome.discount_code is not None else None
+
+
+def discount(offer: Offer, amount: float) -> float:
+    """What a redeemed offer's percent off took off an order of ``amount`` (in the order's currency)."""
+    return (offer.percent_off or 0) / 100 * amount
+
+
 def roi(revenue: float | None, incentives: float | None, sending: float) -> float | None:
     """(revenue - incentive cost - send cost) / (incentive cost + send cost); None while unknown or nothing was spent."""
     if revenue is None or incentives is None or incentives + sending <= 0:
@@ -121,10 +131,10 @@ class FunnelRow:
     def convert(self, record: Outcome | Converted) -> None:
         self.conversions += 1
         self.revenue[record.currency] += record.revenue
-        offer = record.offer
-        if offer is not None and record.discount_code is not None:  # the incentive was used
-            self.discounts[record.currency] += (offer.percent_off or 0) / 100 * record.revenue
-            self.free_shipping += offer.free_shipping
+        used = redeemed(record)
+        if used is not None:
+            self.discounts[record.currency] += discount(used, record.revenue)
+            self.free_shipping += used.free_shipping
 
     def as_dict(self, money: Money, send_cost: float) -> dict[str, Any]:
         revenue = money.convert(self.revenue)
