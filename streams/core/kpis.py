@@ -192,37 +192,23 @@ class KpiTally:
 
     def __init__(self, economics: Economics) -> None:
         self.economics = economics
-        self.rows: dict[tuple[str, int, str, str], FunnelRow] = {}
-        self.arms: dict[tuple[str, str, bool], Arm] = {}
+        self.rows: defaultdict[tuple[str, int, str, str], FunnelRow] = defaultdict(FunnelRow)
+        self.arms: defaultdict[tuple[str, str, bool], Arm] = defaultdict(Arm)
 
     def add(self, record: Tallied) -> None:
         if isinstance(record, (Trigger, Lapse)):
-            self._arm(record.campaign, record.variant, record.holdout).lapses += 1
+            self.arms[record.campaign, record.variant, record.holdout].lapses += 1
         elif isinstance(record, (MessageCommand, Sent)):
-            self._row(record.campaign, record.step, record.variant, record.channel).sent += 1
+            self.rows[record.campaign, record.step, record.variant, record.channel].sent += 1
         elif isinstance(record, (Engagement, Engaged)):
-            self._row(record.campaign, record.step, record.variant, record.channel).actions[record.action] += 1
+            self.rows[record.campaign, record.step, record.variant, record.channel].actions[record.action] += 1
         elif isinstance(record, (Outcome, Converted)):
-            arm = self._arm(record.campaign, record.variant, record.holdout)
+            arm = self.arms[record.campaign, record.variant, record.holdout]
             arm.conversions += 1
             arm.revenue[record.currency] += record.revenue
             arm.squares[record.currency] += record.revenue * record.revenue
             step = record.step if record.step is not None else NO_STEP
-            self._row(record.campaign, step, record.variant, record.channel or NO_CHANNEL).convert(record)
-
-    def _row(self, campaign: str, step: int, variant: str, channel: str) -> FunnelRow:
-        key = (campaign, step, variant, channel)
-        row = self.rows.get(key)
-        if row is None:
-            row = self.rows[key] = FunnelRow()
-        return row
-
-    def _arm(self, campaign: str, variant: str, holdout: bool) -> Arm:
-        key = (campaign, variant, holdout)
-        arm = self.arms.get(key)
-        if arm is None:
-            arm = self.arms[key] = Arm()
-        return arm
+            self.rows[record.campaign, step, record.variant, record.channel or NO_CHANNEL].convert(record)
 
     def summary(self) -> dict[str, Any]:
         """Every campaign's funnel rows, variants with lift over the holdout, and leading variant (JSON-ready)."""
