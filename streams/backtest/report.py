@@ -2,7 +2,9 @@
 
 ``Report.count`` takes a full record or what ``COUNTING`` keeps of one: a backtest whose
 records nobody asked for gives the engine ``COUNTING`` as its recorder, which makes just the
-fields the report reads instead of ids, timestamps and personalisation.
+fields the report reads instead of ids, timestamps and personalisation.  The campaign KPIs
+(funnel, ROI, lift with 95 % intervals) are ``streams.core.kpis``', the same as for the live
+records, fed the same fields.
 """
 
 from __future__ import annotations
@@ -12,14 +14,17 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from streams.core.controls.assignment import Assignment
-from streams.core.series import PlannedStep, SendPlan, StepDecision, campaign_of
+from streams.core.kpis import Converted, Engaged, KpiTally, Lapse, Sent
+from streams.core.series import PlannedStep, SendPlan, SentMessage, StepDecision, campaign_of
 from streams.model.activity import CustomerActivity
 from streams.model.codec import Rejection
-from streams.model.events import CHANNELS, Channel, Purchase
+from streams.policy.sections import Economics
+from streams.model.events import CHANNELS, Channel, EmailAction, Purchase
 from streams.model.records import (
     SKIP_REASONS,
     STAGES,
     TRIGGER_STAGES,
+    Engagement,
     Erased,
     MessageCommand,
     Outcome,
@@ -95,6 +100,7 @@ class Report:
     skips: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(SKIP_REASONS, 0)))
     skip_actions: Counter[str] = field(default_factory=Counter)
     groups: dict[tuple[str, str, bool], GroupFigures] = field(default_factory=dict)  # (campaign, variant, holdout)
+    kpis: KpiTally = field(default_factory=lambda: KpiTally(Economics()))  # give it the policy's economics
 
     def reject(self, line: int, rejection: Rejection) -> None:
         self.rejected += 1
@@ -104,16 +110,18 @@ class Report:
 
     def count(self, record: Record | Counted) -> None:
         """Count a full record, or what ``COUNTING`` keeps of one (the same fields)."""
-        if isinstance(record, (Trigger, TriggerCount)):
+        if isinstance(record, (Trigger, Lapse, MessageCommand, Sent, Outcome, Converted, Engagement, Engaged)):
+            self.kpis.add(record)
+        if isinstance(record, (Trigger, Lapse)):
             self.triggers[record.stage] += 1
             self._group(record.campaign, record.variant, record.holdout).triggered += 1
-        elif isinstance(record, (MessageCommand, CommandCount)):
+        elif isinstance(record, (MessageCommand, Sent)):
             self.commands[record.channel] += 1
             self._group(record.campaign, record.variant, False).commands += 1
         elif isinstance(record, (Skip, SkipCount)):
             self.skips[record.reason] += 1
             self.skip_actions[record.action] += 1
-        elif isinstance(record, (Outcome, OutcomeCount)):
+        elif isinstance(record, (Outcome, Converted)):
             group = self._group(record.campaign, record.variant, record.holdout)
             group.conversions += 1
             group.revenue += record.revenue
@@ -161,25 +169,9 @@ class Report:
             "skips": dict(self.skips),
             "skip_actions": dict(sorted(self.skip_actions.items())),
             "campaigns": self.campaigns(),
+            "kpis": self.kpis.summary(),
             "state_bytes_per_customer": round(self.state_bytes / self.customers, 1) if self.customers else 0,
         }
-
-
-class TriggerCount(NamedTuple):
-    """What a report counts of a ``Trigger``."""
-
-    stage: str
-    campaign: str
-    variant: str
-    holdout: bool
-
-
-class CommandCount(NamedTuple):
-    """What a report counts of a ``MessageCommand``."""
-
-    channel: Channel
-    campaign: str
-    variant: str
 
 
 class SkipCount(NamedTuple):
@@ -189,16 +181,7 @@ class SkipCount(NamedTuple):
     action: SkipAction
 
 
-class OutcomeCount(NamedTuple):
-    """What a report counts of an ``Outcome``."""
-
-    campaign: str
-    variant: str
-    holdout: bool
-    revenue: float
-
-
-Counted = TriggerCount | CommandCount | SkipCount | OutcomeCount
+Counted = Lapse | Sent | SkipCount | Converted | Engaged
 
 
 class _Counting:
@@ -207,15 +190,13 @@ class _Counting:
     each), timestamps and the personalisation of every command would be most of the replay's time."""
 
     @staticmethod
-    def trigger(customer_id: str, state: CustomerActivity, last_activity: float, group: Assignment) -> TriggerCount:
+    def trigger(customer_id: str, state: CustomerActivity, last_activity: float, group: Assignment) -> Lapse:
         stage = STAGES[state.stage]
-        return TriggerCount(stage, campaign_of(stage), group.variant, group.holdout)
+        return Lapse(stage, campaign_of(stage), group.variant, group.holdout)
 
     @staticmethod
-    def command(
-        customer_id: str, state: CustomerActivity, step: PlannedStep, last_activity: float, plan: SendPlan
-    ) -> CommandCount:
-        return CommandCount(plan.channel, campaign_of(STAGES[state.stage]), plan.group.variant)
+    def command(customer_id: str, state: CustomerActivity, step: PlannedStep, last_activity: float, plan: SendPlan) -> Sent:
+        return Sent(plan.channel, campaign_of(STAGES[state.stage]), step.index, plan.group.variant)
 
     @staticmethod
     def skip(
@@ -224,8 +205,20 @@ class _Counting:
         return SkipCount(reason, action)
 
     @staticmethod
-    def outcome(customer_id: str, state: CustomerActivity, purchase: Purchase, at: float, group: Assignment) -> OutcomeCount:
-        return OutcomeCount(campaign_of(STAGES[state.touch_stage]), group.variant, group.holdout, purchase.amount)
+    def outcome(
+        customer_id: str, state: CustomerActivity, purchase: Purchase, at: float, group: Assignment, sent: SentMessage | None
+    ) -> Converted:
+        campaign = campaign_of(STAGES[state.touch_stage])
+        if sent is None:
+            return Converted(campaign, group.variant, group.holdout, purchase.amount, purchase.currency, None, None, None, purchase.discount_code)
+        return Converted(
+            campaign, group.variant, group.holdout, purchase.amount, purchase.currency,
+            sent.step.index, sent.channel, sent.offer(), purchase.discount_code,
+        )
+
+    @staticmethod
+    def engagement(customer_id: str, sent: SentMessage, action: EmailAction, at: float) -> Engaged:
+        return Engaged(campaign_of(STAGES[sent.stage]), sent.step.index, sent.variant, sent.channel, action)
 
 
 COUNTING = _Counting()

@@ -29,6 +29,7 @@ from typing import Callable, Iterable, Iterator
 from streams.backtest.event_log import CustomerEvents, EventLog, read_text
 from streams.backtest.report import COUNTING, Report
 from streams.core.engine import Engine
+from streams.core.kpis import KpiTally
 from streams.core.recorders import FULL
 from streams.model.activity import CustomerActivity
 from streams.model.codec import DEFAULT_LIMITS, Limits
@@ -73,7 +74,7 @@ def run_backtest(
 
 
 def _run(log: EventLog, policy: Policy, until: float | None, on_record: Callable[[str, Record], None] | None) -> Report:
-    report = Report()
+    report = Report(kpis=KpiTally(policy.economics))
     engine = Engine(policy, FULL if on_record is not None else COUNTING)
     replayed: list[tuple[str, CustomerActivity | None, list[Record]]] = []
     latest = None

@@ -10,6 +10,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
+from streams.cli.kpi_tables import kpi_tables
 from streams.backtest.event_log import EventFileError
 from streams.backtest.report import Report
 from streams.backtest.run import backtest_file
@@ -89,6 +90,7 @@ def _tables(report: Report) -> list[Table]:
     tables.append(_counts("Customers by stage at the end", figures["stages"]))
     tables.append(_counts("Steps not sent as planned, by reason", figures["skips"]))
     tables.append(_campaigns(figures["campaigns"]))
+    tables.extend(kpi_tables(figures["kpis"]))
     if report.rejected:
         rejected = Table("line", "reason", "detail", title=f"Rejected lines (first {len(report.rejected_examples)})")
         for example in report.rejected_examples:

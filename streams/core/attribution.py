@@ -1,11 +1,18 @@
-"""Attribution: a purchase soon after a campaign touched the customer is that campaign's conversion.
+"""Attribution: what a campaign's messages led to, engagement and conversions.
 
-The touch is the latest trigger of a stage that has a campaign (or, with ``after: command``,
-the latest message, including the ones a holdout customer would have got, so treated and
+A purchase soon after a campaign touched the customer is that campaign's conversion.  The
+touch is the latest trigger of a stage that has a campaign (or, with ``after: command``, the
+latest message, including the ones a holdout customer would have got, so treated and
 held-out customers are measured the same way).  The first purchase within the window after
 it converts, once per lapse, even if a login brought the customer back to ``active`` first:
-that is still the campaign working.  Variant and holdout come from the same stable hash as
-the sending did, so they need no storage.
+that is still the campaign working.  The conversion is credited to the campaign's latest
+message sent before it (its step, channel and incentive); a holdout customer's has none.
+
+Email engagement is credited by id: an email event whose ``message_id`` is a command's id is
+that message's, once per message and action.  So the state remembers the latest messages sent
+(``CustomerActivity.messages``: at most ``MAX_MESSAGES``, none older than the window), as
+numbers from which the command id, step and offer are derived again.  Variant and holdout
+come from the same stable hash as the sending did, so they need no storage.
 """
 
 from __future__ import annotations
@@ -14,20 +21,37 @@ from typing import Any
 
 from streams.core.lifecycle import DAY
 from streams.core.recorders import Recorder
-from streams.core.series import Series
-from streams.model.activity import CustomerActivity
-from streams.model.events import Purchase
+from streams.core.series import PlannedStep, SentMessage, Series, campaign_of
+from streams.model.activity import (
+    ACTION_BITS,
+    CHANNEL_BITS,
+    MAX_MESSAGES,
+    SENT_AT,
+    SENT_CHANNEL,
+    SENT_ENGAGED,
+    SENT_EPISODE,
+    SENT_STAGE,
+    SENT_STEP,
+    SENT_TIER,
+    CustomerActivity,
+)
+from streams.model.events import CHANNELS, Channel, EmailEngagement, Purchase
+from streams.model.records import command_id, trigger_stage
 from streams.policy.sections import Policy
+
+_CHANNEL_OF_BIT: dict[int, Channel] = {CHANNEL_BITS[channel]: channel for channel in CHANNELS}
 
 
 class Attributor:
-    """A policy's attribution rule: records touches on the customer's state and finds conversions."""
+    """A policy's attribution rule: records touches and messages on the customer's state, and
+    finds what they led to."""
 
     def __init__(self, policy: Policy, series: Series, recorder: Recorder[Any]) -> None:
         self.series = series
         self.recorder = recorder
         self.window = policy.attribution.window_days * DAY
         self.after_command = policy.attribution.after == "command"
+        self.tiers = tuple(tier.name for tier in policy.tiers)
 
     def touch_trigger(self, state: CustomerActivity, at: float) -> None:
         """The customer just entered ``state.stage``: its campaign (if any) is the touch to credit."""
@@ -39,10 +63,57 @@ class Attributor:
         if self.after_command and (state.touch_stage, state.touch_episode) == (state.stage, state.episode):
             state.touch_at = at
 
+    def remember_message(self, state: CustomerActivity, step: PlannedStep, channel: Channel, tier: str | None, at: float) -> None:
+        """``step`` of the current campaign was sent on ``channel`` at ``at``: keep it for
+        crediting, forgetting messages older than the window and beyond ``MAX_MESSAGES``."""
+        horizon = at - self.window
+        kept = [message for message in state.messages if message[SENT_AT] >= horizon][-(MAX_MESSAGES - 1) :]
+        tier_code = self.tiers.index(tier) + 1 if tier is not None else 0
+        kept.append([int(at), state.stage, step.index, state.episode, CHANNEL_BITS[channel], tier_code, 0])
+        state.messages = kept
+
+    def engagement(self, customer_id: str, state: CustomerActivity, email: EmailEngagement, at: float) -> Any:
+        """The recorded engagement if ``email`` is about a remembered message, within the window
+        after it was sent, and the first of its action on it; else None."""
+        found = self._message_by_id(customer_id, state, email.message_id)
+        if found is None or at > found[SENT_AT] + self.window or found[SENT_ENGAGED] & ACTION_BITS[email.action]:
+            return None
+        sent = self._sent(customer_id, found)
+        if sent is None:  # a step the policy no longer has
+            return None
+        found[SENT_ENGAGED] |= ACTION_BITS[email.action]
+        return self.recorder.engagement(customer_id, sent, email.action, at)
+
     def conversion(self, customer_id: str, state: CustomerActivity, purchase: Purchase, at: float) -> Any:
         """The recorded outcome if this purchase converts the latest touch (marking it converted), else None."""
         if not state.touch_stage or state.converted or not state.touch_at <= at <= state.touch_at + self.window:
             return None
         state.converted = True
         group = self.series.assignment(customer_id, state.touch_stage)
-        return self.recorder.outcome(customer_id, state, purchase, at, group)
+        return self.recorder.outcome(customer_id, state, purchase, at, group, self._latest_sent(customer_id, state, at))
+
+    def _message_by_id(self, customer_id: str, state: CustomerActivity, message_id: str | None) -> list[int] | None:
+        if message_id is None:
+            return None
+        for message in state.messages:
+            campaign = campaign_of(trigger_stage(message[SENT_STAGE]))
+            if command_id(customer_id, campaign, message[SENT_STEP], message[SENT_EPISODE]) == message_id:
+                return message
+        return None
+
+    def _latest_sent(self, customer_id: str, state: CustomerActivity, at: float) -> SentMessage | None:
+        """The touched campaign's latest message sent at or before ``at``, if one is remembered."""
+        for message in reversed(state.messages):
+            if (message[SENT_STAGE], message[SENT_EPISODE]) == (state.touch_stage, state.touch_episode) and message[SENT_AT] <= at:
+                return self._sent(customer_id, message)
+        return None
+
+    def _sent(self, customer_id: str, message: list[int]) -> SentMessage | None:
+        """A remembered message with its step and variant looked up again (None: the policy lost the step)."""
+        stage = message[SENT_STAGE]
+        step = self.series.step(stage, message[SENT_STEP])
+        if step is None:
+            return None
+        tier = self.tiers[message[SENT_TIER] - 1] if 0 < message[SENT_TIER] <= len(self.tiers) else None
+        variant = self.series.assignment(customer_id, stage).variant
+        return SentMessage(stage, message[SENT_EPISODE], step, _CHANNEL_OF_BIT[message[SENT_CHANNEL]], tier, float(message[SENT_AT]), variant)

@@ -72,6 +72,7 @@ class Delivery:
         plan = SendPlan(planned, at, channel, group, self.tiers.of(state))
         records = [self.recorder.command(customer_id, state, step, last_activity, plan)]
         self.caps.record(state.sends, at, CHANNEL_BITS[channel], state.stage)
+        self.attribution.remember_message(state, step, channel, plan.tier, at)
         self._settle(state, at, sent=True)
         if reason is not None:
             records.append(skip(decided, reason, "fallback", channel))

@@ -16,7 +16,8 @@ Ordering rules (they make backtests reproducible):
   a new episode; activity that happened before it (a late event) updates the facts but does not
   undo a lapse that was already acted on;
 * a purchase is checked for a conversion after what was due before it fired and before it ends
-  the lapse;
+  the lapse; an email event about one of the campaign's messages (its ``message_id``) is
+  credited to that message (``streams.core.attribution``);
 * a profile is not activity: it fires what is due before it, then updates consent, channels,
   time zone and locale (the newest profile wins; of two with the same time, the later one, but
   consent only where both give it).  Given the time (``now``), a profile dated more than
@@ -52,7 +53,7 @@ from streams.model.activity import NEVER, CustomerActivity, opts_out
 from streams.core.attribution import Attributor
 from streams.core.series import PlannedStep, Series
 from streams.core.delivery import Delivery
-from streams.model.events import AnyInput, Erasure, Profile, Purchase
+from streams.model.events import AnyInput, EmailEngagement, Erasure, Profile, Purchase
 from streams.model.positions import Position
 from streams.core.lifecycle import ACTIVE, Lifecycle
 from streams.policy.sections import CatchUp, Policy
@@ -206,6 +207,10 @@ class Engine:
                 outcome = attribution.conversion(customer_id, state, event, at)
                 if outcome is not None:
                     records.append(outcome)
+            elif type(event) is EmailEngagement and state.messages:
+                engaged = attribution.engagement(customer_id, state, event, at)
+                if engaged is not None:
+                    records.append(engaged)
             state.record(event, at)
             if state.stage != ACTIVE and at >= state.stage_entered_at and lifecycle.is_activity(event):
                 state.stage = ACTIVE

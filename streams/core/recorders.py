@@ -17,11 +17,11 @@ from typing import Protocol, TypeVar
 
 from streams.core.controls.assignment import Assignment
 from streams.core.lifecycle import DAY
-from streams.core.series import PlannedStep, SendPlan, StepDecision, campaign_of
+from streams.core.series import PlannedStep, SendPlan, SentMessage, StepDecision, campaign_of
 from streams.model.activity import NEVER, CustomerActivity
-from streams.model.events import Purchase
-from streams.model.events import Channel
+from streams.model.events import Channel, EmailAction, Purchase
 from streams.model.records import (
+    Engagement,
     MessageCommand,
     Outcome,
     Personalisation,
@@ -31,6 +31,7 @@ from streams.model.records import (
     SkipReason,
     Trigger,
     command_id,
+    engagement_id,
     outcome_id,
     skip_id,
     to_datetime,
@@ -60,8 +61,15 @@ class Recorder(Protocol[R_co]):
         """The step ``decision`` is about does not go out as planned (see ``streams.model.records.Skip``)."""
         ...
 
-    def outcome(self, customer_id: str, state: CustomerActivity, purchase: Purchase, at: float, group: Assignment) -> R_co:
-        """``purchase``, made at ``at``, converts the customer's latest touch."""
+    def outcome(
+        self, customer_id: str, state: CustomerActivity, purchase: Purchase, at: float, group: Assignment, sent: SentMessage | None
+    ) -> R_co:
+        """``purchase``, made at ``at``, converts the customer's latest touch; ``sent``: the
+        campaign's message it is credited to (None: none went out, e.g. for the holdout)."""
+        ...
+
+    def engagement(self, customer_id: str, sent: SentMessage, action: EmailAction, at: float) -> R_co:
+        """The customer did ``action`` with the message ``sent`` at ``at``, for the first time."""
         ...
 
 
@@ -155,8 +163,10 @@ def _days_between(earlier: float, later: float) -> int:
     return max(0, int((later - earlier) // DAY))
 
 
-def outcome(customer_id: str, state: CustomerActivity, purchase: Purchase, at: float, group: Assignment) -> Outcome:
-    """The conversion of the customer's latest touch by ``purchase``, made at ``at``."""
+def outcome(
+    customer_id: str, state: CustomerActivity, purchase: Purchase, at: float, group: Assignment, sent: SentMessage | None
+) -> Outcome:
+    """The conversion of the customer's latest touch by ``purchase``, made at ``at``, credited to ``sent``."""
     stage = trigger_stage(state.touch_stage)
     campaign = campaign_of(stage)
     return Outcome(
@@ -174,6 +184,33 @@ def outcome(customer_id: str, state: CustomerActivity, purchase: Purchase, at: f
         revenue=purchase.amount,
         currency=purchase.currency,
         days_to_return=int((at - state.touch_at) // DAY),
+        discount_code=purchase.discount_code,
+        command_id=command_id(customer_id, campaign, sent.step.index, sent.episode) if sent else None,
+        step=sent.step.index if sent else None,
+        channel=sent.channel if sent else None,
+        offer=sent.offer() if sent else None,
+        value_tier=sent.tier if sent else None,
+    )
+
+
+def engagement(customer_id: str, sent: SentMessage, action: EmailAction, at: float) -> Engagement:
+    """The record of the customer's first ``action`` on the message ``sent``."""
+    stage = trigger_stage(sent.stage)
+    campaign = campaign_of(stage)
+    planned_id = command_id(customer_id, campaign, sent.step.index, sent.episode)
+    return Engagement(
+        engagement_id=engagement_id(planned_id, action),
+        customer_id=customer_id,
+        command_id=planned_id,
+        campaign=campaign,
+        stage=stage,
+        step=sent.step.index,
+        episode=sent.episode,
+        variant=sent.variant,
+        channel=sent.channel,
+        action=action,
+        sent_at=to_datetime(sent.sent_at),
+        occurred_at=to_datetime(at),
     )
 
 
@@ -184,6 +221,7 @@ class FullRecords:
     command = staticmethod(command)
     skip = staticmethod(skip)
     outcome = staticmethod(outcome)
+    engagement = staticmethod(engagement)
 
 
 FULL: Recorder[Record] = FullRecords()

@@ -77,6 +77,11 @@ class Series:
         """The steps of the current series not sent yet."""
         return self._steps.get(state.stage, ())[state.step :]
 
+    def step(self, stage: int, index: int) -> PlannedStep | None:
+        """Step ``index`` of the campaign of ``stage`` (None if the policy has no such step)."""
+        steps = self._steps.get(stage, ())
+        return steps[index] if index < len(steps) else None
+
     def assignment(self, customer_id: str, stage: int) -> Assignment:
         """The customer's holdout/variant group in the campaign of ``stage``."""
         assigner = self._assigners.get(stage)
@@ -116,6 +121,22 @@ class SendPlan(NamedTuple):
     channel: Channel
     group: Assignment
     tier: str | None
+
+
+class SentMessage(NamedTuple):
+    """A message the customer was sent, as attribution credits it (``streams.core.attribution``)."""
+
+    stage: int
+    episode: int
+    step: PlannedStep
+    channel: Channel
+    tier: str | None
+    sent_at: float
+    variant: str
+
+    def offer(self) -> Offer | None:
+        """The incentive the message carried."""
+        return self.step.offer_for(self.variant, self.tier)
 
 
 class StepDecision(NamedTuple):

@@ -27,7 +27,7 @@ import msgspec
 from streams.core.engine import Engine
 from streams.model.activity import CustomerActivity
 from streams.model.events import CHANNELS, AnyInput, Channel, EmailAction, EmailEngagement, Login, Profile, Purchase
-from streams.model.records import MessageCommand, Outcome, Record, Skip, Trigger
+from streams.model.records import Engagement, MessageCommand, Outcome, Record, Skip, Trigger
 from streams.policy.loading import parse_policy
 from streams.policy.sections import Policy
 
@@ -56,11 +56,14 @@ def purchase(
     categories: Sequence[str] = (),
     event_id: str | None = None,
     order_id: str | None = None,
+    discount_code: str | None = None,
 ) -> Purchase:
     """An order; its ids default to ones made of customer and time."""
     common = _common("purchase", customer, when, event_id)
     order_id = order_id or f"order-{customer}-{common['occurred_at'].isoformat()}"
-    return Purchase(**common, order_id=order_id, amount=amount, currency=currency, categories=list(categories))
+    return Purchase(
+        **common, order_id=order_id, amount=amount, currency=currency, categories=list(categories), discount_code=discount_code
+    )
 
 
 def login(customer: str, when: Moment, *, platform: str | None = None, event_id: str | None = None) -> Login:
@@ -68,9 +71,18 @@ def login(customer: str, when: Moment, *, platform: str | None = None, event_id:
 
 
 def email(
-    customer: str, when: Moment, action: EmailAction, *, campaign_id: str | None = None, event_id: str | None = None
+    customer: str,
+    when: Moment,
+    action: EmailAction,
+    *,
+    campaign_id: str | None = None,
+    message_id: str | None = None,
+    event_id: str | None = None,
 ) -> EmailEngagement:
-    return EmailEngagement(**_common(f"email-{action}", customer, when, event_id), action=action, campaign_id=campaign_id)
+    """What happened to an email; ``message_id``: the command it is about."""
+    return EmailEngagement(
+        **_common(f"email-{action}", customer, when, event_id), action=action, campaign_id=campaign_id, message_id=message_id
+    )
 
 
 def _common(kind: str, customer: str, when: Moment, event_id: str | None) -> dict[str, Any]:
@@ -129,6 +141,9 @@ class Run:
 
     def outcomes(self) -> list[Outcome]:
         return [record for _, record in self.records if isinstance(record, Outcome)]
+
+    def engagements(self) -> list[Engagement]:
+        return [record for _, record in self.records if isinstance(record, Engagement)]
 
 
 def run_engine(policy: Policy, events: Iterable[AnyInput], *, until: Moment | None = None) -> Run:

@@ -51,6 +51,11 @@ SIGNAL_FIELDS = {
     "email_open": "last_open",
     "email_click": "last_click",
 }
+MAX_MESSAGES = 4  # messages remembered per customer for attribution (each about 10 bytes)
+# A remembered message: [sent at (whole seconds), stage code, step index, episode, CHANNEL_BITS bit,
+# value tier (1 + its index under the policy's tiers, 0: none), engagement already recorded (ACTION_BITS)].
+SENT_AT, SENT_STAGE, SENT_STEP, SENT_EPISODE, SENT_CHANNEL, SENT_TIER, SENT_ENGAGED = range(7)
+ACTION_BITS = {action: 1 << index for index, action in enumerate(get_args(EmailAction))}
 _OPT_OUT_ACTIONS = frozenset({"unsubscribe", "complaint"})
 
 
@@ -98,6 +103,9 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
     # A backfilled customer: the history the state was computed from is complete up to this
     # time, so a live event dated at or before it is part of that history (docs/backfill.md).
     history_until: float | None = None
+    # The latest messages sent, for attributing email engagement and conversions to them
+    # (``streams.core.attribution``): at most MAX_MESSAGES, each a list of ints indexed by ``SENT_*``.
+    messages: list[list[int]] = []
 
     @classmethod
     def starting(cls, at: float) -> CustomerActivity:

@@ -315,6 +315,7 @@ def _purchase(item: Any) -> Purchase:
         amount=item.amount,
         currency=_currency_code(item.currency),
         categories=item.categories,
+        discount_code=item.discount_code,
     )
 
 

@@ -55,6 +55,7 @@ class Purchase(Event, tag="purchase", frozen=True):
     amount: Amount
     currency: Currency
     categories: Categories = []
+    discount_code: ShortText | None = None  # the incentive the order redeemed, if any
 
 
 class Login(Event, tag="login", frozen=True):

@@ -15,7 +15,7 @@ from typing import Annotated, Literal, Union
 
 import msgspec
 
-from streams.model.events import Channel, Identifier, ShortText, Timestamp
+from streams.model.events import Channel, EmailAction, Identifier, ShortText, Timestamp
 
 DEFAULT_VARIANT = "default"  # the variant of a campaign that has no A/B variants
 Stage = Literal["active", "reactivation", "winback", "sunset"]
@@ -185,10 +185,47 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     revenue: Annotated[float, msgspec.Meta(ge=0)]
     currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
     days_to_return: Annotated[int, msgspec.Meta(ge=0, description="Whole days from the touch to the purchase.")]
+    # The campaign's latest message sent before the purchase (none for the holdout, or when no
+    # step went out): the step, channel and incentive the conversion is credited to.
+    command_id: str | None = None
+    step: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    channel: Channel | None = None
+    offer: Offer | None = None  # the incentive that message carried
+    value_tier: ShortText | None = None  # the customer's value tier when it was sent
+    discount_code: ShortText | None = None  # the code the order redeemed: with ``offer``, the incentive was used
 
     @property
     def id(self) -> str:
         return self.outcome_id
+
+    @property
+    def incentive_used(self) -> bool:
+        """The order redeemed a code and the credited message offered an incentive."""
+        return self.offer is not None and self.discount_code is not None
+
+
+class Engagement(msgspec.Struct, frozen=True, kw_only=True):
+    """What a customer did with one of the campaign's messages (the email event whose
+    ``message_id`` is the command's id), credited to that message's campaign, step, variant and
+    channel.  At most one per message and action: a second open of the same email is not a
+    second engagement, so rates count customers' messages, not clicks."""
+
+    engagement_id: str
+    customer_id: Identifier
+    command_id: str
+    campaign: ShortText
+    stage: TriggerStage
+    step: Annotated[int, msgspec.Meta(ge=0)]
+    episode: Annotated[int, msgspec.Meta(ge=0)]
+    variant: ShortText = DEFAULT_VARIANT
+    channel: Channel
+    action: EmailAction
+    sent_at: Timestamp
+    occurred_at: Timestamp
+
+    @property
+    def id(self) -> str:
+        return self.engagement_id
 
 
 class Erased(msgspec.Struct, frozen=True, kw_only=True):
@@ -214,6 +251,11 @@ def erasure_id(customer_id: str, erased_at: float) -> str:
     return deterministic_id("erasure", customer_id, repr(erased_at))
 
 
+def engagement_id(command: str, action: str) -> str:
+    """The de-duplication key of an engagement: one per message and action."""
+    return deterministic_id("engagement", command, action)
+
+
 def skip_id(command: str, action: str, reason: str, decided_at: float) -> str:
     """The de-duplication key of one decision about one planned message (made at ``decided_at``)."""
     return deterministic_id("skip", command, action, reason, repr(decided_at))
@@ -229,4 +271,4 @@ def to_datetime(epoch_seconds: float) -> datetime:
     return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
 
 
-Record = Union[Trigger, MessageCommand, Skip, Outcome, Erased]  # every record the engine decides
+Record = Union[Trigger, MessageCommand, Skip, Outcome, Engagement, Erased]  # every record the engine decides

@@ -15,7 +15,7 @@ from typing import Any, Union
 import msgspec
 import orjson
 
-from streams.model.records import Erased, MessageCommand, Outcome, Skip, Trigger
+from streams.model.records import Engagement, Erased, MessageCommand, Outcome, Skip, Trigger
 from streams.model.events import EmailEngagement, Erasure, Login, Profile, Purchase
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -44,6 +44,10 @@ def _documents() -> dict[str, tuple[Any, str]]:
         "message-command": (MessageCommand, "One message for a sender service, on the topic of its channel."),
         "skip": (Skip, "A campaign step not sent as planned, and why (skips topic)."),
         "outcome": (Outcome, "A conversion attributed to a campaign (outcomes topic)."),
+        "engagement": (
+            Engagement,
+            "What a customer did with a campaign's message (the email event whose message_id is its command_id), outcomes topic.",
+        ),
         "erased": (Erased, "A customer the shop erased, and the campaign that ended with it (outcomes topic)."),
     }
 

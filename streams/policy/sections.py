@@ -243,6 +243,36 @@ class Attribution(_Section):
     after: Literal["trigger", "command"] = "trigger"
 
 
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class Economics(_Section):
+    """What messages and incentives cost, for the campaign KPIs' ROI (``streams.core.kpis``).
+
+    ``currency`` is what ROI, costs and converted revenue are reported in; ``exchange_rates``
+    says how much of it one unit of another currency is worth (revenue in a currency with no
+    rate is reported as it is, and leaves ROI unknown).  ``send_costs`` is the cost of one
+    message per channel; ``free_shipping_cost`` what one redeemed free-shipping offer costs.
+    A redeemed percent-off offer costs that share of the order's amount.
+    """
+
+    currency: CurrencyCode | None = None
+    exchange_rates: dict[CurrencyCode, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(default_factory=dict)
+    send_costs: dict[Channel, Money] = Field(default_factory=dict)
+    free_shipping_cost: Money = 0.0
+
+    @model_validator(mode="after")
+    def _priced_in_a_currency(self) -> Economics:
+        if self.currency is None and (self.exchange_rates or any(self.send_costs.values()) or self.free_shipping_cost):
+            raise PydanticCustomError("economics", "costs and exchange rates need a currency (e.g. currency: EUR)")
+        return self
+
+    def rate(self, currency: str) -> float | None:
+        """What one unit of ``currency`` is worth in ``self.currency`` (None: unknown)."""
+        return 1.0 if currency == self.currency else self.exchange_rates.get(currency)
+
+
 class VariantStep(_Section):
     """What a variant changes in one step (anything left out is the step's own)."""
 
@@ -292,6 +322,7 @@ class Policy(_Section):
     channels: Channels = Channels()
     tiers: list[Tier] = Field(default_factory=list)
     attribution: Attribution = Attribution()
+    economics: Economics = Economics()
     campaigns: dict[str, Campaign] = {}
     catch_up: CatchUp | None = None  # unset: the caller's default (latest on the wall clock, else all)
 

@@ -1,8 +1,8 @@
 """Prometheus metrics of the worker (``winback_`` prefix, base units, bounded labels).
 
-Labels never carry customer ids: only event types, reason codes, stages, campaigns,
-variants, channels and topic partitions, whose sets are small and fixed by the code, the
-policy or the topic layout.  ``deploy/prometheus/rules``, the Grafana dashboard and the
+Labels never carry customer ids: only event types, reason codes, stages, campaigns, steps,
+variants, channels, currencies and topic partitions, whose sets are small and fixed by the
+code, the policy, the shop's currencies or the topic layout.  ``deploy/prometheus/rules``, the Grafana dashboard and the
 README's "Operating it" table use these names; tests check that every name they use is
 exposed here.
 """
@@ -15,8 +15,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disa
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from streams.model.records import MessageCommand, Outcome, Skip, Trigger
-from streams.model.records import STAGES
+from streams.core.kpis import discount, redeemed
+from streams.model.records import STAGES, Engagement, MessageCommand, Outcome, Skip, Trigger
 
 disable_created_metrics()  # no `_created` series beside every counter and histogram: twice the series for nothing
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -57,16 +57,39 @@ SKIPS = Counter(
     ["campaign", "reason", "action"],
     registry=REGISTRY,
 )
+# A message's funnel: these carry the message's campaign, step (0-based) and variant and the
+# channel it went out on; conversions credited to no message (the holdout's, or a lapse whose
+# steps were all skipped) have step and channel "none".
+ENGAGEMENTS = Counter(
+    "winback_engagements",
+    "First engagement of each kind with a campaign's message (delivered, open, click, bounce, complaint, unsubscribe), "
+    "by campaign, step, variant, channel and action.",
+    ["campaign", "step", "variant", "channel", "action"],
+    registry=REGISTRY,
+)
 CONVERSIONS = Counter(
     "winback_conversions",
-    "Purchases attributed to a campaign touch, by campaign, variant and holdout group.",
-    ["campaign", "variant", "holdout"],
+    "Purchases attributed to a campaign touch, by campaign, credited step, variant, channel and holdout group.",
+    ["campaign", "step", "variant", "channel", "holdout"],
     registry=REGISTRY,
 )
 CONVERSION_REVENUE = Counter(
     "winback_conversion_revenue",
-    "Revenue of the attributed purchases (in the orders' currency), by campaign, variant and holdout group.",
-    ["campaign", "variant", "holdout"],
+    "Revenue of the attributed purchases in the orders' currency, by campaign, step, variant, channel, holdout group and currency.",
+    ["campaign", "step", "variant", "channel", "holdout", "currency"],
+    registry=REGISTRY,
+)
+INCENTIVE_DISCOUNT = Counter(
+    "winback_incentive_discount",
+    "What redeemed percent-off offers took off attributed orders, in the orders' currency, by campaign, step, variant, "
+    "channel and currency.",
+    ["campaign", "step", "variant", "channel", "currency"],
+    registry=REGISTRY,
+)
+FREE_SHIPPING_REDEEMED = Counter(
+    "winback_free_shipping_redeemed",
+    "Redeemed free-shipping offers of attributed orders, by campaign, step, variant and channel.",
+    ["campaign", "step", "variant", "channel"],
     registry=REGISTRY,
 )
 CUSTOMERS = Gauge(
@@ -143,7 +166,7 @@ def exposition() -> bytes:
     return generate_latest(REGISTRY)
 
 
-def count_published(records: Iterable[Trigger | MessageCommand | Skip | Outcome], emitted_at: float) -> None:
+def count_published(records: Iterable[Trigger | MessageCommand | Skip | Outcome | Engagement], emitted_at: float) -> None:
     """Count acknowledged records by kind (the one place that maps records to metrics).
 
     ``emitted_at`` is the worker's clock when they were published: a trigger's or command's
@@ -161,9 +184,23 @@ def count_published(records: Iterable[Trigger | MessageCommand | Skip | Outcome]
         elif kind is Skip:
             SKIPS.labels(record.campaign, record.reason, record.action).inc()
         elif kind is Outcome:
-            holdout = "true" if record.holdout else "false"
-            CONVERSIONS.labels(record.campaign, record.variant, holdout).inc()
-            CONVERSION_REVENUE.labels(record.campaign, record.variant, holdout).inc(record.revenue)
+            _count_conversion(record)
+        elif kind is Engagement:
+            ENGAGEMENTS.labels(record.campaign, str(record.step), record.variant, record.channel, record.action).inc()
+
+
+def _count_conversion(outcome: Outcome) -> None:
+    """A conversion, its revenue and the incentive it redeemed, labelled with the message it is credited to."""
+    message = (outcome.campaign, str(outcome.step) if outcome.step is not None else "none", outcome.variant, outcome.channel or "none")
+    holdout = "true" if outcome.holdout else "false"
+    CONVERSIONS.labels(*message, holdout).inc()
+    CONVERSION_REVENUE.labels(*message, holdout, outcome.currency).inc(outcome.revenue)
+    used = redeemed(outcome)
+    if used is not None:
+        if used.percent_off:
+            INCENTIVE_DISCOUNT.labels(*message, outcome.currency).inc(discount(used, outcome.revenue))
+        if used.free_shipping:
+            FREE_SHIPPING_REDEEMED.labels(*message).inc()
 
 
 def observe_processing(seconds: float, records: int) -> None:

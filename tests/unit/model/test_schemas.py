@@ -96,6 +96,7 @@ valid_values = {
     "platform": st.sampled_from([None, "ios"]),
     "campaign_id": st.sampled_from([None, "newsletter"]),
     "message_id": st.sampled_from([None, "m-1"]),
+    "discount_code": st.sampled_from([None, "WB20"]),
     "updated_at": st.sampled_from(["2024-03-01T10:00:00Z", "2024-03-01T10:00:00-08:00"]),
     "reachable": st.lists(st.sampled_from(["email", "sms", "push"]), max_size=3),
     "consent": st.lists(st.sampled_from(["email", "sms"]), max_size=2),

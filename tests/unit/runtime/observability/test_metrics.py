@@ -7,6 +7,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from streams.runtime.observability import metrics
 from streams.core.engine import Engine
+from streams.devtools import testing
 from streams.model.records import STAGES
 from tests.support.builders import DAY, moment, policy, purchase
 
@@ -20,7 +21,7 @@ attribution: {window_days: 14}
 campaigns:
   reactivation:
     steps:
-      - {after_days: 0, channel: email, template: we-miss-you}
+      - {after_days: 0, channel: email, template: we-miss-you, offer: {percent_off: 10}}
       - {after_days: 7, channel: sms, template: reminder}
 """)
 
@@ -30,24 +31,32 @@ def sample(name: str, **labels: str) -> float:
 
 
 def lapse_and_return() -> list:
-    """A trigger, a command, a skip (day 38) and an outcome (day 40) of customer c1."""
+    """A trigger, a command, a skip (day 38), an open of the email (day 39) and an outcome
+    (day 40, redeeming the email's 10 % off) of customer c1."""
     engine = Engine(POLICY)
     lapsed = engine.advance("c1", engine.apply("c1", None, purchase(0)).state, moment(38))
-    returned = engine.apply("c1", lapsed.state, purchase(40, amount=30.0))
-    return [*lapsed.records, *returned.records]
+    opened = engine.apply("c1", lapsed.state, testing.email("c1", moment(39), "open", message_id=lapsed.records[1].command_id))
+    redeemed = testing.purchase("c1", moment(40), amount=30.0, discount_code="MISSYOU")
+    returned = engine.apply("c1", opened.state, redeemed)
+    return [*lapsed.records, *opened.records, *returned.records]
 
 
 def test_every_kind_of_published_record_is_counted_with_its_labels():
     records = lapse_and_return()
-    assert [type(record).__name__ for record in records] == ["Trigger", "MessageCommand", "Skip", "Outcome"]
+    assert [type(record).__name__ for record in records] == ["Trigger", "MessageCommand", "Skip", "Engagement", "Outcome"]
     watched = {
         ("winback_triggers_total", (("stage", "reactivation"), ("campaign", "reactivation"))): 1,
         ("winback_commands_total", (("channel", "email"), ("campaign", "reactivation"), ("step", "0"),
                                     ("variant", "default"))): 1,
         ("winback_skips_total", (("campaign", "reactivation"), ("reason", "capped"), ("action", "skipped"))): 1,
-        ("winback_conversions_total", (("campaign", "reactivation"), ("variant", "default"), ("holdout", "false"))): 1,
-        ("winback_conversion_revenue_total", (("campaign", "reactivation"), ("variant", "default"),
-                                              ("holdout", "false"))): 30.0,
+        ("winback_conversions_total", (("campaign", "reactivation"), ("step", "0"), ("variant", "default"),
+                                       ("channel", "email"), ("holdout", "false"))): 1,
+        ("winback_conversion_revenue_total", (("campaign", "reactivation"), ("step", "0"), ("variant", "default"),
+                                              ("channel", "email"), ("holdout", "false"), ("currency", "EUR"))): 30.0,
+        ("winback_incentive_discount_total", (("campaign", "reactivation"), ("step", "0"), ("variant", "default"),
+                                              ("channel", "email"), ("currency", "EUR"))): 3.0,
+        ("winback_engagements_total", (("campaign", "reactivation"), ("step", "0"), ("variant", "default"),
+                                       ("channel", "email"), ("action", "open"))): 1,
     }
     before = {key: sample(key[0], **dict(key[1])) for key in watched}
     metrics.count_published(records, emitted_at=moment(38))

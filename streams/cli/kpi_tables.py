@@ -1,0 +1,72 @@
+"""The campaign KPIs (``streams.core.kpis``' summary) as rich tables: the funnel with ROI per
+campaign step, variant and channel, and each variant's lift over the holdout with its 95 %
+interval.  Any command that reports KPIs prints them with these."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+
+def kpi_tables(summary: dict[str, Any]) -> list[Table]:
+    """The funnel table and the lift table of every campaign in ``summary``."""
+    currency = summary["currency"] or "-"
+    funnel = Table(
+        "campaign", "step", "variant", "channel", "sent", "delivered", "opened", "clicked", "unsubscribed", "converted",
+        "revenue", f"incentives ({currency})", f"send cost ({currency})", "ROI",
+        title="Campaign funnel (rates per message sent)",
+    )
+    lift = Table(
+        "campaign", "group", "lapses", "conversion", "lift (95 % CI)", f"revenue per lapse ({currency})", "lift (95 % CI)",
+        title="Lift over the holdout",
+    )
+    for campaign, figures in summary["campaigns"].items():
+        for row in figures["funnel"]:
+            funnel.add_row(
+                campaign, _text(row["step"]), row["variant"], _text(row["channel"]), f"{row['sent']:,}",
+                _percent(row["delivered_rate"]), _percent(row["opened_rate"]), _percent(row["clicked_rate"]),
+                _percent(row["unsubscribed_rate"]), f"{row['conversions']:,} ({_percent(row['conversion_rate'])})",
+                _revenue(row["revenue"]), _money(row["incentive_cost"]), _money(row["send_cost"]), _ratio(row["roi"]),
+            )
+        for variant, arm in figures["variants"].items():
+            lift.add_row(
+                campaign, variant, f"{arm['lapses']:,}", _percent(arm["conversion_rate"]), _interval(arm["lift"]["conversion_rate"], True),
+                _money(arm["revenue_per_lapse"]), _interval(arm["lift"]["revenue_per_lapse"], False),
+            )
+        holdout = figures["holdout"]
+        lift.add_row(campaign, "holdout", f"{holdout['lapses']:,}", _percent(holdout["conversion_rate"]), "", _money(holdout["revenue_per_lapse"]), "")
+        leader = figures["leader"]
+        if leader is not None and leader["runner_up"] is not None:
+            verdict = "significant" if leader["significant"] else "not significant yet"
+            lift.add_row(campaign, f"leader: {leader['variant']}", "", f"vs {leader['runner_up']}", _interval(leader["lead"], True) + f" {verdict}", "", "")
+    return [funnel, lift]
+
+
+def _text(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.2f}"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _revenue(per_currency: dict[str, float]) -> str:
+    return ", ".join(f"{amount:,.2f} {currency}" for currency, amount in per_currency.items()) or "-"
+
+
+def _interval(interval: dict[str, Any] | None, points: bool) -> str:
+    """``+2.0 pts [-1.0, +5.0]*`` (``*``: significant), or ``-`` while not measurable."""
+    if interval is None:
+        return "-"
+    scale, unit = (100, " pts") if points else (1, "")
+    star = "*" if interval["significant"] else ""
+    return f"{interval['difference'] * scale:+.1f}{unit} [{interval['low'] * scale:+.1f}, {interval['high'] * scale:+.1f}]{star}"
