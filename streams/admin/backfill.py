@@ -30,6 +30,7 @@ from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 from streams.admin.topics import _admin as admin_client, changelog_topic  # the admin client every command uses
 from streams.model.activity import CustomerActivity
+from streams.runtime.connection import client_options
 from streams.runtime.partitioning import partition_of
 from streams.runtime.settings import Settings
 
@@ -60,7 +61,7 @@ async def write_states(
     await refuse_if_running(settings)
     live = await live_customers(settings, states)
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
+        **client_options(settings),
         acks="all",
         linger_ms=20,
         max_batch_size=262144,
@@ -121,7 +122,7 @@ async def live_customers(settings: Settings, wanted: Mapping[str, object]) -> se
     """The customers among ``wanted`` whose latest changelog value a worker wrote."""
     topic = changelog_topic(settings)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
+        **client_options(settings),
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         request_timeout_ms=round(settings.broker_timeout * 1000),
