@@ -55,23 +55,13 @@ class Lifecycle:
         """(stage, time) of the customer's next stage entry if they stay inactive, or None."""
         return self.entry_after(state, state.stage, state.stage_entered_at, last_activity)
 
-    def entries_by(self, state: CustomerActivity, at: float, inclusive: bool = True) -> list[tuple[int, float]]:
-        """(stage, time) of every stage entry due by ``at`` (at or before it; strictly before
-        unless ``inclusive``) if the customer stays inactive, in order."""
-        last_activity, entries = self.last_activity(state), []
-        stage, entered = state.stage, state.stage_entered_at
-        while (entry := self.entry_after(state, stage, entered, last_activity)) is not None and (
-            entry[1] < at or (inclusive and entry[1] == at)
-        ):
-            entries.append(entry)
-            stage, entered = entry
-        return entries
-
     def stage_at(self, state: CustomerActivity, at: float) -> int:
-        """The stage the customer is in at ``at`` if nothing happens before: the stage a
-        ``catch_up: latest`` engine enters when it advances them to ``at``."""
-        entries = self.entries_by(state, at)
-        return entries[-1][0] if entries else state.stage
+        """The stage the customer is in at ``at`` (entries due at it included) if nothing happens
+        before: the stage a ``catch_up: latest`` engine enters when it advances them to ``at``."""
+        last_activity, stage, entered = self.last_activity(state), state.stage, state.stage_entered_at
+        while (entry := self.entry_after(state, stage, entered, last_activity)) is not None and entry[1] <= at:
+            stage, entered = entry
+        return stage
 
     def entry_after(
         self, state: CustomerActivity, stage: int, entered_at: float, last_activity: float
