@@ -198,11 +198,6 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     def id(self) -> str:
         return self.outcome_id
 
-    @property
-    def incentive_used(self) -> bool:
-        """The order redeemed a code and the credited message offered an incentive."""
-        return self.offer is not None and self.discount_code is not None
-
 
 class Engagement(msgspec.Struct, frozen=True, kw_only=True):
     """What a customer did with one of the campaign's messages (the email event whose

@@ -5,6 +5,7 @@ from streams.model.activity import MAX_MESSAGES
 from streams.model.positions import Position
 from streams.model.records import Engagement, Offer, Outcome, command_id
 from streams.core.engine import Engine
+from streams.core.kpis import redeemed
 
 from tests.support.builders import moment, policy, purchase
 from tests.support.policies import SMALL
@@ -64,12 +65,12 @@ def test_engagement_after_the_attribution_window_is_not_credited():
 
 def test_a_conversion_carries_the_latest_message_its_offer_and_the_discount_code():
     sent = command_id("c1", "winback", 0, 0)
-    redeemed = testing.purchase("c1", moment(16), amount=50.0, discount_code="WB20", order_id="o-16")
-    _, records = apply_all([purchase(0), redeemed])
+    with_code = testing.purchase("c1", moment(16), amount=50.0, discount_code="WB20", order_id="o-16")
+    _, records = apply_all([purchase(0), with_code])
     (outcome,) = [record for record in records if isinstance(record, Outcome)]
     assert (outcome.campaign, outcome.step, outcome.channel, outcome.command_id) == ("winback", 0, "email", sent)
     assert outcome.offer == Offer(percent_off=20)
-    assert outcome.discount_code == "WB20" and outcome.incentive_used
+    assert outcome.discount_code == "WB20" and redeemed(outcome) == Offer(percent_off=20)
 
 
 def test_a_held_out_conversion_has_no_message():
