@@ -289,14 +289,18 @@ class Engine:
         inclusive: bool,
     ) -> bool:
         """Whether the due item is one ``catch_up: latest`` passes over at ``limit``: a stage entry
-        that the next one, also due by then, supersedes; a step of a stage so superseded, or one
-        whose message expired before ``limit``."""
+        that the next one, also due by then, supersedes; a step of a stage so superseded, a step
+        whose message expired before ``limit``, or one the series' next step, also due by then,
+        supersedes (a customer caught up gets the latest message of their stage, not a burst)."""
         if step is None:
             following = self.lifecycle.entry_after(state, stage, due, last_activity)
             return following is not None and _by(following[1], limit, inclusive)
         entry = self.lifecycle.next_entry(state, last_activity)
-        return (entry is not None and _by(entry[1], limit, inclusive)) or (
-            state.stage_entered_at + step.after + step.expires_after < limit
+        following_step = self.series.step(state.stage, step.index + 1)
+        return (
+            (entry is not None and _by(entry[1], limit, inclusive))
+            or state.stage_entered_at + step.after + step.expires_after < limit
+            or (following_step is not None and _by(state.stage_entered_at + following_step.after, limit, inclusive))
         )
 
     def _caught_up(self, customer_id: str, state: CustomerActivity, stage: int, at: float, step: PlannedStep | None) -> list[Record]:

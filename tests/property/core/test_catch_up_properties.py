@@ -1,6 +1,7 @@
 """Catching up with ``latest``, for any history, policy and moment: the customer ends in the stage
-``stage_at`` names, as with ``all``; only that stage may get a trigger or a message; every
-step ``all`` would have sent and ``latest`` does not is a ``caught_up`` skip."""
+``stage_at`` names, as with ``all``; only that stage may get a trigger, and at most one message
+(its latest step due); every step ``all`` would have sent and ``latest`` does not is a
+``caught_up`` skip."""
 
 from __future__ import annotations
 
@@ -45,6 +46,6 @@ def test_latest_enters_only_the_stage_at_now_and_skips_what_all_would_have_sent(
     sent = {record.command_id for record in records if isinstance(record, MessageCommand)}
     skipped = {record.command_id for record in records if isinstance(record, Skip) and record.reason == "caught_up"}
     all_sent = {record.command_id for record in after["all"][1] if isinstance(record, MessageCommand)}
-    assert sent <= all_sent
+    assert len(sent) <= 1
     assert all_sent - sent <= skipped
     assert (after["all"][0].stage, after["all"][0].episode) == (state.stage, state.episode)

@@ -59,6 +59,17 @@ def test_the_current_stage_keeps_its_steps_still_worth_sending_and_skips_the_exp
     ]
 
 
+def test_a_customer_caught_up_within_a_stage_gets_its_latest_step_only():
+    engine = latest()  # reactivation from day 5: steps on days 5 and 8, both still worth sending on day 9
+    state = engine.apply("c1", None, purchase(0)).state
+    records = engine.advance("c1", state, moment(9)).records
+    assert kinds(records) == [
+        ("trigger", "reactivation", None, None),
+        ("skip", "reactivation", 0, "caught_up"),  # superseded by step 1, not a burst of two
+        ("command", "reactivation", 1, None),
+    ]
+
+
 def test_on_time_ticks_fire_the_same_under_latest_and_all():
     on_time = {}
     for mode in ("latest", "all"):
