@@ -47,28 +47,8 @@ def talk_to_broker(settings: Settings, task: str, conversation: Coroutine[Any, A
     logging.getLogger("aiokafka").addHandler(logging.NullHandler())  # its errors are ours to word
     try:
         return asyncio.run(_after_reaching(settings, conversation))
-    except TlsFileError as error:
-        raise CommandError(f"cannot {task}: {error}") from None
-    except SaslAuthenticationFailed:
-        raise CommandError(
-            f"cannot {task}: authentication failed for WINBACK_SASL_USERNAME={settings.sasl_username} with "
-            f"{settings.sasl_mechanism} on {settings.broker}: check WINBACK_SASL_PASSWORD/WINBACK_SASL_PASSWORD_FILE "
-            "(and that the user exists for WINBACK_SASL_MECHANISM)"
-        ) from None
-    except UnsupportedSaslMechanismError:
-        raise CommandError(
-            f"cannot {task}: the listener at {settings.broker} does not enable WINBACK_SASL_MECHANISM="
-            f"{settings.sasl_mechanism}: set the mechanism your cluster's operator gives for this listener"
-        ) from None
-    except ssl.SSLCertVerificationError as error:
-        raise CommandError(f"cannot {task}: {_untrusted(settings, error)}") from None
-    except ssl.SSLError as error:
-        raise CommandError(
-            f"cannot {task}: TLS with the broker at {settings.broker} failed ({error.reason or error}); check that "
-            "WINBACK_SECURITY_PROTOCOL is what the listener speaks"
-        ) from None
-    except ClosedByBroker as closed:
-        raise CommandError(f"cannot {task}: {closed}; {_closed_hint(settings, closed.tls_alert)}") from None
+    except (TlsFileError, SaslAuthenticationFailed, UnsupportedSaslMechanismError, ssl.SSLError, ClosedByBroker) as refusal:
+        raise CommandError(f"cannot {task}: {_refused(settings, refusal)}") from None
     except (KafkaConnectionError, NodeNotReadyError, RequestTimedOutError, TimeoutError, ConnectionError):
         raise CommandError(
             f"cannot {task}: no answer from the Kafka broker at {settings.broker} within "
@@ -90,6 +70,35 @@ async def _after_reaching(settings: Settings, conversation: Coroutine[Any, Any, 
         conversation.close()  # never started: no "never awaited" warning
         raise
     return await conversation
+
+
+def _refused(settings: Settings, refusal: Exception) -> str:
+    """Why the cluster refused the client, naming the setting that fixes it."""
+    from aiokafka.errors import SaslAuthenticationFailed
+
+    from streams.runtime.connection import ClosedByBroker, TlsFileError
+
+    if isinstance(refusal, SaslAuthenticationFailed):
+        return (
+            f"authentication failed for WINBACK_SASL_USERNAME={settings.sasl_username} with {settings.sasl_mechanism} "
+            f"on {settings.broker}: check WINBACK_SASL_PASSWORD/WINBACK_SASL_PASSWORD_FILE (and that the user "
+            "exists for WINBACK_SASL_MECHANISM)"
+        )
+    if isinstance(refusal, ssl.SSLCertVerificationError):
+        return _untrusted(settings, refusal)
+    if isinstance(refusal, ssl.SSLError):
+        return (
+            f"TLS with the broker at {settings.broker} failed ({refusal.reason or refusal}); check that "
+            "WINBACK_SECURITY_PROTOCOL is what the listener speaks"
+        )
+    if isinstance(refusal, ClosedByBroker):
+        return f"{refusal}; {_closed_hint(settings, refusal.tls_alert)}"
+    if isinstance(refusal, TlsFileError):
+        return str(refusal)
+    return (  # UnsupportedSaslMechanismError
+        f"the listener at {settings.broker} does not enable WINBACK_SASL_MECHANISM={settings.sasl_mechanism}: "
+        "set the mechanism your cluster's operator gives for this listener"
+    )
 
 
 def _untrusted(settings: Settings, error: ssl.SSLCertVerificationError) -> str:

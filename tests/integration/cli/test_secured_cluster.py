@@ -85,6 +85,15 @@ def test_topics_ensure_over_sasl_plaintext_with_plain(secured_kafka: SecuredKafk
     assert not [secret for secret in secrets_of(secured_kafka) if secret in first.stdout + again.stdout]
 
 
+def test_hostname_verification_off_reaches_a_broker_by_a_name_its_certificate_lacks(secured_kafka: SecuredKafka) -> None:
+    """The certificate is still checked against the CA: only the name is not (the refusal is below)."""
+    env = {**secured_kafka.env("sasl_ssl-scram-512"), "WINBACK_BROKER": secured_kafka.mismatched_bootstrap}
+
+    run = run_winback(["topics", "ensure"], {**env, "WINBACK_SSL_CHECK_HOSTNAME": "false"})
+
+    assert (run.returncode, run.stderr) == (0, ""), run
+
+
 def test_settings_show_no_password(secured_kafka: SecuredKafka) -> None:
     """(A password given as WINBACK_SASL_PASSWORD is masked alike: tests/unit/cli/test_settings.py.)"""
     shown = run_winback(["settings"], secured_kafka.env("sasl_plaintext-plain"))
