@@ -97,19 +97,23 @@ async def read_outputs(settings: Settings, count: int, timeout: float) -> list[s
 def test_the_worker_runs_end_to_end_with_exactly_the_printed_acls(secured_kafka: SecuredKafka, tmp_path: Path):
     worker_env = prepared(secured_kafka)
     admin = settings_of({**worker_env, **secured_kafka.env(WAY_IN, "admin")})
-    worker = WorkerProcess({**worker_env, "WINBACK_CLOCK": CLOCK, "WINBACK_TICK_SECONDS": "0.2"}, tmp_path).start()
+    worker = WorkerProcess({**worker_env, "WINBACK_CLOCK": CLOCK, "WINBACK_TICK_SECONDS": "0.2"}, tmp_path)
+    try:
+        worker.start()
+        asyncio.run(publish(admin, [event for customer in CUSTOMERS for event in HISTORIES[customer]]))
+        published = asyncio.run(read_outputs(admin, len(EXPECTED), timeout=60))
 
-    asyncio.run(publish(admin, [event for customer in CUSTOMERS for event in HISTORIES[customer]]))
-    published = asyncio.run(read_outputs(admin, len(EXPECTED), timeout=60))
-
-    assert sorted(published) == sorted(EXPECTED)
-    assert set(EXPECTED) <= EXPECTED_TRIGGERS | EXPECTED_COMMANDS  # what the pipeline test expects of these customers
-    worker.stop()
-    worker.start()  # recovers the table from its changelog (Read), rebuilds the due index: nothing fires again
-    with pytest.raises(TimeoutError):
-        asyncio.run(read_outputs(admin, len(EXPECTED) + 1, timeout=5))
-    assert worker.alive(), worker.tail()
-    assert secured_kafka.password_file("worker").read_text().strip() not in worker.log_path.read_text()
+        assert sorted(published) == sorted(EXPECTED)
+        assert set(EXPECTED) <= EXPECTED_TRIGGERS | EXPECTED_COMMANDS  # what the pipeline test expects of these customers
+        worker.stop()
+        worker.start()  # recovers the table from its changelog (Read), rebuilds the due index: nothing fires again
+        with pytest.raises(TimeoutError):
+            asyncio.run(read_outputs(admin, len(EXPECTED) + 1, timeout=5))
+        assert worker.alive(), worker.tail()
+        assert secured_kafka.password_file("worker").read_text().strip() not in worker.log_path.read_text()
+    finally:
+        if worker.alive():
+            worker.kill()
 
 
 LEFT_OUT = {
