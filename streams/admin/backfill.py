@@ -28,7 +28,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 
-from streams.admin.topics import _admin as admin_client, changelog_topic  # the admin client every command uses
+from streams.admin.topics import admin_client, changelog_topic
 from streams.model.activity import CustomerActivity
 from streams.runtime.connection import client_options
 from streams.runtime.partitioning import partition_of

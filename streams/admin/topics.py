@@ -118,7 +118,7 @@ async def ensure_topics(settings: Settings) -> list[TopicStatus]:
     than the cluster), naming the topic and the broker's reason.
     """
     specs = required_topics(settings)
-    async with _admin(settings) as admin:
+    async with admin_client(settings) as admin:
         existing = await _describe(admin, specs)
         missing = [spec for spec in specs if spec.name not in existing]
         created = await _create(admin, missing, settings.replication)
@@ -135,7 +135,7 @@ async def check_topics(settings: Settings) -> list[TopicStatus]:
     """Verify every required topic without creating or changing any: what a worker checks
     before it starts.  A topic that does not exist is ``missing``."""
     specs = required_topics(settings)
-    async with _admin(settings) as admin:
+    async with admin_client(settings) as admin:
         existing = await _describe(admin, specs)
     return [
         verify(spec, existing[spec.name], settings.replication)
@@ -186,7 +186,7 @@ def _shape(partitions: int, replication: int) -> str:
 
 
 @asynccontextmanager
-async def _admin(settings: Settings) -> AsyncIterator[AIOKafkaAdminClient]:
+async def admin_client(settings: Settings) -> AsyncIterator[AIOKafkaAdminClient]:
     admin = AIOKafkaAdminClient(
         **client_options(settings),
         client_id=f"{settings.app_id}-admin",
