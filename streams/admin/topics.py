@@ -187,6 +187,7 @@ def _shape(partitions: int, replication: int) -> str:
 
 @asynccontextmanager
 async def admin_client(settings: Settings) -> AsyncIterator[AIOKafkaAdminClient]:
+    """An admin client of the cluster, connected as every client is (``client_options``), closed after the block."""
     admin = AIOKafkaAdminClient(
         **client_options(settings),
         client_id=f"{settings.app_id}-admin",
