@@ -70,3 +70,7 @@ main.add_command(policy)
 from streams.cli.backtest import backtest  # noqa: E402
 
 main.add_command(backtest)
+
+from streams.cli.report import report  # noqa: E402
+
+main.add_command(report)
