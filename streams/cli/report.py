@@ -65,4 +65,4 @@ def _print(results: Results, output: str) -> None:
     else:
         Console().print(*kpi_tables(results.kpis))
     if results.unreadable:
-        click.echo(f"winback: {results.unreadable} records could not be decoded and are not counted", err=True)
+        click.echo(f"winback: {results.unreadable} record(s) could not be decoded and are not counted", err=True)

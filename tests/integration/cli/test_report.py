@@ -19,16 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from streams.backtest.run import run_backtest
-from streams.devtools import testing
 from streams.devtools.spawn import worker_env
-from streams.model.records import Record
 from streams.runtime.settings import Settings
 from tests.support import kpi_history as history
-from tests.support.builders import policy
 from tests.support.commands import run_winback
-from tests.support.kafka_io import produce, published_id, read_until
+from tests.support.kafka_io import produce
 from tests.support.kpi_checks import check_summary
+from tests.support.kpi_run import backtest_history, publish_history, start_worker
 from tests.support.prometheus import JOB, ROOT, Prometheus
 
 pytestmark = pytest.mark.integration
@@ -71,37 +68,27 @@ def dashboard_queries(job: str, instance: str, campaign: str) -> dict[str, str]:
 
 async def test_the_report_and_the_dashboard_show_the_hand_computed_kpis(app_settings: Settings, worker_factory, tmp_path: Path):
     settings = app_settings
-    rules = policy(history.POLICY)
-    lines = testing.event_lines(history.HISTORY)
-    expected: list[Record] = []
-    backtest = run_backtest(lines, rules, on_record=lambda _, record: expected.append(record))
-    expected_ids = {record.id for record in expected}
-    policy_file = tmp_path / "policy.yaml"
-    policy_file.write_text(history.POLICY)
-    env = {**worker_env(settings), "WINBACK_POLICY": str(policy_file)}
-
+    replay = backtest_history(tmp_path)
+    env = {**worker_env(settings), "WINBACK_POLICY": str(replay.policy_file)}
     started = time.time()
-    worker = worker_factory(WINBACK_CLOCK="event", WINBACK_CLOCK_IDLE_SECONDS="1", WINBACK_TICK_SECONDS="0.2", WINBACK_POLICY=str(policy_file))
+    worker = start_worker(worker_factory, replay)
     instance = f"127.0.0.1:{worker.env['WINBACK_WEB_PORT']}"
     prometheus = Prometheus(tmp_path / "prometheus", instance)
     try:
-        await produce(settings.broker, [
-            (settings.topic_purchases, b"bad", b"{not json"),  # a dead letter, for the dashboard's panel
-            *((settings.input_topics[event.__struct_config__.tag], event.customer_id.encode(), line)
-              for event, line in zip(history.HISTORY, lines)),
-        ])
-        await read_until(settings.broker, settings.output_topics, lambda got: {published_id(r) for r in got} >= expected_ids, timeout=60)
+        await publish_history(settings, replay, [(settings.topic_purchases, b"bad", b"{not json")])  # and a dead letter for its panel
 
         reported = run_winback(["report", "--format", "json"], env)
         assert reported.returncode == 0, reported.stderr
         live = json.loads(reported.stdout)
         check_summary(live)
-        assert live == backtest.as_dict()["kpis"]
+        assert live == replay.backtest.as_dict()["kpis"]
 
         check_csv(env)
         check_html(env, tmp_path / "report.html")
         check_time_range(env, started, live)
         check_dashboard(prometheus, instance)
+        await produce(settings.broker, [(settings.topic_outcomes, b"x", b'{"outcome_id": 7}')])
+        check_unreadable(env, live)
     finally:
         prometheus.stop()
 
@@ -159,3 +146,10 @@ def check_dashboard(prometheus: Prometheus, instance: str) -> None:
     assert prometheus.label_values("job", "winback_worker_clock") == [JOB]
     assert prometheus.label_values("instance", f'winback_worker_clock{{job="{JOB}"}}') == [instance]
     assert prometheus.label_values("campaign", f'winback_triggers_total{{job="{JOB}"}}') == ["reactivation"]
+
+
+def check_unreadable(env: dict[str, str], everything: dict) -> None:
+    """A record on the outcomes topic that is no outcome is counted on stderr, not tallied, no traceback."""
+    reported = run_winback(["report", "--format", "json"], env)
+    assert (reported.returncode, json.loads(reported.stdout)) == (0, everything)
+    assert reported.stderr.strip() == "winback: 1 record(s) could not be decoded and are not counted"
