@@ -74,3 +74,7 @@ main.add_command(backtest)
 from streams.cli.backfill import backfill  # noqa: E402
 
 main.add_command(backfill)
+
+from streams.cli.report import report  # noqa: E402
+
+main.add_command(report)

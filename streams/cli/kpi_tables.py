@@ -24,49 +24,49 @@ def kpi_tables(summary: dict[str, Any]) -> list[Table]:
     for campaign, figures in summary["campaigns"].items():
         for row in figures["funnel"]:
             funnel.add_row(
-                campaign, _text(row["step"]), row["variant"], _text(row["channel"]), f"{row['sent']:,}",
-                _percent(row["delivered_rate"]), _percent(row["opened_rate"]), _percent(row["clicked_rate"]),
-                _percent(row["unsubscribed_rate"]), f"{row['conversions']:,} ({_percent(row['conversion_rate'])})",
-                _revenue(row["revenue"]), _money(row["incentive_cost"]), _money(row["send_cost"]), _ratio(row["roi"]),
+                campaign, text(row["step"]), row["variant"], text(row["channel"]), f"{row['sent']:,}",
+                percent(row["delivered_rate"]), percent(row["opened_rate"]), percent(row["clicked_rate"]),
+                percent(row["unsubscribed_rate"]), f"{row['conversions']:,} ({percent(row['conversion_rate'])})",
+                revenue(row["revenue"]), money(row["incentive_cost"]), money(row["send_cost"]), ratio(row["roi"]),
             )
         for variant, arm in figures["variants"].items():
             lift.add_row(
-                campaign, variant, f"{arm['lapses']:,}", _percent(arm["conversion_rate"]), _interval(arm["lift"]["conversion_rate"], True),
-                _money(arm["revenue_per_lapse"]), _interval(arm["lift"]["revenue_per_lapse"], False),
+                campaign, variant, f"{arm['lapses']:,}", percent(arm["conversion_rate"]), interval(arm["lift"]["conversion_rate"], True),
+                money(arm["revenue_per_lapse"]), interval(arm["lift"]["revenue_per_lapse"], False),
             )
         holdout = figures["holdout"]
-        lift.add_row(campaign, "holdout", f"{holdout['lapses']:,}", _percent(holdout["conversion_rate"]), "", _money(holdout["revenue_per_lapse"]), "")
+        lift.add_row(campaign, "holdout", f"{holdout['lapses']:,}", percent(holdout["conversion_rate"]), "", money(holdout["revenue_per_lapse"]), "")
         leader = figures["leader"]
         if leader is not None and leader["runner_up"] is not None:
             verdict = "significant" if leader["significant"] else "not significant yet"
-            lift.add_row(campaign, f"leader: {leader['variant']}", "", f"vs {leader['runner_up']}", _interval(leader["lead"], True) + f" {verdict}", "", "")
+            lift.add_row(campaign, f"leader: {leader['variant']}", "", f"vs {leader['runner_up']}", interval(leader["lead"], True) + f" {verdict}", "", "")
     return [funnel, lift]
 
 
-def _text(value: object) -> str:
+def text(value: object) -> str:
     return "-" if value is None else str(value)
 
 
-def _percent(value: float | None) -> str:
+def percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
 
-def _money(value: float | None) -> str:
+def money(value: float | None) -> str:
     return "-" if value is None else f"{value:,.2f}"
 
 
-def _ratio(value: float | None) -> str:
+def ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def _revenue(per_currency: dict[str, float]) -> str:
+def revenue(per_currency: dict[str, float]) -> str:
     return ", ".join(f"{amount:,.2f} {currency}" for currency, amount in per_currency.items()) or "-"
 
 
-def _interval(interval: dict[str, Any] | None, points: bool) -> str:
+def interval(figures: dict[str, Any] | None, points: bool) -> str:
     """``+2.0 pts [-1.0, +5.0]*`` (``*``: significant), or ``-`` while not measurable."""
-    if interval is None:
+    if figures is None:
         return "-"
     scale, unit = (100, " pts") if points else (1, "")
-    star = "*" if interval["significant"] else ""
-    return f"{interval['difference'] * scale:+.1f}{unit} [{interval['low'] * scale:+.1f}, {interval['high'] * scale:+.1f}]{star}"
+    star = "*" if figures["significant"] else ""
+    return f"{figures['difference'] * scale:+.1f}{unit} [{figures['low'] * scale:+.1f}, {figures['high'] * scale:+.1f}]{star}"

@@ -17,6 +17,7 @@ from prometheus_client.registry import Collector
 
 from streams.core.kpis import discount, redeemed
 from streams.model.records import STAGES, Engagement, MessageCommand, Outcome, Skip, Trigger
+from streams.policy.sections import Economics
 
 disable_created_metrics()  # no `_created` series beside every counter and histogram: twice the series for nothing
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -42,7 +43,8 @@ EVENTS_APPLIED = Counter(
     registry=REGISTRY,
 )
 TRIGGERS = Counter(
-    "winback_triggers", "Stage entries published, by stage and campaign.", ["stage", "campaign"], registry=REGISTRY
+    "winback_triggers", "Stage entries published (lapses), by stage, campaign, A/B variant and holdout group.",
+    ["stage", "campaign", "variant", "holdout"], registry=REGISTRY,
 )
 COMMANDS = Counter(
     "winback_commands",
@@ -90,6 +92,17 @@ FREE_SHIPPING_REDEEMED = Counter(
     "winback_free_shipping_redeemed",
     "Redeemed free-shipping offers of attributed orders, by campaign, step, variant and channel.",
     ["campaign", "step", "variant", "channel"],
+    registry=REGISTRY,
+)
+# The policy's economics, for the dashboard's ROI: what one message costs per channel, what a
+# redeemed free-shipping offer costs, and what one unit of each currency is worth, all in the
+# policy's currency (its own rate is 1).
+SEND_COST = Gauge("winback_send_cost", "What one message costs, by channel, in the policy's currency.", ["channel"], registry=REGISTRY)
+FREE_SHIPPING_COST = Gauge(
+    "winback_free_shipping_cost", "What one redeemed free-shipping offer costs, in the policy's currency.", registry=REGISTRY
+)
+CURRENCY_RATE = Gauge(
+    "winback_currency_rate", "What one unit of a currency is worth in the policy's currency, by currency.", ["currency"],
     registry=REGISTRY,
 )
 CUSTOMERS = Gauge(
@@ -176,7 +189,7 @@ def count_published(records: Iterable[Trigger | MessageCommand | Skip | Outcome 
     for record in records:
         kind = record.__class__
         if kind is Trigger:
-            TRIGGERS.labels(record.stage, record.campaign).inc()
+            TRIGGERS.labels(record.stage, record.campaign, record.variant, "true" if record.holdout else "false").inc()
             TRANSITION_LAG.observe(max(emitted_at - record.fired_at.timestamp(), 0.0))
         elif kind is MessageCommand:
             COMMANDS.labels(record.channel, record.campaign, str(record.step), record.variant).inc()
@@ -201,6 +214,17 @@ def _count_conversion(outcome: Outcome) -> None:
             INCENTIVE_DISCOUNT.labels(*message, outcome.currency).inc(discount(used, outcome.revenue))
         if used.free_shipping:
             FREE_SHIPPING_REDEEMED.labels(*message).inc()
+
+
+def set_economics(economics: Economics) -> None:
+    """Export the policy's send costs, free-shipping cost and exchange rates (nothing without a currency)."""
+    if economics.currency is None:
+        return
+    for channel, cost in economics.send_costs.items():
+        SEND_COST.labels(channel).set(cost)
+    FREE_SHIPPING_COST.set(economics.free_shipping_cost)
+    for currency, rate in {**economics.exchange_rates, economics.currency: 1.0}.items():
+        CURRENCY_RATE.labels(currency).set(rate)
 
 
 def observe_processing(seconds: float, records: int) -> None:

@@ -9,15 +9,13 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from streams.backtest.run import run_backtest
 from streams.core.kpis import KpiTally
-from streams.devtools import testing
 from streams.model.records import Engagement, Erased, MessageCommand, Outcome, Record, Skip, Trigger
 from streams.runtime.settings import Settings
 from tests.support import kpi_history as history
 from tests.support.builders import policy
-from tests.support.kafka_io import produce, published_id, read_until
 from tests.support.kpi_checks import check_summary
+from tests.support.kpi_run import backtest_history, publish_history, start_worker
 
 pytestmark = pytest.mark.integration
 
@@ -34,20 +32,9 @@ def decode(topic: str, value: bytes, settings: Settings) -> Record:
 
 async def test_the_live_kpis_equal_the_hand_computation_and_the_backtest(app_settings: Settings, worker_factory, tmp_path: Path):
     settings = app_settings
-    rules = policy(history.POLICY)
-    lines = testing.event_lines(history.HISTORY)
-    expected: list[Record] = []
-    backtest = run_backtest(lines, rules, on_record=lambda _, record: expected.append(record))
-    expected_ids = {record.id for record in expected}
-
-    policy_file = tmp_path / "policy.yaml"
-    policy_file.write_text(history.POLICY)
-    worker_factory(WINBACK_CLOCK="event", WINBACK_CLOCK_IDLE_SECONDS="1", WINBACK_TICK_SECONDS="0.2", WINBACK_POLICY=str(policy_file))
-    await produce(settings.broker, [
-        (settings.input_topics[event.__struct_config__.tag], event.customer_id.encode(), line)
-        for event, line in zip(history.HISTORY, lines)
-    ])
-    published = await read_until(settings.broker, settings.output_topics, lambda got: {published_id(r) for r in got} >= expected_ids, timeout=60)
+    replay = backtest_history(tmp_path)
+    start_worker(worker_factory, replay)
+    published = await publish_history(settings, replay)
     records = {record.id: record for record in (decode(r.topic, r.value, settings) for r in published)}  # at least once: by id
 
     engaged = [record for record in records.values() if isinstance(record, Engagement)]
@@ -63,10 +50,10 @@ async def test_the_live_kpis_equal_the_hand_computation_and_the_backtest(app_set
     assert (converted[history.T1].step, converted[history.T1].channel, converted[history.T1].discount_code) == (0, "email", "MISS10")
     assert converted[history.H1].holdout and converted[history.H1].step is None
 
-    tally = KpiTally(rules.economics)
+    tally = KpiTally(policy(history.POLICY).economics)
     for record in records.values():
         tally.add(record)
     live = tally.summary()
     check_summary(live)
-    assert live == backtest.as_dict()["kpis"]
-    assert set(records) == expected_ids
+    assert live == replay.backtest.as_dict()["kpis"]
+    assert set(records) == replay.expected_ids

@@ -8,24 +8,20 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
-import yaml
 
 from streams.runtime.settings import Settings
-from streams.devtools.spawn import WorkerProcess, free_port
+from streams.devtools.spawn import WorkerProcess
 from tests.support.kafka_io import produce
 from tests.support.scenarios import CLOCK, EXPECTED_COMMANDS, EXPECTED_TRIGGERS, publish_histories, read_outputs
+from tests.support.prometheus import Prometheus, get
 from tests.support.tools import installed
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).parents[3]
-RULES = ROOT / "deploy/prometheus/rules/winback.yml"
 MALFORMED = b"{not json"
 # The scenario (tests/support/scenarios.py): lapsed-40, lapsed-100 and returned entered
 # reactivation, lapsed-100 also winback; seven emails of theirs and one SMS; "fresh" and
@@ -43,50 +39,6 @@ def eventually(probe: Callable[[], object], expected: object, what: str) -> None
         if time.monotonic() > deadline:
             pytest.fail(f"{what}: {value!r} != {expected!r} after {DEADLINE_SECONDS}s")
         time.sleep(0.25)
-
-
-def get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return response.read()
-
-
-class Prometheus:
-    """A Prometheus server on loopback scraping one worker every second, with the project's rules."""
-
-    def __init__(self, workdir: Path, target: str):
-        workdir.mkdir()
-        self.port = free_port()
-        self.log_path = workdir / "prometheus.log"
-        config = workdir / "prometheus.yml"
-        config.write_text(yaml.safe_dump({
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "rule_files": [str(RULES)],
-            "scrape_configs": [{"job_name": "winback", "static_configs": [{"targets": [target]}]}],
-        }))
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen([
-                installed("prometheus"), f"--config.file={config}", f"--storage.tsdb.path={workdir / 'tsdb'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-            ], stdout=log, stderr=subprocess.STDOUT)
-
-    def query(self, promql: str) -> dict[str, float]:
-        """An instant query's result: the value by the series' one remaining label (or "" for none)."""
-        try:
-            body = json.loads(get(f"http://127.0.0.1:{self.port}/api/v1/query?" + urllib.parse.urlencode({"query": promql})))
-        except OSError:
-            return {}  # not listening yet
-        return {next(iter(series["metric"].values()), ""): float(series["value"][1]) for series in body["data"]["result"]}
-
-    def alert_rules(self) -> dict[str, str]:
-        body = json.loads(get(f"http://127.0.0.1:{self.port}/api/v1/rules?type=alert"))
-        return {rule["name"]: rule["health"] for group in body["data"]["groups"] for rule in group["rules"]}
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-
-    def tail(self) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
 
 
 @pytest.fixture

@@ -114,7 +114,7 @@ def test_the_provisioned_dashboard_defaults_to_the_provisioned_datasource():
     provisioning = ROOT / "deploy/grafana/provisioning"
     [datasource] = yaml.safe_load((provisioning / "datasources/prometheus.yml").read_text())["datasources"]
     [dashboard] = [json.loads(path.read_text()) for path in (ROOT / "deploy/grafana/dashboards").glob("*.json")]
-    [variable] = dashboard["templating"]["list"]
+    variable = next(v for v in dashboard["templating"]["list"] if v["type"] == "datasource")
     assert (variable["query"], variable["current"]["value"]) == (datasource["type"], datasource["uid"])
 
 

@@ -25,8 +25,8 @@ DASHBOARD = ROOT / "deploy/grafana/dashboards/winback.json"
 PROMETHEUS_RULE = ROOT / "deploy/kubernetes/base/prometheusrule.yaml"
 SCRAPE_SERIES = {"up"}  # what Prometheus itself records for every target
 # Words of PromQL that look like metric names: functions, aggregations, keywords and Grafana's variables.
-PROMQL_WORDS = {"sum", "by", "rate", "increase", "delta", "histogram_quantile", "and", "on", "le", "__range",
-                "__rate_interval"}
+PROMQL_WORDS = {"sum", "max", "by", "rate", "increase", "delta", "histogram_quantile", "and", "or", "on", "group_left",
+                "le", "__range", "__rate_interval"}
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess:
@@ -105,9 +105,12 @@ def test_the_dashboard_shows_the_funnel_and_every_worker_metric():
 
 
 def test_the_dashboard_is_importable_anywhere():
-    """Panels name the datasource through a variable, ids are unique and the grid is 24 wide."""
+    """Panels name the datasource through a variable, ids are unique and the grid is 24 wide;
+    queries select the workers by the $job and $instance variables, never a fixed job name."""
     dashboard = json.loads(DASHBOARD.read_text())
-    [variable] = dashboard["templating"]["list"]
+    variable, *selectors = dashboard["templating"]["list"]
+    assert [selector["name"] for selector in selectors] == ["job", "instance", "campaign"]
+    assert all('job=~"$job",instance=~"$instance"' in expr and 'job="' not in expr for expr in dashboard_exprs())
     assert (variable["type"], variable["query"]) == ("datasource", "prometheus")
     panels = dashboard["panels"]
     assert len({panel["id"] for panel in panels}) == len(panels)

@@ -9,6 +9,7 @@ from streams.runtime.observability import metrics
 from streams.core.engine import Engine
 from streams.devtools import testing
 from streams.model.records import STAGES
+from streams.policy.sections import Economics
 from tests.support.builders import DAY, moment, policy, purchase
 
 # Capped to one message in 30 days: the second step is a skip; a purchase 10 days after the
@@ -45,7 +46,8 @@ def test_every_kind_of_published_record_is_counted_with_its_labels():
     records = lapse_and_return()
     assert [type(record).__name__ for record in records] == ["Trigger", "MessageCommand", "Skip", "Engagement", "Outcome"]
     watched = {
-        ("winback_triggers_total", (("stage", "reactivation"), ("campaign", "reactivation"))): 1,
+        ("winback_triggers_total", (("stage", "reactivation"), ("campaign", "reactivation"), ("variant", "default"),
+                                    ("holdout", "false"))): 1,
         ("winback_commands_total", (("channel", "email"), ("campaign", "reactivation"), ("step", "0"),
                                     ("variant", "default"))): 1,
         ("winback_skips_total", (("campaign", "reactivation"), ("reason", "capped"), ("action", "skipped"))): 1,
@@ -107,3 +109,10 @@ def test_the_exposition_follows_the_naming_conventions():
             assert family.name.endswith("_seconds"), family.name
         for series in family.samples:
             assert "customer" not in "".join(series.labels), series  # no customer ids in labels
+
+
+def test_the_policy_economics_are_exported_in_its_currency():
+    metrics.set_economics(Economics(currency="EUR", exchange_rates={"USD": 0.5}, send_costs={"email": 0.25}, free_shipping_cost=4.0))
+    assert sample("winback_send_cost", channel="email") == 0.25
+    assert sample("winback_free_shipping_cost") == 4.0
+    assert (sample("winback_currency_rate", currency="EUR"), sample("winback_currency_rate", currency="USD")) == (1.0, 0.5)
