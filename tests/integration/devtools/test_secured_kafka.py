@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
 from aiokafka.helpers import create_ssl_context
 
@@ -182,7 +183,13 @@ async def test_cli_prints_settings_that_connect_and_no_secret(tmp_path: Path, se
         assert not [password for password in passwords if password in started.stdout + started.stderr]
 
         options, topic = aiokafka_options_from(settings), new_topic()
-        await send(options, topic, b"over the printed settings")  # admin: the topic is created on first use
+        admin = AIOKafkaAdminClient(**options)  # created, not auto-created: a test that ran the app's
+        await admin.start()  # clients in this process has turned auto-creation off (forbid_topic_auto_creation)
+        try:
+            await admin.create_topics([NewTopic(topic, 1, 1)])
+        finally:
+            await admin.close()
+        await send(options, topic, b"over the printed settings")
         assert await read_all(options, topic, 1) == [b"over the printed settings"]
     finally:
         winback_kafka("stop", "--data-dir", str(data_dir))
