@@ -32,11 +32,9 @@ def topics() -> None:
     "--format",
     "output_format",
     type=click.Choice(["kafka-acls", "json"]),
-    default="kafka-acls",
-    show_default=True,
-    help="--print-acls as kafka-acls.sh command lines or as JSON bindings.",
+    help="--print-acls as kafka-acls.sh command lines (the default) or as JSON bindings.",
 )
-def ensure(print_acls: bool, principal: str | None, output_format: str) -> None:
+def ensure(print_acls: bool, principal: str | None, output_format: str | None) -> None:
     """Create every missing topic; verify existing ones (safe to run repeatedly).
 
     Topics are created with WINBACK_PARTITIONS partitions, WINBACK_REPLICATION replicas and
@@ -54,6 +52,8 @@ def ensure(print_acls: bool, principal: str | None, output_format: str) -> None:
     """
     from streams.admin.topics import ensure_topics
 
+    if not print_acls and (principal or output_format):
+        raise CommandError("--principal and --format go with --print-acls", USAGE_EXIT_CODE)
     settings = load_settings()
     if print_acls:
         _print_acls(settings, principal, output_format)
@@ -66,7 +66,7 @@ def ensure(print_acls: bool, principal: str | None, output_format: str) -> None:
         raise click.ClickException("refusing to use these topics as they are:\n" + "\n".join(refused))
 
 
-def _print_acls(settings: Settings, principal: str | None, output_format: str) -> None:
+def _print_acls(settings: Settings, principal: str | None, output_format: str | None) -> None:
     """Print the worker's ACLs for ``principal`` in the chosen format."""
     from streams.admin.acls import acls_json, kafka_acls_commands, worker_acls
 

@@ -49,3 +49,9 @@ def test_the_principal_is_the_sasl_user_unless_given():
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[-1].endswith("--allow-principal User:winback-prod --group winback --operation Read")
     assert "s3cret-pw" not in result.output
+
+
+def test_acl_options_without_print_acls_are_refused_before_any_connection():
+    result = CliRunner().invoke(main, ["topics", "ensure", "--format", "json"], env=NO_BROKER)
+
+    assert (result.exit_code, result.stderr) == (2, "winback: --principal and --format go with --print-acls\n")
