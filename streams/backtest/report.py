@@ -19,7 +19,7 @@ from streams.core.series import PlannedStep, SendPlan, SentMessage, StepDecision
 from streams.model.activity import CustomerActivity
 from streams.model.codec import Rejection
 from streams.policy.sections import Economics
-from streams.model.events import CHANNELS, Channel, EmailAction, Purchase
+from streams.model.events import CHANNELS, Channel, EngagementAction, FeedbackReason, Purchase
 from streams.model.records import (
     SKIP_REASONS,
     STAGES,
@@ -217,8 +217,10 @@ class _Counting:
         )
 
     @staticmethod
-    def engagement(customer_id: str, sent: SentMessage, action: EmailAction, at: float) -> Engaged:
-        return Engaged(campaign_of(STAGES[sent.stage]), sent.step.index, sent.variant, sent.channel, action)
+    def engagement(
+        customer_id: str, sent: SentMessage, action: EngagementAction, at: float, reason: FeedbackReason | None
+    ) -> Engaged:
+        return Engaged(campaign_of(STAGES[sent.stage]), sent.step.index, sent.variant, sent.channel, action, reason)
 
 
 COUNTING = _Counting()

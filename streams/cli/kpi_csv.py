@@ -1,6 +1,7 @@
 """The campaign KPIs (``streams.core.kpis``' summary) as CSV for a spreadsheet: one line per
 funnel row (campaign x step x variant x channel), with its variant's lift over the holdout and
-95 % intervals beside it (empty where not measurable), revenue in one column per currency."""
+95 % intervals beside it (empty where not measurable), revenue in one column per currency and
+feedback answers in one column per reason given."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import io
 from typing import Any
 
 FUNNEL_COLUMNS = [
-    "sent", "delivered", "opened", "clicked", "bounced", "complained", "unsubscribed", "conversions",
-    "delivered_rate", "opened_rate", "clicked_rate", "bounced_rate", "complained_rate", "unsubscribed_rate", "conversion_rate",
+    "sent", "delivered", "opened", "clicked", "bounced", "complained", "unsubscribed", "feedback", "conversions",
+    "delivered_rate", "opened_rate", "clicked_rate", "bounced_rate", "complained_rate", "unsubscribed_rate", "feedback_rate",
+    "conversion_rate",
     "revenue_converted", "incentive_cost", "send_cost", "roi",
 ]
 LIFT_COLUMNS = [
@@ -20,10 +22,15 @@ LIFT_COLUMNS = [
 
 def kpi_csv(summary: dict[str, Any]) -> str:
     """The CSV text of ``summary``, header first."""
-    currencies = sorted({c for figures in summary["campaigns"].values() for row in figures["funnel"] for c in row["revenue"]})
+    rows = [row for figures in summary["campaigns"].values() for row in figures["funnel"]]
+    currencies = sorted({currency for row in rows for currency in row["revenue"]})
+    reasons = sorted({reason for row in rows for reason in row["feedback_reasons"]})
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["campaign", "step", "variant", "channel", *FUNNEL_COLUMNS, *(f"revenue_{c}" for c in currencies), "currency", *LIFT_COLUMNS])
+    writer.writerow([
+        "campaign", "step", "variant", "channel", *FUNNEL_COLUMNS, *(f"revenue_{c}" for c in currencies), "currency",
+        *LIFT_COLUMNS, *(f"feedback_{reason}" for reason in reasons),
+    ])
     for campaign, figures in summary["campaigns"].items():
         for row in figures["funnel"]:
             arm = figures["variants"].get(row["variant"]) if row["step"] is not None else None  # the held-out row has no lift
@@ -33,6 +40,7 @@ def kpi_csv(summary: dict[str, Any]) -> str:
                 *(row["revenue"].get(currency) for currency in currencies),
                 summary["currency"],
                 *_lift(arm),
+                *(row["feedback_reasons"].get(reason, 0) for reason in reasons),
             ])
     return out.getvalue()
 

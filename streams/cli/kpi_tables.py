@@ -1,6 +1,7 @@
 """The campaign KPIs (``streams.core.kpis``' summary) as rich tables: the funnel with ROI per
 campaign step, variant and channel, and each variant's lift over the holdout with its 95 %
-interval.  Any command that reports KPIs prints them with these."""
+interval, and the feedback answers per reason when there are any.  Any command that reports
+KPIs prints them with these."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from rich.table import Table
 
 
 def kpi_tables(summary: dict[str, Any]) -> list[Table]:
-    """The funnel table and the lift table of every campaign in ``summary``."""
+    """The funnel table and the lift table of every campaign in ``summary`` (and its feedback table, if answered)."""
     currency = summary["currency"] or "-"
     funnel = Table(
         "campaign", "step", "variant", "channel", "sent", "delivered", "opened", "clicked", "unsubscribed", "converted",
@@ -40,7 +41,19 @@ def kpi_tables(summary: dict[str, Any]) -> list[Table]:
         if leader is not None and leader["runner_up"] is not None:
             verdict = "significant" if leader["significant"] else "not significant yet"
             lift.add_row(campaign, f"leader: {leader['variant']}", "", f"vs {leader['runner_up']}", interval(leader["lead"], True) + f" {verdict}", "", "")
-    return [funnel, lift]
+    return [funnel, lift, *feedback_table(summary)]
+
+
+def feedback_table(summary: dict[str, Any]) -> list[Table]:
+    """Why customers said they left, per campaign and reason: no table when nobody answered."""
+    answered = [(campaign, figures["feedback"]) for campaign, figures in summary["campaigns"].items() if figures["feedback"]["answers"]]
+    if not answered:
+        return []
+    table = Table("campaign", "reason", "answers", "share", title="Feedback: why customers left")
+    for campaign, feedback in answered:
+        for reason, count in feedback["reasons"].items():
+            table.add_row(campaign, reason, f"{count:,}", percent(count / feedback["answers"]))
+    return [table]
 
 
 def text(value: object) -> str:

@@ -9,7 +9,8 @@ that is still the campaign working.  The conversion is credited to the campaign'
 message sent before it (its step, channel and incentive); a holdout customer's has none.
 
 Email engagement is credited by id: an email event whose ``message_id`` is a command's id is
-that message's, once per message and action.  So the state remembers the latest messages sent
+that message's, once per message and action; so is a feedback answer (the action ``feedback``,
+once per message, with its reason).  So the state remembers the latest messages sent
 (``CustomerActivity.messages``: at most ``MAX_MESSAGES``, none older than the window), as
 numbers from which the command id, step and offer are derived again.  Variant and holdout
 come from the same stable hash as the sending did, so they need no storage.
@@ -35,7 +36,7 @@ from streams.model.activity import (
     SENT_TIER,
     CustomerActivity,
 )
-from streams.model.events import CHANNELS, Channel, EmailEngagement, Purchase
+from streams.model.events import CHANNELS, Channel, EmailEngagement, EngagementAction, Feedback, Purchase
 from streams.model.records import command_id, trigger_stage
 from streams.policy.sections import Policy
 
@@ -72,17 +73,19 @@ class Attributor:
         kept.append([int(at), state.stage, step.index, state.episode, CHANNEL_BITS[channel], tier_code, 0])
         state.messages = kept
 
-    def engagement(self, customer_id: str, state: CustomerActivity, email: EmailEngagement, at: float) -> Any:
-        """The recorded engagement if ``email`` is about a remembered message, within the window
+    def engagement(self, customer_id: str, state: CustomerActivity, event: EmailEngagement | Feedback, at: float) -> Any:
+        """The recorded engagement if ``event`` is about a remembered message, within the window
         after it was sent, and the first of its action on it; else None."""
-        found = self._message_by_id(customer_id, state, email.message_id)
-        if found is None or at > found[SENT_AT] + self.window or found[SENT_ENGAGED] & ACTION_BITS[email.action]:
+        action: EngagementAction = event.action if isinstance(event, EmailEngagement) else "feedback"
+        reason = event.reason if isinstance(event, Feedback) else None
+        found = self._message_by_id(customer_id, state, event.message_id)
+        if found is None or at > found[SENT_AT] + self.window or found[SENT_ENGAGED] & ACTION_BITS[action]:
             return None
         sent = self._sent(customer_id, found)
         if sent is None:  # a step the policy no longer has
             return None
-        found[SENT_ENGAGED] |= ACTION_BITS[email.action]
-        return self.recorder.engagement(customer_id, sent, email.action, at)
+        found[SENT_ENGAGED] |= ACTION_BITS[action]
+        return self.recorder.engagement(customer_id, sent, action, at, reason)
 
     def conversion(self, customer_id: str, state: CustomerActivity, purchase: Purchase, at: float) -> Any:
         """The recorded outcome if this purchase converts the latest touch (marking it converted), else None."""

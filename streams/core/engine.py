@@ -53,7 +53,7 @@ from streams.model.activity import NEVER, CustomerActivity, opts_out
 from streams.core.attribution import Attributor
 from streams.core.series import PlannedStep, Series
 from streams.core.delivery import Delivery
-from streams.model.events import AnyInput, EmailEngagement, Erasure, Profile, Purchase
+from streams.model.events import AnyInput, EmailEngagement, Erasure, Feedback, Profile, Purchase
 from streams.model.positions import Position
 from streams.core.lifecycle import ACTIVE, Lifecycle
 from streams.policy.sections import CatchUp, Policy
@@ -207,7 +207,7 @@ class Engine:
                 outcome = attribution.conversion(customer_id, state, event, at)
                 if outcome is not None:
                     records.append(outcome)
-            elif type(event) is EmailEngagement and state.messages:
+            elif (type(event) is EmailEngagement or type(event) is Feedback) and state.messages:
                 engaged = attribution.engagement(customer_id, state, event, at)
                 if engaged is not None:
                     records.append(engaged)

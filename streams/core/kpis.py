@@ -7,7 +7,8 @@ or the lighter facts of the same names a backtest makes (``Lapse``, ``Sent``, ``
 so both say the same numbers about the same history.
 
 Per campaign x step x variant x channel (a funnel row): sent, delivered, opened, clicked,
-bounced, complained, unsubscribed (each once per message), their rates per message sent,
+bounced, complained, unsubscribed and feedback answers (each once per message), their rates
+per message sent, the answers per reason (a feedback step's survey),
 conversions credited to the row and their rate, revenue per currency and converted
 (``policy.economics``), incentive cost, send cost and ROI.  Per campaign x variant against the
 holdout: conversion rate and revenue per lapse with 95 % intervals of the lift
@@ -22,11 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from streams.core.statistics import Interval, Sample, mean_difference, proportion_difference
-from streams.model.events import Channel, EmailAction
+from streams.model.events import Channel, EngagementAction, FeedbackReason
 from streams.model.records import Engagement, MessageCommand, Offer, Outcome, Trigger
 from streams.policy.sections import Economics
 
-ACTIONS: tuple[EmailAction, ...] = ("delivered", "open", "click", "bounce", "complaint", "unsubscribe")
+ACTIONS: tuple[EngagementAction, ...] = ("delivered", "open", "click", "bounce", "complaint", "unsubscribe", "feedback")
 NO_STEP, NO_CHANNEL = -1, "none"  # the row of conversions credited to no message (held out, or nothing went out)
 
 
@@ -55,7 +56,8 @@ class Engaged(NamedTuple):
     step: int
     variant: str
     channel: Channel
-    action: EmailAction
+    action: EngagementAction
+    reason: FeedbackReason | None = None
 
 
 class Converted(NamedTuple):
@@ -123,6 +125,7 @@ class FunnelRow:
 
     sent: int = 0
     actions: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)  # feedback answers per reason
     conversions: int = 0
     revenue: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))  # per currency
     discounts: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))  # redeemed percent off, per currency
@@ -144,6 +147,7 @@ class FunnelRow:
             "sent": self.sent,
             **{_ACTION_NAMES[action]: self.actions[action] for action in ACTIONS},
             **{f"{_ACTION_NAMES[action]}_rate": _ratio(self.actions[action], self.sent) for action in ACTIONS},
+            "feedback_reasons": dict(sorted(self.reasons.items())),
             "conversions": self.conversions,
             "conversion_rate": _ratio(self.conversions, self.sent),
             "revenue": {currency: _cents(amount) for currency, amount in sorted(self.revenue.items())},
@@ -201,7 +205,10 @@ class KpiTally:
         elif isinstance(record, (MessageCommand, Sent)):
             self.rows[record.campaign, record.step, record.variant, record.channel].sent += 1
         elif isinstance(record, (Engagement, Engaged)):
-            self.rows[record.campaign, record.step, record.variant, record.channel].actions[record.action] += 1
+            row = self.rows[record.campaign, record.step, record.variant, record.channel]
+            row.actions[record.action] += 1
+            if record.reason is not None:
+                row.reasons[record.reason] += 1
         elif isinstance(record, (Outcome, Converted)):
             arm = self.arms[record.campaign, record.variant, record.holdout]
             arm.conversions += 1
@@ -233,8 +240,13 @@ class KpiTally:
             if name == campaign and held_out:
                 holdout.add(arm)
         variants = {variant: arm for (name, variant, held_out), arm in sorted(self.arms.items()) if name == campaign and not held_out}
+        reasons: Counter[str] = Counter()
+        for (name, *_), row in self.rows.items():
+            if name == campaign:
+                reasons.update(row.reasons)
         return {
             "funnel": funnel,
+            "feedback": {"answers": sum(reasons.values()), "reasons": dict(sorted(reasons.items()))},
             "variants": {variant: {**arm.as_dict(money), "lift": lift(arm, holdout, money)} for variant, arm in variants.items()},
             "holdout": holdout.as_dict(money),
             "leader": leader(variants),
@@ -285,6 +297,7 @@ _ACTION_NAMES = {
     "bounce": "bounced",
     "complaint": "complained",
     "unsubscribe": "unsubscribed",
+    "feedback": "feedback",
 }
 
 

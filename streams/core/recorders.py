@@ -19,7 +19,7 @@ from streams.core.controls.assignment import Assignment
 from streams.core.lifecycle import DAY
 from streams.core.series import PlannedStep, SendPlan, SentMessage, StepDecision, campaign_of
 from streams.model.activity import NEVER, CustomerActivity
-from streams.model.events import Channel, EmailAction, Purchase
+from streams.model.events import Channel, EngagementAction, FeedbackReason, Purchase
 from streams.model.records import (
     Engagement,
     MessageCommand,
@@ -68,8 +68,11 @@ class Recorder(Protocol[R_co]):
         campaign's message it is credited to (None: none went out, e.g. for the holdout)."""
         ...
 
-    def engagement(self, customer_id: str, sent: SentMessage, action: EmailAction, at: float) -> R_co:
-        """The customer did ``action`` with the message ``sent`` at ``at``, for the first time."""
+    def engagement(
+        self, customer_id: str, sent: SentMessage, action: EngagementAction, at: float, reason: FeedbackReason | None
+    ) -> R_co:
+        """The customer did ``action`` with the message ``sent`` at ``at``, for the first time
+        (``reason``: a feedback answer's)."""
         ...
 
 
@@ -114,6 +117,7 @@ def command(
         expires_at=to_datetime(plan.due + step.expires_after),
         variant=variant,
         feedback_request=step.feedback_request,
+        survey_link=step.survey_link(command_id(customer_id, campaign, step.index, state.episode), campaign, variant),
     )
 
 
@@ -193,7 +197,9 @@ def outcome(
     )
 
 
-def engagement(customer_id: str, sent: SentMessage, action: EmailAction, at: float) -> Engagement:
+def engagement(
+    customer_id: str, sent: SentMessage, action: EngagementAction, at: float, reason: FeedbackReason | None
+) -> Engagement:
     """The record of the customer's first ``action`` on the message ``sent``."""
     stage = trigger_stage(sent.stage)
     campaign = campaign_of(stage)
@@ -211,6 +217,7 @@ def engagement(customer_id: str, sent: SentMessage, action: EmailAction, at: flo
         action=action,
         sent_at=to_datetime(sent.sent_at),
         occurred_at=to_datetime(at),
+        reason=reason,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import NamedTuple
+from urllib.parse import quote
 
 from streams.core.controls.assignment import Assigner, Assignment
 from streams.core.lifecycle import DAY
@@ -30,6 +31,7 @@ class PlannedStep:
     offer: Offer | None
     expires_after: float  # seconds the message stays worth sending
     feedback_request: bool = False
+    survey_url: str | None = None  # the feedback request's survey, with placeholders (policy ``survey_url``)
     offers_by_tier: tuple[tuple[str, Offer], ...] = ()
     variants: tuple[tuple[str, str | None, Offer | None], ...] = ()  # (variant, template, offer) overrides
 
@@ -38,6 +40,13 @@ class PlannedStep:
             if name == variant and template is not None:
                 return template
         return self.template
+
+    def survey_link(self, command_id: str, campaign: str, variant: str) -> str | None:
+        """The survey URL of this step's feedback request for one message, placeholders filled."""
+        if self.survey_url is None:
+            return None
+        parts = {"command_id": command_id, "campaign": campaign, "step": str(self.index), "variant": variant}
+        return self.survey_url.format(**{name: quote(value, safe="") for name, value in parts.items()})
 
     def offer_for(self, variant: str, tier: str | None) -> Offer | None:
         """The variant's own offer, else the tier's, else the step's."""
@@ -100,6 +109,7 @@ def _planned(index: int, step: SeriesStep, campaign: Campaign) -> PlannedStep:
         offer=step.offer.to_offer() if step.offer else None,
         expires_after=campaign.expiry_days(step) * DAY,
         feedback_request=step.feedback_request,
+        survey_url=campaign.survey(step),
         offers_by_tier=tuple((tier, offer.to_offer()) for tier, offer in step.offers_by_tier.items()),
         variants=tuple(
             (name, override.template, override.offer.to_offer() if override.offer else None)

@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 import msgspec
 from aiokafka import AIOKafkaProducer
 
-from streams.model.events import AnyInput, Erasure
+from streams.model.events import AnyInput, Erasure, topic_kind
 from streams.runtime.connection import client_options
 from streams.runtime.settings import Settings
 from streams.devtools.traffic import malformed_records
@@ -58,7 +58,7 @@ async def publish(
     try:
         for sent, event in enumerate(events, start=1):
             await pacer.tick(event)
-            kind = type(event).__struct_config__.tag
+            kind = topic_kind(event)
             if type(event) is Erasure:
                 erased_ms = int(event.erased_at.timestamp() * 1000)
                 await producer.send(settings.topic_profiles, None, key=event.customer_id.encode(), timestamp_ms=erased_ms)

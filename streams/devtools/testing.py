@@ -26,7 +26,9 @@ import msgspec
 
 from streams.core.engine import Engine
 from streams.model.activity import CustomerActivity
-from streams.model.events import CHANNELS, AnyInput, Channel, EmailAction, EmailEngagement, Login, Profile, Purchase
+from streams.model.events import (
+    CHANNELS, AnyInput, Channel, EmailAction, EmailEngagement, Feedback, FeedbackReason, Login, Profile, Purchase
+)
 from streams.model.records import Engagement, MessageCommand, Outcome, Record, Skip, Trigger
 from streams.policy.loading import parse_policy
 from streams.policy.sections import Policy
@@ -83,6 +85,13 @@ def email(
     return EmailEngagement(
         **_common(f"email-{action}", customer, when, event_id), action=action, campaign_id=campaign_id, message_id=message_id
     )
+
+
+def feedback(
+    customer: str, when: Moment, message_id: str, reason: FeedbackReason, *, comment: str | None = None, event_id: str | None = None
+) -> Feedback:
+    """A feedback answer to the message ``message_id``: why the customer stopped buying."""
+    return Feedback(**_common("feedback", customer, when, event_id), message_id=message_id, reason=reason, comment=comment)
 
 
 def _common(kind: str, customer: str, when: Moment, event_id: str | None) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from zlib import crc32
 
 import msgspec
 
-from streams.model.events import AnyInput, EmailAction, EmailEngagement, Login, Profile, Purchase
+from streams.model.events import AnyInput, EmailAction, EmailEngagement, EngagementAction, Login, Profile, Purchase
 from streams.model.positions import Position
 
 RECENT_EVENTS = 8  # dedupe window: this many of the customer's latest (kind, event id)s
@@ -55,7 +55,7 @@ MAX_MESSAGES = 4  # messages remembered per customer for attribution (each about
 # A remembered message: [sent at (whole seconds), stage code, step index, episode, CHANNEL_BITS bit,
 # value tier (1 + its index under the policy's tiers, 0: none), engagement already recorded (ACTION_BITS)].
 SENT_AT, SENT_STAGE, SENT_STEP, SENT_EPISODE, SENT_CHANNEL, SENT_TIER, SENT_ENGAGED = range(7)
-ACTION_BITS = {action: 1 << index for index, action in enumerate(get_args(EmailAction))}
+ACTION_BITS = {action: 1 << index for index, action in enumerate(get_args(EngagementAction))}
 _OPT_OUT_ACTIONS = frozenset({"unsubscribe", "complaint"})
 
 
@@ -319,6 +319,6 @@ def channel_bits(channels: Iterable[str]) -> int:
     return bits
 
 
-_KIND_SEEDS = {kind: crc32(kind.encode()) for kind in (*get_args(EmailAction), "purchase", "login")}
+_KIND_SEEDS = {kind: crc32(kind.encode()) for kind in (*get_args(EmailAction), "purchase", "login", "feedback")}
 _ENCODER = msgspec.msgpack.Encoder()
 _DECODER = msgspec.msgpack.Decoder(CustomerActivity)

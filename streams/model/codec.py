@@ -33,6 +33,7 @@ from streams.model.events import (
     EmailEngagement,
     Erasure,
     Event,
+    Feedback,
     Identifier,
     Login,
     Profile,
@@ -85,7 +86,13 @@ def decode_record(
     """
     if raw is None:
         return Rejection("malformed_json", "no value (a tombstone)")
-    return _untimed(_RECORD_DECODINGS[event_type].decode(raw, now, limits))
+    decoded = _RECORD_DECODINGS[event_type].decode(raw, now, limits)
+    also = _ALSO_ON_TOPIC.get(event_type)
+    if also is not None and isinstance(decoded, Rejection) and decoded.reason == "type_mismatch":
+        other = also.decode(raw, now, limits)
+        if not (isinstance(other, Rejection) and other.reason == "type_mismatch"):
+            return _untimed(other)
+    return _untimed(decoded)
 
 
 def decode_erasure(key: bytes | None, at: float) -> Erasure | Rejection:
@@ -334,6 +341,17 @@ def _email(item: Any) -> EmailEngagement:
     )
 
 
+def _feedback(item: Any) -> Feedback:
+    return Feedback(
+        event_id=item.event_id,
+        customer_id=item.customer_id,
+        occurred_at=item.occurred_at,
+        message_id=item.message_id,
+        reason=item.reason,
+        comment=item.comment,
+    )
+
+
 def _profile(item: Any) -> Profile:
     return Profile(
         customer_id=item.customer_id,
@@ -354,6 +372,7 @@ BUILDERS: dict[type[Any], Callable[[Any], AnyInput]] = {
     Purchase: _purchase,
     Login: _login,
     EmailEngagement: _email,
+    Feedback: _feedback,
     Profile: _profile,
     Erasure: _erasure,
 }
@@ -417,6 +436,9 @@ def _meta_without_pattern(meta: Any) -> Any:
 
 _META_ATTRIBUTES = [name for name in dir(msgspec.Meta) if not name.startswith("_")]
 _RECORD_DECODINGS = {kind: _Decoding(cls, "type_mismatch") for kind, cls in EVENT_CLASSES.items()}
+# Other event types a topic carries, which (unlike its own) must say their ``type``: the
+# email-engagement topic's records without one stay email events, exactly as before.
+_ALSO_ON_TOPIC = {"email": _Decoding(Feedback, "type_mismatch")}
 _LINE_DECODING = _Decoding(AnyInput, "unknown_type")
 
 

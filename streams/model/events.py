@@ -1,4 +1,4 @@
-"""The inbound events: purchases, logins and email engagement.
+"""The inbound events: purchases, logins, email engagement and feedback answers.
 
 These ``msgspec`` structs are the single source of truth for what a valid event is: the
 JSON Schemas in ``schemas/`` are generated from them (``winback schemas export``) and a test
@@ -6,7 +6,8 @@ fails when the two drift.  msgspec decodes and validates in one pass straight fr
 about twice as fast as pydantic on these records, which the backtest's throughput needs.
 
 On a Kafka topic the topic says what an event is, so ``type`` may be omitted; in a backtest
-file each line carries ``type`` (``purchase``, ``login`` or ``email``).
+file each line carries ``type`` (``purchase``, ``login``, ``email`` or ``feedback``).  The
+email-engagement topic also carries feedback answers, which must say ``type: feedback``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ Channel = Literal["email", "sms", "push"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms", "push")
 Locale = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$", max_length=35)]
 EmailAction = Literal["delivered", "open", "click", "unsubscribe", "bounce", "complaint"]
+EngagementAction = Literal[EmailAction, "feedback"]  # what an engagement record says the customer did
+FeedbackReason = Literal[
+    "price", "quality", "delivery", "found_elsewhere", "no_longer_needed", "too_many_messages", "other"
+]
+# Free text the customer typed: personal data, counted but never copied to any output record.
+Comment = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f]+$")]
 EVENT_TYPES = ("purchase", "login", "email", "profile")
 
 
@@ -70,6 +77,18 @@ class EmailEngagement(Event, tag="email", frozen=True):
     action: EmailAction
     campaign_id: Identifier | None = None
     message_id: Identifier | None = None
+
+
+class Feedback(Event, tag="feedback", frozen=True):
+    """The customer's answer to a feedback step's survey: why they stopped buying.
+
+    ``message_id`` is the command that carried the survey link, so the answer is credited to
+    that message's campaign, step and variant.  Not activity unless the policy says so.
+    """
+
+    message_id: Identifier
+    reason: FeedbackReason
+    comment: Comment | None = None
 
 
 class Profile(msgspec.Struct, tag="profile", tag_field="type", kw_only=True, frozen=True):
@@ -119,9 +138,15 @@ class Erasure(msgspec.Struct, tag="erasure", tag_field="type", kw_only=True, fro
         return f"erasure:{self.customer_id}@{self.erased_at.isoformat()}"
 
 
-AnyEvent = Union[Purchase, Login, EmailEngagement]
-AnyInput = Union[Purchase, Login, EmailEngagement, Profile, Erasure]  # what the customer agent applies
+AnyEvent = Union[Purchase, Login, EmailEngagement, Feedback]
+AnyInput = Union[Purchase, Login, EmailEngagement, Feedback, Profile, Erasure]  # what the customer agent applies
 EVENT_CLASSES: dict[str, type] = {"purchase": Purchase, "login": Login, "email": EmailEngagement, "profile": Profile}
+
+
+def topic_kind(event: AnyInput) -> str:
+    """Which input topic (``EVENT_TYPES``) carries the event: its type's, and the
+    email-engagement topic for a feedback answer (``erasure``: a tombstone on the profiles topic)."""
+    return "email" if type(event) is Feedback else str(event.__struct_config__.tag)
 
 
 def encode_event(event: AnyInput) -> bytes:

@@ -15,7 +15,7 @@ from typing import Annotated, Literal, Union
 
 import msgspec
 
-from streams.model.events import Channel, EmailAction, Identifier, ShortText, Timestamp
+from streams.model.events import Channel, EngagementAction, FeedbackReason, Identifier, ShortText, Timestamp
 
 DEFAULT_VARIANT = "default"  # the variant of a campaign that has no A/B variants
 Stage = Literal["active", "reactivation", "winback", "sunset"]
@@ -122,6 +122,7 @@ class MessageCommand(msgspec.Struct, frozen=True, kw_only=True):
     expires_at: Timestamp
     variant: ShortText = DEFAULT_VARIANT
     feedback_request: bool = False  # the template should ask why the customer stopped buying
+    survey_link: str | None = None  # a feedback request's survey URL (policy ``survey_url``, placeholders filled)
 
     @property
     def id(self) -> str:
@@ -203,7 +204,8 @@ class Engagement(msgspec.Struct, frozen=True, kw_only=True):
     """What a customer did with one of the campaign's messages (the email event whose
     ``message_id`` is the command's id), credited to that message's campaign, step, variant and
     channel.  At most one per message and action: a second open of the same email is not a
-    second engagement, so rates count customers' messages, not clicks."""
+    second engagement, so rates count customers' messages, not clicks.  A feedback answer to
+    the message is the action ``feedback`` with its ``reason`` (never the customer's comment)."""
 
     engagement_id: str
     customer_id: Identifier
@@ -214,9 +216,10 @@ class Engagement(msgspec.Struct, frozen=True, kw_only=True):
     episode: Annotated[int, msgspec.Meta(ge=0)]
     variant: ShortText = DEFAULT_VARIANT
     channel: Channel
-    action: EmailAction
+    action: EngagementAction
     sent_at: Timestamp
     occurred_at: Timestamp
+    reason: FeedbackReason | None = None  # a feedback answer's reason
 
     @property
     def id(self) -> str:

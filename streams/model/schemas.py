@@ -16,7 +16,7 @@ import msgspec
 import orjson
 
 from streams.model.records import Engagement, Erased, MessageCommand, Outcome, Skip, Trigger
-from streams.model.events import EmailEngagement, Erasure, Login, Profile, Purchase
+from streams.model.events import EmailEngagement, Erasure, Feedback, Login, Profile, Purchase
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ID_BASE = "https://winback-streams.dev/schemas/"
@@ -32,12 +32,17 @@ def _documents() -> dict[str, tuple[Any, str]]:
             EmailEngagement,
             "An email engagement event on the email topic. `type` is optional on a topic.",
         ),
+        "feedback": (
+            Feedback,
+            "A feedback answer (why the customer left) on the email topic, where its `type` is required."
+            " `comment` is personal data: counted, never copied to an output record.",
+        ),
         "customer-profile": (
             Profile,
             "A customer profile on the compacted profiles topic (key: customer_id). `type` is optional on a topic.",
         ),
         "backtest-line": (
-            Union[Purchase, Login, EmailEngagement, Profile, Erasure],
+            Union[Purchase, Login, EmailEngagement, Feedback, Profile, Erasure],
             "One line of a backtest JSON-lines file: any event, profile or erasure, with its `type` required.",
         ),
         "trigger": (Trigger, "A customer entered a lapse stage (audit record on the triggers topic)."),

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 from datetime import time
+from string import Formatter
+from urllib.parse import urlsplit
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -59,6 +61,29 @@ def _known_time_zone(name: str) -> str:
 
 ClockTime = Annotated[time, BeforeValidator(_clock_time)]
 TimeZoneName = Annotated[str, AfterValidator(_known_time_zone)]
+# What a survey URL may say in braces; the command id is required, so answers can be credited.
+SURVEY_PLACEHOLDERS = ("command_id", "campaign", "step", "variant")
+
+
+def _survey_url(url: str) -> str:
+    """An https URL to a survey whose ``{...}`` placeholders are all known and include ``{command_id}``."""
+    try:
+        fields = [(name, spec, conversion) for _, name, spec, conversion in Formatter().parse(url) if name is not None]
+    except ValueError:
+        raise PydanticCustomError("survey_url", "unbalanced braces: write placeholders as {command_id}") from None
+    unknown = sorted({name or "{}" for name, spec, conversion in fields if name not in SURVEY_PLACEHOLDERS or spec or conversion})
+    if unknown:
+        known = ", ".join(f"{{{name}}}" for name in SURVEY_PLACEHOLDERS)
+        raise PydanticCustomError("survey_url", "unknown placeholder {unknown}; known: {known}", {"unknown": ", ".join(unknown), "known": known})
+    if "command_id" not in {name for name, _, _ in fields}:
+        raise PydanticCustomError("survey_url", "needs {command_id}, so an answer can be credited to its message")
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname or any(character.isspace() or not character.isprintable() for character in url):
+        raise PydanticCustomError("survey_url", "expected an https URL without spaces, e.g. https://shop.example/why?m={command_id}")
+    return url
+
+
+SurveyUrl = Annotated[str, Field(max_length=2000), AfterValidator(_survey_url)]
 
 
 class _Section(BaseModel):
@@ -291,6 +316,13 @@ class SeriesStep(_Section):
     variants: dict[Name, VariantStep] = Field(default_factory=dict)
     expires_after_days: Days | None = None
     feedback_request: bool = False
+    survey_url: SurveyUrl | None = None  # the feedback request's survey (else the campaign's)
+
+    @model_validator(mode="after")
+    def _survey_for_feedback(self) -> SeriesStep:
+        if self.survey_url is not None and not self.feedback_request:
+            raise PydanticCustomError("survey_url", "survey_url is for a step with feedback_request: true")
+        return self
 
 
 class Campaign(_Section):
@@ -306,10 +338,17 @@ class Campaign(_Section):
     holdout: float = Field(0.0, ge=0, lt=1, allow_inf_nan=False)
     variants: dict[Name, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(default_factory=dict)
     caps: list[Cap] = Field(default_factory=list)
+    survey_url: SurveyUrl | None = None  # the survey of its steps with feedback_request: true
 
     def expiry_days(self, step: SeriesStep) -> float:
         """How long a step's message stays worth sending: the step's own setting, else the campaign's."""
         return step.expires_after_days if step.expires_after_days is not None else self.expires_after_days
+
+    def survey(self, step: SeriesStep) -> str | None:
+        """The survey URL template a step's feedback request links to: the step's own, else the campaign's."""
+        if not step.feedback_request:
+            return None
+        return step.survey_url if step.survey_url is not None else self.survey_url
 
 
 class Policy(_Section):

@@ -16,6 +16,7 @@ def check_summary(summary: dict[str, Any]) -> None:
     campaign = summary["campaigns"]["reactivation"]
     funnel, held_out = campaign["funnel"]
     assert funnel == history.EXPECTED_FUNNEL
+    assert campaign["feedback"] == {"answers": 1, "reasons": {"too_many_messages": 1}}
     assert {key: held_out[key] for key in history.EXPECTED_HELD_OUT_ROW} == history.EXPECTED_HELD_OUT_ROW
     treated = campaign["variants"]["default"]
     assert {key: treated[key] for key in history.EXPECTED_TREATED} == history.EXPECTED_TREATED

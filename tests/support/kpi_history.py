@@ -1,6 +1,7 @@
 """A small shop history whose campaign KPIs are worked out by hand, for the backtest's and the
 worker's KPI tests: six customers lapse into a one-step reactivation campaign with a 40 %
-holdout, four get its email (with 10 % off), and some open, click, bounce, unsubscribe and buy.
+holdout, four get its email (with 10 % off and a survey), and some open, click, bounce,
+unsubscribe, answer the survey and buy.
 
 Times are days after ``T0`` (noon UTC).  A bystander's login on day 20 ends the history, so a
 backtest and a worker on the event clock both stop there, before anyone lapses again.
@@ -21,7 +22,8 @@ campaigns:
   reactivation:
     holdout: 0.4
     steps:
-      - {after_days: 0, channel: email, template: miss-you, offer: {percent_off: 10}}
+      - {after_days: 0, channel: email, template: miss-you, offer: {percent_off: 10}, feedback_request: true,
+         survey_url: "https://shop.example/why?m={command_id}&v={variant}"}
 """
 _GROUPS = Assigner("reactivation", 0.4, {})
 
@@ -58,6 +60,8 @@ HISTORY: list[AnyInput] = [
     _email(T2, 10.1, "delivered"), _email(T2, 10.2, "open"), _email(T2, 10.4, "open"),  # opened twice: one open
     _purchase(T2, 13, 60.0, "USD"),  # 30 EUR, no code
     _email(T3, 10.1, "delivered"), _email(T3, 10.5, "unsubscribe"),
+    testing.feedback(T3, moment(10.6), sent(T3), "too_many_messages", comment="stop it", event_id=f"{T3}-f10.6"),
+    testing.feedback(T3, moment(10.7), sent(T3), "price", event_id=f"{T3}-f10.7"),  # a second answer: one per message
     _email(T4, 10.1, "bounce"), _email(T4, 10.2, "open", "newsletter-7"),  # not a campaign message
     _purchase(H1, 15, 40.0),  # a held-out conversion
     testing.login("bystander", moment(20), event_id="bystander-l20"),
@@ -68,7 +72,7 @@ EXPECTED_FUNNEL = {
     "step": 0, "variant": "default", "channel": "email",
     "sent": 4, "delivered": 3, "opened": 2, "clicked": 1, "bounced": 1, "complained": 0, "unsubscribed": 1,
     "delivered_rate": 0.75, "opened_rate": 0.5, "clicked_rate": 0.25, "bounced_rate": 0.25, "complained_rate": 0.0,
-    "unsubscribed_rate": 0.25,
+    "unsubscribed_rate": 0.25, "feedback": 1, "feedback_rate": 0.25, "feedback_reasons": {"too_many_messages": 1},
     "conversions": 2, "conversion_rate": 0.5,
     "revenue": {"EUR": 50.0, "USD": 60.0}, "revenue_converted": 80.0,  # 50 + 60 x 0.5
     "incentive_cost": 5.0, "send_cost": 2.0,  # 10 % of 50; 4 emails x 0.5

@@ -11,6 +11,7 @@ from streams.backtest.report import Report
 from streams.backtest.run import run_backtest
 from streams.devtools import testing
 from streams.devtools.spawn import WorkerProcess
+from streams.model.events import topic_kind
 from streams.runtime.settings import Settings
 from tests.support import kpi_history as history
 from tests.support.builders import policy
@@ -48,7 +49,7 @@ async def publish_history(settings: Settings, replay: Replay, extra: list[tuple[
     read until every record the backtest made is among them."""
     await produce(settings.broker, [
         *extra,
-        *((settings.input_topics[event.__struct_config__.tag], event.customer_id.encode(), line)
+        *((settings.input_topics[topic_kind(event)], event.customer_id.encode(), line)
           for event, line in zip(history.HISTORY, replay.lines)),
     ])
     return await read_until(

@@ -64,9 +64,15 @@ SKIPS = Counter(
 # steps were all skipped) have step and channel "none".
 ENGAGEMENTS = Counter(
     "winback_engagements",
-    "First engagement of each kind with a campaign's message (delivered, open, click, bounce, complaint, unsubscribe), "
-    "by campaign, step, variant, channel and action.",
+    "First engagement of each kind with a campaign's message (delivered, open, click, bounce, complaint, unsubscribe, "
+    "feedback), by campaign, step, variant, channel and action.",
     ["campaign", "step", "variant", "channel", "action"],
+    registry=REGISTRY,
+)
+FEEDBACK = Counter(
+    "winback_feedback",
+    "Feedback answers (why the customer left) credited to a campaign's message, one per message, by campaign and reason.",
+    ["campaign", "reason"],
     registry=REGISTRY,
 )
 CONVERSIONS = Counter(
@@ -200,6 +206,8 @@ def count_published(records: Iterable[Trigger | MessageCommand | Skip | Outcome 
             _count_conversion(record)
         elif kind is Engagement:
             ENGAGEMENTS.labels(record.campaign, str(record.step), record.variant, record.channel, record.action).inc()
+            if record.reason is not None:
+                FEEDBACK.labels(record.campaign, record.reason).inc()
 
 
 def _count_conversion(outcome: Outcome) -> None:

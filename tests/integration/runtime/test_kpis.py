@@ -38,11 +38,15 @@ async def test_the_live_kpis_equal_the_hand_computation_and_the_backtest(app_set
     records = {record.id: record for record in (decode(r.topic, r.value, settings) for r in published)}  # at least once: by id
 
     engaged = [record for record in records.values() if isinstance(record, Engagement)]
-    assert sorted((e.customer_id, e.action) for e in engaged) == sorted([
-        (history.T1, "delivered"), (history.T1, "open"), (history.T1, "click"),
-        (history.T2, "delivered"), (history.T2, "open"), (history.T3, "delivered"), (history.T3, "unsubscribe"),
-        (history.T4, "bounce"),
+    assert sorted((e.customer_id, e.action, e.reason) for e in engaged) == sorted([
+        (history.T1, "delivered", None), (history.T1, "open", None), (history.T1, "click", None),
+        (history.T2, "delivered", None), (history.T2, "open", None), (history.T3, "delivered", None), (history.T3, "unsubscribe", None),
+        (history.T3, "feedback", "too_many_messages"),  # its first answer only, and never its comment
+        (history.T4, "bounce", None),
     ])
+    assert not any(b"stop it" in r.value for r in published)
+    commands = [record for record in records.values() if isinstance(record, MessageCommand)]
+    assert {c.survey_link for c in commands} == {f"https://shop.example/why?m={c.command_id}&v=default" for c in commands}
     assert {(e.campaign, e.step, e.variant, e.channel) for e in engaged} == {("reactivation", 0, "default", "email")}
     assert all(e.command_id == history.sent(e.customer_id) for e in engaged)
     converted = {record.customer_id: record for record in records.values() if isinstance(record, Outcome)}

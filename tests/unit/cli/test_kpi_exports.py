@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 from streams.backtest.run import run_backtest
 from streams.cli.kpi_csv import kpi_csv
 from streams.cli.kpi_html import kpi_html
+from streams.cli.kpi_tables import kpi_tables
 from streams.devtools import testing
 from tests.support import kpi_history as history
 from tests.support.builders import policy
@@ -36,6 +37,17 @@ def test_the_csv_has_a_line_per_funnel_row_with_revenue_per_currency():
     rows = list(csv.DictReader(io.StringIO(kpi_csv(summary()))))
     assert [(row["step"], row["channel"], row["sent"], row["conversions"]) for row in rows] == [("0", "email", "4", "2"), ("", "", "0", "1")]
     assert (rows[0]["revenue_EUR"], rows[0]["revenue_USD"], rows[1]["revenue_USD"]) == ("50.0", "60.0", "")
+
+
+def test_the_csv_and_the_tables_count_feedback_answers_per_reason():
+    figures = summary()
+    rows = list(csv.DictReader(io.StringIO(kpi_csv(figures))))
+    assert [(row["feedback"], row["feedback_rate"], row["feedback_too_many_messages"]) for row in rows] == [("1", "0.25", "1"), ("0", "", "0")]
+    *_, feedback = kpi_tables(figures)
+    assert feedback.title == "Feedback: why customers left"
+    assert [list(column.cells) for column in feedback.columns] == [["reactivation"], ["too_many_messages"], ["1"], ["100.0%"]]
+    figures["campaigns"]["reactivation"]["feedback"] = {"answers": 0, "reasons": {}}
+    assert len(kpi_tables(figures)) == 2  # no feedback table when nobody answered
 
 
 def test_campaign_names_are_escaped_and_an_empty_report_says_so():

@@ -1,9 +1,11 @@
 """Attribution of engagement and conversions to the message that led to them."""
 
+import msgspec
+
 from streams.devtools import testing
 from streams.model.activity import MAX_MESSAGES
 from streams.model.positions import Position
-from streams.model.records import Engagement, Offer, Outcome, command_id
+from streams.model.records import Engagement, MessageCommand, Offer, Outcome, Trigger, command_id
 from streams.core.engine import Engine
 from streams.core.kpis import redeemed
 
@@ -87,3 +89,42 @@ def test_the_state_remembers_a_bounded_number_of_messages():
         state = ladder.apply("c1", state, purchase(day)).state
         state = ladder.advance("c1", state, moment(day + 25)).state
     assert 0 < len(state.messages) <= MAX_MESSAGES
+
+
+SURVEYED = Engine(policy(SMALL.replace(
+    "template: miss-you}",
+    "template: miss-you, feedback_request: true, survey_url: 'https://shop.example/why?m={command_id}&s={step}&v={variant}'}",
+)))
+
+
+def answer(day: float, message_id: str, reason, event_id: str, comment: str | None = None):
+    return testing.feedback("c1", moment(day), message_id, reason, comment=comment, event_id=event_id)
+
+
+def test_a_feedback_step_s_command_carries_its_survey_link_and_other_steps_none():
+    _, records = apply_all([purchase(0), testing.login("c1", moment(9), event_id="l9")], SURVEYED)
+    first, second = [record for record in records if isinstance(record, MessageCommand)]
+    assert first.feedback_request and first.survey_link == f"https://shop.example/why?m={first.command_id}&s=0&v=default"
+    assert (second.feedback_request, second.survey_link) == (False, None)
+
+
+def test_a_feedback_answer_is_one_engagement_per_message_with_its_reason_and_no_comment():
+    sent = command_id("c1", "reactivation", 0, 0)
+    _, records = apply_all([
+        purchase(0),
+        answer(6, sent, "price", "f1", comment="too dear for me"),
+        answer(6.5, sent, "quality", "f2"),  # a second answer to the same message
+        answer(6.6, "someone-elses", "other", "f3"),
+    ], SURVEYED)
+    [engaged] = [record for record in records if isinstance(record, Engagement)]
+    assert (engaged.action, engaged.reason, engaged.campaign, engaged.step, engaged.command_id) == ("feedback", "price", "reactivation", 0, sent)
+    assert b"too dear" not in b"".join(msgspec.json.encode(record) for record in records)
+
+
+def test_a_feedback_answer_is_not_activity():
+    """Were the answer on day 6 activity, the customer would lapse again on day 11, not move on to winback on day 15."""
+    sent = command_id("c1", "reactivation", 0, 0)
+    _, records = apply_all([purchase(0), answer(6, sent, "price", "f1"), email(16, "delivered", None)], SURVEYED)
+    assert [(record.stage, record.fired_at.timestamp()) for record in records if isinstance(record, Trigger)] == [
+        ("reactivation", moment(5)), ("winback", moment(15))
+    ]

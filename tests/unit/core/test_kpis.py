@@ -88,3 +88,17 @@ def test_the_leading_variant_and_whether_it_is_significant():
     assert leader["variant"] == "b" and leader["runner_up"] == "a"
     assert leader["lead"]["difference"] == 0.2 and leader["significant"] is True
     assert math.isclose(leader["lead"]["low"], round(lead.low, 6))
+
+
+def test_feedback_answers_are_counted_per_row_campaign_and_reason():
+    records = fixture_records() + [Sent("email", "winback", 1, "a")] * 2 + [
+        Engaged("winback", 0, "a", "email", "feedback", "price"),
+        Engaged("winback", 0, "a", "email", "feedback", "too_many_messages"),
+        Engaged("winback", 1, "a", "email", "feedback", "price"),
+    ]
+    campaign = summary(records)["campaigns"]["winback"]
+    first, second, _ = campaign["funnel"]
+    assert (first["feedback"], first["feedback_rate"], first["feedback_reasons"]) == (2, 0.5, {"price": 1, "too_many_messages": 1})
+    assert (second["step"], second["feedback"], second["feedback_rate"], second["feedback_reasons"]) == (1, 1, 0.5, {"price": 1})
+    assert campaign["feedback"] == {"answers": 3, "reasons": {"price": 2, "too_many_messages": 1}}
+    assert summary(fixture_records())["campaigns"]["winback"]["feedback"] == {"answers": 0, "reasons": {}}

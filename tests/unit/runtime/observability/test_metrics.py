@@ -116,3 +116,15 @@ def test_the_policy_economics_are_exported_in_its_currency():
     assert sample("winback_send_cost", channel="email") == 0.25
     assert sample("winback_free_shipping_cost") == 4.0
     assert (sample("winback_currency_rate", currency="EUR"), sample("winback_currency_rate", currency="USD")) == (1.0, 0.5)
+
+
+def test_a_feedback_answer_counts_as_an_engagement_and_by_campaign_and_reason():
+    engine = Engine(POLICY)
+    lapsed = engine.advance("c1", engine.apply("c1", None, purchase(0)).state, moment(31))
+    answered = engine.apply("c1", lapsed.state, testing.feedback("c1", moment(32), lapsed.records[1].command_id, "delivery", event_id="f"))
+    feedback = {"campaign": "reactivation", "reason": "delivery"}
+    engaged = {"campaign": "reactivation", "step": "0", "variant": "default", "channel": "email", "action": "feedback"}
+    before = sample("winback_feedback_total", **feedback), sample("winback_engagements_total", **engaged)
+    metrics.count_published(answered.records, emitted_at=moment(32))
+    after = sample("winback_feedback_total", **feedback), sample("winback_engagements_total", **engaged)
+    assert (after[0] - before[0], after[1] - before[1]) == (1, 1)
