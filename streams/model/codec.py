@@ -87,12 +87,29 @@ def decode_record(
     if raw is None:
         return Rejection("malformed_json", "no value (a tombstone)")
     decoded = _RECORD_DECODINGS[event_type].decode(raw, now, limits)
-    also = _ALSO_ON_TOPIC.get(event_type)
-    if also is not None and isinstance(decoded, Rejection) and decoded.reason == "type_mismatch":
-        other = also.decode(raw, now, limits)
-        if not (isinstance(other, Rejection) and other.reason == "type_mismatch"):
-            return _untimed(other)
+    if isinstance(decoded, Rejection) and decoded.reason == "type_mismatch":
+        also = _ALSO_ON_TOPIC.get((event_type, _type_named(raw)))
+        if also is not None:
+            return _untimed(also.decode(raw, now, limits))
     return _untimed(decoded)
+
+
+class _Typed(msgspec.Struct):
+    """Only the ``type`` a record names (anything, or nothing)."""
+
+    type: Any = None
+
+
+_TYPE_ONLY = msgspec.json.Decoder(_Typed)
+
+
+def _type_named(raw: bytes) -> str | None:
+    """The record's ``type``, if it is a JSON object naming one as a string."""
+    try:
+        named = _TYPE_ONLY.decode(raw).type
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
+    return named if isinstance(named, str) else None
 
 
 def decode_erasure(key: bytes | None, at: float) -> Erasure | Rejection:
@@ -436,9 +453,10 @@ def _meta_without_pattern(meta: Any) -> Any:
 
 _META_ATTRIBUTES = [name for name in dir(msgspec.Meta) if not name.startswith("_")]
 _RECORD_DECODINGS = {kind: _Decoding(cls, "type_mismatch") for kind, cls in EVENT_CLASSES.items()}
-# Other event types a topic carries, which (unlike its own) must say their ``type``: the
-# email-engagement topic's records without one stay email events, exactly as before.
-_ALSO_ON_TOPIC = {"email": _Decoding(Feedback, "type_mismatch")}
+# Other event types a topic carries, by (topic, the ``type`` the record names): unlike the
+# topic's own they must name it, so the email-engagement topic's records without one stay
+# email events, exactly as before.
+_ALSO_ON_TOPIC: dict[tuple[str, str | None], _Decoding] = {("email", "feedback"): _Decoding(Feedback, "type_mismatch")}
 _LINE_DECODING = _Decoding(AnyInput, "unknown_type")
 
 

@@ -51,3 +51,11 @@ def test_an_answer_belongs_on_the_email_topic_and_is_refused_elsewhere():
     assert topic_kind(answer) == "email"
     rejected = decode_record(ANSWER, "purchase")
     assert isinstance(rejected, Rejection) and rejected.reason == "type_mismatch"
+
+
+def test_a_record_naming_another_type_is_a_mismatch_whatever_else_is_wrong():
+    """Found by tests/reliability/test_hostile_input.py: a field a feedback answer has in another type must not change the reason."""
+    rejected = decode_record(b'{"message_id":null,"type":"login","event_id":"e","customer_id":"c","occurred_at":"2025-01-01T00:00:00Z"}', "email")
+    assert isinstance(rejected, Rejection) and rejected.reason == "type_mismatch"
+    answer_last = b'{"event_id":"f1","customer_id":"c1","occurred_at":"2025-05-01T10:00:00Z","message_id":"m1","reason":"price","type":"feedback"}'
+    assert isinstance(decode_record(answer_last, "email"), Feedback)
