@@ -24,6 +24,7 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,6 +177,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def free_port_besides(taken: Collection[int]) -> int:
+    """A free port (``free_port``) that is none of ``taken``: ports probed one after another may
+    repeat, and two listeners of one broker given the same port would stop it from starting."""
+    while (port := free_port()) in taken:
+        pass
+    return port
+
+
 def port_is_free(port: int) -> bool:
     """Whether a server could listen on ``port`` of the loopback interface now.
 
@@ -285,9 +294,11 @@ class LocalKafka:
         if _is_broker_process(state.get("pid"), self.data_dir):
             port = None  # a running broker keeps the port it was started with; clients use that one
         self.port = port or state.get("port") or free_port()
-        self.controller_port = state.get("controller_port") or free_port()
+        self.controller_port = state.get("controller_port") or free_port_besides({self.port})
         recorded = state.get("other_ports") or {}
-        self.other_ports = {listener.name: recorded.get(listener.name) or free_port() for listener in self.listeners[1:]}
+        self.other_ports: dict[str, int] = {}
+        for listener in self.listeners[1:]:
+            self.other_ports[listener.name] = recorded.get(listener.name) or free_port_besides(self._ports())
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -371,10 +382,14 @@ class LocalKafka:
         if not port_is_free(self.port):
             raise PortInUse(self.port)
         if not port_is_free(self.controller_port):
-            self.controller_port = free_port()
+            self.controller_port = free_port_besides(self._ports())
         for name, port in self.other_ports.items():
             if not port_is_free(port):
-                self.other_ports[name] = free_port()
+                self.other_ports[name] = free_port_besides(self._ports())
+
+    def _ports(self) -> set[int]:
+        """Every port this broker has been given so far: clients', the controller's, the other listeners'."""
+        return {self.port, self.controller_port, *self.other_ports.values()}
 
     def _check_same_security(self) -> None:
         """Refuse to start a data dir with other listeners than it was formatted for: its users would be missing."""

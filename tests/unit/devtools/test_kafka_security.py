@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from aiokafka.helpers import create_ssl_context
 
+from streams.devtools import kafka_local
 from streams.devtools.kafka_local import KafkaStatus, LocalKafka, free_port, listeners_for, render_server_properties
+from tests.support.secured_kafka import SECURED_LISTENERS
 from streams.devtools.kafka_security import (
     BrokerSecrets,
     ClientIdentity,
@@ -204,3 +206,12 @@ def test_status_names_a_secured_protocol() -> None:
     status = KafkaStatus(True, "127.0.0.1:9092", 42, Path("/d"), Path("/d/kafka.log"), protocol="SASL_SSL")
 
     assert str(status).startswith("kafka: running at 127.0.0.1:9092 (SASL_SSL, pid 42,")
+
+
+def test_each_listener_of_a_broker_gets_its_own_port(tmp_path, monkeypatch):
+    """Ports probed one after another may repeat; a broker given one twice would not start."""
+    probes = (40000 + port for count in range(1, 20) for port in range(1, count + 1))  # 1, 1 2, 1 2 3, ...
+    monkeypatch.setattr(kafka_local, "free_port", lambda: next(probes))
+    broker = LocalKafka(data_dir=tmp_path / "kafka", listeners=SECURED_LISTENERS)
+    ports = [broker.port, broker.controller_port, *broker.other_ports.values()]
+    assert len(ports) == len(set(ports)) == 1 + len(SECURED_LISTENERS)
