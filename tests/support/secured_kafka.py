@@ -39,12 +39,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.client import AIOKafkaClient
 from aiokafka.protocol.admin import CreateAclsRequest
 
 from streams.devtools.kafka_local import HOST, LocalKafka
 from streams.devtools.kafka_security import ClientIdentity, Listener, aiokafka_options, client_env, write_private
+from tests.support.topics import make_topic
 
 SECURED_LISTENERS = (
     Listener("SASL_SSL", "SASL_SSL", HOST),
@@ -140,12 +140,7 @@ class SecuredKafka:
 
     async def create_topic(self, name: str, partitions: int = 1) -> None:
         """Create a topic as ``admin`` (one replica), as an operator would before a worker starts."""
-        admin = AIOKafkaAdminClient(**self.client_options("sasl_plaintext-plain"))
-        await admin.start()
-        try:
-            await admin.create_topics([NewTopic(name, partitions, 1)])
-        finally:
-            await admin.close()
+        await make_topic(self.client_options("sasl_plaintext-plain"), name, partitions)
 
     async def grant(self, principal: str, acls: Iterable[Acl]) -> None:
         """Allow ``principal`` (``User:worker``) each of ``acls`` from any host, as ``admin``.

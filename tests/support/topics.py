@@ -14,8 +14,12 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 T = TypeVar("T")
 
 
-async def admin_call(bootstrap: str, call: Callable[[AIOKafkaAdminClient], Awaitable[T]]) -> T:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+Connection = str | dict[str, Any]  # a plaintext broker's host:port, or a secured one's aiokafka options
+
+
+async def admin_call(connection: Connection, call: Callable[[AIOKafkaAdminClient], Awaitable[T]]) -> T:
+    options = {"bootstrap_servers": connection} if isinstance(connection, str) else connection
+    admin = AIOKafkaAdminClient(**options)
     await admin.start()
     try:
         return await call(admin)
@@ -23,14 +27,14 @@ async def admin_call(bootstrap: str, call: Callable[[AIOKafkaAdminClient], Await
         await admin.close()
 
 
-async def make_topic(bootstrap: str, name: str, partitions: int = 1, config: dict[str, str] | None = None) -> None:
+async def make_topic(connection: Connection, name: str, partitions: int = 1, config: dict[str, str] | None = None) -> None:
     """Create one topic with one replica and ``config``, as an operator might have.
 
     Tests create their topics: the app's clients never ask the broker to auto-create one
     (``streams.runtime.faust_patches.forbid_topic_auto_creation``, process-wide once applied).
     """
     topic = NewTopic(name, partitions, 1, topic_configs=config or {})
-    await admin_call(bootstrap, lambda admin: admin.create_topics([topic]))
+    await admin_call(connection, lambda admin: admin.create_topics([topic]))
 
 
 def create_topic(bootstrap: str, name: str, partitions: int, config: dict[str, str]) -> None:

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
 from aiokafka.helpers import create_ssl_context
 
 from streams.devtools.kafka_local import free_port
 from tests.support.secured_kafka import WAYS_IN, Acl, SecuredKafka
+from tests.support.topics import make_topic
 
 pytestmark = pytest.mark.integration
 
@@ -183,12 +183,7 @@ async def test_cli_prints_settings_that_connect_and_no_secret(tmp_path: Path, se
         assert not [password for password in passwords if password in started.stdout + started.stderr]
 
         options, topic = aiokafka_options_from(settings), new_topic()
-        admin = AIOKafkaAdminClient(**options)  # created, not auto-created: a test that ran the app's
-        await admin.start()  # clients in this process has turned auto-creation off (forbid_topic_auto_creation)
-        try:
-            await admin.create_topics([NewTopic(topic, 1, 1)])
-        finally:
-            await admin.close()
+        await make_topic(options, topic)  # not auto-created: the app's clients turn that off process-wide
         await send(options, topic, b"over the printed settings")
         assert await read_all(options, topic, 1) == [b"over the printed settings"]
     finally:
