@@ -37,6 +37,7 @@ def build_worker_app(settings: Settings, policy: Policy) -> Topology:
     clock = parse_clock(settings.clock, idle_after=settings.clock_idle_seconds)
     metrics.WORKER_CLOCK.labels(settings.clock.partition(":")[0]).set(1)
     metrics.set_economics(policy.economics)
+    metrics.set_build_info(policy)
     earliest, earliest_named = settings.event_floor
     limits = Limits(
         max_payload_bytes=settings.max_payload_bytes,

@@ -9,18 +9,36 @@ exposed here.
 
 from __future__ import annotations
 
+import hashlib
+import platform
 from typing import Iterable, Iterator, Mapping
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from streams.core.kpis import discount, redeemed
 from streams.model.records import STAGES, Engagement, MessageCommand, Outcome, Skip, Trigger
-from streams.policy.sections import Economics
+from streams import __version__
+from streams.policy.sections import Economics, Policy
 
 disable_created_metrics()  # no `_created` series beside every counter and histogram: twice the series for nothing
 REGISTRY = CollectorRegistry(auto_describe=True)
+# The standard process_* (CPU, memory, open files), python_info and python_gc_* series, as every
+# Python exporter has them: platform teams' dashboards and alerts expect them.
+STANDARD_PREFIXES = ("process_", "python_")
+for _standard in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+    REGISTRY.register(_standard)
 
 # Handling one record is a table read, the engine and, when it publishes, one Kafka round trip.
 PROCESSING_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -151,6 +169,12 @@ COMMIT = Histogram(
     buckets=COMMIT_BUCKETS, registry=REGISTRY,
 )
 
+BUILD_INFO = Gauge(
+    "winback_build_info",
+    "Always 1: the running version, its Python, and a hash of the policy in force (which rollout runs which policy).",
+    ["version", "python", "policy_hash"], registry=REGISTRY,
+)
+
 for _stage in STAGES:
     CUSTOMERS.labels(_stage)  # every stage is a series from the start, zero until counted
 
@@ -233,6 +257,18 @@ def set_economics(economics: Economics) -> None:
     FREE_SHIPPING_COST.set(economics.free_shipping_cost)
     for currency, rate in {**economics.exchange_rates, economics.currency: 1.0}.items():
         CURRENCY_RATE.labels(currency).set(rate)
+
+
+def set_build_info(policy: Policy) -> None:
+    """Export ``winback_build_info`` for this worker's version and policy (one series)."""
+    BUILD_INFO.clear()
+    BUILD_INFO.labels(__version__, platform.python_version(), policy_hash(policy)).set(1)
+
+
+def policy_hash(policy: Policy) -> str:
+    """12 hex digits identifying the policy's meaning: the same for files that differ only in
+    comments, layout or key order."""
+    return hashlib.sha256(policy.model_dump_json().encode()).hexdigest()[:12]
 
 
 def observe_processing(seconds: float, records: int) -> None:

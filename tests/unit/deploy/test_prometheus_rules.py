@@ -25,8 +25,10 @@ DASHBOARD = ROOT / "deploy/grafana/dashboards/winback.json"
 PROMETHEUS_RULE = ROOT / "deploy/kubernetes/base/prometheusrule.yaml"
 SCRAPE_SERIES = {"up"}  # what Prometheus itself records for every target
 # Words of PromQL that look like metric names: functions, aggregations, keywords and Grafana's variables.
-PROMQL_WORDS = {"sum", "max", "by", "rate", "increase", "delta", "histogram_quantile", "and", "or", "on", "group_left",
-                "le", "__range", "__rate_interval"}
+PROMQL_WORDS = {"sum", "max", "by", "rate", "increase", "delta", "histogram_quantile", "absent", "and", "or", "on",
+                "group_left", "le", "__range", "__rate_interval"}
+RUNBOOKS = ROOT / "docs/runbooks"
+RUNBOOK_URL = "https://github.com/winback-streams/winback-streams/blob/main/docs/runbooks/"
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess:
@@ -73,11 +75,31 @@ def test_every_alert_fires_and_stays_quiet_as_its_promtool_unit_test_expects():
 
 def test_the_alerts_are_the_ones_operators_need_with_a_runbook_each():
     assert {alert["alert"] for alert in alerts()} == {
-        "WinbackWorkerDown", "WinbackNoEvents", "WinbackDeadLettersSpiking", "WinbackConsumerLagGrowing",
-        "WinbackSchedulerBehind",
+        "WinbackWorkerDown", "WinbackMetricsAbsent", "WinbackNoEvents", "WinbackDeadLettersSpiking",
+        "WinbackConsumerLagGrowing", "WinbackSchedulerBehind",
     }
     for alert in alerts():
-        assert {"summary", "description", "runbook"} <= alert["annotations"].keys(), alert["alert"]
+        assert {"summary", "description", "runbook_url"} <= alert["annotations"].keys(), alert["alert"]
+
+
+def test_every_runbook_url_points_at_a_page_that_names_its_alert_and_every_page_has_an_alert():
+    pages = {}
+    for alert in alerts():
+        url = alert["annotations"]["runbook_url"]
+        assert url.startswith(RUNBOOK_URL), url
+        page = RUNBOOKS / url.removeprefix(RUNBOOK_URL)
+        assert page.is_file(), f"{alert['alert']}: no page {page}"
+        assert page.read_text().startswith(f"# {alert['alert']}\n"), page
+        pages[page.name] = alert["alert"]
+    assert {page.name for page in RUNBOOKS.glob("*.md")} - {"README.md"} == pages.keys()
+    index = (RUNBOOKS / "README.md").read_text()
+    assert all(f"| {name} |" in index and f"]({page})" in index for page, name in pages.items())
+
+
+def test_a_worker_with_no_scrape_target_at_all_is_alerted_by_absence():
+    absent = [alert for alert in alerts() if alert["expr"].startswith("absent(")]
+    assert [alert["alert"] for alert in absent] == ["WinbackMetricsAbsent"]
+    assert absent[0]["labels"]["severity"] == "critical"
 
 
 def test_kubernetes_carries_exactly_the_same_rules():
@@ -99,7 +121,8 @@ def test_the_dashboard_shows_the_funnel_and_every_worker_metric():
     # Not on the dashboard: the memory store's customer count, a metric of demo and test workers
     # (production runs RocksDB), besides three that other panels already cover.
     not_shown = {"winback_events_applied", "winback_due_published", "winback_worker_clock", "winback_memory_store_customers"}
-    assert families - shown == not_shown
+    assert {name for name in families if name.startswith("winback_")} - shown == not_shown
+    assert {"process_cpu_seconds", "process_resident_memory_bytes"} <= shown
     [funnel] = [panel for panel in json.loads(DASHBOARD.read_text())["panels"] if panel["title"].startswith("Events →")]
     assert [target["legendFormat"] for target in funnel["targets"]] == ["events", "triggers", "commands", "conversions"]
 
@@ -123,4 +146,5 @@ def test_the_dashboard_is_importable_anywhere():
 def test_the_readme_lists_every_metric_the_worker_exposes():
     listed = set(re.findall(r"^\| `(winback_\w+)[{`]", (ROOT / "README.md").read_text(), re.MULTILINE))
     families = text_string_to_metric_families(metrics.exposition().decode())
-    assert listed == {family.name + ("_total" if family.type == "counter" else "") for family in families}
+    ours = [family for family in families if family.name.startswith("winback_")]
+    assert listed == {family.name + ("_total" if family.type == "counter" else "") for family in ours}

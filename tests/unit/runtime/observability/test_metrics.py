@@ -103,7 +103,7 @@ def test_the_exposition_follows_the_naming_conventions():
     families = list(text_string_to_metric_families(metrics.exposition().decode()))
     assert families
     for family in families:
-        assert family.name.startswith("winback_"), family.name
+        assert family.name.startswith(("winback_", *metrics.STANDARD_PREFIXES)), family.name
         assert family.documentation, family.name
         if family.type == "histogram":
             assert family.name.endswith("_seconds"), family.name
@@ -128,3 +128,33 @@ def test_a_feedback_answer_counts_as_an_engagement_and_by_campaign_and_reason():
     metrics.count_published(answered.records, emitted_at=moment(32))
     after = sample("winback_feedback_total", **feedback), sample("winback_engagements_total", **engaged)
     assert (after[0] - before[0], after[1] - before[1]) == (1, 1)
+
+
+def test_the_exposition_has_the_standard_process_and_python_series_and_the_build_info():
+    metrics.set_build_info(POLICY)
+    names = {family.name for family in text_string_to_metric_families(metrics.exposition().decode())}
+    assert {"process_cpu_seconds", "process_resident_memory_bytes", "python_info", "python_gc_objects_collected"} <= names
+    build = [sample for family in text_string_to_metric_families(metrics.exposition().decode())
+             if family.name == "winback_build_info" for sample in family.samples]
+    assert [(sample.labels["policy_hash"], sample.value) for sample in build] == [(metrics.policy_hash(POLICY), 1.0)]
+
+
+def test_the_policy_hash_changes_with_the_policy_and_not_with_its_layout():
+    relaid_text = """
+# the same policy, keys in another order and another layout
+attribution: {window_days: 14}
+caps:
+  limits: [{messages: 1, per_days: 30}]
+  when_capped: skip
+stages: {reactivation: 30, winback: 90, sunset: 365}
+activity: {signals: [purchase]}
+campaigns:
+  reactivation:
+    steps:
+      - {after_days: 0, channel: email, template: we-miss-you, offer: {percent_off: 10}}
+      - {after_days: 7, channel: sms, template: reminder}
+"""
+    assert metrics.policy_hash(policy(relaid_text)) == metrics.policy_hash(POLICY)
+    changed = policy(relaid_text.replace("winback: 90", "winback: 120"))
+    assert metrics.policy_hash(changed) != metrics.policy_hash(POLICY)
+    assert len(metrics.policy_hash(POLICY)) == 12
