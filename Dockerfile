@@ -25,6 +25,6 @@ ENV WINBACK_WEB_HOST=0.0.0.0 \
     WINBACK_STORE=rocksdb
 EXPOSE 6066
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s \
-  CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ['WINBACK_WEB_PORT'], timeout=4)"
+  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ['WINBACK_WEB_PORT'], timeout=4)"]
 ENTRYPOINT ["winback"]
 CMD ["worker"]

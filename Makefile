@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCK   := requirements.lock
 
-.PHONY: demo test lint unit integration reliability bench venv schemas lock prerequisites prerequisites-demo clean
+.PHONY: demo test lint linters unit integration reliability bench venv schemas lock prerequisites prerequisites-demo clean
 
 # Installs come only from the lock (exact versions, hashes checked), so a dependency's new release
 # cannot break a fresh clone; the project itself is installed on top without resolving anything.
@@ -33,7 +33,7 @@ demo: prerequisites-demo $(STAMP)
 PARALLEL := -n 2 --dist loadfile --no-loadscope-reorder
 
 ## The whole suite: unit, property, integration and reliability tests (the last two start a real broker).
-test: prerequisites $(STAMP) lint
+test: prerequisites $(STAMP) linters lint
 	$(BIN)/python -m pytest $(PARALLEL)
 
 ## The architecture, enforced (ARCHITECTURE.md): the import contracts of the layers (pyproject.toml's
@@ -42,6 +42,19 @@ lint: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff check --no-cache streams tests benchmarks conftest.py
 	$(BIN)/mypy
+
+# kube-score and kubeconform, which tests/unit/deploy/test_linters.py runs on the manifests: built
+# from the Go module proxy at these versions into var/tools (once; again when this file changes).
+TOOLS := var/tools
+KUBE_SCORE := github.com/zegl/kube-score/cmd/kube-score@v1.20.0
+KUBECONFORM := github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0
+
+linters: $(TOOLS)/.installed
+
+$(TOOLS)/.installed: Makefile
+	GOBIN=$(abspath $(TOOLS)) go install $(KUBE_SCORE)
+	GOBIN=$(abspath $(TOOLS)) go install $(KUBECONFORM)
+	touch $@
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit tests/property
@@ -59,7 +72,7 @@ bench: $(STAMP)
 
 ## Names every system program `make test` needs that this machine lacks, with the line that installs it.
 prerequisites:
-	@$(call require,make test,java mvn promtool prometheus,openjdk-17-jre-headless maven prometheus)
+	@$(call require,make test,java mvn promtool prometheus go,openjdk-17-jre-headless maven prometheus golang-go)
 
 prerequisites-demo:
 	@$(call require,make demo,java mvn,openjdk-17-jre-headless maven)
@@ -73,7 +86,7 @@ $(PYTHON) -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))'
 if [ -n "$$missing" ]; then \
   echo "$(1) needs programs this machine lacks:$$missing"; \
   echo "  Debian/Ubuntu: sudo apt-get install python3 python3-venv $(3)"; \
-  echo "  macOS:         brew install python@3.11 openjdk@17 maven prometheus"; \
+  echo "  macOS:         brew install python@3.11 openjdk@17 maven prometheus go"; \
   exit 1; \
 fi
 endef

