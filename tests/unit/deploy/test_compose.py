@@ -89,6 +89,12 @@ def test_the_image_health_check_asks_the_liveness_endpoint():
     assert f"%s{LIVENESS_PATH}'" in check
 
 
+def test_winback_containers_write_only_to_their_volume_and_tmp():
+    for name in ("topics", "worker-1", "worker-2", "traffic"):
+        service = SERVICES[name]
+        assert service["read_only"] is True and service["tmpfs"] == ["/tmp:size=64m"], name
+
+
 def test_prometheus_scrapes_every_worker_on_its_web_port():
     config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
     [job] = config["scrape_configs"]
