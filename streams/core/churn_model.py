@@ -4,10 +4,10 @@ While alive, a customer buys at rate lambda (Gamma(r, alpha) across customers); 
 purchase they drop out for good with probability p (Beta(a, b) across customers).  From one
 customer's repeat purchases ``x``, the time of the latest since their first ``t_x`` and the
 time since their first ``T`` (all in the model's time unit), the model says how likely they are
-to still be alive, and how many purchases to expect from them.
+to still be alive, and how many purchases a new customer makes.
 
 This module is the math only, in the standard library (the fit's optimizer lives in
-``streams.backtest.churn_fit``): the log-likelihood the fit maximises, P(alive), expected
+``streams.backtest.churn_fit``): the log-likelihood the fit maximises, P(alive), a new customer's expected
 purchases, and when P(alive) falls below a threshold.  That time has a closed form: for fixed
 ``x`` and ``t_x``, P(alive) only falls as ``T`` grows.  A customer without a repeat purchase
 (``x`` = 0) is alive for sure under BG/NBD (drop-out happens only after a purchase): the model
@@ -73,15 +73,7 @@ class BgNbd:
         """E[X(t)]: purchases a new customer makes in their first ``t`` (FHL 2005, equation 9)."""
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         z = t / (alpha + t)
-        return (a + b - 1) / (a - 1) * (1.0 - (alpha / (alpha + t)) ** r * _hyp2f1(r, b, a + b - 1, z))
-
-    def conditional_expected_purchases(self, t: float, x: int, t_x: float, T: float) -> float:
-        """E[Y(t) | x, t_x, T]: purchases expected in the next ``t`` (FHL 2005, equation 10)."""
-        r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        z = t / (alpha + T + t)
-        future = 1.0 - ((alpha + T) / (alpha + T + t)) ** (r + x) * _hyp2f1(r + x, b + x, a + b + x - 1, z)
-        dead_odds = math.exp(self._log_odds_dead(x, t_x, T)) if x > 0 else 0.0
-        return (a + b + x - 1) / (a - 1) * future / (1.0 + dead_odds)
+        return (a + b - 1) / (a - 1) * (1.0 - math.pow(alpha / (alpha + t), r) * _hyp2f1(r, b, a + b - 1, z))
 
 
 def total_log_likelihood(model: BgNbd, customers: list[tuple[int, float, float]]) -> float:

@@ -19,11 +19,6 @@ def test_expected_purchases_match_the_published_cdnow_figures():
     assert [CDNOW.expected_purchases(t) for t in weeks] == pytest.approx(published, abs=0.0005)
 
 
-def test_conditional_expectation_matches_the_published_cdnow_figure():
-    # The paper's worked example: 2 repeat purchases, the latest at week 30.43, observed for 38.86 weeks.
-    assert CDNOW.conditional_expected_purchases(39, 2, 30.43, 38.86) == pytest.approx(1.226, abs=0.0005)
-
-
 def _individual(x: int, t_x: float, T: float, rate: float, drop: float, alive_only: bool) -> float:
     """The likelihood of (x, t_x, T) for one customer of known purchase rate and drop-out probability."""
     alive = (1 - drop) ** x * rate**x * math.exp(-rate * T)
