@@ -37,7 +37,7 @@ def _mixed(model: BgNbd, x: int, t_x: float, T: float, alive_only: bool = False)
         return _individual(x, t_x, T, rate, drop, alive_only) * math.exp(log_rate_density + log_drop_density)
 
     highest_rate = 60.0 / alpha  # the Gamma(1.3, 6) tail beyond it is below 1e-100
-    value, _ = integrate.dblquad(weighted, 0, 1, 0, highest_rate, epsabs=1e-14, epsrel=1e-8)
+    value, _ = integrate.dblquad(weighted, 0, 1, 0, highest_rate, epsabs=1e-14, epsrel=1e-7)
     return value
 
 
