@@ -145,7 +145,8 @@ def test_the_first_purchase_is_kept_and_a_late_earlier_one_moves_it_back():
 def test_a_state_stored_without_the_first_purchase_takes_its_first_event_for_it():
     stored = fold(purchase(2, event_id="p2"), purchase(5, event_id="p5"))
     fields = msgspec.msgpack.decode(stored.encode())
-    old = CustomerActivity.decode(msgspec.msgpack.encode(fields[:-1]))  # written before the field was appended
+    appended = CustomerActivity.__struct_fields__.index("first_purchase")
+    old = CustomerActivity.decode(msgspec.msgpack.encode(fields[:appended]))  # written before the field was appended
     assert old.first_purchase == NEVER and old.bought_first() == moment(2)
     old.record(purchase(8, event_id="p8"), moment(8))
     assert old.first_purchase == moment(2)
