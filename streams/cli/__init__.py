@@ -78,3 +78,7 @@ main.add_command(backfill)
 from streams.cli.report import report  # noqa: E402
 
 main.add_command(report)
+
+from streams.cli.model import model  # noqa: E402
+
+main.add_command(model)

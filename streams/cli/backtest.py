@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from streams.cli.kpi_tables import kpi_tables
+from streams.backtest.comparison import Figure, compare
 from streams.backtest.event_log import EventFileError
 from streams.backtest.report import Report
 from streams.backtest.run import backtest_file
@@ -50,27 +51,77 @@ policy_option = click.option(
 @policy_option
 @click.option("--until", type=Moment(), default=None, help="Replay up to this moment (default: the last event's time).")
 @click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def backtest(events: Path, policy_path: Path, until: float | None, output: str) -> None:
+@click.option(
+    "--compare",
+    "compared_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also replay EVENTS under this policy and print the two side by side (entries, messages, conversions, lift).",
+)
+def backtest(events: Path, policy_path: Path, until: float | None, output: str, compared_path: Path | None) -> None:
     """Replay the JSON-lines EVENTS file (.gz accepted) under a policy and report what it would have sent.
 
     Bad lines are counted as rejected, with their reason, by the stream's rules: a line dated
     more than WINBACK_MAX_FUTURE_SKEW_SECONDS after the wall clock is a future_timestamp.
     A file that cannot be read to its end (missing, unreadable, a truncated or damaged gzip)
     stops the backtest with exit status 1.
+
+    With --compare, the same file is replayed under both policies (--policy first) and the
+    figures that tell them apart are printed side by side: e.g. fixed thresholds against the
+    predictive trigger, each campaign with a holdout, judged by lift.
     """
+    report = _replay(events, policy_path, until)
+    if compared_path is not None:
+        _print_comparison(policy_path, report, compared_path, _replay(events, compared_path, until), output)
+    elif output == "json":
+        click.echo(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        Console().print(*_tables(report))
+
+
+def _replay(events: Path, policy_path: Path, until: float | None) -> Report:
+    """The backtest of EVENTS under the policy file; its problems as one-line command errors."""
     try:
         policy = load_policy(policy_path)
     except PolicyError as error:
         raise click.ClickException(f"invalid policy:\n{error}") from None
     limits = Limits(max_future_skew_seconds=load_settings().max_future_skew_seconds)  # the stream's rule
     try:
-        report = backtest_file(events, policy, until=until, limits=limits)
+        return backtest_file(events, policy, until=until, limits=limits)
     except EventFileError as error:
         raise CommandError(str(error)) from None
+
+
+def _print_comparison(baseline_path: Path, baseline: Report, compared_path: Path, compared: Report, output: str) -> None:
+    """The two backtests side by side: a table, or JSON with both reports and the figures."""
+    figures = compare(baseline, compared)
     if output == "json":
-        click.echo(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode())
-    else:
-        Console().print(*_tables(report))
+        both = {
+            "baseline": {"policy": str(baseline_path), "report": baseline.as_dict()},
+            "compared": {"policy": str(compared_path), "report": compared.as_dict()},
+            "comparison": [figure.as_dict() for figure in figures],
+        }
+        click.echo(orjson.dumps(both, option=orjson.OPT_INDENT_2).decode())
+        return
+    names = (baseline_path.name, compared_path.name) if baseline_path.name != compared_path.name else (str(baseline_path), str(compared_path))
+    table = Table("", *names, "difference", title=f"Backtest comparison up to {baseline.as_dict()['until']}")
+    for figure in figures:
+        table.add_row(figure.name, _shown(figure.unit, figure.baseline), _shown(figure.unit, figure.compared), _difference(figure))
+    Console().print(table)
+
+
+def _shown(unit: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1%}" if unit == "rate" else f"{value:,.2f}" if unit == "money" else f"{value:,.0f}"
+
+
+def _difference(figure: Figure) -> str:
+    """compared - baseline: in percentage points for rates."""
+    if figure.baseline is None or figure.compared is None:
+        return "-"
+    change = figure.compared - figure.baseline
+    return f"{change * 100:+.1f} pts" if figure.unit == "rate" else f"{change:+,.2f}" if figure.unit == "money" else f"{change:+,.0f}"
 
 
 def _tables(report: Report) -> list[Table]:

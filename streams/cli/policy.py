@@ -42,6 +42,8 @@ def summary(loaded: Policy) -> list[str]:
         parts.append(f"quiet hours {quiet.start:%H:%M}-{quiet.end:%H:%M} {quiet.default_time_zone}")
     if loaded.tiers:
         parts.append(f"tiers {', '.join(tier.name for tier in loaded.tiers)}")
+    if loaded.predictive:
+        parts.append(f"predictive: winback when P(alive) < {loaded.predictive.enter_winback_below:g}")
     held = [f"{name} {campaign.holdout:.0%}" for name, campaign in loaded.campaigns.items() if campaign.holdout]
     if held:
         parts.append(f"holdout {', '.join(held)}")

@@ -14,10 +14,11 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import Callable
 
+from streams.core.churn_model import BgNbd
 from streams.model.activity import NEVER, SIGNAL_FIELDS, CustomerActivity, signal_of
 from streams.model.records import STAGES
 from streams.model.events import AnyInput
-from streams.policy.sections import Policy, Threshold
+from streams.policy.sections import Policy, Predictive, Threshold
 
 DAY = 86400.0
 ACTIVE = 0
@@ -41,8 +42,12 @@ class Lifecycle:
             next(((position, code) for position, code in enumerate(self._codes) if code > stage), None)
             for stage in range(len(STAGES))
         ]
-        # No customer lapses sooner than this after their last activity (the engine's fast path).
-        self.soonest = self._thresholds[0].earliest_days * DAY
+        self._predictive = PredictiveTrigger(policy.predictive) if policy.predictive is not None else None
+        # The rungs the predictive trigger may bring forward: win-back and those before it.
+        self._predicted_rungs = len(self._codes) if policy.predictive is None else self._codes.index(STAGES.index("winback")) + 1
+        # No customer lapses sooner than this after their last activity (the engine's fast path);
+        # the predictive trigger may fire at any time after it.
+        self.soonest = self._thresholds[0].earliest_days * DAY if self._predictive is None else 0.0
 
     def last_activity(self, state: CustomerActivity) -> float:
         """When the customer last did something the policy counts as activity (``NEVER`` if never)."""
@@ -77,6 +82,10 @@ class Lifecycle:
             return None
         position, code = rung
         due = last_activity + self._seconds(state, position)
+        if self._predictive is not None and position < self._predicted_rungs:
+            predicted = self._predictive.due(state, last_activity)
+            if predicted is not None and predicted < due:
+                due = predicted
         earliest = max(entered_at, state.last_purchase) if self._adaptive else entered_at
         return code, due if due > earliest else earliest
 
@@ -94,3 +103,32 @@ def _getter(fields: list[str]) -> Callable[[CustomerActivity], tuple[float, ...]
         single = attrgetter(fields[0])
         return lambda state: (single(state),)
     return attrgetter(*fields)
+
+
+class PredictiveTrigger:
+    """When a customer's P(alive) drops below the policy's threshold (``Predictive``): the time
+    their win-back starts unless the fixed threshold comes first.
+
+    P(alive) only falls while the customer does not buy, so the time is solved for once per
+    state, not searched.  Only a drop after the customer's last activity counts: activity since
+    (a login, a click) shows them still there, and only their next purchase moves the time on.
+    """
+
+    def __init__(self, predictive: Predictive) -> None:
+        parameters = predictive.model
+        self.model = BgNbd(
+            r=parameters.r, alpha=parameters.alpha, a=parameters.a, b=parameters.b, unit_seconds=parameters.time_unit_days * DAY
+        )
+        self.threshold = predictive.enter_winback_below
+
+    def due(self, state: CustomerActivity, last_activity: float) -> float | None:
+        """When P(alive) falls below the threshold, if that is after ``last_activity``; else None."""
+        first = state.bought_first()
+        if first == NEVER:
+            return None
+        unit = self.model.unit_seconds
+        crossing = self.model.below_at(state.purchase_count - 1, (state.last_purchase - first) / unit, self.threshold)
+        if crossing is None:
+            return None
+        at = first + crossing * unit
+        return at if at > last_activity else None

@@ -106,6 +106,9 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
     # The latest messages sent, for attributing email engagement and conversions to them
     # (``streams.core.attribution``): at most MAX_MESSAGES, each a list of ints indexed by ``SENT_*``.
     messages: list[list[int]] = []
+    # When the customer first bought (``NEVER``: no purchase, or a state stored before this was
+    # kept, whose first purchase is taken as ``first_seen``): the predictive trigger's start.
+    first_purchase: float = NEVER
 
     @classmethod
     def starting(cls, at: float) -> CustomerActivity:
@@ -234,6 +237,10 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
         self.locale = profile.locale
 
     def _record_purchase(self, purchase: Purchase, at: float) -> None:
+        if self.first_purchase == NEVER:
+            self.first_purchase = at if self.purchase_count == 0 else min(at, self.first_seen)
+        elif at < self.first_purchase:
+            self.first_purchase = at
         self.purchase_count += 1
         self.total_spend += purchase.amount
         if at > self.last_purchase:
@@ -267,6 +274,13 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
             self.unsubscribed |= CHANNEL_BITS["email"]
         elif action == "bounce":
             self.bounced |= CHANNEL_BITS["email"]
+
+    def bought_first(self) -> float:
+        """When the customer first bought (``NEVER``: never); for a state stored before
+        ``first_purchase`` was kept, their first event, the closest it knows."""
+        if self.first_purchase != NEVER or not self.purchase_count:
+            return self.first_purchase
+        return self.first_seen
 
     def cadence(self) -> float | None:
         """Seconds between this customer's purchases: the median of the latest gaps, robust to one odd gap."""

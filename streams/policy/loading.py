@@ -6,6 +6,7 @@ keep the last one).
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,10 @@ from pydantic import ValidationError
 
 from streams.policy.messages import PolicyError, explain, report
 from streams.policy.sections import Policy, keys_at
+
+# The model file ``winback model fit`` writes and ``predictive.model`` names: its layout's version and model.
+MODEL_FILE_FORMAT = 1
+MODEL_KIND = "bg/nbd"
 
 
 def default_policy_path() -> Path:
@@ -29,15 +34,19 @@ def load_policy(path: str | Path) -> Policy:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise PolicyError([f"{path}: cannot read: {error}"]) from None
-    return parse_policy(text, source=str(path))
+    return parse_policy(text, source=str(path), base=path.parent)
 
 
-def parse_policy(text: str, source: str = "<policy>") -> Policy:
-    """Validate policy YAML text; ``source`` names it in error messages."""
+def parse_policy(text: str, source: str = "<policy>", base: Path = Path(".")) -> Policy:
+    """Validate policy YAML text; ``source`` names it in error messages, files it names are
+    relative to ``base``."""
     data, lines, duplicates = _read_yaml(text, source)
     if not isinstance(data, dict):
         top_level = ("", "expected a mapping with stages and campaigns")
         raise PolicyError(report(source, [*duplicates, top_level], lines))
+    unreadable = _read_model_file(data, base)
+    if unreadable:
+        raise PolicyError(report(source, [*duplicates, unreadable], lines))
     try:
         policy = Policy.model_validate(data)
     except ValidationError as error:
@@ -45,6 +54,24 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     if duplicates:
         raise PolicyError(report(source, duplicates, lines))
     return policy
+
+
+def _read_model_file(data: dict[str, Any], base: Path) -> tuple[str, str] | None:
+    """Put the parameters of the file ``predictive.model`` names in its place (a mapping there
+    is inline parameters); the problem, as (key path, message), if the file cannot be used."""
+    predictive = data.get("predictive")
+    if not isinstance(predictive, dict) or not isinstance(predictive.get("model"), str):
+        return None
+    path = base / predictive["model"]
+    try:
+        written = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        return "predictive.model", f"cannot read {path}: {error}"
+    if not isinstance(written, dict) or written.get("format") != MODEL_FILE_FORMAT or written.get("model") != MODEL_KIND:
+        return "predictive.model", f"{path} is not a model file written by `winback model fit` (format {MODEL_FILE_FORMAT}, {MODEL_KIND})"
+    parameters = written.get("parameters")
+    predictive["model"] = {**parameters, "time_unit_days": written.get("time_unit_days", 1.0)} if isinstance(parameters, dict) else parameters
+    return None
 
 
 def _read_yaml(text: str, source: str) -> tuple[Any, dict[str, int], list[tuple[str, str]]]:

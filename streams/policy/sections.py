@@ -351,6 +351,26 @@ class Campaign(_Section):
         return step.survey_url if step.survey_url is not None else self.survey_url
 
 
+class ChurnModel(_Section):
+    """A fitted BG/NBD model's parameters (``winback model fit`` writes them to a file, which
+    ``predictive.model`` names; they may be given inline too), times in ``time_unit_days``."""
+
+    r: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    alpha: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    a: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    b: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    time_unit_days: Days = 1.0
+
+
+class Predictive(_Section):
+    """The predictive trigger: a customer enters win-back once the model's probability that they
+    are still a customer (P(alive), from their purchases) drops below ``enter_winback_below``
+    after their last activity, or at the winback threshold, whichever comes first."""
+
+    model: ChurnModel
+    enter_winback_below: float = Field(gt=0, lt=1, allow_inf_nan=False)
+
+
 class Policy(_Section):
     """A whole policy file."""
 
@@ -364,6 +384,7 @@ class Policy(_Section):
     economics: Economics = Economics()
     campaigns: dict[str, Campaign] = {}
     catch_up: CatchUp | None = None  # unset: the caller's default (latest on the wall clock, else all)
+    predictive: Predictive | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
@@ -381,7 +402,13 @@ class Policy(_Section):
             *self._step_order(),
             *self._tier_names(),
             *self._variant_names(),
+            *self._predictive_stage(),
         ]
+
+    def _predictive_stage(self) -> list[tuple[str, str]]:
+        if self.predictive is not None and self.stages.winback is None:
+            return [("predictive", "the predictive trigger enters win-back: configure stages.winback")]
+        return []
 
     def _threshold_order(self) -> list[tuple[str, str]]:
         configured = self.stages.configured()

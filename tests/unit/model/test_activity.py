@@ -132,3 +132,21 @@ def test_an_event_at_the_epoch_itself_is_a_time_not_never():
     state.record(login(0), 0.0)
     assert state.last_login == 0.0 != NEVER
     assert CustomerActivity.decode(state.encode()).last_login == 0.0  # and stays one when stored
+
+
+def test_the_first_purchase_is_kept_and_a_late_earlier_one_moves_it_back():
+    state = fold(login(0), purchase(3, event_id="p3"), purchase(9, event_id="p9"))
+    assert state.first_purchase == state.bought_first() == moment(3)
+    state.record(purchase(1, event_id="p1"), moment(1))
+    assert state.first_purchase == moment(1) and state.last_purchase == moment(9)
+    assert fold(login(0)).bought_first() == NEVER
+
+
+def test_a_state_stored_without_the_first_purchase_takes_its_first_event_for_it():
+    stored = fold(purchase(2, event_id="p2"), purchase(5, event_id="p5"))
+    fields = msgspec.msgpack.decode(stored.encode())
+    appended = CustomerActivity.__struct_fields__.index("first_purchase")
+    old = CustomerActivity.decode(msgspec.msgpack.encode(fields[:appended]))  # written before the field was appended
+    assert old.first_purchase == NEVER and old.bought_first() == moment(2)
+    old.record(purchase(8, event_id="p8"), moment(8))
+    assert old.first_purchase == moment(2)
