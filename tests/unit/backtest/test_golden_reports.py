@@ -33,3 +33,10 @@ def test_full_records_give_the_recorded_report(logs, log):
     lines = b"".join(read_text(logs[log])).splitlines()
     report = run_backtest(lines, load_policy(POLICIES["full"]), on_record=lambda customer, record: seen.append(record))
     assert seen and report.as_dict() == json.loads(golden_path(log, "full", "json").read_text())
+
+
+@pytest.mark.parametrize(("log", "policy", "suffix"), [("sparse", "full", "txt"), ("sparse", "example", "json"), ("dense", "full", "json")])
+def test_workers_give_the_recorded_report(logs, log, policy, suffix):
+    """Customers shared among processes by hash, counted back in the log's order: the same bytes."""
+    for workers in ("2", "3"):
+        assert backtest_output(logs[log], policy, suffix, "--workers", workers) == golden_path(log, policy, suffix).read_text()
