@@ -40,6 +40,7 @@ _KEY = b'"customer_id"'
 _KEY_VALUE = b'"customer_id":"'  # as msgspec, orjson and most encoders write it (json.dumps's
 # spaced form is decoded line by line, as every other line that is not filed by its bytes)
 _BATCH_LINES = 4096  # lines filed per round (one scan each for backslashes and keys)
+_DECODE_LINES = 2048  # lines of several customers decoded in one call
 
 
 class EventFileError(Exception):
@@ -213,22 +214,53 @@ class EventLog:
         ``rejections`` holds every rejected line, in line order.
         """
         files, alone = self._files, self._alone
+        chunk: list[tuple[int, list[int | bytes], list[tuple[int, AnyInput, float]]]] = []
+        lines = 0
         for order, key in enumerate(list(files)):
             filed = files.pop(key)
             if filed is _FOREIGN:
                 continue
-            customer = self._decode(filed, alone.pop(key, []))
-            if customer is not None:
-                customer.order = order
-                yield customer
+            chunk.append((order, filed, alone.pop(key, [])))
+            lines += len(filed)
+            if lines >= 2 * _DECODE_LINES:  # (a number and a line each)
+                yield from self._decode_chunk(chunk)
+                chunk, lines = [], 0
+        yield from self._decode_chunk(chunk)
         blanks = self._blanks
         self.rejections = sorted((number - bisect_left(blanks, number), why) for number, why in self.rejections)
 
-    def _decode(self, filed: list[int | bytes], numbered: list[tuple[int, AnyInput, float]]) -> CustomerEvents | None:
-        """The customer's events from their ``filed`` lines (decoded here) and those decoded on their own."""
+    def _decode_chunk(
+        self, chunk: list[tuple[int, list[int | bytes], list[tuple[int, AnyInput, float]]]]
+    ) -> Iterator[CustomerEvents]:
+        """The customers of ``chunk`` (order, filed lines, events decoded on their own), their
+        filed lines decoded in one call: a sparse log's customers have a few lines each, and a
+        call per customer would cost more than their decoding.  When any line of the chunk is
+        bad, each customer is decoded on their own."""
+        batch = self._decode_lines([line for _, filed, _ in chunk for line in cast("list[bytes]", filed[1::2])])
+        start = 0
+        for order, filed, numbered in chunk:
+            end = start + len(filed) // 2
+            if batch is None:
+                own = self._decode_lines(cast("list[bytes]", filed[1::2]))
+            else:
+                own = (batch[0][start:end], batch[1][start:end]) if end > start else None
+            customer = self._decode(filed, numbered, own)
+            start = end
+            if customer is not None:
+                customer.order = order
+                yield customer
+
+    def _decode_lines(self, lines: list[bytes]) -> tuple[list[AnyInput], list[float]] | None:
+        """The events and times of ``lines`` decoded in one call, or None (no lines, or a bad one among them)."""
+        return decode_batch_at(lines, now=self.now, limits=self._fast_limits) if lines else None
+
+    def _decode(
+        self, filed: list[int | bytes], numbered: list[tuple[int, AnyInput, float]], batch: tuple[list[AnyInput], list[float]] | None
+    ) -> CustomerEvents | None:
+        """The customer's events from their ``filed`` lines and those decoded on their own;
+        ``batch``: the filed lines' events and times (None: decode them line by line)."""
         # the flat list alternates numbers and lines
         lines, limits = cast("list[bytes]", filed[1::2]), self.limits
-        batch = decode_batch_at(lines, now=self.now, limits=self._fast_limits) if lines else None
         if batch is not None and not numbered:
             events, times = batch
         else:
