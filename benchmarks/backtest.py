@@ -1,13 +1,20 @@
-"""Backtest throughput and state size on a generated shop log of >= 1M events.
+"""Backtest throughput beside DuckDB, on a sparse shop log (like a real one) and a dense generated one.
 
-Prints events/second of ``winback backtest`` (read, decode, group, sort, replay, report) on one
-core, how much of that time reading, filing and decoding the lines take, the peak resident
-memory, and the serialized bytes per customer of the final states.  Targets: >= 250,000
-events/s and <= 300 bytes per customer.  The log is generated once (seeded) and reused from the
-cache dir.  Wall time on a shared machine is noisy: ``--repeat`` runs the backtest several
-times and prints the median, and CPU time is printed too.
+For each workload it prints, side by side: the backtest's events/second on one process (the
+call of ``backtest_file``: read, decode, group, sort, replay, report; interpreter start and
+imports excluded) and its CPU-time rate, the same backtest in ``--workers`` processes
+(``winback backtest --workers``) and its speed-up, DuckDB computing the same stage-entry counts
+with SQL from the same file (``streams.backtest.stage_sql``) on one thread and on two, the
+backtest's time as a multiple of DuckDB's, and the serialized state bytes per customer.  The
+SQL counts must equal the backtest's triggers: the benchmark fails loudly if they do not.
+Targets (issue 22): >= 250,000 events/s per core, <= 300 bytes per customer.
 
-    python benchmarks/backtest.py [--customers 30000] [--days 365] [--gzip] [--repeat 1]
+The sparse log (``traffic.sparse_history``: 1-5 orders per customer over two years, a few heavy
+buyers, some newsletter engagement) and the dense one (``traffic.generate_history``) are generated
+once (seeded) and reused from the cache dir.  Wall time on a shared machine is noisy: ``--repeat``
+takes the median of several runs.
+
+    python benchmarks/backtest.py [--sparse 240000] [--dense 30000] [--workers 2] [--repeat 1]
 """
 
 from __future__ import annotations
@@ -20,27 +27,43 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
-from streams.devtools import traffic
+from streams.backtest.event_log import EventLog, read_text
+from streams.backtest.report import Report
 from streams.backtest.run import backtest_file
-from streams.backtest.event_log import read_text
-from streams.backtest.event_log import EventLog
+from streams.backtest.stage_sql import stage_entries
+from streams.backtest.workers import backtest_in_workers
+from streams.devtools import traffic
+from streams.devtools.traffic import generate_history, sparse_history, write_jsonl
 from streams.policy.loading import default_policy_path, load_policy
-from streams.devtools.traffic import generate_history, write_jsonl
+from streams.policy.sections import Policy
 
 CACHE = Path(tempfile.gettempdir()) / "winback-bench"
 
 
-def event_log(customers: int, days: int, gzipped: bool) -> Path:
-    """The seeded log for these parameters and this version of the generator, made on first use."""
+def event_log(name: str, customers: int) -> Path:
+    """The seeded log of the workload for this version of the generator, made on first use."""
     generator = hashlib.sha1(Path(traffic.__file__).read_bytes()).hexdigest()[:8]
-    path = CACHE / f"history-{customers}c-{days}d-{generator}.jsonl{'.gz' if gzipped else ''}"
+    path = CACHE / f"{name}-{customers}c-{generator}.jsonl"
     if not path.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        count = write_jsonl(generate_history(customers, days, seed=7), path)
+        events = sparse_history(customers, 730) if name == "sparse" else generate_history(customers, 365, seed=7)
+        count = write_jsonl(events, path)
         print(f"generated {count:,} events in {time.perf_counter() - started:.1f} s -> {path}")
     return path
+
+
+def timed(run: Callable[[], object], repeat: int) -> tuple[object, float, float]:
+    """The last result of ``run``, its median wall time and median CPU time (this process's)."""
+    walls, cpus, result = [], [], None
+    for _ in range(repeat):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        result = run()
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu_started)
+    return result, statistics.median(walls), statistics.median(cpus)
 
 
 def input_seconds(path: Path) -> tuple[float, float]:
@@ -58,37 +81,57 @@ def input_seconds(path: Path) -> tuple[float, float]:
         gc.enable()
 
 
+def workload(name: str, path: Path, policy: Policy, workers: int, repeat: int) -> list[str]:
+    """The workload's row of the table (and a check that SQL and the backtest agree)."""
+    now = time.time()
+    report, wall, cpu = timed(lambda: backtest_file(path, policy, now=now), repeat)
+    assert isinstance(report, Report)
+    shared, shared_wall, _ = timed(lambda: backtest_in_workers(path, policy, workers, now=now), repeat)
+    assert isinstance(shared, Report)
+    sql, sql_wall, _ = timed(lambda: stage_entries(path, policy, threads=1), repeat)
+    _, sql_wall_2, _ = timed(lambda: stage_entries(path, policy, threads=2), repeat)
+    triggers = dict(report.triggers)
+    if sql != triggers or shared.as_dict() != report.as_dict():
+        raise SystemExit(f"{name}: the counts disagree: backtest {triggers}, {workers} workers {dict(shared.triggers)}, DuckDB {sql}")
+    filing, decoding = input_seconds(path)
+    events = report.events
+    print(
+        f"{name}: {events:,} events, {report.customers:,} customers; of the backtest's {wall:.2f} s, reading and "
+        f"filing lines {filing:.2f} s, decoding them {decoding:.2f} s; stage entries {triggers} (DuckDB: the same)"
+    )
+    return [
+        name,
+        f"{events / wall:,.0f}",
+        f"{events / cpu:,.0f}",
+        f"{events / shared_wall:,.0f} ({wall / shared_wall:.2f}x)",
+        f"{sql_wall:.2f} s",
+        f"{sql_wall_2:.2f} s",
+        f"{wall / sql_wall:.1f}x",
+        f"{report.as_dict()['state_bytes_per_customer']}",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=30_000)
-    parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--gzip", action="store_true", help="read a gzipped log")
+    parser.add_argument("--sparse", type=int, default=240_000, help="customers of the sparse shop (about 3.9 events each)")
+    parser.add_argument("--dense", type=int, default=30_000, help="customers of the dense generated shop (about 40 events each)")
+    parser.add_argument("--workers", type=int, default=2, help="processes of the shared backtest")
     parser.add_argument("--policy", type=Path, default=default_policy_path())
-    parser.add_argument("--repeat", type=int, default=1, help="backtest runs; the median is printed")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each; the median is printed")
     args = parser.parse_args()
 
-    path = event_log(args.customers, args.days, args.gzip)
     policy = load_policy(args.policy)
-    walls, cpus = [], []
-    for _ in range(args.repeat):
-        started, cpu_started = time.perf_counter(), time.process_time()
-        report = backtest_file(path, policy)
-        walls.append(time.perf_counter() - started)
-        cpus.append(time.process_time() - cpu_started)
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-    elapsed, cpu = statistics.median(walls), statistics.median(cpus)
-    figures = report.as_dict()
     print(f"policy: {args.policy}")
-    print(f"events: {report.events:,} from {report.customers:,} customers ({path.name})")
-    runs = f" (median of {args.repeat}: {', '.join(f'{wall:.2f}' for wall in walls)})" if args.repeat > 1 else ""
-    print(f"backtest: {elapsed:.2f} s = {report.events / elapsed:,.0f} events/s (target >= 250,000){runs}")
-    print(f"  CPU time: {cpu:.2f} s = {report.events / cpu:,.0f} events/s")
-    print(f"  peak memory (RSS): {peak_mib:,.0f} MiB")
-    filing, decoding = input_seconds(path)
-    print(f"  of which reading and filing lines per customer (streams.backtest.event_log): {filing:.2f} s")
-    print(f"  of which decoding each customer's lines (streams.model.codec.decode_batch_at): {decoding:.2f} s")
-    print(f"state: {figures['state_bytes_per_customer']} bytes per customer (target <= 300)")
-    print(f"triggers: {figures['triggers']}  commands: {figures['commands']}")
+    header = [
+        "workload", "events/s (1 process)", "events/s (CPU time)", f"events/s ({args.workers} workers)",
+        "DuckDB 1 thread", "DuckDB 2 threads", "backtest / DuckDB", "state bytes/customer",
+    ]  # fmt: skip
+    rows = [workload(name, event_log(name, customers), policy, args.workers, args.repeat) for name, customers in (("sparse", args.sparse), ("dense", args.dense))]
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
+    for row in [header, *rows]:
+        print(" | ".join(cell.rjust(width) for cell, width in zip(row, widths)))
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    print(f"peak memory of this process (RSS): {peak_mib:,.0f} MiB; targets: >= 250,000 events/s per core, <= 300 bytes per customer")
 
 
 if __name__ == "__main__":

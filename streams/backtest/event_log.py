@@ -12,12 +12,18 @@ A backtest replays each customer on their own, so an event log is read in two pa
 A customer's events are decoded together, so they sit together in memory while the customer
 is replayed, and the caller can drop them right after instead of holding the whole decoded
 history.  Rejected lines are collected with their line numbers.
+
+A log can be one ``Shard`` of the history: it reads every line but keeps only the customers
+whose id hashes to it, so several processes can share a backtest (``streams.backtest.workers``).
+Every shard files every customer's id in the same order, so each customer's ``order``, their
+place among the customers of the whole log, is the same in every shard.
 """
 
 from __future__ import annotations
 
 import gzip
 import zlib
+from typing import NamedTuple
 from dataclasses import replace
 from bisect import bisect_left
 from itertools import compress, count, islice
@@ -34,6 +40,7 @@ _KEY = b'"customer_id"'
 _KEY_VALUE = b'"customer_id":"'  # as msgspec, orjson and most encoders write it (json.dumps's
 # spaced form is decoded line by line, as every other line that is not filed by its bytes)
 _BATCH_LINES = 4096  # lines filed per round (one scan each for backslashes and keys)
+_DECODE_LINES = 2048  # lines of several customers decoded in one call
 
 
 class EventFileError(Exception):
@@ -78,14 +85,29 @@ def _why_unreadable(path: Path, error: OSError | EOFError | zlib.error) -> str:
 
 
 class CustomerEvents:
-    """One customer's valid events in (time, event id) order, and their times in epoch seconds."""
+    """One customer's valid events in (time, event id) order, their times in epoch seconds, and
+    the customer's ``order``: their place among the log's customers, by first line."""
 
-    __slots__ = ("customer_id", "events", "times")
+    __slots__ = ("customer_id", "events", "times", "order")
 
-    def __init__(self, customer_id: str, events: list[AnyInput], times: list[float]) -> None:
+    def __init__(self, customer_id: str, events: list[AnyInput], times: list[float], order: int = 0) -> None:
         self.customer_id = customer_id
         self.events = events
         self.times = times
+        self.order = order
+
+
+class Shard(NamedTuple):
+    """Shard ``number`` of ``of`` (from 0): the customers whose id's CRC-32 is ``number`` modulo ``of``."""
+
+    number: int
+    of: int
+
+    def owns(self, key: bytes) -> bool:
+        return zlib.crc32(key) % self.of == self.number
+
+
+_FOREIGN: list[int | bytes] = []  # what a shard files under another shard's customer: nothing, ever
 
 
 class EventLog:
@@ -94,14 +116,16 @@ class EventLog:
     ``EventLog(lines)`` numbers every item of ``lines`` as one line, as given;
     ``EventLog.from_text(pieces)`` reads text that comes in pieces ending at line ends and,
     skips blank lines without numbering them.  ``now``: the time a line may be dated at most
-    ``limits.max_future_skew_seconds`` after (None: no such check), as in ``codec``.
+    ``limits.max_future_skew_seconds`` after (None: no such check), as in ``codec``.  ``shard``:
+    keep only that shard's customers (the first shard also keeps the lines that name no customer).
     """
 
     def __init__(
-        self, lines: Iterable[bytes] = (), *, limits: Limits = DEFAULT_LIMITS, now: float | None = None
+        self, lines: Iterable[bytes] = (), *, limits: Limits = DEFAULT_LIMITS, now: float | None = None, shard: Shard | None = None
     ) -> None:
         self.limits = limits
         self.now = now
+        self.shard = shard
         self.rejections: list[tuple[int, Rejection]] = []  # (line number, why); in line order once read
         # Customer id -> the number and the line, one after the other, of each line filed under
         # it, with the customers in order of their first line.  One flat list a customer: filing
@@ -119,9 +143,9 @@ class EventLog:
 
     @classmethod
     def from_text(
-        cls, pieces: Iterable[bytes], *, limits: Limits = DEFAULT_LIMITS, now: float | None = None
+        cls, pieces: Iterable[bytes], *, limits: Limits = DEFAULT_LIMITS, now: float | None = None, shard: Shard | None = None
     ) -> EventLog:
-        log = cls(limits=limits, now=now)
+        log = cls(limits=limits, now=now, shard=shard)
         log._terminator = b"\n"
         # A line is one byte longer with its terminator: the batches keep within the limit
         # with it (a line at the very limit is decided on its own).
@@ -155,7 +179,9 @@ class EventLog:
             key = line[start : line.find(b'"', start)]
             filed = get(key)
             if filed is None:
-                files[key] = filed = []
+                files[key] = filed = [] if self._owns(key) else _FOREIGN
+            elif filed is _FOREIGN:
+                continue
             filed.append(number)
             filed.append(line)
         for number, line in alone:
@@ -165,12 +191,17 @@ class EventLog:
                 continue
             decoded = decode_line_at(raw, now=self.now, limits=self.limits)
             if isinstance(decoded, Rejection):
-                self.rejections.append((number, decoded))
+                if self.shard is None or self.shard.number == 0:
+                    self.rejections.append((number, decoded))
                 continue
             event, at = decoded
             key = event.customer_id.encode("utf-8", "surrogatepass")
-            files.setdefault(key, [])  # the customer's place in the order of first lines
-            self._alone.setdefault(key, []).append((number, event, at))
+            # the customer's place in the order of first lines
+            if files.setdefault(key, [] if self._owns(key) else _FOREIGN) is not _FOREIGN:
+                self._alone.setdefault(key, []).append((number, event, at))
+
+    def _owns(self, key: bytes) -> bool:
+        return self.shard is None or self.shard.owns(key)
 
     def _raw(self, number: int, line: bytes) -> bytes:
         """The line as it was read, terminator included (its length is checked against the limit)."""
@@ -183,18 +214,53 @@ class EventLog:
         ``rejections`` holds every rejected line, in line order.
         """
         files, alone = self._files, self._alone
-        for key in list(files):
-            customer = self._decode(files.pop(key), alone.pop(key, []))
-            if customer is not None:
-                yield customer
+        chunk: list[tuple[int, list[int | bytes], list[tuple[int, AnyInput, float]]]] = []
+        lines = 0
+        for order, key in enumerate(list(files)):
+            filed = files.pop(key)
+            if filed is _FOREIGN:
+                continue
+            chunk.append((order, filed, alone.pop(key, [])))
+            lines += len(filed)
+            if lines >= 2 * _DECODE_LINES:  # (a number and a line each)
+                yield from self._decode_chunk(chunk)
+                chunk, lines = [], 0
+        yield from self._decode_chunk(chunk)
         blanks = self._blanks
         self.rejections = sorted((number - bisect_left(blanks, number), why) for number, why in self.rejections)
 
-    def _decode(self, filed: list[int | bytes], numbered: list[tuple[int, AnyInput, float]]) -> CustomerEvents | None:
-        """The customer's events from their ``filed`` lines (decoded here) and those decoded on their own."""
+    def _decode_chunk(
+        self, chunk: list[tuple[int, list[int | bytes], list[tuple[int, AnyInput, float]]]]
+    ) -> Iterator[CustomerEvents]:
+        """The customers of ``chunk`` (order, filed lines, events decoded on their own), their
+        filed lines decoded in one call: a sparse log's customers have a few lines each, and a
+        call per customer would cost more than their decoding.  When any line of the chunk is
+        bad, each customer is decoded on their own."""
+        batch = self._decode_lines([line for _, filed, _ in chunk for line in cast("list[bytes]", filed[1::2])])
+        start = 0
+        for order, filed, numbered in chunk:
+            end = start + len(filed) // 2
+            if batch is None:
+                own = self._decode_lines(cast("list[bytes]", filed[1::2]))
+            else:
+                own = (batch[0][start:end], batch[1][start:end]) if end > start else None
+            customer = self._decode(filed, numbered, own)
+            start = end
+            if customer is not None:
+                customer.order = order
+                yield customer
+
+    def _decode_lines(self, lines: list[bytes]) -> tuple[list[AnyInput], list[float]] | None:
+        """The events and times of ``lines`` decoded in one call, or None (no lines, or a bad one among them)."""
+        return decode_batch_at(lines, now=self.now, limits=self._fast_limits) if lines else None
+
+    def _decode(
+        self, filed: list[int | bytes], numbered: list[tuple[int, AnyInput, float]], batch: tuple[list[AnyInput], list[float]] | None
+    ) -> CustomerEvents | None:
+        """The customer's events from their ``filed`` lines and those decoded on their own;
+        ``batch``: the filed lines' events and times (None: decode them line by line)."""
         # the flat list alternates numbers and lines
         lines, limits = cast("list[bytes]", filed[1::2]), self.limits
-        batch = decode_batch_at(lines, now=self.now, limits=self._fast_limits) if lines else None
         if batch is not None and not numbered:
             events, times = batch
         else:

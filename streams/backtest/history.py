@@ -28,7 +28,7 @@ from typing import Any
 
 import msgspec
 
-from streams.backtest.event_log import EventLog, read_text
+from streams.backtest.event_log import EventLog, Shard, read_text
 from streams.model.codec import DEFAULT_LIMITS, Limits, Rejection
 from streams.model.events import AnyInput
 
@@ -96,6 +96,10 @@ class History:
         timed.sort(key=_time_and_id)
         return timed
 
+    def line_in_file(self, number: int) -> int:
+        """The row or line number, in its file, of the log's line ``number``."""
+        return self.place(number)[1]
+
     def rejections(self) -> list[tuple[Path, int, Rejection]]:
         """Every rejected line as (file, its number there, why); complete once ``log.customers()`` is exhausted."""
         return [(*self.place(number), why) for number, why in self.log.rejections]
@@ -112,9 +116,11 @@ def read_history(
     limits: Limits = DEFAULT_LIMITS,
     now: float | None = None,
     on_lines: Callable[[int], None] = lambda count: None,
+    shard: Shard | None = None,
 ) -> History:
     """Read every file into one ``EventLog`` (checked against ``limits``, far-future times against
     ``now``); ``on_lines`` is told the number of lines of each piece read, for a progress bar.
+    ``shard``: keep only that shard's customers (``EventLog``).
 
     A CSV file's numbers are its lines (the header is line 1); a Parquet file's, its rows
     (from 1); a JSON-lines file's, its non-blank lines.  Raises ``HistoryError`` (or
@@ -122,7 +128,7 @@ def read_history(
     """
     counter = _LineCounter(on_lines)
     pieces = (piece for path in paths for piece in counter.pieces(path, columns or ColumnMap()))
-    log = EventLog.from_text(pieces, limits=limits, now=now)
+    log = EventLog.from_text(pieces, limits=limits, now=now, shard=shard)
     return History(log, list(paths), counter.starts)
 
 

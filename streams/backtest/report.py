@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from streams.core.controls.assignment import Assignment
 from streams.core.kpis import Converted, Engaged, KpiTally, Lapse, Sent
@@ -109,24 +109,46 @@ class Report:
             self.rejected_examples.append({"line": line, "reason": rejection.reason, "detail": rejection.detail})
 
     def count(self, record: Record | Counted) -> None:
-        """Count a full record, or what ``COUNTING`` keeps of one (the same fields)."""
-        if isinstance(record, (Trigger, Lapse, MessageCommand, Sent, Outcome, Converted, Engagement, Engaged)):
-            self.kpis.add(record)
-        if isinstance(record, (Trigger, Lapse)):
-            self.triggers[record.stage] += 1
-            self._group(record.campaign, record.variant, record.holdout).triggered += 1
-        elif isinstance(record, (MessageCommand, Sent)):
-            self.commands[record.channel] += 1
-            self._group(record.campaign, record.variant, False).commands += 1
-        elif isinstance(record, (Skip, SkipCount)):
-            self.skips[record.reason] += 1
-            self.skip_actions[record.action] += 1
-        elif isinstance(record, (Outcome, Converted)):
-            group = self._group(record.campaign, record.variant, record.holdout)
-            group.conversions += 1
-            group.revenue += record.revenue
-        elif isinstance(record, Erased):
-            self.erasures += 1
+        """Count a full record, or what ``COUNTING`` keeps of one (the same fields).
+
+        Looked up by the record's class (a backtest counts millions), not tested class by class."""
+        self._counters[type(record)](record)
+
+    def __post_init__(self) -> None:
+        self._counters: dict[type, Callable[[Any], None]] = {
+            **dict.fromkeys((Trigger, Lapse), self._count_lapse),
+            **dict.fromkeys((MessageCommand, Sent), self._count_message),
+            **dict.fromkeys((Skip, SkipCount), self._count_skip),
+            **dict.fromkeys((Outcome, Converted), self._count_conversion),
+            **dict.fromkeys((Engagement, Engaged), self._count_engagement),
+            Erased: self._count_erasure,
+        }
+
+    def _count_lapse(self, record: Trigger | Lapse) -> None:
+        self.kpis.add(record)
+        self.triggers[record.stage] += 1
+        self._group(record.campaign, record.variant, record.holdout).triggered += 1
+
+    def _count_message(self, record: MessageCommand | Sent) -> None:
+        self.kpis.add(record)
+        self.commands[record.channel] += 1
+        self._group(record.campaign, record.variant, False).commands += 1
+
+    def _count_skip(self, record: Skip | SkipCount) -> None:
+        self.skips[record.reason] += 1
+        self.skip_actions[record.action] += 1
+
+    def _count_conversion(self, record: Outcome | Converted) -> None:
+        self.kpis.add(record)
+        group = self._group(record.campaign, record.variant, record.holdout)
+        group.conversions += 1
+        group.revenue += record.revenue
+
+    def _count_engagement(self, record: Engagement | Engaged) -> None:
+        self.kpis.add(record)
+
+    def _count_erasure(self, record: Erased) -> None:
+        self.erasures += 1
 
     def _group(self, campaign: str, variant: str, holdout: bool) -> GroupFigures:
         key = (campaign, variant, holdout)

@@ -24,9 +24,10 @@ import time
 from bisect import bisect_right
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 from streams.backtest.event_log import CustomerEvents, EventLog, read_text
+from streams.backtest.history import History
 from streams.backtest.report import COUNTING, Report
 from streams.core.engine import Engine
 from streams.core.kpis import KpiTally
@@ -36,14 +37,25 @@ from streams.model.codec import DEFAULT_LIMITS, Limits
 from streams.model.records import STAGES, Record
 from streams.policy.sections import Policy
 
+PROGRESS_EVENTS = 50_000  # events replayed between two calls of a progress callback
+
 
 def backtest_file(
     path: Path, policy: Policy, *, until: float | None = None, limits: Limits = DEFAULT_LIMITS, now: float | None = None
 ) -> Report:
     """``run_backtest`` of the file's non-blank lines, read in pieces (``read_text``)."""
     now = time.time() if now is None else now
-    with _without_gc():
+    with without_gc():
         return _run(EventLog.from_text(read_text(path), limits=limits, now=now), policy, until, None)
+
+
+def backtest_history(
+    history: History, policy: Policy, *, until: float | None = None, on_events: Callable[[int], None] = lambda count: None
+) -> Report:
+    """``run_backtest`` of a shop's history files (``history.read_history``), its rejected lines
+    numbered as in their file; ``on_events`` is told how many events were replayed, now and then."""
+    with without_gc():
+        return _run(history.log, policy, until, None, on_events, history.line_in_file)
 
 
 def run_backtest(
@@ -69,34 +81,98 @@ def run_backtest(
     latest event of the whole log when it is not given).
     """
     now = time.time() if now is None else now
-    with _without_gc():
+    with without_gc():
         return _run(EventLog(lines, limits=limits, now=now), policy, until, on_record)
 
 
-def _run(log: EventLog, policy: Policy, until: float | None, on_record: Callable[[str, Record], None] | None) -> Report:
+def _run(
+    log: EventLog,
+    policy: Policy,
+    until: float | None,
+    on_record: Callable[[str, Record], None] | None,
+    on_events: Callable[[int], None] = lambda count: None,
+    line_in_file: Callable[[int], int] = lambda number: number,
+) -> Report:
     report = Report(kpis=KpiTally(policy.economics))
     engine = Engine(policy, FULL if on_record is not None else COUNTING)
-    replayed: list[tuple[str, CustomerActivity | None, list[Record]]] = []
+    replayed, latest = replay_log(engine, log, until, report, on_events)
+    for number, rejection in log.rejections:
+        report.reject(line_in_file(number), rejection)
+    report.until = until = latest if until is None else until
+    if until is not None:  # None only when no customer has a valid event
+        for customer in finish(engine, replayed, until):
+            count_customer(report, customer, on_record)
+    return report
+
+
+class Replayed(NamedTuple):
+    """A customer after their events up to ``until``: their state (None: every event was later)
+    and records, and their place among the log's customers."""
+
+    order: int
+    customer_id: str
+    state: CustomerActivity | None
+    records: list[Record]
+
+
+class Finished(NamedTuple):
+    """A customer at the end of a backtest: what the report counts of them."""
+
+    order: int
+    customer_id: str
+    records: list[Record]
+    stage: int | None  # None: erased (in no stage), or no event up to ``until``
+    state_bytes: int
+
+
+def replay_log(
+    engine: Engine, log: EventLog, until: float | None, report: Report, on_events: Callable[[int], None] = lambda count: None
+) -> tuple[list[Replayed], float | None]:
+    """Replay every customer's events up to ``until`` (counting events, duplicates and those left
+    out in ``report``): the customers, in order, and the latest valid event's time.
+    ``on_events`` is told the number of events replayed about every ``PROGRESS_EVENTS``."""
+    replayed: list[Replayed] = []
     latest = None
+    told = 0
     for customer in log.customers():
         report.events += len(customer.times)
         if latest is None or customer.times[-1] > latest:
             latest = customer.times[-1]
         replayed.append(_replay_customer(engine, customer, until, report, log.now))
-    for number, rejection in log.rejections:
-        report.reject(number, rejection)
-    if until is None:
-        until = latest
-    report.until = until
-    report.customers = len(replayed)
-    if until is not None:  # None only when no customer has a valid event
-        for customer_id, state, emitted in replayed:
-            _finish_customer(engine, customer_id, state, emitted, until, report, on_record)
-    return report
+        if report.events - told >= PROGRESS_EVENTS:
+            on_events(report.events - told)
+            told = report.events
+    on_events(report.events - told)
+    report.customers += len(replayed)
+    return replayed, latest
+
+
+def finish(engine: Engine, replayed: list[Replayed], until: float) -> Iterator[Finished]:
+    """Fire what is due up to ``until`` for each customer, in turn."""
+    for order, customer_id, state, records in replayed:
+        if state is None:
+            yield Finished(order, customer_id, records, None, 0)
+            continue
+        records.extend(engine.advance(customer_id, state, until).records)
+        stage = None if state.is_erased() else state.stage
+        yield Finished(order, customer_id, records, stage, len(state.encode()))
+
+
+def count_customer(report: Report, customer: Finished, on_record: Callable[[str, Record], None] | None = None) -> None:
+    """Count the customer's records and final state (a customer with no event up to ``until`` counts for nothing)."""
+    if customer.stage is None and not customer.state_bytes:
+        return
+    if customer.stage is not None:
+        report.stages[STAGES[customer.stage]] += 1
+    report.state_bytes += customer.state_bytes
+    for record in customer.records:
+        report.count(record)
+        if on_record is not None:
+            on_record(customer.customer_id, record)
 
 
 @contextmanager
-def _without_gc() -> Iterator[None]:
+def without_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector.
 
     A backtest builds millions of long-lived, acyclic objects; each allocation burst would make
@@ -111,40 +187,16 @@ def _without_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _replay_customer(
-    engine: Engine, customer: CustomerEvents, until: float | None, report: Report, now: float | None
-) -> tuple[str, CustomerActivity | None, list[Record]]:
-    """Apply the customer's events up to ``until`` (all of them when None): their state and
-    records.  ``now`` bounds how far ahead a profile's time counts, as in a worker."""
+def _replay_customer(engine: Engine, customer: CustomerEvents, until: float | None, report: Report, now: float | None) -> Replayed:
+    """Apply the customer's events up to ``until`` (all of them when None).  ``now`` bounds how
+    far ahead a profile's time counts, as in a worker."""
     customer_id, events, times = customer.customer_id, customer.events, customer.times
     if until is not None and times[-1] > until:
         kept = bisect_right(times, until)
         report.after_until += len(times) - kept
         if not kept:
-            return customer_id, None, []
+            return Replayed(customer.order, customer_id, None, [])
         events, times = events[:kept], times[:kept]
     state, emitted, duplicates = engine.replay(customer_id, None, events, times, now=now)
     report.duplicates += duplicates
-    return customer_id, state, emitted
-
-
-def _finish_customer(
-    engine: Engine,
-    customer_id: str,
-    state: CustomerActivity | None,
-    emitted: list[Record],
-    until: float,
-    report: Report,
-    on_record: Callable[[str, Record], None] | None,
-) -> None:
-    """Fire what is due up to ``until`` and count the customer's records and final state."""
-    if state is None:
-        return
-    emitted.extend(engine.advance(customer_id, state, until).records)
-    if not state.is_erased():
-        report.stages[STAGES[state.stage]] += 1
-    report.state_bytes += len(state.encode())
-    for record in emitted:
-        report.count(record)
-        if on_record is not None:
-            on_record(customer_id, record)
+    return Replayed(customer.order, customer_id, state, emitted)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,8 +15,11 @@ from streams.cli.kpi_tables import kpi_tables
 from streams.backtest.comparison import Figure, compare
 from streams.backtest.event_log import EventFileError
 from streams.backtest.report import Report
-from streams.backtest.run import backtest_file
+from streams.backtest.history import ColumnMap, HistoryError
+from streams.backtest.run import backtest_history
+from streams.backtest.workers import backtest_in_workers
 from streams.cli.errors import CommandError, load_settings
+from streams.cli.history import history_options, progress_bar, read_events
 from streams.model.codec import Limits
 from streams.policy.messages import PolicyError
 from streams.policy.loading import default_policy_path, load_policy
@@ -52,44 +56,73 @@ policy_option = click.option(
 @click.option("--until", type=Moment(), default=None, help="Replay up to this moment (default: the last event's time).")
 @click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes sharing the customers (by a hash of their id); the report is the same for any number.",
+)
+@click.option("--progress", is_flag=True, help="Show the progress bar (lines read, events replayed per second) on stderr even when it is no terminal.")
+@click.option(
     "--compare",
     "compared_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Also replay EVENTS under this policy and print the two side by side (entries, messages, conversions, lift).",
 )
-def backtest(events: Path, policy_path: Path, until: float | None, output: str, compared_path: Path | None) -> None:
-    """Replay the JSON-lines EVENTS file (.gz accepted) under a policy and report what it would have sent.
+@history_options
+def backtest(
+    events: Path,
+    policy_path: Path,
+    until: float | None,
+    output: str,
+    workers: int,
+    progress: bool,
+    compared_path: Path | None,
+    mapping: str | None,
+    time_format: str | None,
+) -> None:
+    """Replay the EVENTS file under a policy and report what it would have sent.
 
-    Bad lines are counted as rejected, with their reason, by the stream's rules: a line dated
-    more than WINBACK_MAX_FUTURE_SKEW_SECONDS after the wall clock is a future_timestamp.
-    A file that cannot be read to its end (missing, unreadable, a truncated or damaged gzip)
-    stops the backtest with exit status 1.
+    EVENTS is a JSON-lines file (.gz accepted), a CSV file (.csv, .csv.gz) or a Parquet file
+    (.parquet), its columns named with --map. Bad lines are counted as rejected, with their
+    reason, by the stream's rules: a line dated more than WINBACK_MAX_FUTURE_SKEW_SECONDS after
+    the wall clock is a future_timestamp. A file that cannot be read to its end (missing,
+    unreadable, a truncated or damaged gzip) stops the backtest with exit status 1. On a
+    terminal (or with --progress) a progress bar on stderr shows lines read and events replayed
+    per second; stdout keeps only the report.
 
     With --compare, the same file is replayed under both policies (--policy first) and the
     figures that tell them apart are printed side by side: e.g. fixed thresholds against the
     predictive trigger, each campaign with a holdout, judged by lift.
     """
-    report = _replay(events, policy_path, until)
+
+    def replay(path: Path) -> Report:
+        return _replay(events, path, until, workers, progress, mapping, time_format)
+
+    report = replay(policy_path)
     if compared_path is not None:
-        _print_comparison(policy_path, report, compared_path, _replay(events, compared_path, until), output)
+        _print_comparison(policy_path, report, compared_path, replay(compared_path), output)
     elif output == "json":
         click.echo(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode())
     else:
         Console().print(*_tables(report))
 
 
-def _replay(events: Path, policy_path: Path, until: float | None) -> Report:
+def _replay(
+    events: Path, policy_path: Path, until: float | None, workers: int, progress: bool, mapping: str | None, time_format: str | None
+) -> Report:
     """The backtest of EVENTS under the policy file; its problems as one-line command errors."""
     try:
         policy = load_policy(policy_path)
     except PolicyError as error:
         raise click.ClickException(f"invalid policy:\n{error}") from None
     limits = Limits(max_future_skew_seconds=load_settings().max_future_skew_seconds)  # the stream's rule
-    try:
-        return backtest_file(events, policy, until=until, limits=limits)
-    except EventFileError as error:
-        raise CommandError(str(error)) from None
+    with progress_bar(force=progress) as phase:
+        if workers == 1:
+            history = read_events([events], mapping, time_format, limits=limits, now=time.time(), on_lines=phase("reading lines"))
+            return backtest_history(history, policy, until=until, on_events=phase("replaying events"))
+        return _in_workers(events, policy, workers, until, limits, mapping, time_format, phase)
 
 
 def _print_comparison(baseline_path: Path, baseline: Report, compared_path: Path, compared: Report, output: str) -> None:
@@ -122,6 +155,18 @@ def _difference(figure: Figure) -> str:
         return "-"
     change = figure.compared - figure.baseline
     return f"{change * 100:+.1f} pts" if figure.unit == "rate" else f"{change:+,.2f}" if figure.unit == "money" else f"{change:+,.0f}"
+
+
+def _in_workers(events: Path, policy, workers: int, until: float | None, limits: Limits, mapping, time_format, phase) -> Report:
+    """The backtest in ``workers`` processes; a file that cannot be read is a one-line error."""
+    try:
+        columns = ColumnMap.parse(mapping, time_format)
+        return backtest_in_workers(
+            events, policy, workers, until=until, columns=columns, limits=limits, now=time.time(),
+            on_lines=phase("reading lines"), on_events=phase("replaying events"),
+        )  # fmt: skip
+    except (EventFileError, HistoryError) as error:
+        raise CommandError(str(error)) from None
 
 
 def _tables(report: Report) -> list[Table]:

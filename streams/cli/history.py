@@ -64,12 +64,12 @@ class _Rate(ProgressColumn):
 
 
 @contextmanager
-def progress_bar() -> Iterator[Callable[[str], Callable[[int], None]]]:
+def progress_bar(force: bool = False) -> Iterator[Callable[[str], Callable[[int], None]]]:
     """``phase(description)`` starts a phase and returns the function to call with each amount done.
 
-    Drawn on stderr, and only on a terminal: piped output and JSON on stdout stay clean.
+    Drawn on stderr, and only on a terminal unless ``force``d: piped output and JSON on stdout stay clean.
     """
-    console = Console(stderr=True)
+    console = Console(stderr=True, force_terminal=True if force else None)
     if not console.is_terminal:
         yield lambda description: lambda count: None
         return

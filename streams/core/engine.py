@@ -266,17 +266,39 @@ class Engine:
     def _fire(self, customer_id: str, state: CustomerActivity, limit: float, inclusive: bool, records: list[Record]) -> None:
         """Fire due items up to ``limit`` in time order, mutating ``state``, onto ``records``."""
         last_activity = self.lifecycle.last_activity(state)
-        latest = self.catch_up == "latest"
+        if self.catch_up == "all":
+            self._fire_all(customer_id, state, limit, inclusive, records, last_activity)
+            return
         while (upcoming := self._upcoming(state, last_activity)) is not None:
             due, stage, step = upcoming
             if not _by(due, limit, inclusive):
                 break
-            if latest and self._passed(state, stage, step, due, last_activity, limit, inclusive):
+            if self._passed(state, stage, step, due, last_activity, limit, inclusive):
                 records.extend(self._caught_up(customer_id, state, stage, due, step))
             elif step is None:
                 records.extend(self._enter(customer_id, state, stage, due, last_activity))
             else:
                 records.extend(self.delivery.step(customer_id, state, step, due, last_activity))
+
+    def _fire_all(
+        self, customer_id: str, state: CustomerActivity, limit: float, inclusive: bool, records: list[Record], last_activity: float
+    ) -> None:
+        """``_fire`` catching up ``all``: each stage's steps in turn up to its next entry, then the
+        entry.  The next entry moves only when a stage is entered, so it is found once a stage
+        rather than once a step (a lapsed customer's series is most of a sparse log's work)."""
+        next_entry, next_step, deliver = self.lifecycle.next_entry, self.series.next_step, self.delivery.step
+        while True:
+            entry = next_entry(state, last_activity)
+            while (step := next_step(state)) is not None:
+                due = state.deferred_to if state.deferred_to != NEVER else state.stage_entered_at + step.after
+                if entry is not None and due >= entry[1]:
+                    break  # the stage first on a tie: entering it ends this series
+                if not _by(due, limit, inclusive):
+                    return
+                records.extend(deliver(customer_id, state, step, due, last_activity))
+            if entry is None or not _by(entry[1], limit, inclusive):
+                return
+            records.extend(self._enter(customer_id, state, entry[0], entry[1], last_activity))
 
     def _passed(
         self,

@@ -108,6 +108,38 @@ def demo_history(customers: int, days: int, seed: int = 42) -> list[AnyInput]:
     return sorted([*crowd, *_cast(start.timestamp())], key=lambda event: event.occurred_at)
 
 
+# A sparse shop, as real purchase logs look: most customers buy one to five times (weights
+# below), a few heavy buyers many times, and long gaps in between.
+_SPARSE_ORDERS = ((1, 0.45), (2, 0.25), (3, 0.15), (4, 0.1), (5, 0.05))
+_HEAVY_SHARE = 0.03  # heavy buyers: 12-40 orders, about three weeks apart
+_SPARSE_GAP_DAYS = 120.0  # mean days between a usual customer's orders
+_SUBSCRIBER_SHARE = 0.3  # customers who open (and sometimes click) a few newsletters
+
+
+def sparse_history(customers: int, days: int = 730, seed: int = 11, start: datetime | None = None) -> list[AnyInput]:
+    """A sparse shop's events in time order, like a real purchase log: ``customers`` customers
+    (each with at least one order) over ``days`` days, most lapsing after one to five orders.
+
+    Some customers open and click newsletters in between; most have a CRM profile.  Seeded, so
+    the log can be regenerated exactly (the backtest's benchmark and golden reports rely on it).
+    """
+    rng = random.Random(seed)
+    origin = (start or datetime(2024, 1, 1, tzinfo=timezone.utc)).timestamp()
+    lives = (_sparse_life(f"shop-{number:07d}", rng, origin, days * DAY) for number in range(customers))
+    return _in_time_order(lives)
+
+
+def _sparse_life(customer_id: str, rng: random.Random, start: float, span: float) -> list[tuple[float, AnyInput]]:
+    """One sparse-shop customer's (time, event) pairs: orders, newsletter engagement, a profile."""
+    heavy = rng.random() < _HEAVY_SHARE
+    orders = rng.randint(12, 40) if heavy else rng.choices(*zip(*_SPARSE_ORDERS))[0]
+    gap = span / 2 / orders if heavy else _SPARSE_GAP_DAYS * DAY
+    lived = _Customer(customer_id, PERSONAS[0], rng, start, span).sparse_events(orders, gap, rng.random() < _SUBSCRIBER_SHARE)
+    if rng.random() < PROFILE_SHARE:
+        lived.append((lived[0][0], _profile(customer_id, lived[0][0], rng)))
+    return lived
+
+
 def _cast(start: float) -> list[AnyInput]:
     """Three scripted customers, their days counted from ``start``:
 
@@ -179,6 +211,23 @@ class _Customer:
                 out.append((moment, self._purchase(moment)))
             out.extend(self._between_orders(moment, active))
             moment += self.rng.expovariate(1 / (self.persona.cadence_days * DAY)) + DAY / 4
+        return out
+
+    def sparse_events(self, orders: int, mean_gap: float, subscriber: bool) -> list[tuple[float, AnyInput]]:
+        """Up to ``orders`` orders from a random start, ``mean_gap`` seconds apart on average,
+        then (for a newsletter ``subscriber``) a few opens, some with a click."""
+        moment, out = self.start + self.rng.random() * (self.end - self.start) * 0.9, []
+        for _ in range(orders):
+            out.append((moment, self._purchase(moment)))
+            moment += self.rng.expovariate(1 / mean_gap) + DAY
+            if moment >= self.end:
+                break
+        first = out[0][0]
+        for _ in range(self._poisson(2) if subscriber else 0):
+            opened = first + self.rng.random() * (self.end - first)
+            out.append((opened, self._email(opened, "open")))
+            if self.rng.random() < 0.3:
+                out.append((opened + 60, self._email(opened + 60, "click")))
         return out
 
     def _between_orders(self, after: float, active: bool) -> list[tuple[float, AnyInput]]:

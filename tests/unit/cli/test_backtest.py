@@ -135,3 +135,16 @@ def test_bytes_that_are_not_utf8_reject_their_lines_only(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert (report["events"], report["rejected_reasons"]) == (1, {"malformed_json": 2})
+
+
+def test_progress_goes_to_stderr_and_json_stays_clean(tmp_path):
+    result = CliRunner().invoke(main, ["backtest", str(write_log(tmp_path)), "--format", "json", "--progress"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["events"] == 2
+    assert "reading lines" in result.stderr and "replaying events" in result.stderr and "/s" in result.stderr
+
+
+def test_workers_report_a_missing_file_in_one_line(tmp_path):
+    result = invoke("backtest", str(tmp_path / "missing.jsonl"), "--workers", "2")
+    assert result.exit_code == 1
+    assert result.output.strip() == f"winback: {tmp_path / 'missing.jsonl'}: no such file"
