@@ -21,6 +21,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, ti
 from streams.model import schemas
 
 FORMATS = ("avro", "protobuf", "jsonschema")
+SCHEMA_STEMS = {"purchase": "purchase", "login": "login", "email": "email-engagement"}
 
 # The shop's purchase in Avro: its time as a logical timestamp, an optional discount code.
 AVRO_PURCHASE = {
@@ -40,53 +41,56 @@ AVRO_PURCHASE = {
 }
 
 
+# The shop's events in Protobuf: field name -> (field type, label, message type); 9 string,
+# 1 double, 11 message; label 1 single, 3 repeated.
+PROTOBUF_FIELDS = {
+    "Purchase": [
+        ("event_id", 9, 1, None),
+        ("customer_id", 9, 1, None),
+        ("occurred_at", 11, 1, ".google.protobuf.Timestamp"),
+        ("order_id", 9, 1, None),
+        ("amount", 1, 1, None),
+        ("currency", 9, 1, None),
+        ("categories", 9, 3, None),
+    ],
+    "Login": [("event_id", 9, 1, None), ("customer_id", 9, 1, None), ("occurred_at", 11, 1, ".google.protobuf.Timestamp")],
+}
+
+
 @cache
-def protobuf_purchase() -> Any:
-    """The shop's purchase as a Protobuf message class (``shop.events.Purchase``, a second
+def protobuf_message(name: str = "Purchase") -> Any:
+    """The shop's event ``name`` as a Protobuf message class (``shop.events.<name>``, a second
     message first in the file so that the record's message index is not the default 0)."""
-    file = descriptor_pb2.FileDescriptorProto(name="shop/purchase.proto", package="shop.events", syntax="proto3")
+    file = descriptor_pb2.FileDescriptorProto(name=f"shop/{name.lower()}.proto", package="shop.events", syntax="proto3")
     file.dependency.append("google/protobuf/timestamp.proto")
     file.message_type.add(name="Unused").field.add(name="note", number=1, type=9, label=1)
-    message = file.message_type.add(name="Purchase")
-    for number, (name, kind, label, type_name) in enumerate(
-        [
-            ("event_id", 9, 1, None),
-            ("customer_id", 9, 1, None),
-            ("occurred_at", 11, 1, ".google.protobuf.Timestamp"),
-            ("order_id", 9, 1, None),
-            ("amount", 1, 1, None),
-            ("currency", 9, 1, None),
-            ("categories", 9, 3, None),
-        ],
-        start=1,
-    ):
-        field = message.field.add(name=name, number=number, type=kind, label=label)
+    message = file.message_type.add(name=name)
+    for number, (field_name, kind, label, type_name) in enumerate(PROTOBUF_FIELDS[name], start=1):
+        field = message.field.add(name=field_name, number=number, type=kind, label=label)
         if type_name:
             field.type_name = type_name
     pool = descriptor_pool.DescriptorPool()
     pool.AddSerializedFile(timestamp_pb2.DESCRIPTOR.serialized_pb)
     pool.Add(file)
-    return message_factory.GetMessageClass(pool.FindMessageTypeByName("shop.events.Purchase"))
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName(f"shop.events.{name}"))
 
 
-def json_schema_purchase() -> str:
-    """The shop's purchase in JSON Schema: the project's own published schema."""
-    return schemas.render("purchase").decode()
-
-
-async def framed(fmt: str, client: Any, topic: str, purchase: dict[str, Any]) -> bytes:
-    """``purchase`` (field -> value, ``occurred_at`` a datetime) as the shop's producer writes it."""
+async def framed(fmt: str, client: Any, topic: str, event: dict[str, Any], kind: str = "purchase") -> bytes:
+    """``event`` (field -> value, ``occurred_at`` a datetime) of type ``kind`` as the shop's
+    producer writes it: Avro for purchases only, Protobuf for purchases and logins, JSON Schema
+    (the project's own published schema of ``kind``) for any event."""
     context = SerializationContext(topic, MessageField.VALUE)
     if fmt == "avro":
         serializer = await AsyncAvroSerializer(client, json.dumps(AVRO_PURCHASE))
-        return await serializer(purchase, context)
+        return await serializer(event, context)
     if fmt == "protobuf":
-        message = protobuf_purchase()(**{name: value for name, value in purchase.items() if name != "occurred_at"})
-        message.occurred_at.FromDatetime(purchase["occurred_at"])
-        serializer = await AsyncProtobufSerializer(protobuf_purchase(), client, {"use.deprecated.format": False})
+        message_class = protobuf_message(kind.capitalize())
+        message = message_class(**{name: value for name, value in event.items() if name != "occurred_at"})
+        message.occurred_at.FromDatetime(event["occurred_at"])
+        serializer = await AsyncProtobufSerializer(message_class, client)
         return await serializer(message, context)
-    serializer = await AsyncJSONSerializer(json_schema_purchase(), client)
-    return await serializer({**purchase, "occurred_at": _rfc3339(purchase["occurred_at"])}, context)
+    serializer = await AsyncJSONSerializer(schemas.render(SCHEMA_STEMS[kind]).decode(), client)
+    return await serializer({**event, "occurred_at": _rfc3339(event["occurred_at"])}, context)
 
 
 def framed_with_id(schema_id: int, payload: bytes) -> bytes:
