@@ -11,17 +11,18 @@ from datetime import timezone
 
 import msgspec
 import pytest
-from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
+from aiokafka import AIOKafkaProducer
+from confluent_kafka.schema_registry import AsyncSchemaRegistryClient, Schema
 from confluent_kafka.schema_registry.json_schema import AsyncJSONDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from streams.model.records import trigger_id
 from streams.runtime import dead_letters
+from streams.runtime.output_schemas import OutputSchemaError, outputs, register_outputs
 from streams.runtime.settings import Settings
 from tests.support.kafka_io import read_until
 from tests.support.scenarios import CLOCK, days_ago
 from tests.support.wire_records import framed, framed_with_id
-from aiokafka import AIOKafkaProducer
 
 pytestmark = pytest.mark.integration
 
@@ -73,3 +74,25 @@ async def test_framed_inputs_are_applied_and_outputs_registered(app_settings: Se
     assert headers["winback.schema-id"] == str(registered.schema_id).encode()
     commands = await read_until(settings.broker, [settings.command_topics["email"]], lambda found: len(found) >= 1)
     assert dict(commands[0].headers)["content-type"] == b"application/vnd.winback.message-command.v1+json; framing=confluent"
+
+
+async def test_output_schemas_the_registry_refuses_stop_the_start_with_one_line(schema_registry: str, tmp_path):
+    """A subject with a compatibility rule makes the registry check the new schema before taking
+    it.  Apicurio 2.4.2 checks JSON Schemas with a library that knows drafts 4 to 7 only, so for
+    the 2020-12 schemas of schemas/ it answers with an error rather than a verdict: either way,
+    the worker must not start, and says which subject in one line."""
+    settings = Settings(
+        output_format="jsonschema", schema_registry_url=schema_registry, topic_triggers=f"audit-{tmp_path.name}",
+        data_dir=tmp_path,
+    )
+    client = AsyncSchemaRegistryClient({"url": schema_registry})
+    taken = f"{settings.topic_triggers}-winback.trigger"
+    legacy = '{"type": "object", "properties": {"legacy": {"type": "string"}}, "required": ["legacy"]}'
+    await client.register_schema(taken, Schema(legacy, "JSON"))
+    await client.set_compatibility(taken, "FULL")
+
+    with pytest.raises(OutputSchemaError, match=f"schemas/trigger.v1.json .*subject '{taken}'") as refused:
+        await register_outputs(settings)
+    assert "\n" not in str(refused.value)
+    fresh = settings.model_copy(update={"topic_triggers": f"fresh-{tmp_path.name}"})
+    assert set(await register_outputs(fresh)) == set(outputs(fresh))  # an id for every (topic, kind of record)

@@ -1,0 +1,28 @@
+"""The registry client's settings, and what a registry that cannot answer means for a record."""
+
+from __future__ import annotations
+
+import pytest
+from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
+from pydantic import SecretStr
+
+from streams.devtools.kafka_local import free_port
+from streams.runtime.schema_registry import RegistryUnavailable, client_config, fetch_schema
+from streams.runtime.settings import Settings
+
+
+def test_credentials_and_ca_go_to_the_client():
+    settings = Settings(
+        schema_registry_url="https://registry:8081", schema_registry_username="shop",
+        schema_registry_password=SecretStr("p:w@d"), schema_registry_ca_file=None, broker_timeout=4,
+    )
+    config = client_config(settings)
+    assert config["url"] == "https://registry:8081" and config["timeout"] == 4
+    assert config["basic.auth.user.info"] == "shop:p:w@d"
+    assert "ssl.ca.location" not in config
+
+
+async def test_a_registry_nobody_listens_on_is_unavailable_not_an_unknown_schema():
+    client = AsyncSchemaRegistryClient({"url": f"http://127.0.0.1:{free_port()}", "max.retries": 0, "timeout": 2})
+    with pytest.raises(RegistryUnavailable, match="cannot reach the schema registry for schema 7"):
+        await fetch_schema(client, 7)
