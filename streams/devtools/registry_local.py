@@ -19,7 +19,6 @@ import fcntl
 import json
 import os
 import shutil
-import signal
 import subprocess
 import time
 import urllib.request
@@ -27,6 +26,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from streams.devtools import detached
 from streams.devtools.kafka_local import HOST, free_port, port_is_free
 
 APICURIO_VERSION = "2.4.2.Final"
@@ -44,13 +44,11 @@ class RegistryLocalError(RuntimeError):
 
 
 def default_cache_dir() -> Path:
-    """Where the assembled registry is cached: ``$WINBACK_REGISTRY_HOME``, else the checkout's
-    ``.cache/registry`` (outside a checkout, the per-user cache directory)."""
+    """Where the assembled registry is cached: ``$WINBACK_REGISTRY_HOME``, else the per-user cache
+    directory.  Not the checkout (as the broker's jars are): building it takes minutes, and a new
+    clone on the same machine (CI's) should find it built."""
     if env := os.environ.get(CACHE_ENV):
         return Path(env).expanduser()
-    repo_root = Path(__file__).resolve().parents[2]
-    if (repo_root / "pyproject.toml").exists():
-        return repo_root / ".cache" / "registry"
     return Path.home() / ".cache" / "winback-streams" / "registry"
 
 
@@ -159,10 +157,7 @@ class LocalRegistry:
         """SIGTERM, then SIGKILL after ``timeout`` seconds."""
         pid = self._running_pid()
         if pid is not None:
-            os.kill(pid, signal.SIGTERM)
-            if not self._wait_exit(pid, timeout):
-                os.kill(pid, signal.SIGKILL)
-                self._wait_exit(pid, 10)
+            detached.stop(pid, self.is_running, timeout)
         self._process = None
         self._write_state(None)
 
@@ -184,24 +179,15 @@ class LocalRegistry:
             time.sleep(0.25)
         raise RegistryLocalError(f"the schema registry did not answer within {timeout:g}s; see {self.log_file}")
 
-    def _wait_exit(self, pid: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process is not None:
-                if self._process.poll() is not None:
-                    return True
-            elif not _is_registry_process(pid, self.data_dir):
-                return True
-            time.sleep(0.1)
-        return False
-
     def _running_pid(self) -> int | None:
+        """The recorded pid if that process is still this registry (our own child is asked directly)."""
+        if self._process is not None:
+            return self._process.pid if self._process.poll() is None else None
         pid = self._read_state().get("pid")
         return pid if _is_registry_process(pid, self.data_dir) else None
 
     def _read_state(self) -> dict[str, Any]:
-        path = self.data_dir / STATE_FILE
-        return json.loads(path.read_text()) if path.exists() else {}
+        return detached.read_state(self.data_dir / STATE_FILE)
 
     def _write_state(self, pid: int | None) -> None:
         if self.data_dir.exists():
