@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import get_args
 
 import msgspec
 
-from streams.model.records import Trigger
+from streams.model.records import Record, Trigger
 from streams.runtime.output_encoding import RECORD_SCHEMAS, OutputEncoding, content_type
 from streams.model import schemas
 
@@ -43,6 +44,7 @@ def test_a_registered_record_is_framed_with_its_topics_schema_id():
 
 
 def test_every_output_record_kind_has_a_published_schema():
+    assert set(get_args(Record)) == set(RECORD_SCHEMAS)  # a record added to the engine needs its headers here
     published = {path.name for path in SCHEMAS_DIR.iterdir()}
     for kind in RECORD_SCHEMAS.values():
         assert schemas.file_name(kind) in published
