@@ -45,8 +45,9 @@ class FramedInput:
     ``RegistryUnavailable`` (never a rejection) when the registry cannot be asked.
     """
 
-    def __init__(self, input_format: str, client: Callable[[], Any]):
+    def __init__(self, input_format: str, client: Callable[[], Any], fetch_attempts: int = FETCH_ATTEMPTS):
         self.registry_type = REGISTRY_TYPES[input_format]
+        self.fetch_attempts = fetch_attempts
         self._client_factory = client
         self._client: Any = None
         self._readers: dict[int, Callable[[bytes, list[int]], Any]] = {}  # schema id -> payload -> value
@@ -67,6 +68,8 @@ class FramedInput:
             value = read(payload, frame.message_indexes or [0])
         except UnknownSchema as unknown:
             return Rejection("unknown_schema", str(unknown))
+        except RegistryUnavailable:
+            raise  # no fault of the record's (it is no rejection)
         except Exception as error:  # the payload does not match its writer's schema
             return Rejection("bad_framing", f"payload does not match {self.registry_type} schema {frame.id}: {error}")
         return value if isinstance(value, bytes) else _JSON.encode(value)
@@ -77,7 +80,7 @@ class FramedInput:
             if self._client is None:
                 self._client = self._client_factory()
             fmt = "serialized" if self.registry_type == "PROTOBUF" else None
-            schema = await _fetch_retrying(self._client, schema_id, fmt)
+            schema = await _fetch_retrying(self._client, schema_id, fmt, self.fetch_attempts)
             if (schema.schema_type or "AVRO") != self.registry_type:
                 raise UnknownSchema(f"schema {schema_id} is {schema.schema_type or 'AVRO'}, not {self.registry_type}")
             if schema.references:
@@ -86,15 +89,15 @@ class FramedInput:
         return self._readers[schema_id]
 
 
-async def _fetch_retrying(client: Any, schema_id: int, fmt: str | None) -> Any:
+async def _fetch_retrying(client: Any, schema_id: int, fmt: str | None, attempts: int) -> Any:
     """``fetch_schema``, asked again after a pause that doubles each time while the registry
-    cannot answer; ``RegistryUnavailable`` after ``FETCH_ATTEMPTS`` attempts."""
+    cannot answer; ``RegistryUnavailable`` after ``attempts`` attempts."""
     pause = FIRST_RETRY_SECONDS
-    for attempt in range(1, FETCH_ATTEMPTS):
+    for attempt in range(1, attempts):
         try:
             return await fetch_schema(client, schema_id, fmt)
         except RegistryUnavailable as error:
-            log.warning("%s (attempt %d of %d); retrying in %.1fs", error, attempt, FETCH_ATTEMPTS, pause)
+            log.warning("%s (attempt %d of %d); retrying in %.1fs", error, attempt, attempts, pause)
             await asyncio.sleep(pause)
             pause *= 2
     return await fetch_schema(client, schema_id, fmt)
