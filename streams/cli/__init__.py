@@ -63,6 +63,10 @@ from streams.cli.kafka import kafka  # noqa: E402
 
 main.add_command(kafka)
 
+from streams.cli.registry import registry  # noqa: E402
+
+main.add_command(registry)
+
 from streams.cli.policy import policy  # noqa: E402
 
 main.add_command(policy)

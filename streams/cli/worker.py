@@ -24,6 +24,9 @@ def worker() -> None:
     naming the setting to fix), WINBACK_WEB_HOST:WINBACK_WEB_PORT is where
     /metrics, /healthz (liveness) and /readyz (readiness: tables recovered) are served.
     Run several workers with the same WINBACK_APP_ID to share the partitions.
+    Inputs and outputs are plain JSON unless WINBACK_INPUT_FORMAT (avro, protobuf, jsonschema)
+    or WINBACK_OUTPUT_FORMAT=jsonschema say otherwise, with WINBACK_SCHEMA_REGISTRY_URL; output
+    schemas are registered at start, and a registry that refuses them stops it with one line.
     Stops cleanly on Ctrl-C or SIGTERM. Faust's own variables (BROKER_URL, WEB_PORT,
     FAUST_*, ...) are ignored.
 

@@ -19,7 +19,6 @@ import fcntl
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -32,6 +31,7 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from streams.devtools import detached
 from streams.devtools.kafka_security import (
     BrokerSecrets,
     Listener,
@@ -353,10 +353,7 @@ class LocalKafka:
         """SIGTERM (a clean shutdown that flushes the logs), then SIGKILL after ``timeout`` seconds."""
         pid = self._running_pid()
         if pid is not None:
-            os.kill(pid, signal.SIGTERM)
-            if not self._wait_exit(pid, timeout):
-                os.kill(pid, signal.SIGKILL)
-                self._wait_exit(pid, 10)
+            detached.stop(pid, self.is_running, timeout)
         self._process = None
         self._write_state(pid=None)
 
@@ -525,24 +522,8 @@ class LocalKafka:
         pid = self._read_state().get("pid")
         return pid if _is_broker_process(pid, self.data_dir) else None
 
-    def _wait_exit(self, pid: int, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for the broker to exit; True if it did."""
-        if self._process is not None:
-            try:
-                self._process.wait(timeout)
-                return True
-            except subprocess.TimeoutExpired:
-                return False
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not _is_broker_process(pid, self.data_dir):
-                return True
-            time.sleep(0.1)
-        return False
-
     def _read_state(self) -> dict[str, Any]:
-        path = self.data_dir / STATE_FILE
-        return json.loads(path.read_text()) if path.exists() else {}
+        return detached.read_state(self.data_dir / STATE_FILE)
 
     def _write_state(self, pid: int | None) -> None:
         if not self.data_dir.exists():

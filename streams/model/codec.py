@@ -52,6 +52,8 @@ REASONS = (
     "type_mismatch",  # a `type` field that contradicts the topic the record arrived on
     "future_timestamp",  # occurred_at implausibly far ahead of the clock
     "ancient_timestamp",  # occurred_at before the earliest time accepted (the Unix epoch, or a live worker's floor)
+    "bad_framing",  # not a record in the Confluent wire format its topic's format expects, or not matching its schema
+    "unknown_schema",  # the schema registry has no schema with the record's schema id
 )
 UNIX_EPOCH = 0.0  # 1970-01-01T00:00:00Z: history from here on is accepted wherever it is re-enacted
 

@@ -68,7 +68,7 @@ def build(stem: str) -> dict[str, Any]:
         _make_type_optional(schema)
     return {
         "$schema": DIALECT,
-        "$id": f"{ID_BASE}{file_name(stem)}",
+        "$id": schema_id(stem),
         "title": stem,
         "description": description,
         **schema,
@@ -103,6 +103,11 @@ def model_name(stem: str) -> str:
     model, _ = _documents()[stem]
     name: str = model.__name__
     return name
+
+
+def schema_id(stem: str) -> str:
+    """The ``$id`` of a record kind's schema (its published URL)."""
+    return f"{ID_BASE}{file_name(stem)}"
 
 
 def file_name(stem: str) -> str:

@@ -23,6 +23,9 @@ from streams.model.activity import CustomerActivity
 from streams.runtime.clock import Clock, EventTimeClock
 from streams.model.codec import Limits, Rejection, decode_erasure, decode_line, decode_record
 from streams.runtime.emitter import Emitter
+from streams.runtime.output_encoding import OutputEncoding
+from streams.runtime.schema_registry import RegistryUnavailable
+from streams.runtime.wire_format import FramedInput
 from streams.runtime.faust_patches import make_current
 from streams.core.engine import Engine, Result
 from streams.model.records import Record
@@ -52,18 +55,23 @@ def register_agents(
     clock: Clock,
     limits: Limits,
     watermarks: MarkerSender | None = None,
+    framed_inputs: dict[str, FramedInput] | None = None,
+    encoding: OutputEncoding | None = None,
 ) -> None:
     """Attach the ingest agents (one per input topic) and the customer agent to the app.
 
     ``watermarks`` is given with the event clock: ingest then reports its progress to it.
+    ``framed_inputs``: the inputs whose records are in the Confluent wire format (the others
+    are plain JSON); ``encoding``: how output records are encoded (plain JSON by default).
     """
     for kind, topic in topology.inputs.items():
-        topology.app.agent(topic, name=f"ingest-{kind}")(_ingest(kind, topology, limits, watermarks))
-    keep = _keep_customers(topology, engine, scheduler, Emitter(topology), clock)
+        framed = (framed_inputs or {}).get(kind)
+        topology.app.agent(topic, name=f"ingest-{kind}")(_ingest(kind, topology, limits, watermarks, framed))
+    keep = _keep_customers(topology, engine, scheduler, Emitter(topology, encoding), clock)
     topology.app.agent(topology.customer_inputs, name="customers")(keep)
 
 
-def _ingest(kind: str, topology: Topology, limits: Limits, watermarks: MarkerSender | None):
+def _ingest(kind: str, topology: Topology, limits: Limits, watermarks: MarkerSender | None, framed: FramedInput | None):
     """Validate each raw record: dead-letter it with the reason, or forward it keyed by customer.
 
     Records are taken in batches like the customers agent's: every forward and dead letter of
@@ -73,6 +81,7 @@ def _ingest(kind: str, topology: Topology, limits: Limits, watermarks: MarkerSen
     "Too far in the future" is judged against the real clock whatever the scheduler's clock.
     A tombstone on the profiles topic is the shop erasing the customer its key names: it is
     forwarded as an ``Erasure`` dated by the record's timestamp (never later than now).
+    A ``framed`` input's records are first read with their schema from the registry.
     """
     consumed = metrics.EVENTS_CONSUMED.labels(kind)
 
@@ -82,7 +91,7 @@ def _ingest(kind: str, topology: Topology, limits: Limits, watermarks: MarkerSen
             outbox = dead_letters.Outbox(topology.dead_letters)
             rejected: list[tuple[Message, Rejection]] = []
             for event in batch:
-                result = _decode(kind, event, limits)
+                result = _decode(kind, event, limits) if framed is None else await _decode_framed(framed, kind, event, limits)
                 if isinstance(result, Rejection):
                     await outbox.queue(_letter(event, result))
                     rejected.append((event.message, result))
@@ -107,6 +116,24 @@ def _decode(kind: str, event: faust.EventT, limits: Limits) -> AnyInput | Reject
     if event.value is None and kind == "profile":
         return decode_erasure(event.key, min(event.message.timestamp or now, now))
     return decode_record(event.value, kind, now=now, limits=limits)
+
+
+async def _decode_framed(framed: FramedInput, kind: str, event: faust.EventT, limits: Limits) -> AnyInput | Rejection:
+    """A record in the Confluent wire format, read with its schema, then validated like JSON.
+
+    A registry that cannot be asked is no fault of the record: rather than dead-letter it, the
+    process exits without committing (``_exit_unhandled``), and reads it again after a restart.
+    """
+    if event.value is None:
+        return _decode(kind, event, limits)
+    try:
+        plain = await framed.as_json(event.value)
+    except RegistryUnavailable as error:
+        message = event.message
+        _exit_unhandled(f"cannot read {message.topic}:{message.partition}@{message.offset} ({error})")
+    if isinstance(plain, Rejection):
+        return plain
+    return decode_record(plain, kind, now=time.time(), limits=limits)
 
 
 def _letter(event: faust.EventT, rejection: Rejection) -> dead_letters.DeadLetter:

@@ -13,19 +13,19 @@ import asyncio
 from typing import Sequence
 
 import faust
-import msgspec
 
 from streams.model.records import MessageCommand, Record, Skip, Trigger
+from streams.runtime.output_encoding import OutputEncoding
 from streams.runtime.topology import Topology
-
-_ENCODER = msgspec.json.Encoder()
 
 
 class Emitter:
-    """Sends records to the topics of a topology and waits for their acknowledgement."""
+    """Sends records to the topics of a topology and waits for their acknowledgement; each
+    record carries its content-type and schema headers (``streams.runtime.output_encoding``)."""
 
-    def __init__(self, topology: Topology):
+    def __init__(self, topology: Topology, encoding: OutputEncoding | None = None):
         self.topology = topology
+        self.encoding = encoding or OutputEncoding()
 
     async def publish(self, records: Sequence[Record]) -> None:
         deliveries = [await self._send(record) for record in records]
@@ -33,8 +33,9 @@ class Emitter:
             await asyncio.gather(*deliveries)
 
     async def _send(self, record: Record) -> asyncio.Future:
-        key = record.customer_id.encode()
-        return await self._topic_of(record).send(key=key, value=_ENCODER.encode(record))
+        topic = self._topic_of(record)
+        value, headers = self.encoding.encode(record, topic.get_topic_name())
+        return await topic.send(key=record.customer_id.encode(), value=value, headers=list(headers))
 
     def _topic_of(self, record: Record) -> faust.TopicT:
         """Triggers to the audit topic, commands to their channel's, skips and outcomes to theirs."""

@@ -24,6 +24,9 @@ from streams.runtime.observability.log_format import LogFormat
 
 ENV_PREFIX = "WINBACK_"
 ACTIVITY_TABLE = "activity"  # the customers' table; Faust names its changelog topic after it
+InputFormat = Literal["json", "avro", "protobuf", "jsonschema"]
+INPUT_FORMATS: tuple[InputFormat, ...] = ("json", "avro", "protobuf", "jsonschema")
+INPUT_KINDS = ("purchase", "login", "email", "profile")  # the keys of ``Settings.input_topics``
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
@@ -175,6 +178,33 @@ class Settings(BaseSettings):
         "lag or crash replay), then their key is deleted.",
     )
 
+    schema_registry_url: str | None = Field(
+        None,
+        description="Schema registry speaking the Confluent REST API (Confluent, Apicurio's /apis/ccompat/v7, "
+        "Karapace...): needed by an input format other than json and by WINBACK_OUTPUT_FORMAT=jsonschema.",
+    )
+    schema_registry_username: str | None = Field(None, description="Schema registry basic-auth user (with its password).")
+    schema_registry_password: SecretStr | None = Field(None, description="Schema registry basic-auth password; never shown.")
+    schema_registry_ca_file: Path | None = Field(
+        None, description="PEM file of the CA(s) of an https schema registry's certificate; unset: the system's trusted CAs."
+    )
+    input_format: str = Field(
+        "json",
+        description="How input records are encoded: json (plain JSON), or avro, protobuf or jsonschema in the "
+        "Confluent wire format (schema id in the record, schema from the registry); one for every input, or "
+        "per input as purchase=avro,login=protobuf (inputs not named: json).",
+    )
+    output_format: Literal["json", "jsonschema"] = Field(
+        "json",
+        description="How output records are encoded: json (plain JSON), or jsonschema (Confluent wire format, "
+        "each record's JSON Schema registered in the registry and checked for compatibility at start).",
+    )
+    schema_subject_strategy: Literal["topic_record", "record"] = Field(
+        "topic_record",
+        description="With WINBACK_OUTPUT_FORMAT=jsonschema, the registry subject of an output's schema: "
+        "topic_record (<topic>-winback.<kind>) or record (winback.<kind>, e.g. winback.message-command).",
+    )
+
     @field_validator("broker")
     @classmethod
     def _strip_scheme(cls, value: str) -> str:
@@ -234,6 +264,34 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    @field_validator("input_format")
+    @classmethod
+    def _known_input_format(cls, value: str) -> str:
+        parse_input_formats(value)  # raises ValueError naming the accepted forms
+        return value
+
+    @model_validator(mode="after")
+    def _registry_when_needed(self) -> Settings:
+        """A format read from or written to a schema registry needs its URL; credentials go in pairs."""
+        needing = [f"WINBACK_INPUT_FORMAT={self.input_format}"] if set(self.input_formats.values()) - {"json"} else []
+        if self.output_format != "json":
+            needing.append(f"WINBACK_OUTPUT_FORMAT={self.output_format}")
+        problems = []
+        if needing and not self.schema_registry_url:
+            problems.append(f"WINBACK_SCHEMA_REGISTRY_URL: set it for {' and '.join(needing)}")
+        if (self.schema_registry_username is None) != (self.schema_registry_password is None):
+            problems.append("WINBACK_SCHEMA_REGISTRY_USERNAME and WINBACK_SCHEMA_REGISTRY_PASSWORD go together: set both")
+        if self.schema_registry_ca_file is not None and (reason := _unreadable(self.schema_registry_ca_file)):
+            problems.append(f"{_named('schema_registry_ca_file', self.schema_registry_ca_file)}: cannot read it: {reason}")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @property
+    def input_formats(self) -> dict[str, InputFormat]:
+        """Input record type -> how its records are encoded (WINBACK_INPUT_FORMAT)."""
+        return parse_input_formats(self.input_format)
 
     @field_validator("earliest_event")
     @classmethod
@@ -307,6 +365,23 @@ class Settings(BaseSettings):
             (ENV_PREFIX + name.upper(), str(field.default), field.description or "")
             for name, field in cls.model_fields.items()
         ]
+
+
+def parse_input_formats(text: str) -> dict[str, InputFormat]:
+    """``avro`` (every input) or ``purchase=avro,login=protobuf`` (inputs not named: json)."""
+    named = [part.strip() for part in text.split(",") if part.strip()]
+    if len(named) == 1 and "=" not in named[0]:
+        named = [f"{kind}={named[0]}" for kind in INPUT_KINDS]
+    formats: dict[str, InputFormat] = dict.fromkeys(INPUT_KINDS, "json")
+    for part in named:
+        kind, _, name = (piece.strip().lower() for piece in part.partition("="))
+        if kind not in INPUT_KINDS or name not in INPUT_FORMATS:
+            raise ValueError(
+                f"{part!r}: name a format ({', '.join(INPUT_FORMATS)}) for every input, or input=format pairs "
+                f"for some ({', '.join(INPUT_KINDS)}), e.g. purchase=avro,profile=json"
+            )
+        formats[kind] = name  # type: ignore[assignment]  # (checked against INPUT_FORMATS above)
+    return formats
 
 
 SASL_PROTOCOLS = ("SASL_PLAINTEXT", "SASL_SSL")

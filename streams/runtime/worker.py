@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 import faust
@@ -22,10 +23,15 @@ from streams.runtime.scheduler import Scheduler
 from streams.runtime.settings import Settings
 from streams.runtime.topology import Topology, build_topology
 from streams.runtime.watermarks import MarkerSender
+from streams.runtime.output_encoding import OutputEncoding
+from streams.runtime.output_schemas import OutputSchemaError, register_outputs
+from streams.runtime.schema_registry import registry_client
+from streams.runtime.wire_format import FramedInput
 
 
-def build_worker_app(settings: Settings, policy: Policy) -> Topology:
-    """The fully wired app for these settings and policy (no Kafka connection is made yet)."""
+def build_worker_app(settings: Settings, policy: Policy, encoding: OutputEncoding | None = None) -> Topology:
+    """The fully wired app for these settings and policy (no Kafka connection is made yet);
+    ``encoding``: how output records are encoded (plain JSON by default)."""
     topology = build_topology(settings)
     provenance.check_distinct(list(settings.input_topics.values()), settings.partitions)
     engine = Engine(
@@ -50,7 +56,12 @@ def build_worker_app(settings: Settings, policy: Policy) -> Topology:
     if isinstance(clock, EventTimeClock):
         watermarks = MarkerSender(topology, settings.partitions, idle_after=settings.clock_idle_seconds)
         topology.app.timer(settings.tick_seconds / 2, name="watermark-markers")(watermarks.broadcast)
-    register_agents(topology, engine, scheduler, clock, limits, watermarks)
+    framed_inputs = {
+        kind: FramedInput(input_format, lambda: registry_client(settings))
+        for kind, input_format in settings.input_formats.items()
+        if input_format != "json"
+    }
+    register_agents(topology, engine, scheduler, clock, limits, watermarks, framed_inputs, encoding)
     topology.activity.on_recover(scheduler.rebuild)
     topology.app.timer(settings.tick_seconds, name="scheduler-tick")(scheduler.tick)
     consumed = [*settings.input_topics.values(), settings.topic_events, settings.topic_due]
@@ -71,7 +82,7 @@ def run_worker(settings: Settings, policy: Policy) -> None:
         check_versions()
     except UnsupportedVersion as error:
         raise SystemExit(f"winback worker: {error}") from None
-    topology = build_worker_app(settings, policy)
+    topology = build_worker_app(settings, policy, _output_encoding(settings))
     # mode puts sys.__stdout__ and sys.__stderr__ back when the worker stops: make them the
     # streams in use (which mask secrets, streams.runtime.redaction) so the last lines are too.
     sys.__stdout__, sys.__stderr__ = sys.stdout, sys.stderr
@@ -84,3 +95,14 @@ def run_worker(settings: Settings, policy: Policy) -> None:
         **log_format.worker_options(settings.log_format),
     )
     worker.execute_from_commandline()
+
+
+def _output_encoding(settings: Settings) -> OutputEncoding:
+    """Plain JSON, or (WINBACK_OUTPUT_FORMAT=jsonschema) the registry's ids of the output schemas,
+    checked and registered now: a registry that refuses them stops the start with one line."""
+    if settings.output_format == "json":
+        return OutputEncoding()
+    try:
+        return OutputEncoding(asyncio.run(register_outputs(settings)))
+    except OutputSchemaError as error:
+        raise SystemExit(f"winback worker: {error}") from None

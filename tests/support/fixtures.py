@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from streams.devtools.kafka_local import LocalKafka
+from streams.devtools.registry_local import LocalRegistry
 from streams.runtime.settings import Settings
 from streams.admin.topics import ensure_topics
 from streams.devtools.spawn import FAST_GROUP, WorkerProcess, worker_env
@@ -102,6 +103,16 @@ def _running_broker(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iter
     broker.start(timeout=240)
     yield broker
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def schema_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of the session's real schema registry (Apicurio, streams/devtools/registry_local.py),
+    started only when a test asks for it; the first run on a machine builds it with Maven."""
+    registry = LocalRegistry(tmp_path_factory.mktemp("registry"))
+    registry.start(timeout=900)
+    yield registry.url
+    registry.stop()
 
 
 @pytest.fixture(scope="session")

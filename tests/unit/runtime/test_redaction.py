@@ -50,8 +50,8 @@ def test_passwords_in_urls_are_masked_and_nothing_else(value: str, masked: str) 
 def test_secret_fields_are_found_by_type_or_name() -> None:
     secret = {name for name in FutureSettings.model_fields if is_secret(FutureSettings, name)}
 
-    assert secret == {"sasl_password", "api_token", "signing_key"}
-    assert {name for name in Settings.model_fields if is_secret(Settings, name)} == {"sasl_password"}  # not the file: a path
+    assert secret == {"sasl_password", "schema_registry_password", "api_token", "signing_key"}
+    assert {name for name in Settings.model_fields if is_secret(Settings, name)} == {"sasl_password", "schema_registry_password"}  # not the file: a path
 
 
 def test_secret_values_are_every_secret_field_and_url_password() -> None:

@@ -23,3 +23,30 @@ def test_clocks_that_re_enact_history_accept_it_from_the_epoch_on(clock: str):
 @pytest.mark.parametrize(("clock", "catch_up"), [("wall", "latest"), ("event", "all"), ("fixed:2024-01-01T00:00:00Z", "all")])
 def test_catch_up_is_latest_only_on_the_wall_clock_unless_the_policy_says(clock: str, catch_up: str):
     assert Settings(clock=clock).catch_up_default == catch_up
+
+
+@pytest.mark.parametrize(
+    ("text", "formats"),
+    [
+        ("json", {"purchase": "json", "login": "json", "email": "json", "profile": "json"}),
+        ("AVRO", {"purchase": "avro", "login": "avro", "email": "avro", "profile": "avro"}),
+        ("purchase=avro, login=protobuf", {"purchase": "avro", "login": "protobuf", "email": "json", "profile": "json"}),
+    ],
+)
+def test_one_input_format_for_all_inputs_or_one_per_input(text: str, formats: dict[str, str]):
+    assert Settings(input_format=text, schema_registry_url="http://registry:8081").input_formats == formats
+
+
+@pytest.mark.parametrize("text", ["xml", "purchase=xml", "orders=avro", "purchase=avro,json"])
+def test_an_unknown_input_format_or_input_names_the_accepted_forms(text: str):
+    with pytest.raises(ValueError, match="name a format \\(json, avro, protobuf, jsonschema\\)"):
+        Settings(input_format=text, schema_registry_url="http://registry:8081")
+
+
+def test_a_registry_format_needs_the_registry_url_and_credentials_go_in_pairs():
+    with pytest.raises(ValueError) as raised:
+        Settings(input_format="purchase=avro", output_format="jsonschema", schema_registry_username="shop")
+    assert str(raised.value).count("\n") >= 1
+    assert "WINBACK_SCHEMA_REGISTRY_URL: set it for WINBACK_INPUT_FORMAT=purchase=avro and WINBACK_OUTPUT_FORMAT=jsonschema" in str(raised.value)
+    assert "WINBACK_SCHEMA_REGISTRY_USERNAME and WINBACK_SCHEMA_REGISTRY_PASSWORD go together" in str(raised.value)
+    assert Settings().input_formats["purchase"] == "json"  # plain JSON needs no registry
