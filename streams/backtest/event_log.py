@@ -78,14 +78,16 @@ def _why_unreadable(path: Path, error: OSError | EOFError | zlib.error) -> str:
 
 
 class CustomerEvents:
-    """One customer's valid events in (time, event id) order, and their times in epoch seconds."""
+    """One customer's valid events in (time, event id) order, and their times in epoch seconds;
+    read in arrival order, in line order with each one's line number (``lines``)."""
 
-    __slots__ = ("customer_id", "events", "times")
+    __slots__ = ("customer_id", "events", "times", "lines")
 
-    def __init__(self, customer_id: str, events: list[AnyInput], times: list[float]) -> None:
+    def __init__(self, customer_id: str, events: list[AnyInput], times: list[float], lines: list[int] | None = None) -> None:
         self.customer_id = customer_id
         self.events = events
         self.times = times
+        self.lines = lines
 
 
 class EventLog:
@@ -95,13 +97,20 @@ class EventLog:
     ``EventLog.from_text(pieces)`` reads text that comes in pieces ending at line ends and,
     skips blank lines without numbering them.  ``now``: the time a line may be dated at most
     ``limits.max_future_skew_seconds`` after (None: no such check), as in ``codec``.
+    ``arrival_order``: each customer's events stay in line order, with their line numbers.
     """
 
     def __init__(
-        self, lines: Iterable[bytes] = (), *, limits: Limits = DEFAULT_LIMITS, now: float | None = None
+        self,
+        lines: Iterable[bytes] = (),
+        *,
+        limits: Limits = DEFAULT_LIMITS,
+        now: float | None = None,
+        arrival_order: bool = False,
     ) -> None:
         self.limits = limits
         self.now = now
+        self.arrival_order = arrival_order
         self.rejections: list[tuple[int, Rejection]] = []  # (line number, why); in line order once read
         # Customer id -> the number and the line, one after the other, of each line filed under
         # it, with the customers in order of their first line.  One flat list a customer: filing
@@ -119,9 +128,9 @@ class EventLog:
 
     @classmethod
     def from_text(
-        cls, pieces: Iterable[bytes], *, limits: Limits = DEFAULT_LIMITS, now: float | None = None
+        cls, pieces: Iterable[bytes], *, limits: Limits = DEFAULT_LIMITS, now: float | None = None, arrival_order: bool = False
     ) -> EventLog:
-        log = cls(limits=limits, now=now)
+        log = cls(limits=limits, now=now, arrival_order=arrival_order)
         log._terminator = b"\n"
         # A line is one byte longer with its terminator: the batches keep within the limit
         # with it (a line at the very limit is decided on its own).
@@ -195,10 +204,10 @@ class EventLog:
         # the flat list alternates numbers and lines
         lines, limits = cast("list[bytes]", filed[1::2]), self.limits
         batch = decode_batch_at(lines, now=self.now, limits=self._fast_limits) if lines else None
+        numbers = cast("list[int]", filed[0::2])
         if batch is not None and not numbered:
             events, times = batch
         else:
-            numbers = cast("list[int]", filed[0::2])
             if batch is not None:
                 numbered += zip(numbers, *batch)
             else:
@@ -211,8 +220,11 @@ class EventLog:
             if not numbered:
                 return None
             numbered.sort(key=_first)  # line order, as if every line had been decoded in turn
+            numbers = [number for number, _, _ in numbered]
             events = [event for _, event, _ in numbered]
             times = [at for _, _, at in numbered]
+        if self.arrival_order:
+            return CustomerEvents(events[0].customer_id, events, times, numbers)
         if not _in_order(events, times):
             # Epoch seconds never order two instants the other way round, so sorting on them
             # first is sorting on (time, id), with quick float comparisons for all but ties.

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from streams.core.controls.assignment import Assignment
-from streams.core.kpis import Converted, Engaged, KpiTally, Lapse, Sent
+from streams.core.kpis import Converted, Engaged, KpiTally, Lapse, Retracted, Sent
+from streams.core.recorders import LateEvent
 from streams.core.series import PlannedStep, SendPlan, SentMessage, StepDecision, campaign_of
 from streams.model.activity import CustomerActivity
 from streams.model.codec import Rejection
@@ -29,6 +30,7 @@ from streams.model.records import (
     MessageCommand,
     Outcome,
     Record,
+    Retraction,
     Skip,
     SkipAction,
     SkipReason,
@@ -99,6 +101,9 @@ class Report:
     stages: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(STAGES, 0)))
     skips: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(SKIP_REASONS, 0)))
     skip_actions: Counter[str] = field(default_factory=Counter)
+    retractions: int = 0  # triggers a late event withdrawn (``streams.core.retraction``)
+    cancels: int = 0  # cancel commands for the retracted series' unsent steps
+    sent_in_error: int = 0  # messages of a retracted series sent before the late event arrived
     groups: dict[tuple[str, str, bool], GroupFigures] = field(default_factory=dict)  # (campaign, variant, holdout)
     kpis: KpiTally = field(default_factory=lambda: KpiTally(Economics()))  # give it the policy's economics
 
@@ -110,9 +115,11 @@ class Report:
 
     def count(self, record: Record | Counted) -> None:
         """Count a full record, or what ``COUNTING`` keeps of one (the same fields)."""
-        if isinstance(record, (Trigger, Lapse, MessageCommand, Sent, Outcome, Converted, Engagement, Engaged)):
+        if isinstance(record, (Trigger, Lapse, MessageCommand, Sent, Outcome, Converted, Engagement, Engaged, Retraction, Retracted)):
             self.kpis.add(record)
-        if isinstance(record, (Trigger, Lapse)):
+        if isinstance(record, (MessageCommand, CancelCount)) and record.action == "cancel":
+            self.cancels += 1
+        elif isinstance(record, (Trigger, Lapse)):
             self.triggers[record.stage] += 1
             self._group(record.campaign, record.variant, record.holdout).triggered += 1
         elif isinstance(record, (MessageCommand, Sent)):
@@ -127,6 +134,9 @@ class Report:
             group.revenue += record.revenue
         elif isinstance(record, Erased):
             self.erasures += 1
+        elif isinstance(record, (Retraction, Retracted)):
+            self.retractions += 1
+            self.sent_in_error += len(record.sent_in_error)
 
     def _group(self, campaign: str, variant: str, holdout: bool) -> GroupFigures:
         key = (campaign, variant, holdout)
@@ -168,6 +178,7 @@ class Report:
             "stages": dict(self.stages),
             "skips": dict(self.skips),
             "skip_actions": dict(sorted(self.skip_actions.items())),
+            "retractions": {"retracted": self.retractions, "cancels": self.cancels, "sent_in_error": self.sent_in_error},
             "campaigns": self.campaigns(),
             "kpis": self.kpis.summary(),
             "state_bytes_per_customer": round(self.state_bytes / self.customers, 1) if self.customers else 0,
@@ -181,7 +192,14 @@ class SkipCount(NamedTuple):
     action: SkipAction
 
 
-Counted = Lapse | Sent | SkipCount | Converted | Engaged
+class CancelCount(NamedTuple):
+    """What a report counts of a cancel command."""
+
+    channel: Channel
+    action: str = "cancel"
+
+
+Counted = Lapse | Sent | SkipCount | Converted | Engaged | CancelCount | Retracted
 
 
 class _Counting:
@@ -221,6 +239,18 @@ class _Counting:
         customer_id: str, sent: SentMessage, action: EngagementAction, at: float, reason: FeedbackReason | None
     ) -> Engaged:
         return Engaged(campaign_of(STAGES[sent.stage]), sent.step.index, sent.variant, sent.channel, action, reason)
+
+    @staticmethod
+    def cancel(decision: StepDecision, active_at: float) -> CancelCount:
+        return CancelCount(decision.step.channel)
+
+    @staticmethod
+    def retraction(
+        customer_id: str, state: CustomerActivity, late: LateEvent, group: Assignment, cancelled: list[int], sent: list[SentMessage]
+    ) -> Retracted:
+        return Retracted(
+            campaign_of(STAGES[state.stage]), group.variant, group.holdout, tuple((message.step.index, message.channel) for message in sent)
+        )
 
 
 COUNTING = _Counting()

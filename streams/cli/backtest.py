@@ -13,7 +13,7 @@ from rich.table import Table
 from streams.cli.kpi_tables import kpi_tables
 from streams.backtest.event_log import EventFileError
 from streams.backtest.report import Report
-from streams.backtest.run import backtest_file
+from streams.backtest.run import Order, backtest_file
 from streams.cli.errors import CommandError, load_settings
 from streams.model.codec import Limits
 from streams.policy.messages import PolicyError
@@ -49,8 +49,16 @@ policy_option = click.option(
 @click.argument("events", type=click.Path(path_type=Path))  # read_text names a missing or unreadable file
 @policy_option
 @click.option("--until", type=Moment(), default=None, help="Replay up to this moment (default: the last event's time).")
+@click.option(
+    "--order",
+    type=click.Choice(["time", "arrival"]),
+    default="time",
+    show_default=True,
+    help="time: each customer's events in event-time order (the file's order does not matter); arrival: the lines "
+    "as a stream receives them, so a line dated before an earlier one is late and may retract (policy late_events).",
+)
 @click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def backtest(events: Path, policy_path: Path, until: float | None, output: str) -> None:
+def backtest(events: Path, policy_path: Path, until: float | None, order: Order, output: str) -> None:
     """Replay the JSON-lines EVENTS file (.gz accepted) under a policy and report what it would have sent.
 
     Bad lines are counted as rejected, with their reason, by the stream's rules: a line dated
@@ -64,7 +72,7 @@ def backtest(events: Path, policy_path: Path, until: float | None, output: str) 
         raise click.ClickException(f"invalid policy:\n{error}") from None
     limits = Limits(max_future_skew_seconds=load_settings().max_future_skew_seconds)  # the stream's rule
     try:
-        report = backtest_file(events, policy, until=until, limits=limits)
+        report = backtest_file(events, policy, until=until, limits=limits, order=order)
     except EventFileError as error:
         raise CommandError(str(error)) from None
     if output == "json":
@@ -89,6 +97,8 @@ def _tables(report: Report) -> list[Table]:
     tables = [summary, _counts("Stage entries (triggers)", figures["triggers"]), _counts("Messages", figures["commands"])]
     tables.append(_counts("Customers by stage at the end", figures["stages"]))
     tables.append(_counts("Steps not sent as planned, by reason", figures["skips"]))
+    if figures["retractions"]["retracted"]:
+        tables.append(_counts("Late events: retractions", figures["retractions"]))
     tables.append(_campaigns(figures["campaigns"]))
     tables.extend(kpi_tables(figures["kpis"]))
     if report.rejected:

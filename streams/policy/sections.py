@@ -351,6 +351,17 @@ class Campaign(_Section):
         return step.survey_url if step.survey_url is not None else self.survey_url
 
 
+class LateEvents(_Section):
+    """How late an event may arrive and still retract a trigger it would have prevented.
+
+    An activity event (a purchase made before the win-back mail but ingested after it) applied
+    within ``retract_within_days`` of its own time retracts the trigger (``streams.core.retraction``);
+    one later than that is applied as it is, without retraction.
+    """
+
+    retract_within_days: Days
+
+
 class Policy(_Section):
     """A whole policy file."""
 
@@ -364,6 +375,7 @@ class Policy(_Section):
     economics: Economics = Economics()
     campaigns: dict[str, Campaign] = {}
     catch_up: CatchUp | None = None  # unset: the caller's default (latest on the wall clock, else all)
+    late_events: LateEvents | None = None  # unset: a late event never retracts a trigger
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
