@@ -34,10 +34,10 @@ async def produce(bootstrap: Connection, records: list[tuple[str, bytes | None, 
 
 
 def published_id(record: ConsumerRecord) -> str:
-    """The de-duplication id of a published trigger, command, skip, outcome or engagement (an outcome also
+    """The de-duplication id of a published trigger, command, skip, outcome, engagement or retraction (an outcome also
     names its trigger, a skip or engagement its command: their own id is looked for first)."""
     document = msgspec.json.decode(record.value)
-    return next(document[key] for key in ("erasure_id", "outcome_id", "engagement_id", "skip_id", "command_id", "trigger_id") if key in document)
+    return next(document[key] for key in ("erasure_id", "retraction_id", "outcome_id", "engagement_id", "skip_id", "command_id", "trigger_id") if key in document)
 
 
 async def read_until(
