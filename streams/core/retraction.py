@@ -13,7 +13,8 @@ before folding it in.  It retracts when all of these hold:
   one, the trigger's time).  Beyond that it is applied as it is, without retraction.
 
 Retracting: a cancel command for every step of the current series not sent yet (the same
-command ids as the sends would have had, so senders drop them), the outcome ``retracted``
+command ids as the sends would have had, so senders drop them; none for the campaign's holdout,
+whose steps are never commands), the outcome ``retracted``
 naming the trigger, the late event and the messages sent since it (sent in error: they cannot
 be unsent), and the customer is put back as the event found them: ``active`` from its time, in
 a new episode, so the stages re-derived from it (the engine fires them as they come due, also
@@ -69,7 +70,7 @@ class Retractor:
         """Cancel the unsent steps, record the retraction, and put the customer back."""
         group = self.series.assignment(customer_id, state.stage)
         entered = state.stage_entered_at
-        unsent = self.series.remaining(state)
+        unsent = () if group.holdout else self.series.remaining(state)  # the holdout's steps are never commands
         records = [
             self.recorder.cancel(StepDecision(customer_id, state, step, entered + step.after, late.retracted_at, group.variant), late.at)
             for step in unsent

@@ -113,3 +113,13 @@ def test_an_event_in_time_is_no_retraction():
     records = late(winback, state, purchase(16), arrived=16)  # after the trigger: it ends the lapse as always
     assert not [record for record in records if isinstance(record, (Retraction, MessageCommand))]
     assert (state.stage, state.stage_entered_at, state.episode) == (0, moment(16), 1)
+
+
+def test_a_held_out_customers_retraction_has_no_cancels():
+    held = engine(RETRACTING.replace("  winback:\n", "  winback:\n    holdout: 0.99\n", 1))
+    state = in_winback(held)
+    records = late(held, state, purchase(14), arrived=16)
+    (retraction,) = records  # no cancel: the holdout's steps were never going to be commands
+    assert isinstance(retraction, Retraction)
+    assert (retraction.holdout, retraction.cancelled, retraction.sent_in_error) == (True, [], [])
+    assert state.stage == 0
