@@ -248,9 +248,8 @@ class _Counting:
     def retraction(
         customer_id: str, state: CustomerActivity, late: LateEvent, group: Assignment, cancelled: list[int], sent: list[SentMessage]
     ) -> Retracted:
-        return Retracted(
-            campaign_of(STAGES[state.stage]), group.variant, group.holdout, tuple((message.step.index, message.channel) for message in sent)
-        )
+        rows = tuple((campaign_of(STAGES[message.stage]), message.step.index, message.variant, message.channel) for message in sent)
+        return Retracted(campaign_of(STAGES[state.stage]), group.variant, group.holdout, rows)
 
 
 COUNTING = _Counting()

@@ -20,7 +20,7 @@ holdout: lapses retracted, conversion rate and revenue per lapse with 95 % inter
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -77,24 +77,24 @@ class Converted(NamedTuple):
 
 
 class Retracted(NamedTuple):
-    """What the tally reads of a ``Retraction``: the lapse withdrawn, and the (step, channel) of
-    each of its messages sent in error."""
+    """What the tally reads of a ``Retraction``: the lapse withdrawn, and the funnel row
+    (campaign, step, variant, channel) of each of its messages sent in error."""
 
     campaign: str
     variant: str
     holdout: bool
-    sent_in_error: tuple[tuple[int, Channel], ...]
+    sent_in_error: tuple[tuple[str, int, str, Channel], ...]
 
 
 Fact = Lapse | Sent | Engaged | Converted | Retracted
 Tallied = Trigger | MessageCommand | Engagement | Outcome | Retraction | Fact
 
 
-def _sent_in_error(record: Retraction | Retracted) -> tuple[tuple[int, Channel], ...] | list[tuple[int, Channel]]:
-    """(step, channel) of each message a retraction says was sent in error."""
+def _sent_in_error(record: Retraction | Retracted) -> Sequence[tuple[str, int, str, Channel]]:
+    """The funnel row (campaign, step, variant, channel) of each message a retraction says was sent in error."""
     if isinstance(record, Retracted):
         return record.sent_in_error
-    return [(message.step, message.channel) for message in record.sent_in_error]
+    return [(message.campaign, message.step, message.variant, message.channel) for message in record.sent_in_error]
 
 
 def redeemed(outcome: Outcome | Converted) -> Offer | None:
@@ -231,8 +231,8 @@ class KpiTally:
                 self.rows[record.campaign, record.step, record.variant, record.channel].sent += 1
         elif isinstance(record, (Retraction, Retracted)):
             self.arms[record.campaign, record.variant, record.holdout].retracted += 1
-            for step, channel in _sent_in_error(record):
-                self.rows[record.campaign, step, record.variant, channel].sent_in_error += 1
+            for key in _sent_in_error(record):
+                self.rows[key].sent_in_error += 1
         elif isinstance(record, (Engagement, Engaged)):
             row = self.rows[record.campaign, record.step, record.variant, record.channel]
             row.actions[record.action] += 1

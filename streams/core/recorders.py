@@ -280,15 +280,20 @@ def retraction(
         retracted_at=to_datetime(late.retracted_at),
         restored_stage=STAGES[0],
         cancelled=[command_id(customer_id, campaign, step, state.episode) for step in cancelled],
-        sent_in_error=[
-            SentInError(
-                command_id=command_id(customer_id, campaign, message.step.index, message.episode),
-                step=message.step.index,
-                channel=message.channel,
-                sent_at=to_datetime(message.sent_at),
-            )
-            for message in sent
-        ],
+        sent_in_error=[_sent_in_error(customer_id, message) for message in sent],
+    )
+
+
+def _sent_in_error(customer_id: str, sent: SentMessage) -> SentInError:
+    """A message of a retracted lapse that went out before the retraction."""
+    campaign = campaign_of(trigger_stage(sent.stage))
+    return SentInError(
+        command_id=command_id(customer_id, campaign, sent.step.index, sent.episode),
+        campaign=campaign,
+        step=sent.step.index,
+        variant=sent.variant,
+        channel=sent.channel,
+        sent_at=to_datetime(sent.sent_at),
     )
 
 

@@ -253,10 +253,13 @@ class Erased(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class SentInError(msgspec.Struct, frozen=True, kw_only=True):
-    """A message of a retracted series that went out before the retraction: it cannot be unsent."""
+    """A message of the retracted lapse that went out after the late event, before the retraction
+    (of the retracted stage's campaign, or of an earlier stage's): it cannot be unsent."""
 
     command_id: str
+    campaign: ShortText
     step: Annotated[int, msgspec.Meta(ge=0)]
+    variant: ShortText = DEFAULT_VARIANT
     channel: Channel
     sent_at: Timestamp
 

@@ -233,7 +233,7 @@ def count_published(records: Iterable[Trigger | MessageCommand | Skip | Outcome 
         elif kind is Retraction:
             RETRACTIONS.labels(record.stage, record.campaign, record.variant).inc()
             for sent in record.sent_in_error:
-                SENT_IN_ERROR.labels(sent.channel, record.campaign, str(sent.step), record.variant).inc()
+                SENT_IN_ERROR.labels(sent.channel, sent.campaign, str(sent.step), sent.variant).inc()
 
 
 def _count_conversion(outcome: Outcome) -> None:

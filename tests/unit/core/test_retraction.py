@@ -123,3 +123,14 @@ def test_a_held_out_customers_retraction_has_no_cancels():
     assert isinstance(retraction, Retraction)
     assert (retraction.holdout, retraction.cancelled, retraction.sent_in_error) == (True, [], [])
     assert state.stage == 0
+
+
+def test_messages_of_an_earlier_stage_sent_after_the_late_event_are_sent_in_error_under_their_campaign():
+    winback = engine(SMALL + "late_events: {retract_within_days: 30}\n")
+    state = in_winback(winback)
+    records = late(winback, state, purchase(6), arrived=16)  # after the reactivation mail (day 5), before the push (day 8)
+    (retraction,) = [record for record in records if isinstance(record, Retraction)]
+    assert [(sent.campaign, sent.step, sent.channel) for sent in retraction.sent_in_error] == [
+        ("reactivation", 1, "push"), ("winback", 0, "email")
+    ]
+    assert retraction.sent_in_error[0].command_id == command_id("c1", "reactivation", 1, 0)
