@@ -15,6 +15,7 @@ import time
 from typing import AsyncIterator, Iterator, NoReturn
 
 import faust
+import msgspec
 from faust.types.tuples import Message
 
 from streams.runtime import dead_letters, provenance
@@ -359,10 +360,16 @@ def _on_event(
 
 
 def _on_marker(clock: Clock, partition: int, raw: bytes) -> None:
-    """A watermark marker: event time has reached it on this partition (event clock only)."""
+    """A watermark marker: how far the input partitions are read (event clock only).  One in
+    another format (a worker of an earlier release, during an upgrade) moves time on not at all."""
     if isinstance(clock, EventTimeClock):
-        marker = MARKER_DECODER.decode(raw)
-        clock.observe_marker(partition, marker.sender, marker.watermark)
+        try:
+            marker = MARKER_DECODER.decode(raw)
+        except msgspec.DecodeError:
+            log.warning("ignored a watermark marker in an unknown format on partition %d", partition)
+            return
+        clock.observe_marker(partition, marker.expected(), marker.progress())
+
 
 
 def _on_due(engine: Engine, now: float, customer_id: str, state: CustomerActivity | None) -> Result | None:
