@@ -15,7 +15,7 @@ from typing import Any, Union
 import msgspec
 import orjson
 
-from streams.model.records import Engagement, Erased, MessageCommand, Outcome, Retraction, Skip, Trigger
+from streams.model.records import CustomerStage, Engagement, Erased, MessageCommand, Outcome, Retraction, Skip, Trigger
 from streams.model.events import EmailEngagement, Erasure, Feedback, Login, Profile, Purchase
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -62,6 +62,10 @@ def _documents() -> dict[str, tuple[Any, str]]:
             Retraction,
             "The outcome `retracted`: a trigger withdrawn because an event that would have prevented it arrived"
             " after it fired, with the cancelled steps and the messages sent in error (outcomes topic).",
+        ),
+        "customer-stage": (
+            CustomerStage,
+            "A customer's current lifecycle stage (compacted customer-stage topic, key: customer_id; a tombstone: erased).",
         ),
     }
 

@@ -34,7 +34,7 @@ def build_worker_app(settings: Settings, policy: Policy) -> Topology:
         erasure_grace=settings.erasure_grace_seconds,
         catch_up=settings.catch_up_default,
     )
-    clock = parse_clock(settings.clock, idle_after=settings.clock_idle_seconds)
+    clock = parse_clock(settings.clock)
     metrics.WORKER_CLOCK.labels(settings.clock.partition(":")[0]).set(1)
     metrics.set_economics(policy.economics)
     earliest, earliest_named = settings.event_floor
