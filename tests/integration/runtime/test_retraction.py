@@ -17,12 +17,13 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from streams.core.customer_stage import customer_stage
 from streams.core.engine import Engine
 from streams.devtools import testing
 from streams.model.records import MessageCommand, Retraction, command_id, trigger_id
 from streams.runtime.settings import Settings
 from tests.support.builders import policy
-from tests.support.kafka_io import produce, read_until
+from tests.support.kafka_io import latest_by_key, produce, read_until
 from tests.support.phases import wait_for_table
 
 pytestmark = pytest.mark.integration
@@ -73,4 +74,9 @@ async def test_a_purchase_delayed_past_its_trigger_cancels_the_unsent_steps(app_
     engine.apply_at("c1", expected, LATE, LATE.occurred_at.timestamp(), applied_at=NOW.timestamp())
     assert (expected.stage, expected.episode) == (0, 1)
     await wait_for_table(settings, {"c1": expected})
+    back = msgspec.json.encode(customer_stage(engine, "c1", expected))
+    published = await read_until(settings.broker, [settings.topic_customer_stage], lambda got: latest_by_key(got).get("c1") == back)
+    stages = [msgspec.json.decode(r.value)["stage"] for r in published]
+    assert [stage for number, stage in enumerate(stages) if stages[number - 1 : number] != [stage]] == ["active", "reactivation", "active"]
+    assert msgspec.json.decode(back)["since"] == msgspec.json.decode(msgspec.json.encode(LATE.occurred_at))
     assert worker.alive(), worker.tail()
