@@ -86,15 +86,19 @@ def _why_unreadable(path: Path, error: OSError | EOFError | zlib.error) -> str:
 
 class CustomerEvents:
     """One customer's valid events in (time, event id) order, their times in epoch seconds, and
-    the customer's ``order``: their place among the log's customers, by first line."""
+    the customer's ``order``: their place among the log's customers, by first line; read in
+    arrival order, the events are in line order, with each one's line number (``lines``)."""
 
-    __slots__ = ("customer_id", "events", "times", "order")
+    __slots__ = ("customer_id", "events", "times", "order", "lines")
 
-    def __init__(self, customer_id: str, events: list[AnyInput], times: list[float], order: int = 0) -> None:
+    def __init__(
+        self, customer_id: str, events: list[AnyInput], times: list[float], order: int = 0, lines: list[int] | None = None
+    ) -> None:
         self.customer_id = customer_id
         self.events = events
         self.times = times
         self.order = order
+        self.lines = lines
 
 
 class Shard(NamedTuple):
@@ -118,14 +122,22 @@ class EventLog:
     skips blank lines without numbering them.  ``now``: the time a line may be dated at most
     ``limits.max_future_skew_seconds`` after (None: no such check), as in ``codec``.  ``shard``:
     keep only that shard's customers (the first shard also keeps the lines that name no customer).
+    ``arrival_order``: each customer's events stay in line order, with their line numbers.
     """
 
     def __init__(
-        self, lines: Iterable[bytes] = (), *, limits: Limits = DEFAULT_LIMITS, now: float | None = None, shard: Shard | None = None
+        self,
+        lines: Iterable[bytes] = (),
+        *,
+        limits: Limits = DEFAULT_LIMITS,
+        now: float | None = None,
+        shard: Shard | None = None,
+        arrival_order: bool = False,
     ) -> None:
         self.limits = limits
         self.now = now
         self.shard = shard
+        self.arrival_order = arrival_order
         self.rejections: list[tuple[int, Rejection]] = []  # (line number, why); in line order once read
         # Customer id -> the number and the line, one after the other, of each line filed under
         # it, with the customers in order of their first line.  One flat list a customer: filing
@@ -143,9 +155,15 @@ class EventLog:
 
     @classmethod
     def from_text(
-        cls, pieces: Iterable[bytes], *, limits: Limits = DEFAULT_LIMITS, now: float | None = None, shard: Shard | None = None
+        cls,
+        pieces: Iterable[bytes],
+        *,
+        limits: Limits = DEFAULT_LIMITS,
+        now: float | None = None,
+        shard: Shard | None = None,
+        arrival_order: bool = False,
     ) -> EventLog:
-        log = cls(limits=limits, now=now, shard=shard)
+        log = cls(limits=limits, now=now, shard=shard, arrival_order=arrival_order)
         log._terminator = b"\n"
         # A line is one byte longer with its terminator: the batches keep within the limit
         # with it (a line at the very limit is decided on its own).
@@ -261,10 +279,10 @@ class EventLog:
         ``batch``: the filed lines' events and times (None: decode them line by line)."""
         # the flat list alternates numbers and lines
         lines, limits = cast("list[bytes]", filed[1::2]), self.limits
+        numbers = cast("list[int]", filed[0::2])
         if batch is not None and not numbered:
             events, times = batch
         else:
-            numbers = cast("list[int]", filed[0::2])
             if batch is not None:
                 numbered += zip(numbers, *batch)
             else:
@@ -277,8 +295,11 @@ class EventLog:
             if not numbered:
                 return None
             numbered.sort(key=_first)  # line order, as if every line had been decoded in turn
+            numbers = [number for number, _, _ in numbered]
             events = [event for _, event, _ in numbered]
             times = [at for _, _, at in numbered]
+        if self.arrival_order:
+            return CustomerEvents(events[0].customer_id, events, times, lines=numbers)
         if not _in_order(events, times):
             # Epoch seconds never order two instants the other way round, so sorting on them
             # first is sorting on (time, id), with quick float comparisons for all but ties.

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
 from streams.core.controls.assignment import Assignment
-from streams.core.kpis import Converted, Engaged, KpiTally, Lapse, Sent
+from streams.core.kpis import Converted, Engaged, KpiTally, Lapse, Retracted, Sent
+from streams.core.recorders import LateEvent
 from streams.core.series import PlannedStep, SendPlan, SentMessage, StepDecision, campaign_of
 from streams.model.activity import CustomerActivity
 from streams.model.codec import Rejection
@@ -29,6 +30,7 @@ from streams.model.records import (
     MessageCommand,
     Outcome,
     Record,
+    Retraction,
     Skip,
     SkipAction,
     SkipReason,
@@ -99,6 +101,9 @@ class Report:
     stages: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(STAGES, 0)))
     skips: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(SKIP_REASONS, 0)))
     skip_actions: Counter[str] = field(default_factory=Counter)
+    retractions: int = 0  # triggers a late event withdrawn (``streams.core.retraction``)
+    cancels: int = 0  # cancel commands for the retracted series' unsent steps
+    sent_in_error: int = 0  # messages of a retracted series sent before the late event arrived
     groups: dict[tuple[str, str, bool], GroupFigures] = field(default_factory=dict)  # (campaign, variant, holdout)
     kpis: KpiTally = field(default_factory=lambda: KpiTally(Economics()))  # give it the policy's economics
 
@@ -117,11 +122,14 @@ class Report:
     def __post_init__(self) -> None:
         self._counters: dict[type, Callable[[Any], None]] = {
             **dict.fromkeys((Trigger, Lapse), self._count_lapse),
-            **dict.fromkeys((MessageCommand, Sent), self._count_message),
+            MessageCommand: self._count_command,
+            Sent: self._count_message,
+            CancelCount: self._count_cancel,
             **dict.fromkeys((Skip, SkipCount), self._count_skip),
             **dict.fromkeys((Outcome, Converted), self._count_conversion),
             **dict.fromkeys((Engagement, Engaged), self._count_engagement),
             Erased: self._count_erasure,
+            **dict.fromkeys((Retraction, Retracted), self._count_retraction),
         }
 
     def _count_lapse(self, record: Trigger | Lapse) -> None:
@@ -129,10 +137,20 @@ class Report:
         self.triggers[record.stage] += 1
         self._group(record.campaign, record.variant, record.holdout).triggered += 1
 
+    def _count_command(self, record: MessageCommand) -> None:
+        """A command sends a message, or cancels one (``action: cancel``), which is no message."""
+        if record.action == "cancel":
+            self._count_cancel(record)
+        else:
+            self._count_message(record)
+
     def _count_message(self, record: MessageCommand | Sent) -> None:
         self.kpis.add(record)
         self.commands[record.channel] += 1
         self._group(record.campaign, record.variant, False).commands += 1
+
+    def _count_cancel(self, record: MessageCommand | CancelCount) -> None:
+        self.cancels += 1
 
     def _count_skip(self, record: Skip | SkipCount) -> None:
         self.skips[record.reason] += 1
@@ -149,6 +167,11 @@ class Report:
 
     def _count_erasure(self, record: Erased) -> None:
         self.erasures += 1
+
+    def _count_retraction(self, record: Retraction | Retracted) -> None:
+        self.kpis.add(record)
+        self.retractions += 1
+        self.sent_in_error += len(record.sent_in_error)
 
     def _group(self, campaign: str, variant: str, holdout: bool) -> GroupFigures:
         key = (campaign, variant, holdout)
@@ -190,6 +213,7 @@ class Report:
             "stages": dict(self.stages),
             "skips": dict(self.skips),
             "skip_actions": dict(sorted(self.skip_actions.items())),
+            "retractions": {"retracted": self.retractions, "cancels": self.cancels, "sent_in_error": self.sent_in_error},
             "campaigns": self.campaigns(),
             "kpis": self.kpis.summary(),
             "state_bytes_per_customer": round(self.state_bytes / self.customers, 1) if self.customers else 0,
@@ -203,7 +227,14 @@ class SkipCount(NamedTuple):
     action: SkipAction
 
 
-Counted = Lapse | Sent | SkipCount | Converted | Engaged
+class CancelCount(NamedTuple):
+    """What a report counts of a cancel command."""
+
+    channel: Channel
+    action: str = "cancel"
+
+
+Counted = Lapse | Sent | SkipCount | Converted | Engaged | CancelCount | Retracted
 
 
 class _Counting:
@@ -243,6 +274,17 @@ class _Counting:
         customer_id: str, sent: SentMessage, action: EngagementAction, at: float, reason: FeedbackReason | None
     ) -> Engaged:
         return Engaged(campaign_of(STAGES[sent.stage]), sent.step.index, sent.variant, sent.channel, action, reason)
+
+    @staticmethod
+    def cancel(decision: StepDecision, active_at: float) -> CancelCount:
+        return CancelCount(decision.step.channel)
+
+    @staticmethod
+    def retraction(
+        customer_id: str, state: CustomerActivity, late: LateEvent, group: Assignment, cancelled: list[int], sent: list[SentMessage]
+    ) -> Retracted:
+        rows = tuple((campaign_of(STAGES[message.stage]), message.step.index, message.variant, message.channel) for message in sent)
+        return Retracted(campaign_of(STAGES[state.stage]), group.variant, group.holdout, rows)
 
 
 COUNTING = _Counting()

@@ -8,6 +8,12 @@ file's lines, and duplicated lines change nothing but the ``duplicates`` count. 
 ``until`` are left out; everything due at or before ``until`` fires.  Bad lines are counted as
 rejected with their reason, never fatal.
 
+``order="arrival"`` replays the file as a stream would have received it instead: line by line,
+with the clock at the latest time read so far (what a worker's scheduler has fired up to when
+the line arrives), so a line dated before that is a late event, and one that would have
+prevented a trigger already fired retracts it under the policy's ``late_events``
+(``streams.core.retraction``).  The whole file's decoded events are held at once for it.
+
 A line is bad by the stream's own rules (``codec``), far-future times included: a line dated
 more than ``max_future_skew_seconds`` after the wall clock at the run is rejected as
 ``future_timestamp``, as a worker dead-letters a record dated that far after its arrival.  A
@@ -24,7 +30,7 @@ import time
 from bisect import bisect_right
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, NamedTuple
+from typing import Callable, Iterable, Iterator, Literal, NamedTuple
 
 from streams.backtest.event_log import CustomerEvents, EventLog, read_text
 from streams.backtest.history import History
@@ -38,15 +44,23 @@ from streams.model.records import STAGES, Record
 from streams.policy.sections import Policy
 
 PROGRESS_EVENTS = 50_000  # events replayed between two calls of a progress callback
+Order = Literal["time", "arrival"]  # each customer's events by event time, or as the lines arrive
 
 
 def backtest_file(
-    path: Path, policy: Policy, *, until: float | None = None, limits: Limits = DEFAULT_LIMITS, now: float | None = None
+    path: Path,
+    policy: Policy,
+    *,
+    until: float | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    now: float | None = None,
+    order: Order = "time",
 ) -> Report:
     """``run_backtest`` of the file's non-blank lines, read in pieces (``read_text``)."""
     now = time.time() if now is None else now
     with without_gc():
-        return _run(EventLog.from_text(read_text(path), limits=limits, now=now), policy, until, None)
+        log = EventLog.from_text(read_text(path), limits=limits, now=now, arrival_order=order == "arrival")
+        return _run(log, policy, until, None)
 
 
 def backtest_history(
@@ -66,8 +80,10 @@ def run_backtest(
     on_record: Callable[[str, Record], None] | None = None,
     limits: Limits = DEFAULT_LIMITS,
     now: float | None = None,
+    order: Order = "time",
 ) -> Report:
-    """Replay ``lines`` under ``policy`` up to ``until`` (default: the latest event's time).
+    """Replay ``lines`` under ``policy`` up to ``until`` (default: the latest event's time), each
+    customer's events in ``order``.
 
     Lines are checked against ``limits`` as a worker checks records; ``now`` is the wall
     clock that far-future times are judged against (default: the time of the call).
@@ -82,7 +98,7 @@ def run_backtest(
     """
     now = time.time() if now is None else now
     with without_gc():
-        return _run(EventLog(lines, limits=limits, now=now), policy, until, on_record)
+        return _run(EventLog(lines, limits=limits, now=now, arrival_order=order == "arrival"), policy, until, on_record)
 
 
 def _run(
@@ -134,11 +150,14 @@ def replay_log(
     replayed: list[Replayed] = []
     latest = None
     told = 0
-    for customer in log.customers():
-        report.events += len(customer.times)
-        if latest is None or customer.times[-1] > latest:
-            latest = customer.times[-1]
-        replayed.append(_replay_customer(engine, customer, until, report, log.now))
+    for customer, arrivals in _customers(log, report):
+        last = customer.times[-1] if arrivals is None else max(customer.times)
+        if latest is None or last > latest:
+            latest = last
+        if arrivals is None:
+            replayed.append(_replay_customer(engine, customer, until, report, log.now))
+        else:
+            replayed.append(_arrive_customer(engine, customer, arrivals, until, report, log.now))
         if report.events - told >= PROGRESS_EVENTS:
             on_events(report.events - told)
             told = report.events
@@ -199,4 +218,49 @@ def _replay_customer(engine: Engine, customer: CustomerEvents, until: float | No
         events, times = events[:kept], times[:kept]
     state, emitted, duplicates = engine.replay(customer_id, None, events, times, now=now)
     report.duplicates += duplicates
+    return Replayed(customer.order, customer_id, state, emitted)
+
+
+def _customers(log: EventLog, report: Report) -> Iterator[tuple[CustomerEvents, list[float] | None]]:
+    """The log's customers, each counted; in arrival order, all decoded at once, each with the
+    clock at each of their lines' arrival: the latest event time of the lines before it (what a
+    stream's scheduler has fired up to when the line arrives)."""
+    if not log.arrival_order:
+        for customer in log.customers():
+            report.events += len(customer.times)
+            yield customer, None
+        return
+    customers = list(log.customers())
+    dated = sorted((line, at) for customer in customers for line, at in zip(customer.lines or (), customer.times))
+    clock: dict[int, float] = {}
+    latest = float("-inf")
+    for line, at in dated:
+        clock[line] = latest
+        latest = max(latest, at)
+    for customer in customers:
+        report.events += len(customer.times)
+        yield customer, [clock[line] for line in customer.lines or ()]
+
+
+def _arrive_customer(
+    engine: Engine, customer: CustomerEvents, arrivals: list[float], until: float | None, report: Report, now: float | None
+) -> Replayed:
+    """Apply the customer's events up to ``until`` as they arrive (``arrivals``: the clock then):
+    before each, fire what was due by that clock, then apply it at that clock (a late event may
+    retract)."""
+    customer_id: str = customer.customer_id
+    state: CustomerActivity | None = None
+    emitted: list[Record] = []
+    for event, at, arrived in zip(customer.events, customer.times, arrivals):
+        if until is not None and at > until:
+            report.after_until += 1
+            continue
+        if until is not None:
+            arrived = min(arrived, until)  # a line left out moves no clock past the report's end
+        if state is not None and arrived > float("-inf"):
+            emitted.extend(engine.advance(customer_id, state, arrived).records)
+        result = engine.apply_at(customer_id, state, event, at, now=now, applied_at=max(arrived, at))
+        state = result.state
+        emitted.extend(result.records)
+        report.duplicates += result.duplicate
     return Replayed(customer.order, customer_id, state, emitted)

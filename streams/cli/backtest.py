@@ -16,9 +16,9 @@ from streams.backtest.comparison import Figure, compare
 from streams.backtest.event_log import EventFileError
 from streams.backtest.report import Report
 from streams.backtest.history import ColumnMap, HistoryError
-from streams.backtest.run import backtest_history
+from streams.backtest.run import Order, backtest_history
 from streams.backtest.workers import backtest_in_workers
-from streams.cli.errors import CommandError, load_settings
+from streams.cli.errors import USAGE_EXIT_CODE, CommandError, load_settings
 from streams.cli.history import history_options, progress_bar, read_events
 from streams.model.codec import Limits
 from streams.policy.messages import PolicyError
@@ -54,13 +54,22 @@ policy_option = click.option(
 @click.argument("events", type=click.Path(path_type=Path))  # read_text names a missing or unreadable file
 @policy_option
 @click.option("--until", type=Moment(), default=None, help="Replay up to this moment (default: the last event's time).")
+@click.option(
+    "--order",
+    type=click.Choice(["time", "arrival"]),
+    default="time",
+    show_default=True,
+    help="time: each customer's events in event-time order (the file's order does not matter); arrival: the lines "
+    "as a stream receives them, so a line dated before an earlier one is late and may retract (policy late_events).",
+)
 @click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Processes sharing the customers (by a hash of their id); the report is the same for any number.",
+    help="Processes sharing the customers (by a hash of their id); the report is the same for any number. "
+    "Not with --order arrival, whose clock is every line's.",
 )
 @click.option("--progress", is_flag=True, help="Show the progress bar (lines read, events replayed per second) on stderr even when it is no terminal.")
 @click.option(
@@ -75,6 +84,7 @@ def backtest(
     events: Path,
     policy_path: Path,
     until: float | None,
+    order: Order,
     output: str,
     workers: int,
     progress: bool,
@@ -92,13 +102,20 @@ def backtest(
     terminal (or with --progress) a progress bar on stderr shows lines read and events replayed
     per second; stdout keeps only the report.
 
+    With --order arrival the lines are replayed as a stream receives them, in one process: a
+    line dated before the latest time read so far is late, and retracts a trigger it would have
+    prevented under the policy's late_events.
+
     With --compare, the same file is replayed under both policies (--policy first) and the
     figures that tell them apart are printed side by side: e.g. fixed thresholds against the
     predictive trigger, each campaign with a holdout, judged by lift.
     """
 
+    if order == "arrival" and workers > 1:
+        raise CommandError("--order arrival replays in one process (a line's clock is the latest time of every line before it): drop --workers", USAGE_EXIT_CODE)
+
     def replay(path: Path) -> Report:
-        return _replay(events, path, until, workers, progress, mapping, time_format)
+        return _replay(events, path, until, order, workers, progress, mapping, time_format)
 
     report = replay(policy_path)
     if compared_path is not None:
@@ -110,7 +127,14 @@ def backtest(
 
 
 def _replay(
-    events: Path, policy_path: Path, until: float | None, workers: int, progress: bool, mapping: str | None, time_format: str | None
+    events: Path,
+    policy_path: Path,
+    until: float | None,
+    order: Order,
+    workers: int,
+    progress: bool,
+    mapping: str | None,
+    time_format: str | None,
 ) -> Report:
     """The backtest of EVENTS under the policy file; its problems as one-line command errors."""
     try:
@@ -120,7 +144,9 @@ def _replay(
     limits = Limits(max_future_skew_seconds=load_settings().max_future_skew_seconds)  # the stream's rule
     with progress_bar(force=progress) as phase:
         if workers == 1:
-            history = read_events([events], mapping, time_format, limits=limits, now=time.time(), on_lines=phase("reading lines"))
+            history = read_events(
+                [events], mapping, time_format, limits=limits, now=time.time(), on_lines=phase("reading lines"), arrival_order=order == "arrival"
+            )
             return backtest_history(history, policy, until=until, on_events=phase("replaying events"))
         return _in_workers(events, policy, workers, until, limits, mapping, time_format, phase)
 
@@ -185,6 +211,8 @@ def _tables(report: Report) -> list[Table]:
     tables = [summary, _counts("Stage entries (triggers)", figures["triggers"]), _counts("Messages", figures["commands"])]
     tables.append(_counts("Customers by stage at the end", figures["stages"]))
     tables.append(_counts("Steps not sent as planned, by reason", figures["skips"]))
+    if figures["retractions"]["retracted"]:
+        tables.append(_counts("Late events: retractions", figures["retractions"]))
     tables.append(_campaigns(figures["campaigns"]))
     tables.extend(kpi_tables(figures["kpis"]))
     if report.rejected:

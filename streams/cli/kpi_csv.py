@@ -13,7 +13,7 @@ FUNNEL_COLUMNS = [
     "sent", "delivered", "opened", "clicked", "bounced", "complained", "unsubscribed", "feedback", "conversions",
     "delivered_rate", "opened_rate", "clicked_rate", "bounced_rate", "complained_rate", "unsubscribed_rate", "feedback_rate",
     "conversion_rate",
-    "revenue_converted", "incentive_cost", "send_cost", "roi",
+    "revenue_converted", "incentive_cost", "send_cost", "roi", "sent_in_error",
 ]
 LIFT_COLUMNS = [
     f"{measure}_lift_{part}" for measure in ("conversion_rate", "revenue_per_lapse") for part in ("difference", "low", "high", "significant")

@@ -99,14 +99,14 @@ def _svg(kind: str, height: float, lines: list[str], extra: int = 80) -> str:
 
 def _funnel_table(rows: list[dict[str, Any]], currency: str) -> str:
     header = ["row", "sent", "delivered", "opened", "clicked", "unsubscribed", "converted", "revenue",
-              f"incentives ({currency})", f"send cost ({currency})", "ROI"]
+              f"incentives ({currency})", f"send cost ({currency})", "ROI", "sent in error"]
     body = [
         [
             _row_name(row), f"{row['sent']:,}", percent(row["delivered_rate"]), percent(row["opened_rate"]),
             percent(row["clicked_rate"]), percent(row["unsubscribed_rate"]),
             f"{row['conversions']:,} ({percent(row['conversion_rate'])})",
             revenue(row["revenue"]),
-            money(row["incentive_cost"]), money(row["send_cost"]), ratio(row["roi"]),
+            money(row["incentive_cost"]), money(row["send_cost"]), ratio(row["roi"]), f"{row['sent_in_error']:,}",
         ]
         for row in rows
     ]

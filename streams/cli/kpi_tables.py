@@ -1,7 +1,7 @@
-"""The campaign KPIs (``streams.core.kpis``' summary) as rich tables: the funnel with ROI per
-campaign step, variant and channel, and each variant's lift over the holdout with its 95 %
-interval, and the feedback answers per reason when there are any.  Any command that reports
-KPIs prints them with these."""
+"""The campaign KPIs (``streams.core.kpis``' summary) as rich tables: the funnel with ROI and
+messages sent in error (a late event retracted their lapse) per campaign step, variant and
+channel, and each variant's lift over the holdout with its 95 % interval, and the feedback
+answers per reason when there are any.  Any command that reports KPIs prints them with these."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def kpi_tables(summary: dict[str, Any]) -> list[Table]:
     currency = summary["currency"] or "-"
     funnel = Table(
         "campaign", "step", "variant", "channel", "sent", "delivered", "opened", "clicked", "unsubscribed", "converted",
-        "revenue", f"incentives ({currency})", f"send cost ({currency})", "ROI",
+        "revenue", f"incentives ({currency})", f"send cost ({currency})", "ROI", "sent in error",
         title="Campaign funnel (rates per message sent)",
     )
     lift = Table(
@@ -29,6 +29,7 @@ def kpi_tables(summary: dict[str, Any]) -> list[Table]:
                 percent(row["delivered_rate"]), percent(row["opened_rate"]), percent(row["clicked_rate"]),
                 percent(row["unsubscribed_rate"]), f"{row['conversions']:,} ({percent(row['conversion_rate'])})",
                 revenue(row["revenue"]), money(row["incentive_cost"]), money(row["send_cost"]), ratio(row["roi"]),
+                f"{row['sent_in_error']:,}",
             )
         for variant, arm in figures["variants"].items():
             lift.add_row(

@@ -95,6 +95,15 @@ class Attributor:
         group = self.series.assignment(customer_id, state.touch_stage)
         return self.recorder.outcome(customer_id, state, purchase, at, group, self._latest_sent(customer_id, state, at))
 
+    def sent_since(self, customer_id: str, state: CustomerActivity, at: float) -> list[SentMessage]:
+        """The remembered messages of the customer's current episode sent at or after ``at``."""
+        found = (
+            self._sent(customer_id, message)
+            for message in state.messages
+            if message[SENT_EPISODE] == state.episode and message[SENT_AT] >= int(at)
+        )
+        return [sent for sent in found if sent is not None]
+
     def _message_by_id(self, customer_id: str, state: CustomerActivity, message_id: str | None) -> list[int] | None:
         if message_id is None:
             return None

@@ -14,7 +14,8 @@ Ordering rules (they make backtests reproducible):
   stage first, which ends the old series (its step is cancelled, not sent);
 * activity at or after the current stage's entry returns the customer to ``active`` and starts
   a new episode; activity that happened before it (a late event) updates the facts but does not
-  undo a lapse that was already acted on;
+  undo a lapse that was already acted on, unless it retracts the stage's trigger (the policy's
+  ``late_events``: ``streams.core.retraction``);
 * a purchase is checked for a conversion after what was due before it fired and before it ends
   the lapse; an email event about one of the campaign's messages (its ``message_id``) is
   credited to that message (``streams.core.attribution``);
@@ -58,6 +59,7 @@ from streams.model.positions import Position
 from streams.core.lifecycle import ACTIVE, Lifecycle
 from streams.policy.sections import CatchUp, Policy
 from streams.core.recorders import FULL, Recorder
+from streams.core.retraction import Retractor
 from streams.model.records import STAGES, Erased, Record, Stage, erasure_id, to_datetime
 
 SUNSET = STAGES.index("sunset")
@@ -114,6 +116,7 @@ class Engine:
         self.recorder = recorder
         self.attribution = Attributor(policy, self.series, recorder)
         self.delivery = Delivery(policy, self.series, self.attribution, recorder)
+        self.retractor = Retractor(policy, self.lifecycle, self.series, self.attribution, recorder)
 
     def apply(self, customer_id: str, state: CustomerActivity | None, event: AnyInput) -> Result:
         """Fire what is due before the event, then fold the event in."""
@@ -211,6 +214,8 @@ class Engine:
                 engaged = attribution.engagement(customer_id, state, event, at)
                 if engaged is not None:
                     records.append(engaged)
+            if state.stage != ACTIVE and at < state.stage_entered_at:
+                records.extend(self.retractor.retract(customer_id, state, event, at, applied_at))
             state.record(event, at)
             if state.stage != ACTIVE and at >= state.stage_entered_at and lifecycle.is_activity(event):
                 state.stage = ACTIVE

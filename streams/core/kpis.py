@@ -1,30 +1,32 @@
 """Campaign KPIs: the funnel, ROI and lift of every campaign, from the records that tell them.
 
 A ``KpiTally`` is fed records one at a time: triggers (the lapses of each A/B variant and of
-the holdout), message commands (sent), engagements and outcomes (conversions); full records
+the holdout), message commands (sent; a cancel is not a message), engagements, outcomes
+(conversions) and retractions (a lapse withdrawn, and its messages sent in error); full records
 or the lighter facts of the same names a backtest makes (``Lapse``, ``Sent``, ``Engaged``,
-``Converted``).  The same tally serves the backtest's report and whatever reads the topics,
+``Converted``, ``Retracted``).  The same tally serves the backtest's report and whatever reads the topics,
 so both say the same numbers about the same history.
 
 Per campaign x step x variant x channel (a funnel row): sent, delivered, opened, clicked,
-bounced, complained, unsubscribed and feedback answers (each once per message), their rates
+bounced, complained, unsubscribed and feedback answers (each once per message), sent in error
+(a late event retracted the lapse after the message went out: ``streams.core.retraction``), their rates
 per message sent, the answers per reason (a feedback step's survey),
 conversions credited to the row and their rate, revenue per currency and converted
 (``policy.economics``), incentive cost, send cost and ROI.  Per campaign x variant against the
-holdout: conversion rate and revenue per lapse with 95 % intervals of the lift
+holdout: lapses retracted, conversion rate and revenue per lapse with 95 % intervals of the lift
 (``streams.core.statistics``), and which variant leads and whether significantly yet.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from streams.core.statistics import Interval, Sample, mean_difference, proportion_difference
 from streams.model.events import Channel, EngagementAction, FeedbackReason
-from streams.model.records import Engagement, MessageCommand, Offer, Outcome, Trigger
+from streams.model.records import Engagement, MessageCommand, Offer, Outcome, Retraction, Trigger
 from streams.policy.sections import Economics
 
 ACTIONS: tuple[EngagementAction, ...] = ("delivered", "open", "click", "bounce", "complaint", "unsubscribe", "feedback")
@@ -74,8 +76,25 @@ class Converted(NamedTuple):
     discount_code: str | None
 
 
-Fact = Lapse | Sent | Engaged | Converted
-Tallied = Trigger | MessageCommand | Engagement | Outcome | Fact
+class Retracted(NamedTuple):
+    """What the tally reads of a ``Retraction``: the lapse withdrawn, and the funnel row
+    (campaign, step, variant, channel) of each of its messages sent in error."""
+
+    campaign: str
+    variant: str
+    holdout: bool
+    sent_in_error: tuple[tuple[str, int, str, Channel], ...]
+
+
+Fact = Lapse | Sent | Engaged | Converted | Retracted
+Tallied = Trigger | MessageCommand | Engagement | Outcome | Retraction | Fact
+
+
+def _sent_in_error(record: Retraction | Retracted) -> Sequence[tuple[str, int, str, Channel]]:
+    """The funnel row (campaign, step, variant, channel) of each message a retraction says was sent in error."""
+    if isinstance(record, Retracted):
+        return record.sent_in_error
+    return [(message.campaign, message.step, message.variant, message.channel) for message in record.sent_in_error]
 
 
 def redeemed(outcome: Outcome | Converted) -> Offer | None:
@@ -130,6 +149,7 @@ class FunnelRow:
     revenue: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))  # per currency
     discounts: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))  # redeemed percent off, per currency
     free_shipping: int = 0  # redeemed free-shipping offers
+    sent_in_error: int = 0  # messages of a lapse a late event retracted, sent before it arrived
 
     def convert(self, record: Outcome | Converted) -> None:
         self.conversions += 1
@@ -155,6 +175,7 @@ class FunnelRow:
             "incentive_cost": _cents(incentives),
             "send_cost": _cents(send_cost),
             "roi": _round(roi(revenue, incentives, send_cost)),
+            "sent_in_error": self.sent_in_error,
         }
 
 
@@ -164,12 +185,14 @@ class Arm:
 
     lapses: int = 0
     conversions: int = 0
+    retracted: int = 0  # lapses withdrawn because a late event showed the customer active (counted in ``lapses`` too)
     revenue: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     squares: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))  # of each conversion's revenue (a lapse converts at most once)
 
     def add(self, other: Arm) -> None:
         self.lapses += other.lapses
         self.conversions += other.conversions
+        self.retracted += other.retracted
         for currency, amount in other.revenue.items():
             self.revenue[currency] += amount
         for currency, amount in other.squares.items():
@@ -184,6 +207,7 @@ class Arm:
         sample = self.revenue_sample(money)
         return {
             "lapses": self.lapses,
+            "retracted": self.retracted,
             "conversions": self.conversions,
             "conversion_rate": _ratio(self.conversions, self.lapses),
             "revenue_per_lapse": _cents(sample.mean) if sample is not None else None,
@@ -203,7 +227,12 @@ class KpiTally:
         if isinstance(record, (Trigger, Lapse)):
             self.arms[record.campaign, record.variant, record.holdout].lapses += 1
         elif isinstance(record, (MessageCommand, Sent)):
-            self.rows[record.campaign, record.step, record.variant, record.channel].sent += 1
+            if not (isinstance(record, MessageCommand) and record.action == "cancel"):
+                self.rows[record.campaign, record.step, record.variant, record.channel].sent += 1
+        elif isinstance(record, (Retraction, Retracted)):
+            self.arms[record.campaign, record.variant, record.holdout].retracted += 1
+            for key in _sent_in_error(record):
+                self.rows[key].sent_in_error += 1
         elif isinstance(record, (Engagement, Engaged)):
             row = self.rows[record.campaign, record.step, record.variant, record.channel]
             row.actions[record.action] += 1

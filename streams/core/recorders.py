@@ -13,19 +13,24 @@ step, writing them down, differs.
 
 from __future__ import annotations
 
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
+
+from msgspec.structs import replace
 
 from streams.core.controls.assignment import Assignment
 from streams.core.lifecycle import DAY
 from streams.core.series import PlannedStep, SendPlan, SentMessage, StepDecision, campaign_of
 from streams.model.activity import NEVER, CustomerActivity
-from streams.model.events import Channel, EngagementAction, FeedbackReason, Purchase
+from streams.model.events import AnyInput, Channel, EngagementAction, FeedbackReason, Purchase
 from streams.model.records import (
+    STAGES,
     Engagement,
     MessageCommand,
     Outcome,
     Personalisation,
     Record,
+    Retraction,
+    SentInError,
     Skip,
     SkipAction,
     SkipReason,
@@ -33,6 +38,7 @@ from streams.model.records import (
     command_id,
     engagement_id,
     outcome_id,
+    retraction_id,
     skip_id,
     to_datetime,
     trigger_id,
@@ -74,6 +80,27 @@ class Recorder(Protocol[R_co]):
         """The customer did ``action`` with the message ``sent`` at ``at``, for the first time
         (``reason``: a feedback answer's)."""
         ...
+
+    def cancel(self, decision: StepDecision, active_at: float) -> R_co:
+        """The step ``decision`` is about will never go out: its series was retracted at
+        ``decision.decided_at`` by activity at ``active_at``."""
+        ...
+
+    def retraction(
+        self, customer_id: str, state: CustomerActivity, late: LateEvent, group: Assignment, cancelled: list[int], sent: list[SentMessage]
+    ) -> R_co:
+        """The trigger of ``state.stage`` (``state`` as it was before the retraction), which put the
+        customer in ``group``, is withdrawn because of ``late``; ``cancelled``: the indexes of its
+        unsent steps; ``sent``: its messages sent in error."""
+        ...
+
+
+class LateEvent(NamedTuple):
+    """An event that arrived after a trigger it would have prevented, and when it was applied."""
+
+    event: AnyInput
+    at: float  # its own time
+    retracted_at: float  # when it was applied (the caller's clock), the moment of the retraction
 
 
 def trigger(customer_id: str, state: CustomerActivity, last_activity: float, group: Assignment) -> Trigger:
@@ -221,6 +248,55 @@ def engagement(
     )
 
 
+def cancel(decision: StepDecision, active_at: float) -> MessageCommand:
+    """The cancel of a step of a retracted series: the command it would have been (on the step's
+    planned channel), with ``action: cancel`` and an empty window at the retraction (``MessageCommand``)."""
+    customer_id, state, step, due, decided_at, variant = decision
+    plan = SendPlan(due, decided_at, step.channel, Assignment(variant, False), None)
+    planned = command(customer_id, state, step, active_at, plan)
+    return replace(planned, expires_at=planned.send_after, action="cancel")
+
+
+def retraction(
+    customer_id: str, state: CustomerActivity, late: LateEvent, group: Assignment, cancelled: list[int], sent: list[SentMessage]
+) -> Retraction:
+    """The outcome ``retracted`` of the trigger of ``state.stage``, withdrawn because of ``late``."""
+    stage = trigger_stage(state.stage)
+    campaign = campaign_of(stage)
+    trigger = trigger_id(customer_id, stage, state.episode)
+    return Retraction(
+        retraction_id=retraction_id(trigger),
+        customer_id=customer_id,
+        trigger_id=trigger,
+        campaign=campaign,
+        stage=stage,
+        episode=state.episode,
+        variant=group.variant,
+        holdout=group.holdout,
+        fired_at=to_datetime(state.stage_entered_at),
+        late_event_type=str(late.event.__struct_config__.tag),
+        late_event_id=late.event.event_id,
+        late_event_at=to_datetime(late.at),
+        retracted_at=to_datetime(late.retracted_at),
+        restored_stage=STAGES[0],
+        cancelled=[command_id(customer_id, campaign, step, state.episode) for step in cancelled],
+        sent_in_error=[_sent_in_error(customer_id, message) for message in sent],
+    )
+
+
+def _sent_in_error(customer_id: str, sent: SentMessage) -> SentInError:
+    """A message of a retracted lapse that went out before the retraction."""
+    campaign = campaign_of(trigger_stage(sent.stage))
+    return SentInError(
+        command_id=command_id(customer_id, campaign, sent.step.index, sent.episode),
+        campaign=campaign,
+        step=sent.step.index,
+        variant=sent.variant,
+        channel=sent.channel,
+        sent_at=to_datetime(sent.sent_at),
+    )
+
+
 class FullRecords:
     """Every decision as the full record the stream publishes (``streams.model.records``)."""
 
@@ -229,6 +305,8 @@ class FullRecords:
     skip = staticmethod(skip)
     outcome = staticmethod(outcome)
     engagement = staticmethod(engagement)
+    cancel = staticmethod(cancel)
+    retraction = staticmethod(retraction)
 
 
 FULL: Recorder[Record] = FullRecords()

@@ -107,6 +107,8 @@ class _Notes:
 
     def command(self, record: ConsumerRecord) -> None:
         command = msgspec.json.decode(record.value, type=MessageCommand)
+        if command.action == "cancel":  # a retracted step: no message
+            return
         self.observed.commands[command.channel] += 1
         self.observed.latest_commands.append(command)
 

@@ -100,11 +100,18 @@ class Trigger(msgspec.Struct, frozen=True, kw_only=True):
         return self.trigger_id
 
 
+CommandAction = Literal["send", "cancel"]
+
+
 class MessageCommand(msgspec.Struct, frozen=True, kw_only=True):
-    """One message for a sender service to deliver on ``channel``.
+    """One message for a sender service to deliver on ``channel``, or (``action: cancel``) not to.
 
     Senders must not deliver before ``send_after`` nor after ``expires_at``, and must treat a
-    second command with the same ``command_id`` as a duplicate.
+    second command with the same ``command_id`` as a duplicate.  A cancel names a step of a
+    series that a late event retracted (``Retraction``): drop a queued send with that
+    ``command_id`` and never deliver one that comes later; a cancel of a message already
+    delivered is a no-op.  A cancel's window is empty (``expires_at`` is ``send_after``, the
+    moment of the retraction), so a sender that predates ``action`` finds it expired.
     """
 
     command_id: str
@@ -123,6 +130,7 @@ class MessageCommand(msgspec.Struct, frozen=True, kw_only=True):
     variant: ShortText = DEFAULT_VARIANT
     feedback_request: bool = False  # the template should ask why the customer stopped buying
     survey_link: str | None = None  # a feedback request's survey URL (policy ``survey_url``, placeholders filled)
+    action: CommandAction = "send"
 
     @property
     def id(self) -> str:
@@ -244,6 +252,56 @@ class Erased(msgspec.Struct, frozen=True, kw_only=True):
         return self.erasure_id
 
 
+class SentInError(msgspec.Struct, frozen=True, kw_only=True):
+    """A message of the retracted lapse that went out after the late event, before the retraction
+    (of the retracted stage's campaign, or of an earlier stage's): it cannot be unsent."""
+
+    command_id: str
+    campaign: ShortText
+    step: Annotated[int, msgspec.Meta(ge=0)]
+    variant: ShortText = DEFAULT_VARIANT
+    channel: Channel
+    sent_at: Timestamp
+
+
+class Retraction(msgspec.Struct, frozen=True, kw_only=True):
+    """The outcome ``retracted``: a trigger withdrawn because an event that would have prevented
+    it (a purchase made before the win-back mail but ingested after it) arrived after it fired.
+
+    On the outcomes topic.  ``cancelled``: the command ids of the series' steps not sent yet,
+    each also published as a cancel command on its channel's topic; ``sent_in_error``: the
+    messages that had gone out since the late event.  The customer is back in
+    ``restored_stage`` from the late event's time, in a new episode.
+    """
+
+    retraction_id: str
+    customer_id: Identifier
+    outcome: Literal["retracted"] = "retracted"
+    trigger_id: str
+    campaign: ShortText
+    stage: TriggerStage
+    episode: Annotated[int, msgspec.Meta(ge=0)]
+    variant: ShortText = DEFAULT_VARIANT
+    holdout: bool
+    fired_at: Timestamp
+    late_event_type: ShortText
+    late_event_id: Identifier
+    late_event_at: Timestamp
+    retracted_at: Timestamp
+    restored_stage: Stage
+    cancelled: list[str] = []
+    sent_in_error: list[SentInError] = []
+
+    @property
+    def id(self) -> str:
+        return self.retraction_id
+
+
+def retraction_id(trigger: str) -> str:
+    """The de-duplication key of a retraction: at most one per trigger."""
+    return deterministic_id("retraction", trigger)
+
+
 def erasure_id(customer_id: str, erased_at: float) -> str:
     """The de-duplication key of an erasure: one per customer and erasure time."""
     return deterministic_id("erasure", customer_id, repr(erased_at))
@@ -269,4 +327,26 @@ def to_datetime(epoch_seconds: float) -> datetime:
     return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
 
 
-Record = Union[Trigger, MessageCommand, Skip, Outcome, Engagement, Erased]  # every record the engine decides
+Record = Union[Trigger, MessageCommand, Skip, Outcome, Engagement, Erased, Retraction]  # every record the engine decides
+
+
+class CustomerStage(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a customer is in the lifecycle now: the value of their key on the compacted
+    customer-stage topic, for other services (a CRM, ads audiences, a support tool) to read
+    instead of asking this one.  Published whenever a field changes; an erasure is a tombstone.
+
+    ``campaign``, ``variant`` and ``holdout`` are the customer's group in the campaign of their
+    stage (None in a stage without a campaign); ``next_stage`` and ``next_transition_at`` say
+    which stage they enter, and when, if nothing happens before (None: none ahead).
+    """
+
+    customer_id: Identifier
+    stage: Stage
+    since: Timestamp | None  # None: the state predates the stage clock (a customer never seen active)
+    episode: Annotated[int, msgspec.Meta(ge=0)]
+    tier: ShortText | None = None
+    campaign: ShortText | None = None
+    variant: ShortText | None = None
+    holdout: bool | None = None
+    next_stage: Stage | None = None
+    next_transition_at: Timestamp | None = None

@@ -15,7 +15,7 @@ from typing import Any, Union
 import msgspec
 import orjson
 
-from streams.model.records import Engagement, Erased, MessageCommand, Outcome, Skip, Trigger
+from streams.model.records import CustomerStage, Engagement, Erased, MessageCommand, Outcome, Retraction, Skip, Trigger
 from streams.model.events import EmailEngagement, Erasure, Feedback, Login, Profile, Purchase
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -46,7 +46,11 @@ def _documents() -> dict[str, tuple[Any, str]]:
             "One line of a backtest JSON-lines file: any event, profile or erasure, with its `type` required.",
         ),
         "trigger": (Trigger, "A customer entered a lapse stage (audit record on the triggers topic)."),
-        "message-command": (MessageCommand, "One message for a sender service, on the topic of its channel."),
+        "message-command": (
+            MessageCommand,
+            "One message for a sender service, on the topic of its channel; `action: cancel`: a step of a retracted"
+            " series, never to be delivered (drop a queued send with that command_id; a no-op once delivered).",
+        ),
         "skip": (Skip, "A campaign step not sent as planned, and why (skips topic)."),
         "outcome": (Outcome, "A conversion attributed to a campaign (outcomes topic)."),
         "engagement": (
@@ -54,6 +58,15 @@ def _documents() -> dict[str, tuple[Any, str]]:
             "What a customer did with a campaign's message (the email event whose message_id is its command_id), outcomes topic.",
         ),
         "erased": (Erased, "A customer the shop erased, and the campaign that ended with it (outcomes topic)."),
+        "retraction": (
+            Retraction,
+            "The outcome `retracted`: a trigger withdrawn because an event that would have prevented it arrived"
+            " after it fired, with the cancelled steps and the messages sent in error (outcomes topic).",
+        ),
+        "customer-stage": (
+            CustomerStage,
+            "A customer's current lifecycle stage (compacted customer-stage topic, key: customer_id; a tombstone: erased).",
+        ),
     }
 
 

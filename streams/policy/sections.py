@@ -371,6 +371,17 @@ class Predictive(_Section):
     enter_winback_below: float = Field(gt=0, lt=1, allow_inf_nan=False)
 
 
+class LateEvents(_Section):
+    """How late an event may arrive and still retract a trigger it would have prevented.
+
+    An activity event (a purchase made before the win-back mail but ingested after it) applied
+    within ``retract_within_days`` of its own time retracts the trigger (``streams.core.retraction``);
+    one later than that is applied as it is, without retraction.
+    """
+
+    retract_within_days: Days
+
+
 class Policy(_Section):
     """A whole policy file."""
 
@@ -385,6 +396,7 @@ class Policy(_Section):
     campaigns: dict[str, Campaign] = {}
     catch_up: CatchUp | None = None  # unset: the caller's default (latest on the wall clock, else all)
     predictive: Predictive | None = None
+    late_events: LateEvents | None = None  # unset: a late event never retracts a trigger
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:

@@ -1,8 +1,9 @@
 """Campaign results from the topics a worker wrote: the records that tell the KPIs, read once
 from the beginning up to the end each partition had when the read began.
 
-The KPIs need the lapses (the triggers topic), the messages sent (the command topics) and
-what came of them (engagements and conversions on the outcomes topic); they are tallied by
+The KPIs need the lapses (the triggers topic), the messages sent (the command topics; a
+cancel is not one) and what came of them (engagements, conversions and retractions on the
+outcomes topic); they are tallied by
 ``streams.core.kpis``, the same tally as the backtest's, so a live report and a backtest say
 the same numbers about the same history.  Records are kept once per id (the worker publishes
 at least once).  A time range keeps the records whose Kafka timestamp falls in it.
@@ -18,12 +19,12 @@ import msgspec
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from streams.core.kpis import KpiTally
-from streams.model.records import Engagement, MessageCommand, Outcome, Trigger
+from streams.model.records import Engagement, MessageCommand, Outcome, Retraction, Trigger
 from streams.policy.sections import Economics
 from streams.runtime.connection import client_options
 from streams.runtime.settings import Settings
 
-Tallied = Trigger | MessageCommand | Engagement | Outcome
+Tallied = Trigger | MessageCommand | Engagement | Outcome | Retraction
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ async def read_results(settings: Settings, economics: Economics, period: TimeRan
                 except msgspec.DecodeError:  # ValidationError is one
                     unreadable += 1
                     continue
-                if record is not None:
+                if record is not None and not (isinstance(record, MessageCommand) and record.action == "cancel"):
                     records[record.id] = record
             unread = {tp for tp in unread if await reader.position(tp) < ends[tp]}
     finally:
@@ -112,8 +113,8 @@ def _decoder(settings: Settings) -> Callable[[ConsumerRecord], Tallied | None]:
     return decode
 
 
-def _outcome(value: bytes) -> Outcome | Engagement | None:
-    """An outcome or an engagement (the outcomes topic also holds erasures, which no KPI counts)."""
+def _outcome(value: bytes) -> Outcome | Engagement | Retraction | None:
+    """An outcome, an engagement or a retraction (the outcomes topic also holds erasures, which no KPI counts)."""
     document = msgspec.json.decode(value)
     if not isinstance(document, dict):
         raise msgspec.ValidationError("not a JSON object")
@@ -121,4 +122,6 @@ def _outcome(value: bytes) -> Outcome | Engagement | None:
         return msgspec.json.decode(value, type=Engagement)
     if "outcome_id" in document:
         return msgspec.json.decode(value, type=Outcome)
+    if "retraction_id" in document:
+        return msgspec.json.decode(value, type=Retraction)
     return None

@@ -1,5 +1,5 @@
 """Publishing what the engine decided: triggers to the audit topic, commands to their channel,
-skips and outcomes to theirs.
+skips and outcomes to theirs, and the customers' changed stages to the customer-stage topic.
 
 ``publish`` returns only once Kafka has acknowledged every record.  The agent calls it before
 it writes the customer's new state to the table, so a crash in between means the event is
@@ -16,6 +16,7 @@ import faust
 
 from streams.model.records import MessageCommand, Record, Skip, Trigger
 from streams.runtime.output_encoding import OutputEncoding
+from streams.runtime.stage_topic import StageChange
 from streams.runtime.topology import Topology
 
 
@@ -27,8 +28,10 @@ class Emitter:
         self.topology = topology
         self.encoding = encoding or OutputEncoding()
 
-    async def publish(self, records: Sequence[Record]) -> None:
+    async def publish(self, records: Sequence[Record], stages: Sequence[StageChange] = ()) -> None:
+        """Send ``records`` and the customers' changed ``stages`` (compacted topic), then wait for all."""
         deliveries = [await self._send(record) for record in records]
+        deliveries += [await self.topology.stages.send(key=key, value=value) for key, value in stages]
         if deliveries:
             await asyncio.gather(*deliveries)
 

@@ -5,7 +5,7 @@ guessing from the topic:
 
 - ``content-type``: ``application/vnd.winback.<kind>.v1+json`` (``<kind>`` is the record's
   schema, ``schemas/<kind>.v1.json``: trigger, message-command, skip, outcome, engagement,
-  erased); ``; framing=confluent`` follows when the value is in the Confluent wire format;
+  erased, retraction); ``; framing=confluent`` follows when the value is in the Confluent wire format;
 - ``winback.schema``: the ``$id`` of that JSON Schema; and with WINBACK_OUTPUT_FORMAT=jsonschema,
   ``winback.schema-id``: the id the registry gave it.
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 import msgspec
 
 from streams.model import schemas
-from streams.model.records import Engagement, Erased, MessageCommand, Outcome, Record, Skip, Trigger
+from streams.model.records import Engagement, Erased, MessageCommand, Outcome, Record, Retraction, Skip, Trigger
 
 CONTENT_TYPE = "content-type"
 SCHEMA = "winback.schema"
@@ -34,6 +34,7 @@ RECORD_SCHEMAS: dict[type, str] = {
     Outcome: "outcome",
     Engagement: "engagement",
     Erased: "erased",
+    Retraction: "retraction",
 }
 Headers = list[tuple[str, bytes]]
 

@@ -7,7 +7,7 @@ Each (topic, record kind) gets a subject (WINBACK_SCHEMA_SUBJECT_STRATEGY):
 - ``record``: ``winback.<kind>``, RecordNameStrategy (one subject per kind, whatever the topic).
 
 Confluent's plain topic strategy (``<topic>-value``) cannot serve here: the outcomes topic
-carries three kinds of record (outcome, engagement, erased), and the second would be refused
+carries four kinds of record (outcome, engagement, erased, retraction), and the second would be refused
 as incompatible with the first.
 
 Before registering, the schema is checked against the subject's latest version with the
@@ -35,7 +35,7 @@ def outputs(settings: Settings) -> list[tuple[str, str]]:
     pairs = [(settings.topic_triggers, "trigger")]
     pairs += [(topic, "message-command") for topic in settings.command_topics.values()]
     pairs += [(settings.topic_skips, "skip")]
-    pairs += [(settings.topic_outcomes, kind) for kind in ("outcome", "engagement", "erased")]
+    pairs += [(settings.topic_outcomes, kind) for kind in ("outcome", "engagement", "erased", "retraction")]
     return pairs
 
 

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -23,21 +23,23 @@ def connection_options(bootstrap: Connection) -> dict[str, Any]:
     return {"bootstrap_servers": bootstrap} if isinstance(bootstrap, str) else bootstrap
 
 
-async def produce(bootstrap: Connection, records: list[tuple[str, bytes | None, bytes]]) -> None:
-    """Send (topic, key, value) records and wait until all are acknowledged."""
+async def produce(bootstrap: Connection, records: Sequence[tuple[str, bytes | None, bytes] | tuple[str, bytes | None, bytes, int]]) -> None:
+    """Send (topic, key, value) records, or (topic, key, value, partition), in order, and wait
+    until all are acknowledged (without a partition the producer picks one by key)."""
     producer = AIOKafkaProducer(**connection_options(bootstrap), acks="all", linger_ms=5)
     await producer.start()
     try:
-        await asyncio.gather(*[await producer.send(topic, value, key=key) for topic, key, value in records])
+        sent = [await producer.send(topic, value, key=key, partition=where[0] if where else None) for topic, key, value, *where in records]
+        await asyncio.gather(*sent)
     finally:
         await producer.stop()
 
 
 def published_id(record: ConsumerRecord) -> str:
-    """The de-duplication id of a published trigger, command, skip, outcome or engagement (an outcome also
+    """The de-duplication id of a published trigger, command, skip, outcome, engagement or retraction (an outcome also
     names its trigger, a skip or engagement its command: their own id is looked for first)."""
     document = msgspec.json.decode(record.value)
-    return next(document[key] for key in ("erasure_id", "outcome_id", "engagement_id", "skip_id", "command_id", "trigger_id") if key in document)
+    return next(document[key] for key in ("erasure_id", "retraction_id", "outcome_id", "engagement_id", "skip_id", "command_id", "trigger_id") if key in document)
 
 
 async def read_until(

@@ -77,10 +77,11 @@ EXPECTED_FUNNEL = {
     "revenue": {"EUR": 50.0, "USD": 60.0}, "revenue_converted": 80.0,  # 50 + 60 x 0.5
     "incentive_cost": 5.0, "send_cost": 2.0,  # 10 % of 50; 4 emails x 0.5
     "roi": round((80 - 5 - 2) / (5 + 2), 6),
+    "sent_in_error": 0,  # no event arrived late
 }
 EXPECTED_HELD_OUT_ROW = {"step": None, "variant": "default", "channel": None, "sent": 0, "conversions": 1, "revenue": {"EUR": 40.0}}
 # Revenue per lapse: treated (50, 30, 0, 0), held out (40, 0).
-EXPECTED_TREATED = {"lapses": 4, "conversions": 2, "conversion_rate": 0.5, "revenue_per_lapse": 20.0}
-EXPECTED_HOLDOUT = {"lapses": 2, "conversions": 1, "conversion_rate": 0.5, "revenue_per_lapse": 20.0}
+EXPECTED_TREATED = {"lapses": 4, "retracted": 0, "conversions": 2, "conversion_rate": 0.5, "revenue_per_lapse": 20.0}
+EXPECTED_HOLDOUT = {"lapses": 2, "retracted": 0, "conversions": 1, "conversion_rate": 0.5, "revenue_per_lapse": 20.0}
 TREATED_REVENUE = (4, 20.0, (3400 - 4 * 20.0**2) / 3)  # size, mean, variance of (50, 30, 0, 0)
 HOLDOUT_REVENUE = (2, 20.0, (1600 - 2 * 20.0**2) / 1)  # of (40, 0)

@@ -28,8 +28,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from streams.core.kpis import discount, redeemed
-from streams.model.records import STAGES, Engagement, MessageCommand, Outcome, Skip, Trigger
 from streams import __version__
+from streams.model.records import STAGES, Engagement, MessageCommand, Outcome, Retraction, Skip, Trigger
 from streams.policy.sections import Economics, Policy
 
 disable_created_metrics()  # no `_created` series beside every counter and histogram: twice the series for nothing
@@ -116,6 +116,26 @@ FREE_SHIPPING_REDEEMED = Counter(
     "winback_free_shipping_redeemed",
     "Redeemed free-shipping offers of attributed orders, by campaign, step, variant and channel.",
     ["campaign", "step", "variant", "channel"],
+    registry=REGISTRY,
+)
+# Late-event retraction (policy ``late_events``, ``streams.core.retraction``).
+RETRACTIONS = Counter(
+    "winback_retractions",
+    "Triggers retracted because an event that would have prevented them arrived after they fired, by stage, campaign "
+    "and variant.",
+    ["stage", "campaign", "variant"],
+    registry=REGISTRY,
+)
+CANCELS = Counter(
+    "winback_cancels",
+    "Cancel commands published for the unsent steps of a retracted series, by channel, campaign, step and variant.",
+    ["channel", "campaign", "step", "variant"],
+    registry=REGISTRY,
+)
+SENT_IN_ERROR = Counter(
+    "winback_sent_in_error",
+    "Messages of a retracted series that had gone out before the late event arrived, by channel, campaign, step and variant.",
+    ["channel", "campaign", "step", "variant"],
     registry=REGISTRY,
 )
 # The policy's economics, for the dashboard's ROI: what one message costs per channel, what a
@@ -209,7 +229,7 @@ def exposition() -> bytes:
     return generate_latest(REGISTRY)
 
 
-def count_published(records: Iterable[Trigger | MessageCommand | Skip | Outcome | Engagement], emitted_at: float) -> None:
+def count_published(records: Iterable[Trigger | MessageCommand | Skip | Outcome | Engagement | Retraction], emitted_at: float) -> None:
     """Count acknowledged records by kind (the one place that maps records to metrics).
 
     ``emitted_at`` is the worker's clock when they were published: a trigger's or command's
@@ -221,6 +241,8 @@ def count_published(records: Iterable[Trigger | MessageCommand | Skip | Outcome 
         if kind is Trigger:
             TRIGGERS.labels(record.stage, record.campaign, record.variant, "true" if record.holdout else "false").inc()
             TRANSITION_LAG.observe(max(emitted_at - record.fired_at.timestamp(), 0.0))
+        elif kind is MessageCommand and record.action == "cancel":
+            CANCELS.labels(record.channel, record.campaign, str(record.step), record.variant).inc()
         elif kind is MessageCommand:
             COMMANDS.labels(record.channel, record.campaign, str(record.step), record.variant).inc()
             TRANSITION_LAG.observe(max(emitted_at - record.due_at.timestamp(), 0.0))
@@ -232,6 +254,10 @@ def count_published(records: Iterable[Trigger | MessageCommand | Skip | Outcome 
             ENGAGEMENTS.labels(record.campaign, str(record.step), record.variant, record.channel, record.action).inc()
             if record.reason is not None:
                 FEEDBACK.labels(record.campaign, record.reason).inc()
+        elif kind is Retraction:
+            RETRACTIONS.labels(record.stage, record.campaign, record.variant).inc()
+            for sent in record.sent_in_error:
+                SENT_IN_ERROR.labels(sent.channel, sent.campaign, str(sent.step), sent.variant).inc()
 
 
 def _count_conversion(outcome: Outcome) -> None:

@@ -31,6 +31,6 @@ def test_the_command_prints_the_funnel_and_the_lift(tmp_path):
     funnel = next(line for line in result.output.splitlines() if "reactivation" in line and "email" in line)
     assert [cell.strip() for cell in funnel.split("│")[1:-1]] == [
         "reactivation", "0", "default", "email", "4", "75.0%", "50.0%", "25.0%", "25.0%", "2 (50.0%)",
-        "50.00 EUR, 60.00 USD", "5.00", "2.00", "10.43",
+        "50.00 EUR, 60.00 USD", "5.00", "2.00", "10.43", "0",
     ]
     assert "Lift over the holdout" in result.output

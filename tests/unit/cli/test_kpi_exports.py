@@ -37,6 +37,8 @@ def test_the_csv_has_a_line_per_funnel_row_with_revenue_per_currency():
     rows = list(csv.DictReader(io.StringIO(kpi_csv(summary()))))
     assert [(row["step"], row["channel"], row["sent"], row["conversions"]) for row in rows] == [("0", "email", "4", "2"), ("", "", "0", "1")]
     assert (rows[0]["revenue_EUR"], rows[0]["revenue_USD"], rows[1]["revenue_USD"]) == ("50.0", "60.0", "")
+    assert [row["sent_in_error"] for row in rows] == ["0", "0"]  # nothing arrived late
+    assert "<th>sent in error</th>" in kpi_html(summary(), "results")
 
 
 def test_the_csv_and_the_tables_count_feedback_answers_per_reason():

@@ -53,7 +53,7 @@ def test_lift_over_the_holdout_and_the_leader():
     campaign = summary(fixture_records())["campaigns"]["winback"]
     variant = campaign["variants"]["a"]
     assert (variant["lapses"], variant["conversions"], variant["conversion_rate"], variant["revenue_per_lapse"]) == (4, 2, 0.5, 30.0)
-    assert campaign["holdout"] == {"lapses": 2, "conversions": 1, "conversion_rate": 0.5, "revenue_per_lapse": 15.0}
+    assert campaign["holdout"] == {"lapses": 2, "retracted": 0, "conversions": 1, "conversion_rate": 0.5, "revenue_per_lapse": 15.0}
     expected = proportion_difference(2, 4, 1, 2)
     assert variant["lift"]["conversion_rate"] == {
         "difference": 0.0, "low": round(expected.low, 6), "high": round(expected.high, 6), "significant": False

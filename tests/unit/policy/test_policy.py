@@ -201,3 +201,15 @@ def test_catch_up_is_latest_or_all_and_unset_by_default():
     with pytest.raises(PolicyError) as raised:
         parse_policy(SMALL + "catch_up: sometimes\n", source="p.yaml")
     assert str(raised.value).startswith("p.yaml: catch_up: Input should be 'latest' or 'all' (line ")
+
+
+def test_late_events_bound_a_retraction_in_days_and_are_off_by_default():
+    assert parse_policy(SMALL).late_events is None  # a late event never retracts
+    assert parse_policy(SMALL + "late_events: {retract_within_days: 2.5}\n").late_events.retract_within_days == 2.5
+    for text, message in [
+        ("late_events: {retract_within_days: 0}\n", "p.yaml: late_events.retract_within_days: Input should be greater than 0 (line "),
+        ("late_events: {retract_within: 7}\n", "p.yaml: late_events.retract_within: unknown key (did you mean 'retract_within_days'?)"),
+    ]:
+        with pytest.raises(PolicyError) as raised:
+            parse_policy(SMALL + text, source="p.yaml")
+        assert message in str(raised.value)

@@ -158,3 +158,27 @@ campaigns:
     changed = policy(relaid_text.replace("winback: 90", "winback: 120"))
     assert metrics.policy_hash(changed) != metrics.policy_hash(POLICY)
     assert len(metrics.policy_hash(POLICY)) == 12
+def test_a_retraction_counts_its_cancels_and_the_messages_sent_in_error_but_no_command():
+    retracting = Engine(policy("""
+stages: {reactivation: 30, winback: 90, sunset: 365}
+late_events: {retract_within_days: 7}
+campaigns:
+  reactivation:
+    steps: [{after_days: 0, channel: email, template: a}, {after_days: 10, channel: sms, template: b}]
+"""))
+    lapsed = retracting.advance("c1", retracting.apply("c1", None, purchase(0)).state, moment(32))
+    late = purchase(29)
+    retracted = retracting.apply_at("c1", lapsed.state, late, moment(29), applied_at=moment(32)).records
+    assert [(type(record).__name__, getattr(record, "action", None)) for record in retracted] == [
+        ("MessageCommand", "cancel"), ("Retraction", None)
+    ]
+    step = {"campaign": "reactivation", "variant": "default"}
+    watched = {
+        ("winback_retractions_total", (("stage", "reactivation"), *step.items())): 1,
+        ("winback_cancels_total", (("channel", "sms"), ("step", "1"), *step.items())): 1,
+        ("winback_sent_in_error_total", (("channel", "email"), ("step", "0"), *step.items())): 1,
+        ("winback_commands_total", (("channel", "sms"), ("step", "1"), *step.items())): 0,
+    }
+    before = {key: sample(key[0], **dict(key[1])) for key in watched}
+    metrics.count_published(retracted, emitted_at=moment(32))
+    assert {key: sample(key[0], **dict(key[1])) - before[key] for key in watched} == watched
