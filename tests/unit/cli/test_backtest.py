@@ -148,3 +148,36 @@ def test_workers_report_a_missing_file_in_one_line(tmp_path):
     result = invoke("backtest", str(tmp_path / "missing.jsonl"), "--workers", "2")
     assert result.exit_code == 1
     assert result.output.strip() == f"winback: {tmp_path / 'missing.jsonl'}: no such file"
+
+
+RETRACTING = SMALL + "late_events: {retract_within_days: 7}\n"
+# c1's day-14 purchase arrives after c2's day-20 one: c1's winback (day 15) had fired by then.
+LATE = [purchase(0, "c1"), purchase(20, "c2"), purchase(14, "c1")]
+
+
+def test_arrival_order_retracts_in_a_json_lines_or_csv_file_and_compare_replays_both_in_it(tmp_path):
+    retracting, plain = tmp_path / "retracting.yaml", tmp_path / "plain.yaml"
+    retracting.write_text(RETRACTING)
+    plain.write_text(SMALL)
+    jsonl, csv = tmp_path / "late.jsonl", tmp_path / "late.csv"
+    jsonl.write_bytes(b"\n".join(line(event) for event in LATE) + b"\n")
+    rows = (f"{event.event_id},{event.customer_id},{event.occurred_at.isoformat()},{event.amount}" for event in LATE)
+    csv.write_text("event_id,customer_id,occurred_at,amount\n" + "\n".join(rows) + "\n")
+    for path in (jsonl, csv):
+        result = invoke("backtest", str(path), "--policy", str(retracting), "--order", "arrival", "--format", "json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["retractions"] == {"retracted": 1, "cancels": 0, "sent_in_error": 2}
+    in_time = json.loads(invoke("backtest", str(csv), "--policy", str(retracting), "--format", "json").stdout)
+    assert in_time["retractions"]["retracted"] == 0  # in event-time order nothing is late
+    result = invoke("backtest", str(jsonl), "--policy", str(retracting), "--compare", str(plain), "--order", "arrival", "--format", "json")
+    assert result.exit_code == 0, result.output
+    both = json.loads(result.stdout)
+    assert both["baseline"]["report"]["retractions"]["retracted"] == 1
+    assert both["compared"]["report"]["retractions"]["retracted"] == 0  # no late_events: the lapse acted on stands
+    assert both["compared"]["report"]["stages"]["winback"] == 1
+
+
+def test_arrival_order_in_several_processes_is_refused_in_one_line(tmp_path):
+    result = invoke("backtest", str(write_log(tmp_path)), "--order", "arrival", "--workers", "2")
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and result.output.startswith("winback: --order arrival replays in one process")
