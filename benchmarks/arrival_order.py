@@ -1,14 +1,14 @@
 """What replaying a log in arrival order (``winback backtest --order arrival``) costs next to the
 usual event-time order, and what a shuffled log's late events retract.
 
-Three runs of the same seeded log (``benchmarks/backtest.py``'s) under the bundled policy with
+Three runs of the same seeded log (``benchmarks/backtest.py``'s dense or sparse one) under the bundled policy with
 ``late_events: {retract_within_days: 7}``: event-time order; arrival order of the file as
 written (in time order, so nothing is late); arrival order of the file with a share of its
 lines moved later (each by a few hours to a few days, as a lagging feed delivers them).
 Prints CPU seconds side by side as ratios to the first, the final stages (the same in all
 three: the retractions put the customers back), and the retractions counted.
 
-    python benchmarks/arrival_order.py [--customers 10000] [--days 365] [--late 0.02]
+    python benchmarks/arrival_order.py [--customers 10000] [--log dense|sparse] [--late 0.02]
 """
 
 from __future__ import annotations
@@ -45,11 +45,11 @@ def timed(path: Path, policy: Policy, order: Order) -> tuple[float, Report]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=10_000)
-    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--log", choices=["dense", "sparse"], default="dense", help="the workload of benchmarks/backtest.py")
     parser.add_argument("--late", type=float, default=0.02, help="share of the lines delivered late")
     arguments = parser.parse_args()
     policy = load_policy(default_policy_path()).model_copy(update={"late_events": LateEvents(retract_within_days=7)})
-    log = event_log(arguments.customers, arguments.days, False)
+    log = event_log(arguments.log, arguments.customers)
     runs: list[tuple[str, Path, Order]] = [
         ("event-time order", log, "time"),
         ("arrival order, in-time file", log, "arrival"),
