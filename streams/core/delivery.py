@@ -12,7 +12,8 @@ back too, whether it was then sent or skipped (the command's ``due_at`` and ``se
 by how much).
 
 Order of the checks, each one final: holdout (record what would have been sent) -> channel
-(consent, reachability, fallback) -> caps and quiet hours (defer within the expiry, or skip).
+(consent, reachability, fallback) -> send time (the customer's habitual hour), then caps and
+quiet hours on top of it (defer within the expiry, or skip).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from streams.model.records import SkipReason
 from streams.policy.sections import Policy
 from streams.core.controls.quiet_hours import QuietWindow
 from streams.core.controls.reachability import Reachability
+from streams.core.controls.send_time import SendTimes
 from streams.core.controls.tiers import ValueTiers
 from streams.core.recorders import Recorder
 
@@ -42,6 +44,7 @@ class Delivery:
         self.quiet_hours = QuietWindow(policy.quiet_hours)
         self.reachability = Reachability(policy.channels)
         self.tiers = ValueTiers(policy.tiers)
+        self.send_times = SendTimes(policy)
 
     def step(
         self, customer_id: str, state: CustomerActivity, step: PlannedStep, at: float, last_activity: float
@@ -59,7 +62,10 @@ class Delivery:
             assert reason is not None  # a step that goes nowhere always says why
             self._settle(state, at, sent=False)
             return [skip(decided, reason, "skipped")]
-        send_at, held_by = self._send_time(state, at, channel)
+        timed = self.send_times.target(state, group.variant, planned, at, step.expires_after)
+        send_at, held_by = self._send_time(state, timed, channel)
+        if held_by is None and timed > at:
+            held_by = "send_time"
         if held_by == "capped" and not self.defer_when_capped:
             self._settle(state, at, sent=False)
             return [skip(decided, "capped", "skipped", channel)]

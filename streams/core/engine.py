@@ -212,6 +212,7 @@ class Engine:
                 if engaged is not None:
                     records.append(engaged)
             state.record(event, at)
+            self.delivery.send_times.observe(state, event, at)
             if state.stage != ACTIVE and at >= state.stage_entered_at and lifecycle.is_activity(event):
                 state.stage = ACTIVE
                 state.stage_entered_at = at

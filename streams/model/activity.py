@@ -106,6 +106,11 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
     # The latest messages sent, for attributing email engagement and conversions to them
     # (``streams.core.attribution``): at most MAX_MESSAGES, each a list of ints indexed by ``SENT_*``.
     messages: list[list[int]] = []
+    # The customer's habits, for sending at their usual time (``streams.core.controls.send_time``):
+    # how many of their purchases, logins, opens and clicks fell in each local hour (24 counts)
+    # and weekday (7, Monday first); empty until the first one.  Small ints: halved when one is full.
+    hours: list[int] = []
+    weekdays: list[int] = []
 
     @classmethod
     def starting(cls, at: float) -> CustomerActivity:

@@ -129,9 +129,11 @@ class MessageCommand(msgspec.Struct, frozen=True, kw_only=True):
         return self.command_id
 
 
-SkipReason = Literal["capped", "quiet_hours", "no_consent", "no_channel", "holdout", "sunset", "expired", "caught_up"]
+SkipReason = Literal[
+    "capped", "quiet_hours", "no_consent", "no_channel", "holdout", "sunset", "expired", "caught_up", "send_time"
+]
 SKIP_REASONS: tuple[SkipReason, ...] = (
-    "capped", "quiet_hours", "no_consent", "no_channel", "holdout", "sunset", "expired", "caught_up"
+    "capped", "quiet_hours", "no_consent", "no_channel", "holdout", "sunset", "expired", "caught_up", "send_time"
 )
 SkipAction = Literal["skipped", "deferred", "fallback", "held_out"]
 
@@ -144,7 +146,8 @@ class Skip(msgspec.Struct, frozen=True, kw_only=True):
     ``held_out`` (the customer is in the campaign's holdout: this is what would have been sent).
     Reason ``caught_up``: the step's time passed while nobody was looking (a worker down for
     months, a backfilled history) and, with ``catch_up: latest``, the customer has since moved
-    on to a later stage, or the message expired before they were caught up with.
+    on to a later stage, or the message expired before they were caught up with.  Reason
+    ``send_time``: deferred to the customer's habitual hour (policy ``send_time: habitual``).
     """
 
     skip_id: str

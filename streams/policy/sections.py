@@ -20,13 +20,15 @@ from urllib.parse import urlsplit
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from streams.model.events import CHANNELS, Channel
 from streams.model.records import TRIGGER_STAGES, Offer, TriggerStage
 from streams.model.time_zones import is_time_zone
+from streams.policy.base import Section as _Section
 from streams.policy.messages import as_days, did_you_mean
+from streams.policy.send_time import SendTime, SendTimeMode
 
 Signal = Literal["purchase", "login", "email_open", "email_click"]
 # What happens to a customer found past several thresholds at once (a worker down for months,
@@ -84,12 +86,6 @@ def _survey_url(url: str) -> str:
 
 
 SurveyUrl = Annotated[str, Field(max_length=2000), AfterValidator(_survey_url)]
-
-
-class _Section(BaseModel):
-    """Every policy section: unknown keys are errors (a typo must not be ignored), immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ActivitySignals(_Section):
@@ -339,6 +335,21 @@ class Campaign(_Section):
     variants: dict[Name, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(default_factory=dict)
     caps: list[Cap] = Field(default_factory=list)
     survey_url: SurveyUrl | None = None  # the survey of its steps with feedback_request: true
+    send_time: SendTimeMode | None = None  # unset: the policy's send_time
+    send_time_by_variant: dict[Name, SendTimeMode] = Field(default_factory=dict)  # per A/B variant, over send_time
+
+    @model_validator(mode="after")
+    def _timed_variants_exist(self) -> Campaign:
+        unknown = [name for name in self.send_time_by_variant if name not in self.variants]
+        if unknown:
+            raise PydanticCustomError(
+                "send_time", "send_time_by_variant: {name} is not one of this campaign's variants", {"name": unknown[0]}
+            )
+        return self
+
+    def send_time_of(self, variant: str, default: SendTimeMode) -> SendTimeMode:
+        """The send-time mode of ``variant``'s messages: its own, else the campaign's, else ``default``."""
+        return self.send_time_by_variant.get(variant) or self.send_time or default
 
     def expiry_days(self, step: SeriesStep) -> float:
         """How long a step's message stays worth sending: the step's own setting, else the campaign's."""
@@ -364,6 +375,7 @@ class Policy(_Section):
     economics: Economics = Economics()
     campaigns: dict[str, Campaign] = {}
     catch_up: CatchUp | None = None  # unset: the caller's default (latest on the wall clock, else all)
+    send_time: SendTime = SendTime()
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
