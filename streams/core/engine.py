@@ -168,6 +168,8 @@ class Engine:
             none_redelivered = not any(event.__class__ is Erasure for event in by_id) and state.see_all(by_id)
         lifecycle, attribution = self.lifecycle, self.attribution
         last_activity, soonest = lifecycle.last_activity, lifecycle.soonest
+        habits = self.delivery.send_times
+        observe = habits.observe if habits.learning else None  # habits are counted only if some step is timed by them
         # An active customer lapses no sooner than this: "last" times only move forward.
         quiet_until = last_activity(state) + soonest
         for index, (event, at) in enumerate(zip(events, times)):
@@ -213,7 +215,8 @@ class Engine:
                 if engaged is not None:
                     records.append(engaged)
             state.record(event, at)
-            self.delivery.send_times.observe(state, event, at)
+            if observe is not None:
+                observe(state, event, at)
             if state.stage != ACTIVE and at >= state.stage_entered_at and lifecycle.is_activity(event):
                 if state.audiences:
                     records.extend(self.delivery.leave_audiences(customer_id, state, at))

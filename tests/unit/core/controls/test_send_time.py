@@ -157,6 +157,18 @@ def test_a_variant_override_makes_send_time_an_ab_test():
     assert by_variant == {"timed": {False}, "untimed": {True}}
 
 
+@pytest.mark.parametrize("zone_name", ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe"])
+def test_local_hours_and_weekdays_follow_the_zone_database_through_daylight_saving(zone_name):
+    tz, observed = ZoneInfo(zone_name), engine()
+    start = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
+    for step in range(0, 366 * 24 * 4 // 5):  # every 75 minutes of 2024 (both daylight-saving changes included)
+        at = start + step * 4500.0 + 7.0
+        state = CustomerActivity(first_seen=at, time_zone=zone_name)
+        observed.delivery.send_times.observe(state, login(0), at)
+        local = datetime.fromtimestamp(at, tz)
+        assert (state.hours.index(1), state.weekdays.index(1)) == (local.hour, local.weekday()), local
+
+
 def test_counts_are_halved_at_the_ceiling_so_new_habits_take_over():
     state, _ = run(engine(), logins_at(19.5, range(HABIT_CEILING)), until_day=1)
     assert state.hours[19] == HABIT_CEILING // 2
