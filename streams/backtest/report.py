@@ -19,11 +19,12 @@ from streams.core.series import PlannedStep, SendPlan, SentMessage, StepDecision
 from streams.model.activity import CustomerActivity
 from streams.model.codec import Rejection
 from streams.policy.sections import Economics
-from streams.model.events import CHANNELS, Channel, EngagementAction, FeedbackReason, Purchase
+from streams.model.events import CHANNELS, EngagementAction, FeedbackReason, Purchase
 from streams.model.records import (
     SKIP_REASONS,
     STAGES,
     TRIGGER_STAGES,
+    Audience,
     Engagement,
     Erased,
     MessageCommand,
@@ -109,9 +110,12 @@ class Report:
             self.rejected_examples.append({"line": line, "reason": rejection.reason, "detail": rejection.detail})
 
     def count(self, record: Record | Counted) -> None:
-        """Count a full record, or what ``COUNTING`` keeps of one (the same fields).
+        """Count a full record, or what ``COUNTING`` keeps of one (the same fields); an audience
+        removal is neither a message nor a decision about a step: not counted.
 
         Looked up by the record's class (a backtest counts millions), not tested class by class."""
+        if type(record) is MessageCommand and record.removes:
+            return
         self._counters[type(record)](record)
 
     def __post_init__(self) -> None:
@@ -203,7 +207,13 @@ class SkipCount(NamedTuple):
     action: SkipAction
 
 
-Counted = Lapse | Sent | SkipCount | Converted | Engaged
+class Removed(NamedTuple):
+    """What a report keeps of an audience removal: nothing it counts."""
+
+    channel: str
+
+
+Counted = Lapse | Sent | SkipCount | Converted | Engaged | Removed
 
 
 class _Counting:
@@ -222,7 +232,7 @@ class _Counting:
 
     @staticmethod
     def skip(
-        decision: StepDecision, reason: SkipReason, action: SkipAction, channel: Channel | None = None, deferred_to: float | None = None
+        decision: StepDecision, reason: SkipReason, action: SkipAction, channel: str | None = None, deferred_to: float | None = None
     ) -> SkipCount:
         return SkipCount(reason, action)
 
@@ -243,6 +253,10 @@ class _Counting:
         customer_id: str, sent: SentMessage, action: EngagementAction, at: float, reason: FeedbackReason | None
     ) -> Engaged:
         return Engaged(campaign_of(STAGES[sent.stage]), sent.step.index, sent.variant, sent.channel, action, reason)
+
+    @staticmethod
+    def removal(customer_id: str, state: CustomerActivity, sent: SentMessage, audience: Audience, at: float) -> Removed:
+        return Removed(sent.channel)
 
 
 COUNTING = _Counting()

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from streams.core.statistics import Interval, Sample, mean_difference, proportion_difference
-from streams.model.events import Channel, EngagementAction, FeedbackReason
+from streams.model.events import EngagementAction, FeedbackReason
 from streams.model.records import Engagement, MessageCommand, Offer, Outcome, Trigger
 from streams.policy.sections import Economics
 
@@ -43,7 +43,7 @@ class Lapse(NamedTuple):
 class Sent(NamedTuple):
     """What the tally reads of a ``MessageCommand``."""
 
-    channel: Channel
+    channel: str
     campaign: str
     step: int
     variant: str
@@ -55,7 +55,7 @@ class Engaged(NamedTuple):
     campaign: str
     step: int
     variant: str
-    channel: Channel
+    channel: str
     action: EngagementAction
     reason: FeedbackReason | None = None
 
@@ -69,7 +69,7 @@ class Converted(NamedTuple):
     revenue: float
     currency: str
     step: int | None
-    channel: Channel | None
+    channel: str | None
     offer: Offer | None
     discount_code: str | None
 
@@ -200,6 +200,8 @@ class KpiTally:
         self.arms: defaultdict[tuple[str, str, bool], Arm] = defaultdict(Arm)
 
     def add(self, record: Tallied) -> None:
+        if type(record) is MessageCommand and record.removes:
+            return  # an audience removal: no message, no cost
         if isinstance(record, (Trigger, Lapse)):
             self.arms[record.campaign, record.variant, record.holdout].lapses += 1
         elif isinstance(record, (MessageCommand, Sent)):
