@@ -6,8 +6,9 @@ A property test through the real broker.  Each example is a log of one to three 
 histories, one after another in time, whose records go to random partitions (an 8-partition
 purchases topic, as an unkeyed shop topic spreads a customer's orders) in a random
 interleaving of topics and partitions (each partition in time order, as a replay writes it),
-replayed on topics of its own by one or two workers: the second joins while the first reads
-the backlog, so input and customer partitions move between workers mid-stream.  The whole
+replayed on topics of its own: the first example by one worker, the second by two, the second
+joining while the first reads the backlog, so input and customer partitions move between
+workers mid-stream.  The whole
 log is in Kafka before the first worker starts: an input partition that is caught up and
 quiet stops holding event time back (``streams.runtime.clock``), so records that arrive only
 later may be late, which is what a replay never is.  No shrinking: an example takes seconds.
