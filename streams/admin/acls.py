@@ -63,6 +63,7 @@ def _topic_roles(settings: Settings) -> dict[str, tuple[tuple[Operation, ...], s
     }
     roles |= {name: (("WRITE",), "output: the engine's records are published") for name in settings.output_topics}
     roles[settings.topic_dead_letters] = ("WRITE",), "output: rejected input, with the reason"
+    roles[settings.topic_customer_stage] = ("WRITE",), "output: each customer's current stage (compacted)"
     roles[settings.topic_events] = ("READ", "WRITE"), "internal: ingest writes validated events, the customers agent reads them"
     roles[settings.topic_due] = ("READ", "WRITE"), "internal: the scheduler writes due customers, the customers agent reads them"
     roles[changelog_topic(settings)] = ("READ", "WRITE"), "the activity table's changelog: written on every change, read to recover"

@@ -8,7 +8,7 @@ tells what is wrong, at two levels:
 - ``mismatch`` (refused): the app would compute wrong results with the topic as it is.  A
   co-partitioned topic (the internal events and due topics, the activity changelog) must
   have exactly ``WINBACK_PARTITIONS`` partitions, or customers would be looked up in the
-  wrong table partition after a restart; a compacted topic (the changelog, the profiles)
+  wrong table partition after a restart; a compacted topic (the changelog, the profiles, the customer stages)
   that is not compacted silently loses every customer older than its retention; a
   ``min.insync.replicas`` above the topic's replica count makes every write fail.
 - ``differs``: usable, but not what ``ensure`` would create - another retention of a command
@@ -99,6 +99,7 @@ def required_topics(settings: Settings) -> list[TopicSpec]:
     return [
         *(spec(name) for name in plain),
         spec(settings.topic_profiles, compacted=True),
+        spec(settings.topic_customer_stage, compacted=True),
         *(spec(name, retention_ms=retention_ms) for name in settings.command_topics.values()),
         spec(settings.topic_events, co_partitioned=True),
         spec(settings.topic_due, co_partitioned=True),

@@ -318,3 +318,25 @@ def to_datetime(epoch_seconds: float) -> datetime:
 
 
 Record = Union[Trigger, MessageCommand, Skip, Outcome, Engagement, Erased]  # every record the engine decides
+
+
+class CustomerStage(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a customer is in the lifecycle now: the value of their key on the compacted
+    customer-stage topic, for other services (a CRM, ads audiences, a support tool) to read
+    instead of asking this one.  Published whenever a field changes; an erasure is a tombstone.
+
+    ``campaign``, ``variant`` and ``holdout`` are the customer's group in the campaign of their
+    stage (None in a stage without a campaign); ``next_stage`` and ``next_transition_at`` say
+    which stage they enter, and when, if nothing happens before (None: none ahead).
+    """
+
+    customer_id: Identifier
+    stage: Stage
+    since: Timestamp | None  # None: the state predates the stage clock (a customer never seen active)
+    episode: Annotated[int, msgspec.Meta(ge=0)]
+    tier: ShortText | None = None
+    campaign: ShortText | None = None
+    variant: ShortText | None = None
+    holdout: bool | None = None
+    next_stage: Stage | None = None
+    next_transition_at: Timestamp | None = None

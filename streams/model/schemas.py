@@ -15,7 +15,7 @@ from typing import Any, Union
 import msgspec
 import orjson
 
-from streams.model.records import Engagement, Erased, MessageCommand, Outcome, Skip, Trigger
+from streams.model.records import CustomerStage, Engagement, Erased, MessageCommand, Outcome, Skip, Trigger
 from streams.model.events import EmailEngagement, Erasure, Feedback, Login, Profile, Purchase
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -54,6 +54,10 @@ def _documents() -> dict[str, tuple[Any, str]]:
             "What a customer did with a campaign's message (the email event whose message_id is its command_id), outcomes topic.",
         ),
         "erased": (Erased, "A customer the shop erased, and the campaign that ended with it (outcomes topic)."),
+        "customer-stage": (
+            CustomerStage,
+            "A customer's current lifecycle stage (compacted customer-stage topic, key: customer_id; a tombstone: erased).",
+        ),
     }
 
 

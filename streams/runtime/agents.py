@@ -15,6 +15,7 @@ import time
 from typing import AsyncIterator, Iterator, NoReturn
 
 import faust
+import msgspec
 from faust.types.tuples import Message
 
 from streams.runtime import dead_letters, provenance
@@ -34,6 +35,7 @@ from streams.model.positions import Position
 from streams.runtime.ordered_acks import OrderedAcks
 from streams.runtime.reorder import ReorderBuffer
 from streams.runtime.scheduler import Scheduler
+from streams.runtime.stage_topic import StageChanges
 from streams.runtime.topology import Topology
 from streams.runtime.waiting import WaitingOffsets
 from streams.runtime.watermarks import MARKER_DECODER, MARKER_KEY, MarkerSender
@@ -67,7 +69,7 @@ def register_agents(
     for kind, topic in topology.inputs.items():
         framed = (framed_inputs or {}).get(kind)
         topology.app.agent(topic, name=f"ingest-{kind}")(_ingest(kind, topology, limits, watermarks, framed))
-    keep = _keep_customers(topology, engine, scheduler, Emitter(topology, encoding), clock)
+    keep = _keep_customers(topology, engine, scheduler, Emitter(topology, encoding), clock, StageChanges(engine))
     topology.app.agent(topology.customer_inputs, name="customers")(keep)
 
 
@@ -177,14 +179,17 @@ def _timestamp_ms(message: faust.types.tuples.Message) -> int | None:
     return int(message.timestamp * 1000) if message.timestamp else None
 
 
-def _keep_customers(topology: Topology, engine: Engine, scheduler: Scheduler, emitter: Emitter, clock: Clock):
+def _keep_customers(
+    topology: Topology, engine: Engine, scheduler: Scheduler, emitter: Emitter, clock: Clock, stages: StageChanges
+):
     """Apply events and due ticks to each customer's state; publish what the engine decides.
 
     One agent reads both topics, so a customer's updates never interleave.  Records are taken
     in batches (up to ``BATCH_SIZE``, or what arrived within ``BATCH_WAIT_SECONDS``): decide
     for every record in memory, publish everything the batch decided and wait for Kafka's
     acknowledgement once, and only then write each changed customer's new state, once
-    (``streams.runtime.emitter`` says why this order).  Waiting once per batch instead of once per
+    (``streams.runtime.emitter`` says why this order); the customers whose stage record changed
+    go out with the batch's records (``streams.runtime.stage_topic``).  Waiting once per batch instead of once per
     record is what lets the agent keep up: each wait costs a broker round trip.  Faust
     acknowledges a batch's records after the batch.  With the event clock, events are held in
     a ``ReorderBuffer`` until the partition's watermark passes them, and every record of the
@@ -231,7 +236,7 @@ def _keep_customers(topology: Topology, engine: Engine, scheduler: Scheduler, em
             batch = [pair for event in arrived for pair in ready(event)]
             started = time.perf_counter()
             decided = _decide(topology.activity, engine, batch, waiting, clock)
-            await emitter.publish(decided.records)
+            await emitter.publish(decided.records, stages.between(decided.changed, decided.stored, decided.states))
             decided.write(topology.activity, scheduler, clock)
             metrics.observe_processing(time.perf_counter() - started, len(batch))
             if acks is not None:
@@ -256,6 +261,7 @@ class _Decided:
         self.published: list[tuple[int, tuple[Record, ...]]] = []  # (partition, records) per result
         self.states: dict[bytes, CustomerActivity | None] = {}  # customer key -> latest state
         self.stages_before: dict[bytes, int | None] = {}  # customer key -> stage in the table
+        self.stored: dict[bytes, bytes | None] = {}  # customer key -> state in the table (for the stage topic)
         self.changed: dict[bytes, faust.EventT] = {}  # customer key -> last record that changed it
 
     def load(self, table: faust.Table, event: faust.EventT) -> CustomerActivity | None:
@@ -263,7 +269,7 @@ class _Decided:
         key = event.key
         if key not in self.states:
             make_current(event)
-            stored = table.get(key)
+            stored = self.stored[key] = table.get(key)
             state = CustomerActivity.decode(stored) if stored is not None else None
             self.states[key] = state
             self.stages_before[key] = _stage(state)
@@ -386,10 +392,15 @@ def _on_event(
 
 
 def _on_marker(clock: Clock, partition: int, raw: bytes) -> None:
-    """A watermark marker: event time has reached it on this partition (event clock only)."""
+    """A watermark marker: how far the input partitions are read (event clock only).  One in
+    another format (a worker of an earlier release, during an upgrade) moves time on not at all."""
     if isinstance(clock, EventTimeClock):
-        marker = MARKER_DECODER.decode(raw)
-        clock.observe_marker(partition, marker.sender, marker.watermark)
+        try:
+            marker = MARKER_DECODER.decode(raw)
+        except msgspec.DecodeError:
+            log.warning("ignored a watermark marker in an unknown format on partition %d", partition)
+            return
+        clock.observe_marker(partition, marker.expected(), marker.progress())
 
 
 def _on_due(engine: Engine, now: float, customer_id: str, state: CustomerActivity | None) -> Result | None:

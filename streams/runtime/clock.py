@@ -4,14 +4,17 @@
   real time can tell that a quiet customer has lapsed, even when no events arrive at all.
 - ``event``: event time, for replaying history through Kafka.  "Now" is a watermark: no event
   still to be applied is older than it, so a transition never fires before an event that
-  would have prevented it.  Two stages make it exact despite the repartitioning hop:
-  the input ``Watermark`` (where events are read) is the smallest of the latest event times of
-  the input partitions, and each worker sends it as a marker record into every partition of
-  the internal events topic *after* the events it covers; ``EventTimeClock`` (where events
-  are applied) is the smallest marker over those partitions.  A partition that has been idle
-  for ``idle_after`` wall seconds stops holding time back (otherwise one quiet partition would
-  stall time for everyone, like Kafka Streams' STREAM_TIME); when all are idle, time is the
-  latest event seen.  Input must be in time order per partition, as a replay is.
+  would have prevented it.  It must survive the repartitioning hop, where every input
+  partition feeds every internal partition: each worker reports, in marker records sent into
+  every partition of the internal events topic *after* the events they cover, how far each
+  of its input partitions has been read (``Watermark``), and an internal partition's time
+  (``EventTimeClock``) is the minimum over *all* input partitions of all input topics, whoever
+  reads them - a partition not reported yet holds time back, so a worker that starts late, or
+  a partition that moves to another worker, is never overtaken.  The worker reading a
+  partition declares it idle once it is caught up and silent for ``idle_after`` wall seconds
+  (otherwise one quiet partition would stall time for everyone, like Kafka Streams'
+  STREAM_TIME); when all are idle, time is the latest event seen.  Input must be in time
+  order per partition, as a replay is.
 - ``fixed:<RFC 3339>``: a frozen instant, for tests that need exact, repeatable results.
 """
 
@@ -20,7 +23,7 @@ from __future__ import annotations
 import math
 import time
 from datetime import datetime
-from typing import Callable, Hashable, Protocol
+from typing import AbstractSet, Callable, Hashable, Iterable, Iterator, NamedTuple, Protocol
 
 NOTHING_DUE = float("-inf")
 Wall = Callable[[], float]
@@ -53,10 +56,9 @@ class Watermark:
     """Event-time progress over several sources: every event *before* it has been seen.
 
     It is the smallest of the sources' latest times (a source may still send more events at
-    exactly its latest time).  A source silent for ``idle_after`` wall seconds is ignored;
-    when all are, everything up to *and including* the latest time has been seen.  Ingest
-    keeps one over its input partitions; the event clock one per internal partition, over the
-    workers sending markers into it.
+    exactly its latest time).  A source silent for ``idle_after`` wall seconds is idle, and
+    ignored; when all are, everything up to *and including* the latest time has been seen.
+    Ingest keeps one over the input partitions it reads, and reports each one's progress.
     """
 
     def __init__(self, idle_after: float = 5.0, wall: Wall = time.monotonic):
@@ -76,54 +78,88 @@ class Watermark:
             self._latest[source] = value
         self._heard[source] = self.wall()
 
-    def minimum(self, may_idle: Callable[[Hashable], bool] = lambda source: True) -> float:
-        """The watermark; a silent source is ignored only if ``may_idle(source)`` (e.g. it is caught up)."""
-        if not self._latest:
-            return NOTHING_DUE
+    def keep_only(self, sources: AbstractSet[Hashable]) -> None:
+        """Forget the other sources (partitions read elsewhere now: if they come back, they are expected anew)."""
+        for source in set(self._latest) - sources:
+            del self._latest[source], self._heard[source]
+
+    def progress(self, may_idle: Callable[[Hashable], bool] = lambda source: True) -> Iterator[Progress]:
+        """Each source's latest time and whether it is idle: silent for ``idle_after`` and
+        ``may_idle(source)`` (e.g. it is caught up)."""
         cutoff = self.wall() - self.idle_after
-        busy = [
-            latest
-            for source, latest in self._latest.items()
-            if self._heard[source] > cutoff or not may_idle(source)
-        ]
-        return min(busy) if busy else math.nextafter(max(self._latest.values()), math.inf)
+        for source, latest in self._latest.items():
+            yield Progress(source, latest, self._heard[source] <= cutoff and may_idle(source))
+
+    def minimum(self, may_idle: Callable[[Hashable], bool] = lambda source: True) -> float:
+        """The watermark; a silent source is ignored only if ``may_idle(source)``."""
+        return lowest(self.progress(may_idle))
+
+
+class Progress(NamedTuple):
+    """How far one source of events has been read."""
+
+    source: Hashable
+    latest: float  # the latest event time seen (NOTHING_DUE: none yet)
+    idle: bool  # caught up and quiet: it holds time back no longer
+
+
+def lowest(progress: Iterable[Progress]) -> float:
+    """The watermark over sources: the smallest latest time of a busy source; when all are
+    idle, just after the latest time of any (NOTHING_DUE: no source)."""
+    sources = list(progress)
+    busy = [source.latest for source in sources if not source.idle]
+    if busy:
+        return min(busy)
+    return math.nextafter(max(source.latest for source in sources), math.inf) if sources else NOTHING_DUE
 
 
 class EventTimeClock:
     """Event time where events are applied, per internal partition.
 
-    A partition's watermark is the smallest of the markers the workers' ingest sent into it
-    (a worker that stopped sending is ignored after ``idle_after``).  "Now" is the instant
-    just before it: every event at or before now has arrived, so the partition's held events
-    up to now can be applied and its customers due by now can be acted on.  Asked without a
-    partition, it is the earliest over all partitions.
+    A partition's watermark is the minimum over every input partition that feeds it, as the
+    markers read from it last reported each; an input partition it expects but no marker has
+    reported yet holds it back.  "Now" is the instant just before the watermark: every event
+    at or before now has arrived, so the partition's held events up to now can be applied and
+    its customers due by now can be acted on.  Asked without a partition, it is the earliest
+    over all partitions.
     """
 
-    def __init__(self, idle_after: float = 5.0, wall: Wall = time.monotonic):
-        self.idle_after = idle_after
-        self.wall = wall
-        self._partitions: dict[int, Watermark] = {}
+    def __init__(self) -> None:
+        self._inputs: dict[int, dict[Hashable, Progress]] = {}  # internal partition -> input partition -> progress
+        self._now: dict[int, float] = {}  # internal partition -> its now, kept as markers arrive
 
-    def observe_marker(self, partition: int, sender: str, watermark: float) -> None:
-        self._partitions.setdefault(partition, Watermark(self.idle_after, self.wall)).observe(sender, watermark)
+    def observe_marker(self, partition: int, expected: Iterable[Hashable], reported: Iterable[Progress]) -> None:
+        """A marker read from ``partition``: the input partitions that exist, and how far some are read.
+
+        A partition's latest time never goes back (a partition re-read from its committed
+        offset after a move re-sends events already covered); whether it is idle is what its
+        reader said last.
+        """
+        inputs = self._inputs.setdefault(partition, {})
+        for source in expected:
+            inputs.setdefault(source, Progress(source, NOTHING_DUE, False))
+        for progress in reported:
+            known = inputs.get(progress.source)
+            latest = max(progress.latest, known.latest) if known is not None else progress.latest
+            inputs[progress.source] = Progress(progress.source, latest, progress.idle)
+        self._now[partition] = _just_before(lowest(inputs.values()))
 
     def now(self, partition: int | None = None) -> float:
         if partition is not None:
-            watermark = self._partitions.get(partition)
-            return _just_before(watermark.minimum()) if watermark is not None else NOTHING_DUE
-        return min((_just_before(watermark.minimum()) for watermark in self._partitions.values()), default=NOTHING_DUE)
+            return self._now.get(partition, NOTHING_DUE)
+        return min(self._now.values(), default=NOTHING_DUE)
 
 
 def _just_before(watermark: float) -> float:
     return math.nextafter(watermark, -math.inf)
 
 
-def parse_clock(spec: str, idle_after: float = 5.0) -> Clock:
+def parse_clock(spec: str) -> Clock:
     """Build a clock from its setting: ``wall``, ``event`` or ``fixed:<RFC 3339 time>``."""
     if spec == "wall":
         return WallClock()
     if spec == "event":
-        return EventTimeClock(idle_after)
+        return EventTimeClock()
     if spec.startswith("fixed:"):
         moment = datetime.fromisoformat(spec.removeprefix("fixed:"))
         if moment.tzinfo is None:

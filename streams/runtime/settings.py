@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     topic_commands_push: str = Field("winback.commands.push", description="Output: push message commands.")
     topic_outcomes: str = Field("winback.outcomes", description="Output: conversions attributed to campaigns.")
     topic_skips: str = Field("winback.skips", description="Output: steps not sent, with the reason.")
+    topic_customer_stage: str = Field(
+        "winback.customer-stage", description="Output (compacted): each customer's current stage, keyed by customer_id."
+    )
     command_retention_hours: float = Field(
         168.0, gt=0, description="Retention of command topics (senders must consume within it)."
     )

@@ -35,6 +35,7 @@ class Topology:
     skips: faust.TopicT
     outcomes: faust.TopicT
     activity: faust.Table  # customer_id (UTF-8 bytes) -> CustomerActivity (msgpack bytes)
+    stages: faust.TopicT  # compacted: customer_id -> the customer's current CustomerStage (a tombstone: erased)
 
     def active(self, *topics: faust.TopicT) -> set[TP]:
         """The partitions of ``topics`` assigned to this worker as active (not standby) ones."""
@@ -146,6 +147,7 @@ def build_topology(settings: Settings) -> Topology:
         skips=skips,
         outcomes=outcomes,
         activity=activity,
+        stages=_output(app, settings.topic_customer_stage),
     )
 
 

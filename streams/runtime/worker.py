@@ -40,7 +40,7 @@ def build_worker_app(settings: Settings, policy: Policy, encoding: OutputEncodin
         erasure_grace=settings.erasure_grace_seconds,
         catch_up=settings.catch_up_default,
     )
-    clock = parse_clock(settings.clock, idle_after=settings.clock_idle_seconds)
+    clock = parse_clock(settings.clock)
     metrics.WORKER_CLOCK.labels(settings.clock.partition(":")[0]).set(1)
     metrics.set_economics(policy.economics)
     metrics.set_build_info(policy)

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -23,12 +23,14 @@ def connection_options(bootstrap: Connection) -> dict[str, Any]:
     return {"bootstrap_servers": bootstrap} if isinstance(bootstrap, str) else bootstrap
 
 
-async def produce(bootstrap: Connection, records: list[tuple[str, bytes | None, bytes]]) -> None:
-    """Send (topic, key, value) records and wait until all are acknowledged."""
+async def produce(bootstrap: Connection, records: Sequence[tuple[str, bytes | None, bytes] | tuple[str, bytes | None, bytes, int]]) -> None:
+    """Send (topic, key, value) records, or (topic, key, value, partition), in order, and wait
+    until all are acknowledged (without a partition the producer picks one by key)."""
     producer = AIOKafkaProducer(**connection_options(bootstrap), acks="all", linger_ms=5)
     await producer.start()
     try:
-        await asyncio.gather(*[await producer.send(topic, value, key=key) for topic, key, value in records])
+        sent = [await producer.send(topic, value, key=key, partition=where[0] if where else None) for topic, key, value, *where in records]
+        await asyncio.gather(*sent)
     finally:
         await producer.stop()
 

@@ -25,7 +25,7 @@ def test_each_topic_gets_what_the_worker_does_with_it_and_nothing_else():
     operations = granted(SETTINGS)
     inputs = {"orders", "shop.logins", "shop.email-engagement", "shop.customer-profiles"}
     outputs = {"winback.triggers", "winback.commands.email", "texts", "winback.commands.push"}
-    outputs |= {"winback.skips", "winback.outcomes", "winback.dead-letters"}
+    outputs |= {"winback.skips", "winback.outcomes", "winback.dead-letters", "winback.customer-stage"}
     internal = {"winback.events", "winback.due", "shop-winback-activity-changelog"}
     assert {("TOPIC", name): {"READ", "DESCRIBE_CONFIGS"} for name in inputs}.items() <= operations.items()
     assert {("TOPIC", name): {"WRITE", "DESCRIBE_CONFIGS"} for name in outputs}.items() <= operations.items()

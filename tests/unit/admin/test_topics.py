@@ -29,9 +29,9 @@ def test_table_state_and_internal_topics_are_co_partitioned():
     assert all(spec.partitions == 6 for spec in required_topics(SETTINGS))
 
 
-def test_the_changelog_and_the_profiles_are_compacted():
+def test_the_changelog_the_profiles_and_the_customer_stages_are_compacted():
     compacted = {spec.name for spec in required_topics(SETTINGS) if spec.compacted}
-    assert compacted == {SETTINGS.topic_profiles, changelog_topic(SETTINGS)}
+    assert compacted == {SETTINGS.topic_profiles, changelog_topic(SETTINGS), SETTINGS.topic_customer_stage}
     assert all(spec_of(name).config["cleanup.policy"] == "compact" for name in compacted)
 
 

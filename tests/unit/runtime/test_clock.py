@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from streams.runtime.clock import NOTHING_DUE, EventTimeClock, FixedClock, WallClock, Watermark, parse_clock
+from streams.runtime.clock import NOTHING_DUE, EventTimeClock, FixedClock, Progress, WallClock, Watermark, parse_clock
 
 
 def just_before(value: float) -> float:
@@ -41,18 +41,36 @@ def test_idle_sources_stop_holding_time_back():
     assert watermark.minimum() == math.nextafter(120.0, math.inf)
 
 
-def test_event_clock_is_the_smallest_partition_watermark():
-    wall = FakeWall()
-    clock = EventTimeClock(idle_after=5, wall=wall)
+def test_event_clock_is_the_smallest_input_partition_over_every_workers_markers():
+    clock = EventTimeClock()
     assert clock.now() == NOTHING_DUE
-    clock.observe_marker(0, "worker-a", 100.0)
-    clock.observe_marker(1, "worker-a", 80.0)
-    clock.observe_marker(1, "worker-b", 60.0)  # two workers feed partition 1: the slower counts
-    assert clock.now() == just_before(60.0)  # events at exactly 60 may still come
-    wall.t = 6.0
-    clock.observe_marker(0, "worker-a", 110.0)
-    clock.observe_marker(1, "worker-a", 110.0)  # worker-b went quiet: it no longer holds time back
-    assert clock.now() == just_before(110.0)
+    inputs = [("purchases", 0), ("purchases", 1), ("logins", 0)]
+    clock.observe_marker(0, inputs, [Progress(("purchases", 0), 100.0, False), Progress(("logins", 0), 90.0, False)])
+    assert clock.now(0) == NOTHING_DUE  # purchases 1 is read by a worker not heard from yet: it holds time back
+    clock.observe_marker(0, inputs, [Progress(("purchases", 1), 60.0, False)])
+    assert clock.now(0) == just_before(60.0)  # events at exactly 60 may still come
+    clock.observe_marker(0, inputs, [Progress(("purchases", 1), 120.0, False)])
+    assert clock.now(0) == just_before(90.0)
+
+
+def test_idle_input_partitions_stop_holding_event_time_back():
+    clock = EventTimeClock()
+    inputs = [("purchases", 0), ("purchases", 1)]
+    clock.observe_marker(3, inputs, [Progress(("purchases", 0), 100.0, False), Progress(("purchases", 1), 50.0, True)])
+    assert clock.now(3) == just_before(100.0)
+    clock.observe_marker(3, inputs, [Progress(("purchases", 0), 100.0, True)])
+    assert clock.now(3) == 100.0  # all idle: every event up to the latest is in
+    clock.observe_marker(3, inputs, [Progress(("purchases", 1), 70.0, False)])  # busy again: its reader said so last
+    assert clock.now(3) == just_before(70.0)
+
+
+def test_an_input_partitions_time_never_goes_back():
+    """A partition that moved to another worker is re-read from its committed offset: the new
+    reader's first markers report less than the old one's did, for events already covered."""
+    clock = EventTimeClock()
+    clock.observe_marker(0, [("p", 0)], [Progress(("p", 0), 100.0, False)])
+    clock.observe_marker(0, [("p", 0)], [Progress(("p", 0), 40.0, False)])
+    assert clock.now(0) == just_before(100.0)
 
 
 def test_parse_clock():
@@ -79,9 +97,24 @@ def test_an_expected_source_holds_time_back_until_it_reports_or_idles():
 
 
 def test_event_clock_answers_per_partition():
-    clock = EventTimeClock(idle_after=5, wall=FakeWall())
-    clock.observe_marker(0, "w", 100.0)
+    clock = EventTimeClock()
+    clock.observe_marker(0, [("p", 0)], [Progress(("p", 0), 100.0, False)])
     assert clock.now(0) == just_before(100.0) and clock.now(1) == NOTHING_DUE
+
+
+def test_a_watermark_reports_each_source_and_forgets_those_read_elsewhere_now():
+    wall = FakeWall()
+    watermark = Watermark(idle_after=5, wall=wall)
+    watermark.expect("a")
+    watermark.observe("b", 10.0)
+    wall.t = 6.0
+    assert list(watermark.progress(may_idle=lambda source: source == "b")) == [
+        Progress("a", NOTHING_DUE, False), Progress("b", 10.0, True)
+    ]
+    watermark.keep_only({"a"})
+    assert [progress.source for progress in watermark.progress()] == ["a"]
+    watermark.expect("b")  # back again: expected anew, holding time back
+    assert watermark.minimum() == NOTHING_DUE
 
 
 def test_a_silent_source_that_is_not_caught_up_keeps_holding_time_back():
