@@ -20,11 +20,12 @@ from streams.core.series import PlannedStep, SendPlan, SentMessage, StepDecision
 from streams.model.activity import CustomerActivity
 from streams.model.codec import Rejection
 from streams.policy.sections import Economics
-from streams.model.events import CHANNELS, Channel, EngagementAction, FeedbackReason, Purchase
+from streams.model.events import CHANNELS, EngagementAction, FeedbackReason, Purchase
 from streams.model.records import (
     SKIP_REASONS,
     STAGES,
     TRIGGER_STAGES,
+    Audience,
     Engagement,
     Erased,
     MessageCommand,
@@ -114,9 +115,12 @@ class Report:
             self.rejected_examples.append({"line": line, "reason": rejection.reason, "detail": rejection.detail})
 
     def count(self, record: Record | Counted) -> None:
-        """Count a full record, or what ``COUNTING`` keeps of one (the same fields).
+        """Count a full record, or what ``COUNTING`` keeps of one (the same fields); an audience
+        removal is neither a message nor a decision about a step: not counted.
 
         Looked up by the record's class (a backtest counts millions), not tested class by class."""
+        if type(record) is MessageCommand and record.removes:
+            return
         self._counters[type(record)](record)
 
     def __post_init__(self) -> None:
@@ -130,6 +134,7 @@ class Report:
             **dict.fromkeys((Engagement, Engaged), self._count_engagement),
             Erased: self._count_erasure,
             **dict.fromkeys((Retraction, Retracted), self._count_retraction),
+            Removed: lambda record: None,  # an audience removal (counting mode): not a message
         }
 
     def _count_lapse(self, record: Trigger | Lapse) -> None:
@@ -230,11 +235,18 @@ class SkipCount(NamedTuple):
 class CancelCount(NamedTuple):
     """What a report counts of a cancel command."""
 
-    channel: Channel
+    channel: str
     action: str = "cancel"
 
 
-Counted = Lapse | Sent | SkipCount | Converted | Engaged | CancelCount | Retracted
+class Removed(NamedTuple):
+    """What a report keeps of an audience removal: nothing it counts."""
+
+    channel: str
+
+
+
+Counted = Lapse | Sent | SkipCount | Converted | Engaged | CancelCount | Retracted | Removed
 
 
 class _Counting:
@@ -253,7 +265,7 @@ class _Counting:
 
     @staticmethod
     def skip(
-        decision: StepDecision, reason: SkipReason, action: SkipAction, channel: Channel | None = None, deferred_to: float | None = None
+        decision: StepDecision, reason: SkipReason, action: SkipAction, channel: str | None = None, deferred_to: float | None = None
     ) -> SkipCount:
         return SkipCount(reason, action)
 
@@ -285,6 +297,10 @@ class _Counting:
     ) -> Retracted:
         rows = tuple((campaign_of(STAGES[message.stage]), message.step.index, message.variant, message.channel) for message in sent)
         return Retracted(campaign_of(STAGES[state.stage]), group.variant, group.holdout, rows)
+
+    @staticmethod
+    def removal(customer_id: str, state: CustomerActivity, sent: SentMessage, audience: Audience, at: float) -> Removed:
+        return Removed(sent.channel)
 
 
 COUNTING = _Counting()

@@ -13,6 +13,9 @@ from typing import IO, Any
 import click
 from pydantic import ValidationError
 
+from streams.policy.loading import load_policy
+from streams.policy.messages import PolicyError
+from streams.policy.sections import Policy
 from streams.runtime.redaction import redact_output, shown
 from streams.runtime.settings import ENV_PREFIX, Settings
 
@@ -57,3 +60,14 @@ def _bad_variable(detail: Any) -> str:
     value = detail["input"]
     shown_value = repr(shown(Settings, field, value)) if isinstance(value, str) else repr(value)
     return f"{ENV_PREFIX}{field.upper()}={shown_value}: {message}"
+
+
+def load_settings_policy(settings: Settings) -> Policy:
+    """The policy of WINBACK_POLICY (the bundled example when unset); a bad one is a usage error.
+
+    Commands that need the policy's channels (their topics) check it this way before anything else.
+    """
+    try:
+        return load_policy(settings.policy_path)
+    except PolicyError as error:
+        raise CommandError("\n".join(f"WINBACK_POLICY: {problem}" for problem in error.problems), USAGE_EXIT_CODE) from None

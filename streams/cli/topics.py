@@ -7,7 +7,7 @@ from collections.abc import Collection
 import click
 
 from streams.cli.broker import talk_to_broker
-from streams.cli.errors import USAGE_EXIT_CODE, CommandError, load_settings
+from streams.cli.errors import USAGE_EXIT_CODE, CommandError, load_settings, load_settings_policy
 from streams.runtime.settings import Settings
 
 
@@ -55,6 +55,7 @@ def ensure(print_acls: bool, principal: str | None, output_format: str | None) -
     if not print_acls and (principal or output_format):
         raise CommandError("--principal and --format go with --print-acls", USAGE_EXIT_CODE)
     settings = load_settings()
+    load_settings_policy(settings)  # its channels' topics are among the required ones
     if print_acls:
         _print_acls(settings, principal, output_format)
         return

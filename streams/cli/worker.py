@@ -6,11 +6,8 @@ import os
 
 import click
 
-from streams.cli.errors import USAGE_EXIT_CODE, CommandError, load_settings
+from streams.cli.errors import USAGE_EXIT_CODE, CommandError, load_settings, load_settings_policy
 from streams.cli.topics import require_acls, require_topics
-from streams.policy.sections import Policy
-from streams.policy.messages import PolicyError
-from streams.policy.loading import load_policy
 from streams.runtime.settings import Settings
 
 
@@ -37,7 +34,7 @@ def worker() -> None:
     does not answer within WINBACK_BROKER_TIMEOUT seconds.
     """
     settings = load_settings()
-    policy = _policy(settings)
+    policy = load_settings_policy(settings)
     _make_data_dir(settings)
     _drop_faust_import_variables()
     require_acls(settings, "start the worker")
@@ -45,14 +42,6 @@ def worker() -> None:
     from streams.runtime.worker import run_worker  # Faust is heavy to import; only load it once the input is fine
 
     run_worker(settings, policy)
-
-
-def _policy(settings: Settings) -> Policy:
-    """The policy of WINBACK_POLICY (the bundled example when unset); a bad one is a usage error."""
-    try:
-        return load_policy(settings.policy_path)
-    except PolicyError as error:
-        raise CommandError("\n".join(f"WINBACK_POLICY: {problem}" for problem in error.problems), USAGE_EXIT_CODE) from None
 
 
 def _make_data_dir(settings: Settings) -> None:

@@ -25,7 +25,6 @@ from streams.core.recorders import Recorder
 from streams.core.series import PlannedStep, SentMessage, Series, campaign_of
 from streams.model.activity import (
     ACTION_BITS,
-    CHANNEL_BITS,
     MAX_MESSAGES,
     SENT_AT,
     SENT_CHANNEL,
@@ -36,11 +35,10 @@ from streams.model.activity import (
     SENT_TIER,
     CustomerActivity,
 )
-from streams.model.events import CHANNELS, Channel, EmailEngagement, EngagementAction, Feedback, Purchase
+from streams.core.controls.channel_book import ChannelBook
+from streams.model.events import EmailEngagement, EngagementAction, Feedback, Purchase
 from streams.model.records import command_id, trigger_stage
 from streams.policy.sections import Policy
-
-_CHANNEL_OF_BIT: dict[int, Channel] = {CHANNEL_BITS[channel]: channel for channel in CHANNELS}
 
 
 class Attributor:
@@ -53,6 +51,7 @@ class Attributor:
         self.window = policy.attribution.window_days * DAY
         self.after_command = policy.attribution.after == "command"
         self.tiers = tuple(tier.name for tier in policy.tiers)
+        self.channels = ChannelBook(policy.channels)
 
     def touch_trigger(self, state: CustomerActivity, at: float) -> None:
         """The customer just entered ``state.stage``: its campaign (if any) is the touch to credit."""
@@ -64,13 +63,13 @@ class Attributor:
         if self.after_command and (state.touch_stage, state.touch_episode) == (state.stage, state.episode):
             state.touch_at = at
 
-    def remember_message(self, state: CustomerActivity, step: PlannedStep, channel: Channel, tier: str | None, at: float) -> None:
+    def remember_message(self, state: CustomerActivity, step: PlannedStep, channel: str, tier: str | None, at: float) -> None:
         """``step`` of the current campaign was sent on ``channel`` at ``at``: keep it for
         crediting, forgetting messages older than the window and beyond ``MAX_MESSAGES``."""
         horizon = at - self.window
         kept = [message for message in state.messages if message[SENT_AT] >= horizon][-(MAX_MESSAGES - 1) :]
         tier_code = self.tiers.index(tier) + 1 if tier is not None else 0
-        kept.append([int(at), state.stage, step.index, state.episode, CHANNEL_BITS[channel], tier_code, 0])
+        kept.append([int(at), state.stage, step.index, state.episode, self.channels.code(channel), tier_code, 0])
         state.messages = kept
 
     def engagement(self, customer_id: str, state: CustomerActivity, event: EmailEngagement | Feedback, at: float) -> Any:
@@ -121,11 +120,13 @@ class Attributor:
         return None
 
     def _sent(self, customer_id: str, message: list[int]) -> SentMessage | None:
-        """A remembered message with its step and variant looked up again (None: the policy lost the step)."""
+        """A remembered message with its step, channel and variant looked up again (None: the policy
+        lost the step or the channel)."""
         stage = message[SENT_STAGE]
         step = self.series.step(stage, message[SENT_STEP])
-        if step is None:
+        channel = self.channels.names.get(message[SENT_CHANNEL])
+        if step is None or channel is None:
             return None
         tier = self.tiers[message[SENT_TIER] - 1] if 0 < message[SENT_TIER] <= len(self.tiers) else None
         variant = self.series.assignment(customer_id, stage).variant
-        return SentMessage(stage, message[SENT_EPISODE], step, _CHANNEL_OF_BIT[message[SENT_CHANNEL]], tier, float(message[SENT_AT]), variant)
+        return SentMessage(stage, message[SENT_EPISODE], step, channel, tier, float(message[SENT_AT]), variant)

@@ -12,22 +12,26 @@ back too, whether it was then sent or skipped (the command's ``due_at`` and ``se
 by how much).
 
 Order of the checks, each one final: holdout (record what would have been sent) -> channel
-(consent, reachability, fallback) -> caps and quiet hours (defer within the expiry, or skip).
+(consent, reachability, fallback) -> send time (the customer's habitual hour), then caps and
+quiet hours on top of it (defer within the expiry, or skip).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from streams.model.activity import CHANNEL_BITS, NEVER, CustomerActivity
+import msgspec
+
+from streams.model.activity import NEVER, CustomerActivity
 from streams.core.attribution import Attributor
-from streams.core.series import PlannedStep, SendPlan, Series, StepDecision
+from streams.core.series import PlannedStep, SendPlan, SentMessage, Series, StepDecision
 from streams.core.controls.caps import FrequencyCaps
-from streams.model.events import Channel
-from streams.model.records import SkipReason
+from streams.core.controls.channel_book import ChannelBook
+from streams.model.records import Audience, SkipReason
 from streams.policy.sections import Policy
 from streams.core.controls.quiet_hours import QuietWindow
 from streams.core.controls.reachability import Reachability
+from streams.core.controls.send_time import SendTimes
 from streams.core.controls.tiers import ValueTiers
 from streams.core.recorders import Recorder
 
@@ -39,9 +43,11 @@ class Delivery:
         self.recorder = recorder
         self.caps = FrequencyCaps(policy)
         self.defer_when_capped = policy.caps.when_capped == "defer"
-        self.quiet_hours = QuietWindow(policy.quiet_hours)
+        self.channels = ChannelBook(policy.channels)
+        self.quiet_hours = QuietWindow(policy.quiet_hours, self.channels)
         self.reachability = Reachability(policy.channels)
         self.tiers = ValueTiers(policy.tiers)
+        self.send_times = SendTimes(policy)
 
     def step(
         self, customer_id: str, state: CustomerActivity, step: PlannedStep, at: float, last_activity: float
@@ -59,7 +65,10 @@ class Delivery:
             assert reason is not None  # a step that goes nowhere always says why
             self._settle(state, at, sent=False)
             return [skip(decided, reason, "skipped")]
-        send_at, held_by = self._send_time(state, at, channel)
+        timed = self.send_times.target(state, group.variant, planned, at, step.expires_after)
+        send_at, held_by = self._send_time(state, timed, channel)
+        if held_by is None and timed > at:
+            held_by = "send_time"
         if held_by == "capped" and not self.defer_when_capped:
             self._settle(state, at, sent=False)
             return [skip(decided, "capped", "skipped", channel)]
@@ -69,10 +78,13 @@ class Delivery:
         if held_by is not None:
             state.deferred_to = send_at
             return [skip(decided, held_by, "deferred", channel, send_at)]
-        plan = SendPlan(planned, at, channel, group, self.tiers.of(state))
+        plan = SendPlan(planned, at, channel, group, self.tiers.of(state), self.channels.payloads[channel])
         records = [self.recorder.command(customer_id, state, step, last_activity, plan)]
-        self.caps.record(state.sends, at, CHANNEL_BITS[channel], state.stage)
+        code = self.channels.code(channel)
+        self.caps.record(state.sends, at, code, state.stage)
         self.attribution.remember_message(state, step, channel, plan.tier, at)
+        if self.channels.is_audience(channel) and all(joined[0] != code for joined in state.audiences):
+            state.audiences.append([code, state.stage, step.index, state.episode])
         self._settle(state, at, sent=True)
         if reason is not None:
             records.append(skip(decided, reason, "fallback", channel))
@@ -93,13 +105,28 @@ class Delivery:
             for step in self.series.remaining(state)
         ]
 
-    def _send_time(self, state: CustomerActivity, at: float, channel: Channel) -> tuple[float, SkipReason | None]:
+    def leave_audiences(self, customer_id: str, state: CustomerActivity, at: float) -> list[Any]:
+        """The lapse ends at ``at`` (the customer came back, reached sunset or was erased): a
+        removal command for each ads audience it added them to.  An audience channel the policy
+        no longer has cannot be named, and is left to the audience's own expiry."""
+        records = []
+        for code, stage, index, episode in state.audiences:
+            step, channel = self.series.step(stage, index), self.channels.names.get(code)
+            payload = self.channels.payloads.get(channel) if channel is not None else None
+            if step is None or channel is None or type(payload) is not Audience:
+                continue
+            sent = SentMessage(stage, episode, step, channel, None, at, self.series.assignment(customer_id, stage).variant)
+            records.append(self.recorder.removal(customer_id, state, sent, msgspec.structs.replace(payload, action="remove"), at))
+        state.audiences = []
+        return records
+
+    def _send_time(self, state: CustomerActivity, at: float, channel: str) -> tuple[float, SkipReason | None]:
         """When a message on ``channel`` may go out, and what holds it back (None: nothing).
 
         Caps only loosen as time passes, so moving out of quiet hours after the caps keeps
         them satisfied: two steps reach a time both allow.
         """
-        bit = CHANNEL_BITS[channel]
+        bit = self.channels.code(channel)
         uncapped = self.caps.allowed_from(state.sends, at, bit, state.stage) if self.caps else at
         send_at = self.quiet_hours.next_allowed(uncapped, state.time_zone, bit)
         if uncapped > at:

@@ -171,6 +171,8 @@ class Engine:
             none_redelivered = not any(event.__class__ is Erasure for event in by_id) and state.see_all(by_id)
         lifecycle, attribution = self.lifecycle, self.attribution
         last_activity, soonest = lifecycle.last_activity, lifecycle.soonest
+        habits = self.delivery.send_times
+        observe = habits.observe if habits.learning else None  # habits are counted only if some step is timed by them
         # An active customer lapses no sooner than this: "last" times only move forward.
         quiet_until = last_activity(state) + soonest
         for index, (event, at) in enumerate(zip(events, times)):
@@ -180,6 +182,7 @@ class Engine:
                 duplicates += 1
                 continue
             if kind is Erasure:
+                records.extend(self.delivery.leave_audiences(customer_id, state, at))
                 records.append(self._erased(customer_id, state, at))
                 forget_at = max(at, applied_at if applied_at is not None else at) + self.erasure_grace
                 state = CustomerActivity.erased(at, state.applied, forget_at)
@@ -217,7 +220,11 @@ class Engine:
             if state.stage != ACTIVE and at < state.stage_entered_at:
                 records.extend(self.retractor.retract(customer_id, state, event, at, applied_at))
             state.record(event, at)
+            if observe is not None:
+                observe(state, event, at)
             if state.stage != ACTIVE and at >= state.stage_entered_at and lifecycle.is_activity(event):
+                if state.audiences:
+                    records.extend(self.delivery.leave_audiences(customer_id, state, at))
                 state.stage = ACTIVE
                 state.stage_entered_at = at
                 state.step = 0
@@ -341,7 +348,9 @@ class Engine:
     def _enter(self, customer_id: str, state: CustomerActivity, stage: int, at: float, last_activity: float) -> list[Record]:
         """The customer enters ``stage`` at ``at``: its trigger, and for sunset the skips of every
         step the sunset stops (entering another stage ends the old series silently, as activity does)."""
-        records: list[Record] = list(self.delivery.cancel_remaining(customer_id, state, at)) if stage == SUNSET else []
+        records: list[Record] = []
+        if stage == SUNSET:
+            records += [*self.delivery.cancel_remaining(customer_id, state, at), *self.delivery.leave_audiences(customer_id, state, at)]
         _start_stage(state, stage, at)
         self.attribution.touch_trigger(state, at)
         records.append(self.recorder.trigger(customer_id, state, last_activity, self.series.assignment(customer_id, stage)))

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from streams.core.statistics import Interval, Sample, mean_difference, proportion_difference
-from streams.model.events import Channel, EngagementAction, FeedbackReason
+from streams.model.events import ChannelName, EngagementAction, FeedbackReason
 from streams.model.records import Engagement, MessageCommand, Offer, Outcome, Retraction, Trigger
 from streams.policy.sections import Economics
 
@@ -45,7 +45,7 @@ class Lapse(NamedTuple):
 class Sent(NamedTuple):
     """What the tally reads of a ``MessageCommand``."""
 
-    channel: Channel
+    channel: str
     campaign: str
     step: int
     variant: str
@@ -57,7 +57,7 @@ class Engaged(NamedTuple):
     campaign: str
     step: int
     variant: str
-    channel: Channel
+    channel: str
     action: EngagementAction
     reason: FeedbackReason | None = None
 
@@ -71,7 +71,7 @@ class Converted(NamedTuple):
     revenue: float
     currency: str
     step: int | None
-    channel: Channel | None
+    channel: str | None
     offer: Offer | None
     discount_code: str | None
 
@@ -83,14 +83,14 @@ class Retracted(NamedTuple):
     campaign: str
     variant: str
     holdout: bool
-    sent_in_error: tuple[tuple[str, int, str, Channel], ...]
+    sent_in_error: tuple[tuple[str, int, str, ChannelName], ...]
 
 
 Fact = Lapse | Sent | Engaged | Converted | Retracted
 Tallied = Trigger | MessageCommand | Engagement | Outcome | Retraction | Fact
 
 
-def _sent_in_error(record: Retraction | Retracted) -> Sequence[tuple[str, int, str, Channel]]:
+def _sent_in_error(record: Retraction | Retracted) -> Sequence[tuple[str, int, str, ChannelName]]:
     """The funnel row (campaign, step, variant, channel) of each message a retraction says was sent in error."""
     if isinstance(record, Retracted):
         return record.sent_in_error
@@ -224,6 +224,8 @@ class KpiTally:
         self.arms: defaultdict[tuple[str, str, bool], Arm] = defaultdict(Arm)
 
     def add(self, record: Tallied) -> None:
+        if type(record) is MessageCommand and record.removes:
+            return  # an audience removal: no message, no cost
         if isinstance(record, (Trigger, Lapse)):
             self.arms[record.campaign, record.variant, record.holdout].lapses += 1
         elif isinstance(record, (MessageCommand, Sent)):

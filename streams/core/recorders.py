@@ -21,9 +21,10 @@ from streams.core.controls.assignment import Assignment
 from streams.core.lifecycle import DAY
 from streams.core.series import PlannedStep, SendPlan, SentMessage, StepDecision, campaign_of
 from streams.model.activity import NEVER, CustomerActivity
-from streams.model.events import AnyInput, Channel, EngagementAction, FeedbackReason, Purchase
+from streams.model.events import AnyInput, EngagementAction, FeedbackReason, Purchase
 from streams.model.records import (
     STAGES,
+    Audience,
     Engagement,
     MessageCommand,
     Outcome,
@@ -39,6 +40,7 @@ from streams.model.records import (
     engagement_id,
     outcome_id,
     retraction_id,
+    removal_id,
     skip_id,
     to_datetime,
     trigger_id,
@@ -46,6 +48,7 @@ from streams.model.records import (
 )
 
 R_co = TypeVar("R_co", covariant=True)
+REMOVAL_VALIDITY = 30 * DAY  # how long a sender may still apply an audience removal (it should, whenever it can)
 
 
 class Recorder(Protocol[R_co]):
@@ -62,7 +65,7 @@ class Recorder(Protocol[R_co]):
         ...
 
     def skip(
-        self, decision: StepDecision, reason: SkipReason, action: SkipAction, channel: Channel | None = None, deferred_to: float | None = None
+        self, decision: StepDecision, reason: SkipReason, action: SkipAction, channel: str | None = None, deferred_to: float | None = None
     ) -> R_co:
         """The step ``decision`` is about does not go out as planned (see ``streams.model.records.Skip``)."""
         ...
@@ -92,6 +95,11 @@ class Recorder(Protocol[R_co]):
         """The trigger of ``state.stage`` (``state`` as it was before the retraction), which put the
         customer in ``group``, is withdrawn because of ``late``; ``cancelled``: the indexes of its
         unsent steps; ``sent``: its messages sent in error."""
+        ...
+
+    def removal(self, customer_id: str, state: CustomerActivity, sent: SentMessage, audience: Audience, at: float) -> R_co:
+        """The customer leaves ``audience``, which the message ``sent`` added them to, at ``at``
+        (their lapse ended: they came back, reached sunset or were erased)."""
         ...
 
 
@@ -145,11 +153,35 @@ def command(
         variant=variant,
         feedback_request=step.feedback_request,
         survey_link=step.survey_link(command_id(customer_id, campaign, step.index, state.episode), campaign, variant),
+        payload=plan.payload,
+    )
+
+
+def removal(customer_id: str, state: CustomerActivity, sent: SentMessage, audience: Audience, at: float) -> MessageCommand:
+    """The command that takes the customer out of the audience the message ``sent`` added them to:
+    on the same channel, about the same step, with its own id and the action ``remove``."""
+    stage = trigger_stage(sent.stage)
+    campaign = campaign_of(stage)
+    return MessageCommand(
+        command_id=removal_id(command_id(customer_id, campaign, sent.step.index, sent.episode)),
+        customer_id=customer_id,
+        channel=sent.channel,
+        campaign=campaign,
+        stage=stage,
+        step=sent.step.index,
+        episode=sent.episode,
+        template=sent.step.template_for(sent.variant),
+        personalisation=personalisation(state, at, at, None),
+        due_at=to_datetime(at),
+        send_after=to_datetime(at),
+        expires_at=to_datetime(at + REMOVAL_VALIDITY),
+        variant=sent.variant,
+        payload=audience,
     )
 
 
 def skip(
-    decision: StepDecision, reason: SkipReason, action: SkipAction, channel: Channel | None = None, deferred_to: float | None = None
+    decision: StepDecision, reason: SkipReason, action: SkipAction, channel: str | None = None, deferred_to: float | None = None
 ) -> Skip:
     """The record of a step not going out as planned (see ``streams.model.records.Skip``)."""
     customer_id, state, step, due, decided_at, variant = decision
@@ -307,6 +339,7 @@ class FullRecords:
     engagement = staticmethod(engagement)
     cancel = staticmethod(cancel)
     retraction = staticmethod(retraction)
+    removal = staticmethod(removal)
 
 
 FULL: Recorder[Record] = FullRecords()

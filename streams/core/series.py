@@ -15,8 +15,7 @@ from urllib.parse import quote
 from streams.core.controls.assignment import Assigner, Assignment
 from streams.core.lifecycle import DAY
 from streams.model.activity import CustomerActivity
-from streams.model.events import Channel
-from streams.model.records import DEFAULT_VARIANT, STAGES, Offer
+from streams.model.records import DEFAULT_VARIANT, STAGES, ChannelPayload, Offer
 from streams.policy.sections import Campaign, Policy, SeriesStep
 
 
@@ -26,7 +25,7 @@ class PlannedStep:
 
     index: int
     after: float  # seconds after the stage was entered
-    channel: Channel
+    channel: str
     template: str
     offer: Offer | None
     expires_after: float  # seconds the message stays worth sending
@@ -128,9 +127,10 @@ class SendPlan(NamedTuple):
 
     due: float  # when the step was planned for
     send_at: float  # when it may go out (quiet hours and caps applied)
-    channel: Channel
+    channel: str
     group: Assignment
     tier: str | None
+    payload: ChannelPayload | None = None  # the channel kind's part of the command
 
 
 class SentMessage(NamedTuple):
@@ -139,7 +139,7 @@ class SentMessage(NamedTuple):
     stage: int
     episode: int
     step: PlannedStep
-    channel: Channel
+    channel: str
     tier: str | None
     sent_at: float
     variant: str

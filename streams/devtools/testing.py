@@ -27,7 +27,7 @@ import msgspec
 from streams.core.engine import Engine
 from streams.model.activity import CustomerActivity
 from streams.model.events import (
-    CHANNELS, AnyInput, Channel, EmailAction, EmailEngagement, Feedback, FeedbackReason, Login, Profile, Purchase
+    CHANNELS, AnyInput, ConsentField, EmailAction, EmailEngagement, Feedback, FeedbackReason, Login, Profile, Purchase
 )
 from streams.model.records import Engagement, MessageCommand, Outcome, Record, Skip, Trigger
 from streams.policy.loading import parse_policy
@@ -104,13 +104,14 @@ def profile(
     customer: str,
     when: Moment,
     *,
-    reachable: Iterable[Channel] = CHANNELS,
-    consent: Iterable[Channel] = CHANNELS,
-    preferred: Channel | None = None,
+    reachable: Iterable[ConsentField] = CHANNELS,
+    consent: Iterable[ConsentField] = CHANNELS,
+    preferred: ConsentField | None = None,
     time_zone: str | None = None,
     locale: str | None = None,
 ) -> Profile:
-    """A CRM profile: reachable and consented on every channel unless told otherwise."""
+    """A CRM profile: reachable and consented on every built-in channel unless told otherwise
+    (``reachable``, ``consent`` and ``preferred`` name consent fields: a built-in channel's is its name)."""
     return Profile(
         customer_id=customer,
         updated_at=at(when),

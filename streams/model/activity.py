@@ -29,7 +29,7 @@ from zlib import crc32
 
 import msgspec
 
-from streams.model.events import AnyInput, EmailAction, EmailEngagement, EngagementAction, Login, Profile, Purchase
+from streams.model.events import CONSENT_FIELDS, AnyInput, EmailAction, EmailEngagement, EngagementAction, Login, Profile, Purchase
 from streams.model.positions import Position
 
 RECENT_EVENTS = 8  # dedupe window: this many of the customer's latest (kind, event id)s
@@ -43,7 +43,10 @@ TOP_CATEGORIES = 3
 NEVER = float("-inf")
 STATE_FORMAT = 1  # 0: written when NEVER was 0.0 (events before 2000 were rejected then)
 _NEVER_FIELDS = ("last_purchase", "last_login", "last_click", "last_open", "stage_entered_at", "profile_at", "deferred_to", "touch_at")
-CHANNEL_BITS = {"email": 1, "sms": 2, "push": 4}
+CHANNEL_BITS = {"email": 1, "sms": 2, "push": 4}  # the built-in channels' codes (a policy's own get 8, 16, ...)
+# A profile's consent fields as bits of ``reachable``, ``consent``, ``unsubscribed``, ``bounced``
+# and ``preferred_channel`` (the built-in channels' fields have their channels' bits).
+CONSENT_BITS: dict[str, int] = {field: 1 << index for index, field in enumerate(CONSENT_FIELDS)}
 # Which "last" field each activity signal of the policy reads.
 SIGNAL_FIELDS = {
     "purchase": "last_purchase",
@@ -81,9 +84,9 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
     bounced: int = 0  # CHANNEL_BITS where delivery hard-failed
     # From the latest profile (``profile_at`` NEVER: no profile yet).
     profile_at: float = NEVER
-    reachable: int = 0  # CHANNEL_BITS the customer has an address, number or token for
-    consent: int = 0  # CHANNEL_BITS the customer agreed to marketing on
-    preferred_channel: int = 0  # one CHANNEL_BITS bit, 0 when none
+    reachable: int = 0  # CONSENT_BITS the customer has an address, number, token or id for
+    consent: int = 0  # CONSENT_BITS the customer agreed to marketing on
+    preferred_channel: int = 0  # one CONSENT_BITS bit, 0 when none
     time_zone: str | None = None
     locale: str | None = None
     # Delivery of the current series.
@@ -109,6 +112,14 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
     # When the customer first bought (``NEVER``: no purchase, or a state stored before this was
     # kept, whose first purchase is taken as ``first_seen``): the predictive trigger's start.
     first_purchase: float = NEVER
+    # The customer's habits, for sending at their usual time (``streams.core.controls.send_time``):
+    # how many of their purchases, logins, opens and clicks fell in each local hour (24 counts)
+    # and weekday (7, Monday first); empty until the first one.  Small ints: halved when one is full.
+    hours: list[int] = []
+    weekdays: list[int] = []
+    # The ads audiences the customer was added to in the current lapse, each [channel code, stage
+    # code, step index, episode] of the command that added them: removed when the lapse ends.
+    audiences: list[list[int]] = []
 
     @classmethod
     def starting(cls, at: float) -> CustomerActivity:
@@ -232,7 +243,7 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
         self.profile_at = at
         self.reachable = channel_bits(profile.reachable)
         self.consent = consent
-        self.preferred_channel = CHANNEL_BITS[profile.preferred_channel] if profile.preferred_channel else 0
+        self.preferred_channel = CONSENT_BITS[profile.preferred_channel] if profile.preferred_channel else 0
         self.time_zone = profile.time_zone
         self.locale = profile.locale
 
@@ -271,9 +282,9 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
             if at > self.last_click:
                 self.last_click = at
         elif action in _OPT_OUT_ACTIONS:
-            self.unsubscribed |= CHANNEL_BITS["email"]
+            self.unsubscribed |= CONSENT_BITS["email"]
         elif action == "bounce":
-            self.bounced |= CHANNEL_BITS["email"]
+            self.bounced |= CONSENT_BITS["email"]
 
     def bought_first(self) -> float:
         """When the customer first bought (``NEVER``: never); for a state stored before
@@ -298,8 +309,8 @@ class CustomerActivity(msgspec.Struct, array_like=True, omit_defaults=True, gc=F
         return sorted(counts, key=lambda name: (-counts[name], name))[:TOP_CATEGORIES]
 
     def channels(self, bits: int) -> list[str]:
-        """Channel names set in ``bits`` (``unsubscribed`` or ``bounced``)."""
-        return [channel for channel, bit in CHANNEL_BITS.items() if bits & bit]
+        """Consent fields set in ``bits`` (``unsubscribed`` or ``bounced``)."""
+        return [field for field, bit in CONSENT_BITS.items() if bits & bit]
 
 
 def dedupe_key(event: AnyInput) -> int:
@@ -325,11 +336,11 @@ def signal_of(event: AnyInput) -> str | None:
     return "email_open" if action == "open" else "email_click" if action == "click" else None
 
 
-def channel_bits(channels: Iterable[str]) -> int:
-    """The CHANNEL_BITS mask of these channel names."""
+def channel_bits(fields: Iterable[str]) -> int:
+    """The CONSENT_BITS mask of these consent fields (a built-in channel's is its name)."""
     bits = 0
-    for channel in channels:
-        bits |= CHANNEL_BITS[channel]
+    for field in fields:
+        bits |= CONSENT_BITS[field]
     return bits
 
 

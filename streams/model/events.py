@@ -34,8 +34,14 @@ Amount = Annotated[float, msgspec.Meta(ge=0, le=1e12, description="Order value i
 Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 alphabetic code.")]
 Categories = Annotated[list[ShortText], msgspec.Meta(max_length=32)]
 
-Channel = Literal["email", "sms", "push"]
+Channel = Literal["email", "sms", "push"]  # the built-in channels (a policy may define more)
 CHANNELS: tuple[Channel, ...] = ("email", "sms", "push")
+# Any channel's name: a built-in or one the policy defines (``channels.custom``).
+ChannelName = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,31}$", description="A channel: email, sms, push or one the policy defines.")]
+# What a profile says a customer can be reached on and agreed to: each channel of a policy has one
+# of these as its consent field (the built-ins their own name).
+ConsentField = Literal["email", "sms", "push", "postal", "ads", "in_app", "webhook"]
+CONSENT_FIELDS: tuple[ConsentField, ...] = ("email", "sms", "push", "postal", "ads", "in_app", "webhook")
 Locale = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$", max_length=35)]
 EmailAction = Literal["delivered", "open", "click", "unsubscribe", "bounce", "complaint"]
 EngagementAction = Literal[EmailAction, "feedback"]  # what an engagement record says the customer did
@@ -103,9 +109,9 @@ class Profile(msgspec.Struct, tag="profile", tag_field="type", kw_only=True, fro
 
     customer_id: Identifier
     updated_at: Timestamp
-    reachable: list[Channel] = []  # channels the customer has an address/number/token for
-    consent: list[Channel] = []  # channels the customer agreed to receive marketing on
-    preferred_channel: Channel | None = None
+    reachable: list[ConsentField] = []  # what the customer has an address/number/token/id for
+    consent: list[ConsentField] = []  # what the customer agreed to receive marketing on
+    preferred_channel: ConsentField | None = None
     time_zone: ShortText | None = None  # IANA name; checked by the codec
     locale: Locale | None = None
 

@@ -15,7 +15,7 @@ from typing import Annotated, Literal, Union
 
 import msgspec
 
-from streams.model.events import Channel, EngagementAction, FeedbackReason, Identifier, ShortText, Timestamp
+from streams.model.events import ChannelName, EngagementAction, FeedbackReason, Identifier, ShortText, Timestamp
 
 DEFAULT_VARIANT = "default"  # the variant of a campaign that has no A/B variants
 Stage = Literal["active", "reactivation", "winback", "sunset"]
@@ -68,6 +68,38 @@ class Offer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     free_shipping: bool = False
 
 
+class DirectMail(msgspec.Struct, frozen=True, kw_only=True, tag="direct_mail", tag_field="kind"):
+    """A printed piece: the print house looks the postal address up by ``customer_id`` (the stream
+    holds no addresses)."""
+
+    format: Literal["letter", "postcard", "catalog"] = "letter"
+    mail_class: Literal["standard", "first_class"] = "standard"
+
+
+class Audience(msgspec.Struct, frozen=True, kw_only=True, tag="audience", tag_field="kind"):
+    """Add the customer to, or remove them from, a paid-ads audience."""
+
+    audience_id: ShortText
+    action: Literal["add", "remove"] = "add"
+
+
+class InApp(msgspec.Struct, frozen=True, kw_only=True, tag="in_app", tag_field="kind"):
+    """A message shown inside the shop's app or site, at ``placement``."""
+
+    placement: ShortText = "inbox"
+
+
+class Webhook(msgspec.Struct, frozen=True, kw_only=True, tag="webhook", tag_field="kind"):
+    """A call the sender makes to the shop's own system."""
+
+    url: Annotated[str, msgspec.Meta(max_length=2000, pattern=r"^https://[^\s]+$")]
+    method: Literal["POST", "PUT"] = "POST"
+
+
+# What a command on a channel of that kind carries besides the common fields (email, SMS and push: nothing).
+ChannelPayload = Union[DirectMail, Audience, InApp, Webhook]
+
+
 class Personalisation(msgspec.Struct, frozen=True, kw_only=True):
     """What a template may use to speak to this customer."""
 
@@ -112,11 +144,14 @@ class MessageCommand(msgspec.Struct, frozen=True, kw_only=True):
     ``command_id`` and never deliver one that comes later; a cancel of a message already
     delivered is a no-op.  A cancel's window is empty (``expires_at`` is ``send_after``, the
     moment of the retraction), so a sender that predates ``action`` finds it expired.
+    ``payload`` is what a channel of a policy's own kind needs (``kind``: direct_mail, audience,
+    in_app or webhook); an audience command with action ``remove`` takes the customer out of the
+    audience again.
     """
 
     command_id: str
     customer_id: Identifier
-    channel: Channel
+    channel: ChannelName
     campaign: ShortText
     stage: TriggerStage
     step: Annotated[int, msgspec.Meta(ge=0, description="0-based index of the step in the campaign.")]
@@ -131,15 +166,23 @@ class MessageCommand(msgspec.Struct, frozen=True, kw_only=True):
     feedback_request: bool = False  # the template should ask why the customer stopped buying
     survey_link: str | None = None  # a feedback request's survey URL (policy ``survey_url``, placeholders filled)
     action: CommandAction = "send"
+    payload: ChannelPayload | None = None  # the channel kind's own part (``kind`` says which)
 
     @property
     def id(self) -> str:
         return self.command_id
 
+    @property
+    def removes(self) -> bool:
+        """Whether this takes the customer out of an ads audience rather than sending them something."""
+        return type(self.payload) is Audience and self.payload.action == "remove"
 
-SkipReason = Literal["capped", "quiet_hours", "no_consent", "no_channel", "holdout", "sunset", "expired", "caught_up"]
+
+SkipReason = Literal[
+    "capped", "quiet_hours", "no_consent", "no_channel", "holdout", "sunset", "expired", "caught_up", "send_time"
+]
 SKIP_REASONS: tuple[SkipReason, ...] = (
-    "capped", "quiet_hours", "no_consent", "no_channel", "holdout", "sunset", "expired", "caught_up"
+    "capped", "quiet_hours", "no_consent", "no_channel", "holdout", "sunset", "expired", "caught_up", "send_time"
 )
 SkipAction = Literal["skipped", "deferred", "fallback", "held_out"]
 
@@ -152,7 +195,8 @@ class Skip(msgspec.Struct, frozen=True, kw_only=True):
     ``held_out`` (the customer is in the campaign's holdout: this is what would have been sent).
     Reason ``caught_up``: the step's time passed while nobody was looking (a worker down for
     months, a backfilled history) and, with ``catch_up: latest``, the customer has since moved
-    on to a later stage, or the message expired before they were caught up with.
+    on to a later stage, or the message expired before they were caught up with.  Reason
+    ``send_time``: deferred to the customer's habitual hour (policy ``send_time: habitual``).
     """
 
     skip_id: str
@@ -164,8 +208,8 @@ class Skip(msgspec.Struct, frozen=True, kw_only=True):
     command_id: str
     reason: SkipReason
     action: SkipAction
-    planned_channel: Channel
-    channel: Channel | None = None
+    planned_channel: ChannelName
+    channel: ChannelName | None = None
     template: ShortText
     variant: ShortText = DEFAULT_VARIANT
     due_at: Timestamp
@@ -198,7 +242,7 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     # step went out): the step, channel and incentive the conversion is credited to.
     command_id: str | None = None
     step: Annotated[int, msgspec.Meta(ge=0)] | None = None
-    channel: Channel | None = None
+    channel: ChannelName | None = None
     offer: Offer | None = None  # the incentive that message carried
     value_tier: ShortText | None = None  # the customer's value tier when it was sent
     discount_code: ShortText | None = None  # the code the order redeemed: with ``offer``, the incentive was used
@@ -223,7 +267,7 @@ class Engagement(msgspec.Struct, frozen=True, kw_only=True):
     step: Annotated[int, msgspec.Meta(ge=0)]
     episode: Annotated[int, msgspec.Meta(ge=0)]
     variant: ShortText = DEFAULT_VARIANT
-    channel: Channel
+    channel: ChannelName
     action: EngagementAction
     sent_at: Timestamp
     occurred_at: Timestamp
@@ -260,7 +304,7 @@ class SentInError(msgspec.Struct, frozen=True, kw_only=True):
     campaign: ShortText
     step: Annotated[int, msgspec.Meta(ge=0)]
     variant: ShortText = DEFAULT_VARIANT
-    channel: Channel
+    channel: ChannelName
     sent_at: Timestamp
 
 
@@ -310,6 +354,11 @@ def erasure_id(customer_id: str, erased_at: float) -> str:
 def engagement_id(command: str, action: str) -> str:
     """The de-duplication key of an engagement: one per message and action."""
     return deterministic_id("engagement", command, action)
+
+
+def removal_id(command: str) -> str:
+    """The de-duplication key of the command that takes a customer out of the audience ``command`` added them to."""
+    return deterministic_id("audience-removal", command)
 
 
 def skip_id(command: str, action: str, reason: str, decided_at: float) -> str:

@@ -20,13 +20,16 @@ from urllib.parse import urlsplit
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from streams.model.events import CHANNELS, Channel
+from streams.model.events import CHANNELS
 from streams.model.records import TRIGGER_STAGES, Offer, TriggerStage
 from streams.model.time_zones import is_time_zone
+from streams.policy.base import Section as _Section
+from streams.policy.channels import ChannelDefinition, ChannelName, definition_problems
 from streams.policy.messages import as_days, did_you_mean
+from streams.policy.send_time import SendTime, SendTimeMode
 
 Signal = Literal["purchase", "login", "email_open", "email_click"]
 # What happens to a customer found past several thresholds at once (a worker down for months,
@@ -84,12 +87,6 @@ def _survey_url(url: str) -> str:
 
 
 SurveyUrl = Annotated[str, Field(max_length=2000), AfterValidator(_survey_url)]
-
-
-class _Section(BaseModel):
-    """Every policy section: unknown keys are errors (a typo must not be ignored), immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ActivitySignals(_Section):
@@ -201,7 +198,7 @@ class Cap(_Section):
 
     messages: int = Field(ge=1, le=1000)
     per_days: Days
-    channel: Channel | None = None
+    channel: ChannelName | None = None
 
 
 class Caps(_Section):
@@ -226,7 +223,7 @@ class QuietHours(_Section):
     start: ClockTime
     end: ClockTime
     default_time_zone: TimeZoneName = "UTC"
-    channels: list[Channel] = Field(default_factory=lambda: list(CHANNELS), min_length=1)
+    channels: list[ChannelName] = Field(default_factory=lambda: list[str](CHANNELS), min_length=1)
 
     @model_validator(mode="after")
     def _not_empty(self) -> QuietHours:
@@ -242,11 +239,25 @@ class Channels(_Section):
     ``without_profile`` until a profile arrives) and has not unsubscribed, complained or hard
     bounced there.  A step on a channel that is not allowed goes to the first allowed channel of
     ``fallback`` (the customer's preferred channel first, if it is allowed and listed);
-    ``fallback: []`` skips such steps instead.
+    ``fallback: []`` skips such steps instead.  ``custom`` defines channels besides the three
+    built-ins (``streams.policy.channels``); a channel's consent field stands for it in profiles.
     """
 
-    fallback: list[Channel] = Field(default_factory=lambda: list(CHANNELS))
-    without_profile: list[Channel] = Field(default_factory=lambda: list(CHANNELS))
+    fallback: list[ChannelName] = Field(default_factory=lambda: list[str](CHANNELS))
+    without_profile: list[ChannelName] = Field(default_factory=lambda: list[str](CHANNELS))
+    custom: dict[ChannelName, ChannelDefinition] = Field(default_factory=dict)
+
+    @field_validator("fallback")
+    @classmethod
+    def _each_once(cls, fallback: list[str]) -> list[str]:
+        twice = [name for index, name in enumerate(fallback) if name in fallback[:index]]
+        if twice:
+            raise PydanticCustomError("fallback", "{name} is listed twice: each channel has one place in the order", {"name": twice[0]})
+        return fallback
+
+    def names(self) -> list[str]:
+        """Every channel a step may use: the built-ins, then the policy's own in their order."""
+        return [*CHANNELS, *self.custom]
 
 
 class Tier(_Section):
@@ -284,7 +295,7 @@ class Economics(_Section):
 
     currency: CurrencyCode | None = None
     exchange_rates: dict[CurrencyCode, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(default_factory=dict)
-    send_costs: dict[Channel, Money] = Field(default_factory=dict)
+    send_costs: dict[ChannelName, Money] = Field(default_factory=dict)
     free_shipping_cost: Money = 0.0
 
     @model_validator(mode="after")
@@ -309,7 +320,7 @@ class SeriesStep(_Section):
     """One message of a campaign, sent ``after_days`` after the stage started."""
 
     after_days: float = Field(ge=0, allow_inf_nan=False)
-    channel: Channel
+    channel: ChannelName
     template: Template
     offer: OfferTerms | None = None
     offers_by_tier: dict[Name, OfferTerms] = Field(default_factory=dict)
@@ -339,6 +350,21 @@ class Campaign(_Section):
     variants: dict[Name, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(default_factory=dict)
     caps: list[Cap] = Field(default_factory=list)
     survey_url: SurveyUrl | None = None  # the survey of its steps with feedback_request: true
+    send_time: SendTimeMode | None = None  # unset: the policy's send_time
+    send_time_by_variant: dict[Name, SendTimeMode] = Field(default_factory=dict)  # per A/B variant, over send_time
+
+    @model_validator(mode="after")
+    def _timed_variants_exist(self) -> Campaign:
+        unknown = [name for name in self.send_time_by_variant if name not in self.variants]
+        if unknown:
+            raise PydanticCustomError(
+                "send_time", "send_time_by_variant: {name} is not one of this campaign's variants", {"name": unknown[0]}
+            )
+        return self
+
+    def send_time_of(self, variant: str, default: SendTimeMode) -> SendTimeMode:
+        """The send-time mode of ``variant``'s messages: its own, else the campaign's, else ``default``."""
+        return self.send_time_by_variant.get(variant) or self.send_time or default
 
     def expiry_days(self, step: SeriesStep) -> float:
         """How long a step's message stays worth sending: the step's own setting, else the campaign's."""
@@ -397,6 +423,7 @@ class Policy(_Section):
     catch_up: CatchUp | None = None  # unset: the caller's default (latest on the wall clock, else all)
     predictive: Predictive | None = None
     late_events: LateEvents | None = None  # unset: a late event never retracts a trigger
+    send_time: SendTime = SendTime()
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
@@ -415,6 +442,28 @@ class Policy(_Section):
             *self._tier_names(),
             *self._variant_names(),
             *self._predictive_stage(),
+            *definition_problems(self.channels.custom),
+            *self._channel_names(),
+        ]
+
+    def _channel_names(self) -> list[tuple[str, str]]:
+        """Every place that names a channel names one the policy has."""
+        known = self.channels.names()
+        named = [
+            *((f"channels.fallback[{index}]", name) for index, name in enumerate(self.channels.fallback)),
+            *((f"channels.without_profile[{index}]", name) for index, name in enumerate(self.channels.without_profile)),
+            *((f"caps.limits[{index}].channel", cap.channel) for index, cap in enumerate(self.caps.limits)),
+            *((f"economics.send_costs.{name}", name) for name in self.economics.send_costs),
+        ]
+        if self.quiet_hours is not None:
+            named += [(f"quiet_hours.channels[{index}]", name) for index, name in enumerate(self.quiet_hours.channels)]
+        for campaign_name, campaign in self.campaigns.items():
+            named += [(f"campaigns.{campaign_name}.steps[{index}].channel", step.channel) for index, step in enumerate(campaign.steps)]
+            named += [(f"campaigns.{campaign_name}.caps[{index}].channel", cap.channel) for index, cap in enumerate(campaign.caps)]
+        return [
+            (where, f"no such channel: {name} is neither built in nor under channels.custom{did_you_mean(name, known)}")
+            for where, name in named
+            if name is not None and name not in known
         ]
 
     def _predictive_stage(self) -> list[tuple[str, str]]:

@@ -15,7 +15,7 @@ from typing import Sequence
 import faust
 
 from streams.model.records import MessageCommand, Record, Skip, Trigger
-from streams.runtime.output_encoding import OutputEncoding
+from streams.runtime.output_encoding import STAGE, OutputEncoding
 from streams.runtime.stage_topic import StageChange
 from streams.runtime.topology import Topology
 
@@ -31,7 +31,7 @@ class Emitter:
     async def publish(self, records: Sequence[Record], stages: Sequence[StageChange] = ()) -> None:
         """Send ``records`` and the customers' changed ``stages`` (compacted topic), then wait for all."""
         deliveries = [await self._send(record) for record in records]
-        deliveries += [await self.topology.stages.send(key=key, value=value) for key, value in stages]
+        deliveries += [await self._send_stage(key, value) for key, value in stages]
         if deliveries:
             await asyncio.gather(*deliveries)
 
@@ -39,6 +39,14 @@ class Emitter:
         topic = self._topic_of(record)
         value, headers = self.encoding.encode(record, topic.get_topic_name())
         return await topic.send(key=record.customer_id.encode(), value=value, headers=list(headers))
+
+    async def _send_stage(self, key: bytes, value: bytes | None) -> asyncio.Future:
+        """A customer's stage record (framed and labelled like every output), or a tombstone."""
+        topic = self.topology.stages
+        if value is None:
+            return await topic.send(key=key, value=None)
+        framed, headers = self.encoding.frame(STAGE, topic.get_topic_name(), value)
+        return await topic.send(key=key, value=framed, headers=list(headers))
 
     def _topic_of(self, record: Record) -> faust.TopicT:
         """Triggers to the audit topic, commands to their channel's, skips and outcomes to theirs."""

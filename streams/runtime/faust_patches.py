@@ -22,6 +22,8 @@ touches private names of faust, mode and aiokafka.
 - ``committed_offset``: where a partition's committed input ends, for the event clock's
   idle check of a partition not read since a restart (without it, time stood still after a
   restart until every input partition with records got a new one).
+- ``partition_count``: how many partitions an input topic has, on every worker (Faust's own
+  answer comes from a snapshot only the group's leader keeps), for the event clock's markers.
 - ``EndpointsOnlyWeb``: the web server serves the views the app adds and none of Faust's own:
   its settings switch off ``/table`` (a customer's state), ``/router``, the statistics and
   ``/graph``, but its plain index at ``/`` has no setting.
@@ -118,6 +120,16 @@ class NoAutoCreateMetadataRequest(MetadataRequest):
 
     def __init__(self, topics: list[str] | None = None, allow_auto_topic_creation: bool | None = False) -> None:
         super().__init__(topics, allow_auto_topic_creation=False)
+
+
+def partition_count(consumer: faust.types.ConsumerT, topic: str) -> int | None:
+    """How many partitions ``topic`` has, as the consumer's cluster metadata says (None: not
+    known yet).  Faust's ``Consumer.topic_partitions`` reads the metadata snapshot aiokafka
+    keeps for the group's assignment, which only the group's leader has: on every other worker
+    it knows no topic, and the event clock needs every worker to name every input partition.
+    """
+    partitions = consumer._thread._ensure_consumer().partitions_for_topic(topic)  # type: ignore[attr-defined]
+    return len(partitions) if partitions else None
 
 
 def forbid_topic_auto_creation() -> None:

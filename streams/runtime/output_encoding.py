@@ -5,7 +5,8 @@ guessing from the topic:
 
 - ``content-type``: ``application/vnd.winback.<kind>.v1+json`` (``<kind>`` is the record's
   schema, ``schemas/<kind>.v1.json``: trigger, message-command, skip, outcome, engagement,
-  erased, retraction); ``; framing=confluent`` follows when the value is in the Confluent wire format;
+  erased, retraction, and customer-stage on the compacted stage topic); ``; framing=confluent``
+  follows when the value is in the Confluent wire format;
 - ``winback.schema``: the ``$id`` of that JSON Schema; and with WINBACK_OUTPUT_FORMAT=jsonschema,
   ``winback.schema-id``: the id the registry gave it.
 
@@ -36,6 +37,7 @@ RECORD_SCHEMAS: dict[type, str] = {
     Erased: "erased",
     Retraction: "retraction",
 }
+STAGE = "customer-stage"  # the schema of the compacted customer-stage topic's values (streams.runtime.stage_topic)
 Headers = list[tuple[str, bytes]]
 
 
@@ -61,8 +63,10 @@ class OutputEncoding:
 
     def encode(self, record: Record, topic: str) -> tuple[bytes, Headers]:
         """The value and headers of ``record`` on ``topic``."""
-        kind = RECORD_SCHEMAS[type(record)]
-        value = _ENCODER.encode(record)
+        return self.frame(RECORD_SCHEMAS[type(record)], topic, _ENCODER.encode(record))
+
+    def frame(self, kind: str, topic: str, value: bytes) -> tuple[bytes, Headers]:
+        """``value``, the JSON of a record whose schema is ``kind``, as it goes on ``topic``, with its headers."""
         if self.schema_ids is None:
             return value, _PLAIN_HEADERS[kind]
         return self._prefixes[topic, kind] + value, self._headers[topic, kind]
@@ -73,4 +77,4 @@ def _headers(kind: str, framed: bool) -> Headers:
 
 
 _ENCODER = msgspec.json.Encoder()
-_PLAIN_HEADERS = {kind: _headers(kind, framed=False) for kind in RECORD_SCHEMAS.values()}
+_PLAIN_HEADERS = {kind: _headers(kind, framed=False) for kind in (*RECORD_SCHEMAS.values(), STAGE)}

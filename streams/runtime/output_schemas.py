@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from streams.model import schemas
+from streams.runtime.output_encoding import STAGE
 from streams.runtime.schema_registry import SCHEMA_NOT_FOUND, registry_client
 from streams.runtime.settings import Settings
 
@@ -36,6 +37,7 @@ def outputs(settings: Settings) -> list[tuple[str, str]]:
     pairs += [(topic, "message-command") for topic in settings.command_topics.values()]
     pairs += [(settings.topic_skips, "skip")]
     pairs += [(settings.topic_outcomes, kind) for kind in ("outcome", "engagement", "erased", "retraction")]
+    pairs += [(settings.topic_customer_stage, STAGE)]
     return pairs
 
 

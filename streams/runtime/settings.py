@@ -17,7 +17,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_va
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.model.codec import UNIX_EPOCH
-from streams.policy.loading import default_policy_path
+from streams.policy.loading import default_policy_path, load_policy
 from streams.policy.sections import CatchUp
 from streams.runtime.clock import parse_clock
 from streams.runtime.observability.log_format import LogFormat
@@ -343,8 +343,13 @@ class Settings(BaseSettings):
 
     @property
     def command_topics(self) -> dict[str, str]:
-        """Channel -> topic its message commands are published on."""
-        return {"email": self.topic_commands_email, "sms": self.topic_commands_sms, "push": self.topic_commands_push}
+        """Channel -> topic its message commands are published on: the built-ins', then those of
+        the policy's own channels (``channels.custom``; a bad policy file raises ``PolicyError``).
+        Read from the file each time (a few callers, at start): a copy of the settings naming
+        another policy must not keep this one's channels."""
+        custom = load_policy(self.policy_path).channels.custom
+        builtin = {"email": self.topic_commands_email, "sms": self.topic_commands_sms, "push": self.topic_commands_push}
+        return builtin | {name: channel.topic for name, channel in custom.items()}
 
     @property
     def output_topics(self) -> list[str]:

@@ -15,10 +15,9 @@ from collections.abc import Iterable, Mapping
 
 import msgspec
 
-from streams.core.customer_stage import customer_stage
+from streams.core.customer_stage import StagePosition, stage_position, stage_record
 from streams.core.engine import Engine
 from streams.model.activity import CustomerActivity
-from streams.model.records import CustomerStage
 
 StageChange = tuple[bytes, bytes | None]  # (customer key, the encoded record; None: a tombstone)
 _ABSENT = object()  # a customer the table did not hold: any record, or an erasure's tombstone, is news
@@ -41,13 +40,14 @@ class StageChanges:
         ``stored`` in the table before the batch and the state the batch left (None: forgotten)."""
         changes: list[StageChange] = []
         for key in keys:
-            before, after = self._before(key, stored.get(key)), self._after(key, states[key])
+            before, after = self._before(stored.get(key)), self._after(states[key])
             if after != before:
-                changes.append((key, None if after is None else _ENCODER.encode(after)))
+                record = None if after is None else _ENCODER.encode(stage_record(self.engine, key.decode(), after))
+                changes.append((key, record))
         return changes
 
-    def _before(self, key: bytes, stored: bytes | None) -> CustomerStage | None | object:
-        return _ABSENT if stored is None else customer_stage(self.engine, key.decode(), CustomerActivity.decode(stored))
+    def _before(self, stored: bytes | None) -> StagePosition | None | object:
+        return _ABSENT if stored is None else stage_position(self.engine, CustomerActivity.decode(stored))
 
-    def _after(self, key: bytes, state: CustomerActivity | None) -> CustomerStage | None:
-        return None if state is None else customer_stage(self.engine, key.decode(), state)
+    def _after(self, state: CustomerActivity | None) -> StagePosition | None:
+        return None if state is None else stage_position(self.engine, state)

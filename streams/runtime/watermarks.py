@@ -21,7 +21,7 @@ import msgspec
 from faust.types import TP
 
 from streams.runtime.clock import NOTHING_DUE, Progress, Watermark
-from streams.runtime.faust_patches import committed_offset
+from streams.runtime.faust_patches import committed_offset, partition_count
 from streams.runtime.topology import Topology
 
 # Customer ids cannot contain control characters, so this key never collides with a customer.
@@ -106,8 +106,10 @@ class MarkerSender:
         before the input topics' partition counts are known, nor by a worker reading none.
         """
         assigned = {(tp.topic, tp.partition) for tp in self.topology.active(*self.topology.inputs.values())}
+        if not assigned:
+            return
         inputs = self._input_partitions()
-        if not assigned or inputs is None:
+        if inputs is None:
             return
         self.input.keep_only(assigned)
         self._next_offset = {source: offset for source, offset in self._next_offset.items() if source in assigned}
@@ -119,9 +121,9 @@ class MarkerSender:
             await self.topology.events.send(key=MARKER_KEY, value=value, partition=partition)
 
     def _input_partitions(self) -> dict[str, int] | None:
-        """Every input topic's partition count, as the consumer's metadata has it (None: not known yet)."""
-        counts = {topic.get_topic_name(): self.topology.app.consumer.topic_partitions(topic.get_topic_name())
-                  for topic in self.topology.inputs.values()}
+        """Every input topic's partition count, as the cluster metadata has it (None: not known yet)."""
+        consumer = self.topology.app.consumer
+        counts = {name: partition_count(consumer, name) for name in (topic.get_topic_name() for topic in self.topology.inputs.values())}
         if any(count is None for count in counts.values()):
             return None
         return counts  # type: ignore[return-value]

@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from streams.model.activity import CHANNEL_BITS
+from streams.core.controls.channel_book import ChannelBook
 from streams.core.lifecycle import DAY
 from streams.model.records import STAGES
 from streams.policy.sections import Cap, Policy
 
-Send = tuple[int, int, int]  # (send time in whole seconds, CHANNEL_BITS bit, stage code)
+Send = tuple[int, int, int]  # (send time in whole seconds, channel code (``ChannelBook``), stage code)
 
 
 class CapRule(NamedTuple):
@@ -36,9 +36,10 @@ class FrequencyCaps:
     """Every cap of a policy: the global ones and each campaign's own."""
 
     def __init__(self, policy: Policy) -> None:
-        rules = [_rule(cap, stage=0) for cap in policy.caps.limits]
+        channels = ChannelBook(policy.channels)
+        rules = [_rule(cap, 0, channels) for cap in policy.caps.limits]
         for name, campaign in policy.campaigns.items():
-            rules += [_rule(cap, stage=STAGES.index(name)) for cap in campaign.caps]
+            rules += [_rule(cap, STAGES.index(name), channels) for cap in campaign.caps]
         self.rules = tuple(rules)
         self.horizon = max((rule.window for rule in rules), default=0.0)  # how long a send matters
 
@@ -71,5 +72,5 @@ def _rule_allows_from(rule: CapRule, sends: list[Send], at: float) -> float:
     return within[len(within) - rule.messages] + rule.window
 
 
-def _rule(cap: Cap, stage: int) -> CapRule:
-    return CapRule(cap.messages, cap.per_days * DAY, CHANNEL_BITS[cap.channel] if cap.channel else 0, stage)
+def _rule(cap: Cap, stage: int, channels: ChannelBook) -> CapRule:
+    return CapRule(cap.messages, cap.per_days * DAY, channels.code(cap.channel) if cap.channel else 0, stage)

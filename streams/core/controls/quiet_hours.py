@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from streams.model.activity import CHANNEL_BITS
+from streams.core.controls.channel_book import ChannelBook
 from streams.policy.sections import QuietHours
 from streams.model.time_zones import zone
 
@@ -16,12 +16,12 @@ from streams.model.time_zones import zone
 class QuietWindow:
     """One policy's quiet window; ``next_allowed`` moves a send time out of it."""
 
-    def __init__(self, policy: QuietHours | None) -> None:
+    def __init__(self, policy: QuietHours | None, channels: ChannelBook) -> None:
         self.policy = policy
-        self.channels = sum(CHANNEL_BITS[name] for name in policy.channels) if policy else 0
+        self.channels = sum(channels.code(name) for name in policy.channels) if policy else 0
 
     def next_allowed(self, at: float, time_zone: str | None, channel: int) -> float:
-        """``at`` if a message on ``channel`` may go out then, else the end of the quiet window."""
+        """``at`` if a message on ``channel`` (its code) may go out then, else the end of the quiet window."""
         policy = self.policy
         if policy is None or not self.channels & channel:
             return at

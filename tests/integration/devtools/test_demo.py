@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from streams.admin.topics import ensure_topics
 from streams.devtools.demo import DemoConfig, demo_settings, replaying
 from streams.devtools.demo_watch import ELEMENTS, Observed
 from streams.runtime.settings import Settings
@@ -30,6 +31,7 @@ FAST = DemoConfig(customers=50, days=1460, rate=150.0, malformed_every=50)
 
 async def test_every_element_shows_and_the_worker_stops_promptly(app_settings: Settings, worker_factory):
     settings = demo_settings(app_settings)
+    await ensure_topics(settings)  # the full policy's own channel's topic too, as `winback demo` does
     worker = worker_factory(**worker_env(settings))
     observed = Observed()
     async with replaying(settings, FAST, observed) as tasks:

@@ -55,3 +55,25 @@ def test_acl_options_without_print_acls_are_refused_before_any_connection():
     result = CliRunner().invoke(main, ["topics", "ensure", "--format", "json"], env=NO_BROKER)
 
     assert (result.exit_code, result.stderr) == (2, "winback: --principal and --format go with --print-acls\n")
+
+
+def test_the_policys_own_channels_are_granted_and_a_bad_policy_is_one_line_each(tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "stages: {reactivation: 30}\n"
+        "channels: {custom: {catalog: {kind: direct_mail, topic: shop.print}}}\n"
+        "campaigns: {reactivation: {steps: [{after_days: 0, channel: catalog, template: a}]}}\n"
+    )
+    granted = invoke("--principal", "User:worker", "--format", "json", WINBACK_POLICY=str(policy))
+    assert granted.exit_code == 0, granted.output
+    assert {"resource_name": "shop.print", "operation": "WRITE"}.items() <= next(
+        acl for acl in json.loads(granted.stdout)["acls"] if acl["resource_name"] == "shop.print"
+    ).items()
+
+    policy.write_text(policy.read_text().replace("topic: shop.print", "topic: 'shop print'"))
+    refused = invoke("--principal", "User:worker", WINBACK_POLICY=str(policy))
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        f"winback: WINBACK_POLICY: {policy}: channels.custom.catalog.topic: shop print is not a Kafka topic name "
+        "(letters, digits, '.', '_', '-'; at most 249) (line 2)\n"
+    )

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import aiokafka.client
 import pytest
-from aiokafka.protocol.metadata import MetadataRequest_v5
+from aiokafka.protocol.metadata import MetadataRequest_v5, MetadataResponse_v0
 from faust.exceptions import ProducerSendError
 from faust.types import TP
 from faust.types.tuples import FutureMessage, Message
@@ -29,7 +29,7 @@ from packaging.specifiers import SpecifierSet
 
 from streams.policy.loading import default_policy_path, load_policy
 from streams.runtime.faust_patches import (
-    SUPPORTED, DurableConsumer, DurableProducer, UnsupportedVersion, check_versions, committed_offset,
+    SUPPORTED, DurableConsumer, DurableProducer, UnsupportedVersion, check_versions, committed_offset, partition_count,
 )
 from streams.runtime.settings import Settings
 from streams.runtime.topology import build_topology, create_app
@@ -224,3 +224,19 @@ async def test_the_committed_offset_is_where_the_seek_put_a_partition_and_zero_w
     await consumer.perform_seek()
     assert committed_offset(consumer, stream) == 687
     assert committed_offset(consumer, TP("shop.logins", 0)) == 0
+
+
+async def test_a_topics_partition_count_comes_from_the_cluster_metadata_on_every_worker(recovering):
+    """Not from the snapshot Faust's ``topic_partitions`` reads, which only the group's leader fills."""
+    consumer, _, _ = recovering
+    thread = consumer._thread
+    thread._consumer = thread._create_worker_consumer(consumer.transport)  # created, never started: no broker needed
+    try:
+        assert partition_count(consumer, "shop.purchases") is None  # no metadata yet
+        partitions = [(0, partition, 0, [0], [0]) for partition in range(8)]
+        thread._consumer._client.cluster.update_metadata(
+            MetadataResponse_v0(brokers=[(0, "127.0.0.1", 1)], topics=[(0, "shop.purchases", partitions)])
+        )
+        assert partition_count(consumer, "shop.purchases") == 8
+    finally:
+        await thread._consumer.stop()

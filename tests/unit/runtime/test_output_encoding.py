@@ -11,7 +11,7 @@ from typing import get_args
 import msgspec
 
 from streams.model.records import Record, Trigger
-from streams.runtime.output_encoding import RECORD_SCHEMAS, OutputEncoding, content_type
+from streams.runtime.output_encoding import RECORD_SCHEMAS, STAGE, OutputEncoding, content_type
 from streams.model import schemas
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[3] / "schemas"
@@ -50,3 +50,13 @@ def test_every_output_record_kind_has_a_published_schema():
         assert schemas.file_name(kind) in published
         assert content_type(kind) == f"application/vnd.winback.{kind}.v1+json"
 
+
+
+def test_a_customer_stage_record_is_labelled_and_framed_like_every_output():
+    stage = b'{"customer_id":"c-1","stage":"winback"}'
+    value, headers = OutputEncoding().frame(STAGE, "winback.customer-stage", stage)
+    assert value == stage
+    assert dict(headers)["content-type"] == b"application/vnd.winback.customer-stage.v1+json"
+    assert dict(headers)["winback.schema"] == schemas.schema_id("customer-stage").encode()
+    framed, headers = OutputEncoding({("winback.customer-stage", STAGE): 9}).frame(STAGE, "winback.customer-stage", stage)
+    assert framed == b"\x00\x00\x00\x00\x09" + stage and dict(headers)["winback.schema-id"] == b"9"

@@ -224,7 +224,7 @@ campaigns:
         ('quiet_hours: {start: "21:00", end: "08:00", default_time_zone: Mars/Base}', "Mars/Base is not an IANA time zone"),
         ("caps: {limits: [{messages: 0, per_days: 7}]}", "caps.limits[0].messages: Input should be greater than or equal to 1"),
         ("caps: {when_capped: later}", "caps.when_capped: Input should be 'defer' or 'skip'"),
-        ("channels: {fallback: [fax]}", "channels.fallback[0]: Input should be 'email', 'sms' or 'push'"),
+        ("channels: {fallback: [fax]}", "channels.fallback[0]: no such channel: fax is neither built in nor under channels.custom"),
         ("tiers: [{name: gold}, {name: gold}]", "tiers[1].name: gold is listed twice"),
         ("attribution: {after: click}", "attribution.after: Input should be 'trigger' or 'command'"),
         ("cap: {messages: 1}", "cap: unknown key (did you mean 'caps'?)"),
