@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCK   := requirements.lock
 
-.PHONY: demo test lint linters unit integration reliability bench venv schemas lock prerequisites prerequisites-demo clean
+.PHONY: demo test lint linters registry unit integration reliability bench venv schemas lock prerequisites prerequisites-demo clean
 
 # Installs come only from the lock (exact versions, hashes checked), so a dependency's new release
 # cannot break a fresh clone; the project itself is installed on top without resolving anything.
@@ -33,7 +33,7 @@ demo: prerequisites-demo $(STAMP)
 PARALLEL := -n 2 --dist loadfile --no-loadscope-reorder
 
 ## The whole suite: unit, property, integration and reliability tests (the last two start a real broker).
-test: prerequisites $(STAMP) linters lint
+test: prerequisites $(STAMP) linters registry lint
 	$(BIN)/python -m pytest $(PARALLEL)
 
 ## The architecture, enforced (ARCHITECTURE.md): the import contracts of the layers (pyproject.toml's
@@ -55,6 +55,12 @@ $(TOOLS)/.installed: Makefile
 	GOBIN=$(abspath $(TOOLS)) go install $(KUBE_SCORE)
 	GOBIN=$(abspath $(TOOLS)) go install $(KUBECONFORM)
 	touch $@
+
+# The local schema registry the registry tests start (Apicurio, assembled from Maven Central into
+# ~/.cache/winback-streams/registry once: minutes on a new machine, nothing after), built before
+# the tests so that its build is not counted in their time.
+registry: $(STAMP)
+	$(BIN)/winback registry build
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit tests/property

@@ -7,7 +7,14 @@ from pathlib import Path
 import click
 
 from streams.cli.errors import CommandError
-from streams.devtools.registry_local import APICURIO_VERSION, CACHE_ENV, LocalRegistry, RegistryLocalError, default_cache_dir
+from streams.devtools.registry_local import (
+    APICURIO_VERSION,
+    CACHE_ENV,
+    LocalRegistry,
+    RegistryLocalError,
+    default_cache_dir,
+    ensure_registry,
+)
 
 DATA_DIR_OPTION = click.option(
     "--data-dir",
@@ -30,6 +37,15 @@ only: in production point WINBACK_SCHEMA_REGISTRY_URL at your registry.
 @click.group("registry", help=REGISTRY_HELP)
 def registry() -> None:
     """Local schema registry commands (the help is REGISTRY_HELP: it names the version and cache)."""
+
+
+@registry.command("build")
+def build() -> None:
+    """Build the registry into its cache if it is not there yet (`make test` does, before the tests); print its jar."""
+    try:
+        click.echo(ensure_registry())
+    except RegistryLocalError as error:
+        raise CommandError(str(error)) from None
 
 
 @registry.command("start")
