@@ -8,6 +8,8 @@ touches private names of faust, mode and aiokafka.
 - ``KeepFetchedOnResume``: resuming flow control that is already running leaves the stream
   queues alone.  Faust empties them on every resume, which after a table recovery threw away
   records fetched after the partitions' seek (faust-streaming issue #596).
+- ``take_turns``: the partitions with fetched records take turns in the polls, so on a
+  backlog the customers agent gets records while ingest still drains the input.
 - ``HandBackConsumerThread``: a fetch returns only records Faust will deliver.  A batch that
   arrives after the flow stopped, or for a partition paused while the fetch waited, is sought
   back to its first record instead of being thrown away, so it is fetched again.
@@ -185,6 +187,7 @@ class HandBackConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         records = await super()._fetch_records(
             consumer, active_partitions, timeout=timeout, max_records=max_records
         )
+        take_turns(consumer, records)
         undeliverable = {tp: batch for tp, batch in records.items() if not self._delivers(tp, active_partitions)}
         if undeliverable:
             hand_back(consumer, undeliverable)
@@ -201,6 +204,21 @@ class HandBackConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         if not self.consumer.flow_active:
             return False
         return active_partitions is None or tp in active_partitions or tp in self.consumer._buffered_partitions
+
+
+def take_turns(consumer: aiokafka.AIOKafkaConsumer, records: RecordMap) -> None:
+    """Move the partitions just read behind the others in the Kafka client's fetched records.
+
+    The client hands its fetched records over in the order the fetches arrived, up to a poll's
+    ``max_records``, so on a backlog the input partitions, fetched first, were read to the end
+    before a record of the internal events topic came up: the customers agent applied nothing
+    until ingest had drained.  With the partitions just read at the back, each partition with
+    fetched records takes its turn.
+    """
+    fetched = consumer._fetcher._records
+    for tp in records:
+        if tp in fetched:
+            fetched.move_to_end(tp)
 
 
 def hand_back(consumer: aiokafka.AIOKafkaConsumer, records: RecordMap) -> None:
