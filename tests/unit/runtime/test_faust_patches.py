@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import tomllib
+from collections import OrderedDict
 from importlib import metadata
 from pathlib import Path
+from types import SimpleNamespace
 
 import aiokafka.client
 from aiokafka.structs import ConsumerRecord
@@ -31,6 +33,7 @@ from packaging.specifiers import SpecifierSet
 from streams.policy.loading import default_policy_path, load_policy
 from streams.runtime.faust_patches import (
     SUPPORTED, DurableConsumer, DurableProducer, UnsupportedVersion, acknowledge, check_versions, committed_offset,
+    take_turns,
 )
 from streams.runtime.settings import Settings
 from streams.runtime.topology import build_topology, create_app
@@ -285,3 +288,13 @@ async def test_nothing_is_delivered_once_the_flow_stopped_and_the_partitions_are
     reading.consumer.stop_flow()  # a rebalance began after the fetch
     await reading.fetch({reading.events: [5]})
     assert reading.batches == [] and not reading.consumer.unacked and sought == ["seek"]
+
+
+def test_partitions_just_read_go_behind_the_others_in_the_fetched_records():
+    """aiokafka hands fetched records over in the order the fetches arrived: without turns, a
+    backlog of input partitions fetched first starves the internal events topic."""
+    inputs, events = TP("shop.purchases", 0), TP("winback.events", 0)
+    fetched = OrderedDict([(inputs, "more records"), (events, "records")])
+    client = SimpleNamespace(_fetcher=SimpleNamespace(_records=fetched))
+    take_turns(client, {inputs: [_record(inputs, 0)]})  # type: ignore[arg-type]
+    assert list(fetched) == [events, inputs]
