@@ -8,7 +8,7 @@ touches private names of faust, mode and aiokafka.
 - ``KeepFetchedOnResume``: resuming flow control that is already running leaves the stream
   queues alone.  Faust empties them on every resume, which after a table recovery threw away
   records fetched after the partitions' seek (faust-streaming issue #596).
-- ``take_turns``: the partitions with fetched records take turns in the polls, so on a
+- ``take_turns``: the topics with fetched records take turns in the polls, so on a
   backlog the customers agent gets records while ingest still drains the input.
 - ``HandBackConsumerThread``: a fetch returns only records Faust will deliver.  A batch that
   arrives after the flow stopped, or for a partition paused while the fetch waited, is sought
@@ -207,18 +207,19 @@ class HandBackConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
 
 def take_turns(consumer: aiokafka.AIOKafkaConsumer, records: RecordMap) -> None:
-    """Move the partitions just read behind the others in the Kafka client's fetched records.
+    """Move the partitions of the topics just read behind the others in the Kafka client's
+    fetched records.
 
     The client hands its fetched records over in the order the fetches arrived, up to a poll's
     ``max_records``, so on a backlog the input partitions, fetched first, were read to the end
     before a record of the internal events topic came up: the customers agent applied nothing
-    until ingest had drained.  With the partitions just read at the back, each partition with
-    fetched records takes its turn.
+    until ingest had drained.  Turned by topic (one input topic has as many partitions as the
+    events topic), each topic with fetched records takes its turn.
     """
     fetched = consumer._fetcher._records
-    for tp in records:
-        if tp in fetched:
-            fetched.move_to_end(tp)
+    read = {tp.topic for tp in records}
+    for tp in [tp for tp in fetched if tp.topic in read]:
+        fetched.move_to_end(tp)
 
 
 def hand_back(consumer: aiokafka.AIOKafkaConsumer, records: RecordMap) -> None:

@@ -290,11 +290,11 @@ async def test_nothing_is_delivered_once_the_flow_stopped_and_the_partitions_are
     assert reading.batches == [] and not reading.consumer.unacked and sought == ["seek"]
 
 
-def test_partitions_just_read_go_behind_the_others_in_the_fetched_records():
+def test_the_topics_just_read_go_behind_the_others_in_the_fetched_records():
     """aiokafka hands fetched records over in the order the fetches arrived: without turns, a
     backlog of input partitions fetched first starves the internal events topic."""
-    inputs, events = TP("shop.purchases", 0), TP("winback.events", 0)
-    fetched = OrderedDict([(inputs, "more records"), (events, "records")])
+    inputs, more_inputs, events = TP("shop.purchases", 0), TP("shop.purchases", 1), TP("winback.events", 0)
+    fetched = OrderedDict([(inputs, "more records"), (more_inputs, "records"), (events, "records")])
     client = SimpleNamespace(_fetcher=SimpleNamespace(_records=fetched))
     take_turns(client, {inputs: [_record(inputs, 0)]})  # type: ignore[arg-type]
-    assert list(fetched) == [events, inputs]
+    assert list(fetched) == [events, inputs, more_inputs]
