@@ -20,7 +20,7 @@ from streams.runtime.connection import client_options
 from streams.runtime.faust_patches import DurableApp
 from streams.runtime.settings import ACTIVITY_TABLE, Settings
 
-BATCH_RECORDS = 2000  # most records one poll hands over, to the agents' batches together
+BATCH_RECORDS = 10_000  # most records one poll hands over, to the agents' batches together
 
 
 @dataclass(frozen=True)
