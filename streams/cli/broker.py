@@ -45,6 +45,9 @@ def talk_to_broker(settings: Settings, task: str, conversation: Coroutine[Any, A
     from streams.runtime.connection import ClosedByBroker, TlsFileError
 
     logging.getLogger("aiokafka").addHandler(logging.NullHandler())  # its errors are ours to word
+    # A refused connection also fails a future of the client's that nobody reads; asyncio reports
+    # it when the future is collected, which may be before the command exits: worded once, above.
+    logging.getLogger("asyncio").addHandler(logging.NullHandler())
     try:
         return asyncio.run(_after_reaching(settings, conversation))
     except (TlsFileError, SaslAuthenticationFailed, UnsupportedSaslMechanismError, ssl.SSLError, ClosedByBroker) as refusal:

@@ -54,6 +54,7 @@ REASONS = (
     "ancient_timestamp",  # occurred_at before the earliest time accepted (the Unix epoch, or a live worker's floor)
     "bad_framing",  # not a record in the Confluent wire format its topic's format expects, or not matching its schema
     "unknown_schema",  # the schema registry has no schema with the record's schema id
+    "key_mismatch",  # keyed input (WINBACK_INPUT_KEYED): the record's key is not its customer_id
 )
 UNIX_EPOCH = 0.0  # 1970-01-01T00:00:00Z: history from here on is accepted wherever it is re-enacted
 

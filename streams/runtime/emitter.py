@@ -10,9 +10,7 @@ de-duplicate on ``command_id``); the opposite order could lose a command for goo
 from __future__ import annotations
 
 import asyncio
-from typing import Sequence
-
-import faust
+from typing import Awaitable, Sequence
 
 from streams.model.records import MessageCommand, Record, Skip, Trigger
 from streams.runtime.output_encoding import STAGE, OutputEncoding
@@ -27,31 +25,38 @@ class Emitter:
     def __init__(self, topology: Topology, encoding: OutputEncoding | None = None):
         self.topology = topology
         self.encoding = encoding or OutputEncoding()
+        self.commands = {channel: topic.get_topic_name() for channel, topic in topology.commands.items()}
+        self.triggers = topology.triggers.get_topic_name()
+        self.skips = topology.skips.get_topic_name()
+        self.outcomes = topology.outcomes.get_topic_name()
+        self.stages = topology.stages.get_topic_name()
 
     async def publish(self, records: Sequence[Record], stages: Sequence[StageChange] = ()) -> None:
-        """Send ``records`` and the customers' changed ``stages`` (compacted topic), then wait for all."""
+        """Send ``records`` and the customers' changed ``stages`` (compacted topic), then wait for all.
+
+        Records go straight to the producer (its Kafka client: the values are bytes already,
+        Faust's topic layer would add nothing)."""
         deliveries = [await self._send(record) for record in records]
         deliveries += [await self._send_stage(key, value) for key, value in stages]
         if deliveries:
             await asyncio.gather(*deliveries)
 
-    async def _send(self, record: Record) -> asyncio.Future:
+    async def _send(self, record: Record) -> Awaitable[object]:
         topic = self._topic_of(record)
-        value, headers = self.encoding.encode(record, topic.get_topic_name())
-        return await topic.send(key=record.customer_id.encode(), value=value, headers=list(headers))
+        value, headers = self.encoding.encode(record, topic)
+        return await self.topology.app.producer.send(topic, record.customer_id.encode(), value, None, None, list(headers))
 
-    async def _send_stage(self, key: bytes, value: bytes | None) -> asyncio.Future:
+    async def _send_stage(self, key: bytes, value: bytes | None) -> Awaitable[object]:
         """A customer's stage record (framed and labelled like every output), or a tombstone."""
-        topic = self.topology.stages
         if value is None:
-            return await topic.send(key=key, value=None)
-        framed, headers = self.encoding.frame(STAGE, topic.get_topic_name(), value)
-        return await topic.send(key=key, value=framed, headers=list(headers))
+            return await self.topology.app.producer.send(self.stages, key, None, None, None, None)
+        framed, headers = self.encoding.frame(STAGE, self.stages, value)
+        return await self.topology.app.producer.send(self.stages, key, framed, None, None, list(headers))
 
-    def _topic_of(self, record: Record) -> faust.TopicT:
+    def _topic_of(self, record: Record) -> str:
         """Triggers to the audit topic, commands to their channel's, skips and outcomes to theirs."""
         if isinstance(record, MessageCommand):
-            return self.topology.commands[record.channel]
+            return self.commands[record.channel]
         if isinstance(record, Trigger):
-            return self.topology.triggers
-        return self.topology.skips if isinstance(record, Skip) else self.topology.outcomes
+            return self.triggers
+        return self.skips if isinstance(record, Skip) else self.outcomes

@@ -124,6 +124,11 @@ class Settings(BaseSettings):
     topic_events: str = Field(
         "winback.events", description="Internal: validated events, keyed (repartitioned) by customer_id."
     )
+    input_keyed: bool = Field(
+        False,
+        description="Input topics are keyed by customer_id with WINBACK_PARTITIONS partitions (the default partitioner): "
+        "the worker reads them without repartitioning; a record keyed otherwise is dead-lettered (key_mismatch).",
+    )
     policy: Path | None = Field(None, description="Campaign policy YAML; the bundled example when unset.")
 
     store: Literal["memory", "rocksdb"] = Field(
@@ -295,6 +300,13 @@ class Settings(BaseSettings):
     def input_formats(self) -> dict[str, InputFormat]:
         """Input record type -> how its records are encoded (WINBACK_INPUT_FORMAT)."""
         return parse_input_formats(self.input_format)
+
+    @model_validator(mode="after")
+    def _keyed_input_clock(self) -> Settings:
+        """The event clock's watermarks travel with the repartitioning, which keyed input skips."""
+        if self.input_keyed and self.clock == "event":
+            raise ValueError("WINBACK_INPUT_KEYED=true works with the wall or a fixed clock, not WINBACK_CLOCK=event")
+        return self
 
     @field_validator("earliest_event")
     @classmethod

@@ -4,7 +4,8 @@ Input topics are external: their records are read as raw bytes so that a record 
 not valid JSON reaches our codec (and the dead-letter topic) instead of crashing Faust's
 deserializer.  Validated events are repartitioned by ``customer_id`` onto an internal topic
 with the same partition count as the activity table, so table keys equal message keys and
-each table partition's changelog matches its source partition.
+each table partition's changelog matches its source partition.  Input already keyed by
+customer (``WINBACK_INPUT_KEYED``) has that partition count itself and is read directly.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from faust.types.auth import CredentialsT
 from streams.runtime.connection import client_options
 from streams.runtime.faust_patches import DurableApp
 from streams.runtime.settings import ACTIVITY_TABLE, Settings
+
+BATCH_RECORDS = 10_000  # most records one poll hands over, to the agents' batches together
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,9 @@ def create_app(settings: Settings) -> DurableApp:
         # per record (Faust's defaults: no linger, 16 KiB batches).
         producer_linger=0.005,
         producer_max_batch_size=65536,
+        # Each poll hands the agents a batch (DurableApp.read_in_batches): at most this many
+        # records, so that one batch keeps the event loop (the web server, the timers) only briefly.
+        broker_max_poll_records=BATCH_RECORDS,
     )
 
 

@@ -61,7 +61,7 @@ def build_worker_app(settings: Settings, policy: Policy, encoding: OutputEncodin
         for kind, input_format in settings.input_formats.items()
         if input_format != "json"
     }
-    register_agents(topology, engine, scheduler, clock, limits, watermarks, framed_inputs, encoding)
+    register_agents(topology, engine, scheduler, clock, limits, watermarks, framed_inputs, encoding, settings.input_keyed)
     topology.activity.on_recover(scheduler.rebuild)
     topology.app.timer(settings.tick_seconds, name="scheduler-tick")(scheduler.tick)
     consumed = [*settings.input_topics.values(), settings.topic_events, settings.topic_due]
