@@ -4,19 +4,37 @@ or deletes."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from confluent_kafka.schema_registry._async.mock_schema_registry_client import AsyncMockSchemaRegistryClient
 
 from streams.core.engine import Engine
 from streams.model.activity import CustomerActivity
 from streams.policy.loading import default_policy_path, load_policy
 from streams.model.positions import source_id
-from streams.runtime.agents import _decide
+from streams.model.codec import Limits
+from streams.model.events import Purchase
+from streams.runtime.agents import _decide, _keyed_reader
 from streams.runtime.clock import FixedClock
 from streams.runtime.provenance import Origin
 from streams.runtime.scheduler import Scheduler
+from streams.runtime.settings import Settings
+from streams.runtime.topology import build_topology
+from streams.runtime.wire_format import FramedInput
 from streams.runtime.waiting import WaitingOffsets
 from tests.support.builders import moment, purchase
+from tests.support.wire_records import framed
 
 CLOCK = FixedClock(moment(0))
+PURCHASE = {
+    "event_id": "e-1",
+    "customer_id": "c-1",
+    "occurred_at": datetime(2024, 3, 1, 12, 30, tzinfo=timezone.utc),
+    "order_id": "o-1",
+    "amount": 12.5,
+    "currency": "EUR",
+    "categories": ["shoes"],
+}
 
 
 @dataclass(eq=False)
@@ -85,3 +103,33 @@ def test_a_due_tick_on_a_marker_past_its_grace_deletes_the_key_and_untracks_the_
 
     assert table == {b"kept": marker.encode()} and decided.records == []
     assert len(scheduler.index) == 1  # "kept" is still due at its time; "gone" is not tracked any more
+
+
+@dataclass(eq=False)
+class InputRecord:
+    """A record of a keyed input topic as the customers handler reads it."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    partition: int = 0
+    offset: int = 0
+    timestamp: float | None = None
+
+
+async def test_keyed_input_in_the_wire_format_is_read_with_its_schema_and_its_key_checked():
+    """With WINBACK_INPUT_KEYED there is no ingest: the customers handler reads a framed input
+    itself, and a record in another customer's partition is a key_mismatch."""
+    registry = AsyncMockSchemaRegistryClient({"url": "mock://"})
+    topology = build_topology(Settings(broker="127.0.0.1:1", app_id="keyed-test", input_format="purchase=avro",
+                                       schema_registry_url="http://registry:8081"))
+    topic = topology.inputs["purchase"].get_topic_name()
+    read = _keyed_reader(topology, Limits(), CLOCK, {"purchase": FramedInput("avro", lambda: registry)})
+    raw = await framed("avro", registry, topic, PURCHASE)
+    rejected: list = []
+
+    [(_, event)] = await read(InputRecord(topic, b"c-1", raw), rejected)
+    assert event == Purchase(**PURCHASE) and rejected == []
+    assert await read(InputRecord(topic, b"c-2", raw), rejected) == []
+    [(_, _, rejection)] = rejected
+    assert rejection.reason == "key_mismatch"

@@ -50,3 +50,9 @@ def test_a_registry_format_needs_the_registry_url_and_credentials_go_in_pairs():
     assert "WINBACK_SCHEMA_REGISTRY_URL: set it for WINBACK_INPUT_FORMAT=purchase=avro and WINBACK_OUTPUT_FORMAT=jsonschema" in str(raised.value)
     assert "WINBACK_SCHEMA_REGISTRY_USERNAME and WINBACK_SCHEMA_REGISTRY_PASSWORD go together" in str(raised.value)
     assert Settings().input_formats["purchase"] == "json"  # plain JSON needs no registry
+
+
+def test_keyed_input_refuses_the_event_clock_whose_watermarks_travel_with_the_repartitioning():
+    with pytest.raises(ValueError, match="WINBACK_INPUT_KEYED=true works with the wall or a fixed clock, not WINBACK_CLOCK=event"):
+        Settings(input_keyed=True, clock="event")
+    assert Settings(input_keyed=True, clock="fixed:2024-01-01T00:00:00Z").input_keyed
