@@ -87,8 +87,9 @@ class TopicStatus:
 
 def required_topics(settings: Settings) -> list[TopicSpec]:
     """Every topic a worker reads or writes, with its shape."""
+    inputs = [name for kind, name in settings.input_topics.items() if kind != "profile"]
     plain = [
-        *(name for kind, name in settings.input_topics.items() if kind != "profile"),
+        *([] if settings.input_keyed else inputs),
         settings.topic_dead_letters,
         settings.topic_triggers,
         settings.topic_outcomes,
@@ -97,8 +98,9 @@ def required_topics(settings: Settings) -> list[TopicSpec]:
     retention_ms = round(settings.command_retention_hours * 3600 * 1000)
     spec = partial(TopicSpec, partitions=settings.partitions, min_insync_replicas=settings.required_in_sync_replicas)
     return [
+        *(spec(name, co_partitioned=True) for name in (inputs if settings.input_keyed else [])),
         *(spec(name) for name in plain),
-        spec(settings.topic_profiles, compacted=True),
+        spec(settings.topic_profiles, co_partitioned=settings.input_keyed, compacted=True),
         *(spec(name, retention_ms=retention_ms) for name in settings.command_topics.values()),
         spec(settings.topic_events, co_partitioned=True),
         spec(settings.topic_due, co_partitioned=True),

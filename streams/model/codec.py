@@ -52,6 +52,7 @@ REASONS = (
     "type_mismatch",  # a `type` field that contradicts the topic the record arrived on
     "future_timestamp",  # occurred_at implausibly far ahead of the clock
     "ancient_timestamp",  # occurred_at before the earliest time accepted (the Unix epoch, or a live worker's floor)
+    "key_mismatch",  # keyed input (WINBACK_INPUT_KEYED): the record's key is not its customer_id
 )
 UNIX_EPOCH = 0.0  # 1970-01-01T00:00:00Z: history from here on is accepted wherever it is re-enacted
 

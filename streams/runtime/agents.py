@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from typing import AsyncIterator, Iterator, NoReturn
+from typing import Callable, Iterator, NoReturn
 
 import faust
 from faust.types.tuples import Message
@@ -23,7 +23,7 @@ from streams.model.activity import CustomerActivity
 from streams.runtime.clock import Clock, EventTimeClock
 from streams.model.codec import Limits, Rejection, decode_erasure, decode_line, decode_record
 from streams.runtime.emitter import Emitter
-from streams.runtime.faust_patches import make_current
+from streams.runtime.faust_patches import BatchHandler, acknowledge, current_message
 from streams.core.engine import Engine, Result
 from streams.model.records import Record
 from streams.model.events import AnyInput, encode_event
@@ -37,12 +37,14 @@ from streams.runtime.watermarks import MARKER_DECODER, MARKER_KEY, MarkerSender
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 1000  # most records an agent handles before it waits for Kafka once
-BATCH_WAIT_SECONDS = 0.01  # how long a partial batch waits for more: the latency added at low traffic
 EXIT_UNHANDLED = 75  # EX_TEMPFAIL: a record could not be handled for now; a restart reads it again
 # A record to handle, with what to apply: its decoded event, a due tick's time to act at, or
 # None (a marker or an undecodable record: nothing).
-Ready = tuple[faust.EventT, AnyInput | float | None]
+Ready = tuple[Message, AnyInput | float | None]
+Rejected = list[tuple[str, Message, Rejection]]  # (event type, record, why) of a batch's rejected records
+# How the customers handler reads a record of keyed input: what is ready to handle (a rejected
+# record is added to the batch's rejected ones instead).
+Reader = Callable[[Message, Rejected], list[Ready]]
 
 
 def register_agents(
@@ -52,70 +54,81 @@ def register_agents(
     clock: Clock,
     limits: Limits,
     watermarks: MarkerSender | None = None,
+    input_keyed: bool = False,
 ) -> None:
-    """Attach the ingest agents (one per input topic) and the customer agent to the app.
+    """Hand the app's topics to their handlers, a fetch at a time (``DurableApp.read_in_batches``).
 
-    ``watermarks`` is given with the event clock: ingest then reports its progress to it.
+    Repartitioned input: ingest (one handler per input topic) validates and forwards, the
+    customers handler reads the internal events and due topics.  ``input_keyed``: the input
+    topics are keyed by customer and co-partitioned with the table, so the customers handler
+    reads them directly and there is no ingest.  ``watermarks`` is given with the event clock:
+    ingest then reports its progress to it.
     """
+    app = topology.app
+    emitter = Emitter(topology)
+    if input_keyed:
+        keep = _keep_customers(topology, engine, scheduler, emitter, clock, _keyed_reader(topology, limits, clock))
+        for topic in (*topology.inputs.values(), topology.due):
+            app.read_in_batches(topic, keep)
+        return
     for kind, topic in topology.inputs.items():
-        topology.app.agent(topic, name=f"ingest-{kind}")(_ingest(kind, topology, limits, watermarks))
-    keep = _keep_customers(topology, engine, scheduler, Emitter(topology), clock)
-    topology.app.agent(topology.customer_inputs, name="customers")(keep)
+        app.read_in_batches(topic, _ingest(kind, topology, limits, watermarks))
+    keep = _keep_customers(topology, engine, scheduler, emitter, clock, None)
+    app.read_in_batches(topology.customer_inputs, keep)
 
 
-def _ingest(kind: str, topology: Topology, limits: Limits, watermarks: MarkerSender | None):
-    """Validate each raw record: dead-letter it with the reason, or forward it keyed by customer.
+def _ingest(kind: str, topology: Topology, limits: Limits, watermarks: MarkerSender | None) -> BatchHandler:
+    """Validate each raw record of a batch: dead-letter it with the reason, or forward it keyed by customer.
 
-    Records are taken in batches like the customers agent's: every forward and dead letter of
-    a batch is handed to the producer in order, then the batch's dead letters are awaited once
-    (``dead_letters.Outbox``) and counted, and only then does Faust acknowledge the batch
-    (``take_events`` acknowledges a batch's records when the agent asks for the next one).
+    Every forward and dead letter of a batch is handed to the producer in order without
+    waiting, then the batch's dead letters are awaited once (``dead_letters.Outbox``) and
+    counted, and only then is the batch acknowledged; the forwards are on Kafka before its
+    offsets are committed (Faust flushes the producer before every commit).
     "Too far in the future" is judged against the real clock whatever the scheduler's clock.
     A tombstone on the profiles topic is the shop erasing the customer its key names: it is
     forwarded as an ``Erasure`` dated by the record's timestamp (never later than now).
     """
     consumed = metrics.EVENTS_CONSUMED.labels(kind)
+    forward = topology.app.producer.send
+    events_topic = topology.events.get_topic_name()
 
-    async def ingest(stream: faust.StreamT) -> AsyncIterator[None]:
-        async for batch in stream.take_events(BATCH_SIZE, BATCH_WAIT_SECONDS):
-            consumed.inc(len(batch))
-            outbox = dead_letters.Outbox(topology.dead_letters)
-            rejected: list[tuple[Message, Rejection]] = []
-            for event in batch:
-                result = _decode(kind, event, limits)
-                if isinstance(result, Rejection):
-                    await outbox.queue(_letter(event, result))
-                    rejected.append((event.message, result))
-                    event_time = None
-                else:
-                    origin = provenance.Origin(event.message.topic, event.message.partition, event.message.offset)
-                    await topology.events.send(
-                        key=result.customer_id.encode(), value=encode_event(result), headers=[origin.header()]
-                    )
-                    event_time = result.occurred_at.timestamp()
-                if watermarks is not None:  # only after the forward is queued: the marker must follow it
-                    watermarks.observe(event.message, event_time)
-            await _dead_lettered(outbox, kind, rejected)
-            yield None
+    async def ingest(batch: list[Message]) -> None:
+        consumed.inc(len(batch))
+        outbox = dead_letters.Outbox(topology.dead_letters)
+        rejected: Rejected = []
+        for message in batch:
+            result = _decode(kind, message, limits)
+            if isinstance(result, Rejection):
+                await outbox.queue(_letter(message, result))
+                rejected.append((kind, message, result))
+                event_time = None
+            else:
+                origin = provenance.Origin(message.topic, message.partition, message.offset)
+                key, value = result.customer_id.encode(), encode_event(result)
+                await forward(events_topic, key, value, None, None, [origin.header()])
+                event_time = result.occurred_at.timestamp()
+            if watermarks is not None:  # only after the forward is queued: the marker must follow it
+                watermarks.observe(message, event_time)
+        await _dead_lettered(outbox, rejected)
+        acknowledge(topology.app, batch)
 
     return ingest
 
 
-def _decode(kind: str, event: faust.EventT, limits: Limits) -> AnyInput | Rejection:
+def _decode(kind: str, message: Message, limits: Limits) -> AnyInput | Rejection:
     """The input record's event (a profile tombstone: an erasure), or why it is none."""
     now = time.time()
-    if event.value is None and kind == "profile":
-        return decode_erasure(event.key, min(event.message.timestamp or now, now))
-    return decode_record(event.value, kind, now=now, limits=limits)
+    if message.value is None and kind == "profile":
+        return decode_erasure(message.key, min(message.timestamp or now, now))
+    return decode_record(message.value, kind, now=now, limits=limits)
 
 
-def _letter(event: faust.EventT, rejection: Rejection) -> dead_letters.DeadLetter:
-    message = event.message
+def _letter(message: Message, rejection: Rejection) -> dead_letters.DeadLetter:
     source = dead_letters.Source(message.topic, message.partition, message.offset, _timestamp_ms(message))
-    return dead_letters.letter(event.key, event.value, message.headers or (), rejection, source)
+    return dead_letters.letter(message.key, message.value, message.headers or (), rejection, source)
 
 
-async def _dead_lettered(outbox: dead_letters.Outbox, kind: str, rejected: list[tuple[Message, Rejection]]) -> None:
+async def _dead_lettered(outbox: dead_letters.Outbox, rejected: Rejected) -> None:
     """Wait until Kafka acknowledged the batch's dead letters, then count and log each.
 
     If Kafka never takes one, the process exits at once (``_exit_unhandled``) rather than go on.
@@ -125,7 +138,7 @@ async def _dead_lettered(outbox: dead_letters.Outbox, kind: str, rejected: list[
     except dead_letters.Undeliverable as error:
         source = error.source
         _exit_unhandled(f"cannot dead-letter {source.topic}:{source.partition}@{source.offset} ({error})")
-    for message, rejection in rejected:
+    for kind, message, rejection in rejected:
         metrics.DEAD_LETTERS.labels(kind, rejection.reason).inc()
         log.warning(
             "dead-lettered %s:%d@%d: %s", message.topic, message.partition, message.offset, rejection.detail,
@@ -137,82 +150,116 @@ def _exit_unhandled(problem: str) -> NoReturn:
     """Exit the process at once, committing nothing, so that the record being handled is read
     again after the restart.
 
-    A graceful stop would lose it: Faust acknowledges the batch the agent is on as the agent
-    unwinds (``take_events`` acknowledges in a ``finally``), and commits its offsets on the way out.  Exiting like this is a kill -9, which
-    at-least-once processing survives (docs/guarantees.md).
+    A graceful stop would lose it: Faust commits the offsets of acknowledged records on the way
+    out, and a batch's records may be acknowledged before the one that failed.  Exiting like
+    this is a kill -9, which at-least-once processing survives (docs/guarantees.md).
     """
     log.critical("%s; exiting without committing its offset, so it is read again after a restart", problem)
     logging.shutdown()
     os._exit(EXIT_UNHANDLED)
 
 
-def _timestamp_ms(message: faust.types.tuples.Message) -> int | None:
+def _timestamp_ms(message: Message) -> int | None:
     return int(message.timestamp * 1000) if message.timestamp else None
 
 
-def _keep_customers(topology: Topology, engine: Engine, scheduler: Scheduler, emitter: Emitter, clock: Clock):
+def _keyed_reader(topology: Topology, limits: Limits, clock: Clock) -> Reader:
+    """Reading input keyed by customer (``WINBACK_INPUT_KEYED``): the customers handler decodes
+    and validates each input record itself, and dead-letters the invalid ones and those whose
+    key is not their customer's (``key_mismatch``: the record sits in another customer's
+    partition, where its customer's state is not).  Due ticks as in ``_keep_customers``."""
+    kinds = {topic.get_topic_name(): kind for kind, topic in topology.inputs.items()}
+    consumed = {kind: metrics.EVENTS_CONSUMED.labels(kind) for kind in kinds.values()}
+
+    def ready(message: Message, rejected: Rejected) -> list[Ready]:
+        kind = kinds.get(message.topic)
+        if kind is None:  # the due topic
+            return [(message, clock.now(message.partition))]
+        consumed[kind].inc()
+        result = _decode(kind, message, limits)
+        if not isinstance(result, Rejection) and message.key != result.customer_id.encode():
+            result = Rejection("key_mismatch", f"keyed by {message.key!r}, not by its customer {result.customer_id!r}")
+        if isinstance(result, Rejection):
+            rejected.append((kind, message, result))
+            return []
+        return [(message, result)]
+
+    return ready
+
+
+def _keep_customers(
+    topology: Topology, engine: Engine, scheduler: Scheduler, emitter: Emitter, clock: Clock, reader: Reader | None
+) -> BatchHandler:
     """Apply events and due ticks to each customer's state; publish what the engine decides.
 
-    One agent reads both topics, so a customer's updates never interleave.  Records are taken
-    in batches (up to ``BATCH_SIZE``, or what arrived within ``BATCH_WAIT_SECONDS``): decide
-    for every record in memory, publish everything the batch decided and wait for Kafka's
-    acknowledgement once, and only then write each changed customer's new state, once
-    (``streams.runtime.emitter`` says why this order).  Waiting once per batch instead of once per
-    record is what lets the agent keep up: each wait costs a broker round trip.  Faust
-    acknowledges a batch's records after the batch.  With the event clock, events are held in
-    a ``ReorderBuffer`` until the partition's watermark passes them, and every record of the
-    events topic keeps an extra reference: the agent acknowledges it by hand, once handled and
-    only once no earlier record of its partition is still held (``streams.runtime.ordered_acks``).
+    One handler reads every topic of a customer, so a customer's updates never interleave.
+    A batch is what one fetch brought: decide for every record in memory, publish everything
+    the batch decided and wait for Kafka's acknowledgement once, and only then write each
+    changed customer's new state, once (``streams.runtime.emitter`` says why this order);
+    then acknowledge the batch.  Waiting once per batch instead of once per record is what lets
+    the handler keep up: each wait costs a broker round trip.  ``reader``: how records of the
+    input topics are read when they come keyed by customer (``_keyed_reader``); None: the
+    internal events topic's, which ingest validated.  With the event clock, events are held
+    in a ``ReorderBuffer`` until the partition's watermark passes them, and each record of the
+    events topic is acknowledged once handled and only once no earlier record of its
+    partition is still held (``streams.runtime.ordered_acks``).
     """
+    app = topology.app
     due_topic = topology.due.get_topic_name()
-    held: ReorderBuffer[tuple[faust.EventT, AnyInput]] | None = None
-    acks: OrderedAcks[faust.EventT] | None = None
+    held: ReorderBuffer[tuple[Message, AnyInput]] | None = None
+    acks: OrderedAcks[Message] | None = None
     waiting: WaitingOffsets | None = None
     if isinstance(clock, EventTimeClock):
         held, acks, waiting = ReorderBuffer(), OrderedAcks(), WaitingOffsets()
         topology.activity.on_recover(lambda: _forget_revoked(topology, held, acks, waiting))
-        topology.app.parked = lambda: _parked(held, acks)
+        app.parked = lambda: _parked(held, acks)
 
-    def ready(event: faust.EventT) -> list[Ready]:
-        """What can be handled now that ``event`` arrived (markers are handled right here).
+    def ready(message: Message) -> list[Ready]:
+        """What can be handled now that ``message`` arrived from the events or due topic
+        (markers are handled right here).
 
         A due tick is paired with the clock's time at its arrival: later markers of the same
         batch move the event clock on, and the tick must not fire what the events they
         release would have prevented.
         """
-        message = event.message
         if message.topic == due_topic:
-            return [(event, clock.now(message.partition))]
-        if held is not None:
-            message.incref()  # acknowledged by hand, in offset order (the batch's ack is not enough)
-        if event.key == MARKER_KEY:
-            _on_marker(clock, message.partition, event.value)
+            return [(message, clock.now(message.partition))]
+        if message.key == MARKER_KEY:
+            _on_marker(clock, message.partition, message.value)
             released = held.release(message.partition, clock.now(message.partition)) if held else []
-            return [(event, None), *released]
-        decoded = _decode_internal(event)
+            return [(message, None), *released]
+        decoded = _decode_internal(message)
         if held is None or acks is None or waiting is None or decoded is None:
-            return [(event, decoded)]
-        origin = provenance.read(event.headers)
+            return [(message, decoded)]
+        origin = provenance.read(message.headers)
         if origin is not None:
-            waiting.add(message.partition, event.key, origin)
+            waiting.add(message.partition, message.key, origin)
         acks.hold(message.partition, message.offset)
-        held.hold(message.partition, decoded.occurred_at.timestamp(), decoded.event_id, (event, decoded))
+        held.hold(message.partition, decoded.occurred_at.timestamp(), decoded.event_id, (message, decoded))
         return []
 
-    async def keep_customers(stream: faust.StreamT) -> AsyncIterator[None]:
-        async for arrived in stream.take_events(BATCH_SIZE, BATCH_WAIT_SECONDS):
-            batch = [pair for event in arrived for pair in ready(event)]
-            started = time.perf_counter()
-            decided = _decide(topology.activity, engine, batch, waiting, clock)
-            await emitter.publish(decided.records)
-            decided.write(topology.activity, scheduler, clock)
-            metrics.observe_processing(time.perf_counter() - started, len(batch))
-            if acks is not None:
-                for event, content in batch:
-                    if not isinstance(content, float):  # not a due tick: a record of the events topic
-                        for handled in acks.done(event.message.partition, event.message.offset, event):
-                            await stream.ack(handled)
-            yield None
+    async def keep_customers(arrived: list[Message]) -> None:
+        outbox = dead_letters.Outbox(topology.dead_letters)
+        rejected: Rejected = []
+        if reader is None:
+            batch = [pair for message in arrived for pair in ready(message)]
+        else:
+            batch = [pair for message in arrived for pair in reader(message, rejected)]
+        for _, message, rejection in rejected:
+            await outbox.queue(_letter(message, rejection))
+        started = time.perf_counter()
+        decided = _decide(app, topology.activity, engine, batch, waiting, clock, reader is not None)
+        await emitter.publish(decided.records)
+        decided.write(app, topology.activity, scheduler, clock)
+        metrics.observe_processing(time.perf_counter() - started, len(batch))
+        await _dead_lettered(outbox, rejected)
+        if acks is None:
+            acknowledge(app, arrived)
+            return
+        acknowledge(app, (message for message in arrived if message.topic == due_topic))
+        for message, content in batch:
+            if not isinstance(content, float):  # not a due tick: a record of the events topic
+                acknowledge(app, acks.done(message.partition, message.offset, message))
 
     return keep_customers
 
@@ -229,14 +276,14 @@ class _Decided:
         self.published: list[tuple[int, tuple[Record, ...]]] = []  # (partition, records) per result
         self.states: dict[bytes, CustomerActivity | None] = {}  # customer key -> latest state
         self.stages_before: dict[bytes, int | None] = {}  # customer key -> stage in the table
-        self.changed: dict[bytes, faust.EventT] = {}  # customer key -> last record that changed it
+        self.changed: dict[bytes, Message] = {}  # customer key -> last record that changed it
 
-    def load(self, table: faust.Table, event: faust.EventT) -> CustomerActivity | None:
+    def load(self, app: faust.App, table: faust.Table, message: Message) -> CustomerActivity | None:
         """The customer's state as this batch left it so far (read from the table the first time)."""
-        key = event.key
+        key = message.key
         if key not in self.states:
-            make_current(event)
-            stored = table.get(key)
+            with current_message(app, message):
+                stored = table.get(key)
             state = CustomerActivity.decode(stored) if stored is not None else None
             self.states[key] = state
             self.stages_before[key] = _stage(state)
@@ -247,27 +294,27 @@ class _Decided:
         """Every record the batch decided, in order."""
         return [record for _, records in self.published for record in records]
 
-    def keep(self, event: faust.EventT, result: Result) -> None:
-        self.published.append((event.message.partition, result.records))
-        self.states[event.key] = None if result.forgotten else result.state
-        self.changed[event.key] = event
+    def keep(self, message: Message, result: Result) -> None:
+        self.published.append((message.partition, result.records))
+        self.states[message.key] = None if result.forgotten else result.state
+        self.changed[message.key] = message
 
-    def write(self, table: faust.Table, scheduler: Scheduler, clock: Clock) -> None:
+    def write(self, app: faust.App, table: faust.Table, scheduler: Scheduler, clock: Clock) -> None:
         """After the records are acknowledged: count them, write and re-index each changed customer
         (a forgotten one: delete the key, which writes a tombstone to the changelog)."""
         for partition, records in self.published:
             metrics.count_published(records, emitted_at=clock.now(partition))
-        for key, event in self.changed.items():
+        for key, message in self.changed.items():
             state = self.states[key]
-            make_current(event)
-            if state is None:
-                if key in table:
-                    del table[key]
-                scheduler.untrack(event.message.partition, key.decode())
-                continue
-            table[key] = state.encode()
+            with current_message(app, message):
+                if state is None:
+                    if key in table:
+                        del table[key]
+                    scheduler.untrack(message.partition, key.decode())
+                    continue
+                table[key] = state.encode()
             metrics.count_stage_change(self.stages_before[key], _stage(state))
-            scheduler.track(event.message.partition, key.decode(), state)
+            scheduler.track(message.partition, key.decode(), state)
 
 
 def _stage(state: CustomerActivity | None) -> int | None:
@@ -276,28 +323,36 @@ def _stage(state: CustomerActivity | None) -> int | None:
 
 
 def _decide(
-    table: faust.Table, engine: Engine, batch: list[Ready], waiting: WaitingOffsets | None, clock: Clock
+    app: faust.App,
+    table: faust.Table,
+    engine: Engine,
+    batch: list[Ready],
+    waiting: WaitingOffsets | None,
+    clock: Clock,
+    from_input: bool,
 ) -> _Decided:
     """Run the engine over a batch, in order, on states kept in memory for the batch.
 
     Each event goes with its input position (``waiting``: the offsets still waiting, with the
-    event clock), with the real time, which bounds how far ahead a profile counts, and with the
-    scheduler's time, from which an erasure marker's grace runs.
+    event clock; ``from_input``: the record itself is the input record), with the real time,
+    which bounds how far ahead a profile counts, and with the scheduler's time, from which an
+    erasure marker's grace runs.
     """
     decided = _Decided()
     now = time.time()
-    for event, content in batch:
+    for message, content in batch:
         if content is None:
             continue  # a marker (already observed) or an undecodable record (already logged)
-        customer_id = event.key.decode()
-        state = decided.load(table, event)
+        customer_id = message.key.decode()
+        state = decided.load(app, table, message)
         if isinstance(content, float):
             result = _on_due(engine, content, customer_id, state)
         else:
-            applied_at = clock.now(event.message.partition)
-            result = _on_event(engine, customer_id, state, content, _position(event, waiting), now, applied_at)
+            position = _input_position(message) if from_input else _position(message, waiting)
+            applied_at = clock.now(message.partition)
+            result = _on_event(engine, customer_id, state, content, position, now, applied_at)
         if result is not None:
-            decided.keep(event, result)
+            decided.keep(message, result)
     return decided
 
 
@@ -309,30 +364,34 @@ async def _forget_revoked(topology: Topology, held: ReorderBuffer, acks: Ordered
     waiting.keep_only(owned)
 
 
-def _position(event: faust.EventT, waiting: WaitingOffsets | None) -> Position | None:
+def _input_position(message: Message) -> Position:
+    """Where an input record read directly (keyed input) is: its own coordinates."""
+    return provenance.Origin(message.topic, message.partition, message.offset).position()
+
+
+def _position(message: Message, waiting: WaitingOffsets | None) -> Position | None:
     """Where the event came from, as the engine keeps it (None: a record without the header)."""
-    origin = provenance.read(event.headers)
+    origin = provenance.read(message.headers)
     if origin is None:
         return None
     if waiting is None:
         return origin.position()
-    return waiting.applying(event.message.partition, event.key, origin)
+    return waiting.applying(message.partition, message.key, origin)
 
 
 def _parked(held: ReorderBuffer, acks: OrderedAcks) -> Iterator[Message]:
-    """The records the agent acknowledges later: events held for the watermark, and handled
+    """The records the handler acknowledges later: events held for the watermark, and handled
     records waiting for an earlier held one.  A stopping worker does not wait for them."""
-    for event, _ in held.items():
-        yield event.message
-    for event in acks.waiting():
-        yield event.message
+    for message, _ in held.items():
+        yield message
+    yield from acks.waiting()
 
 
-def _decode_internal(event: faust.EventT) -> AnyInput | None:
+def _decode_internal(message: Message) -> AnyInput | None:
     """An event from the internal topic (only our own ingest writes it; guard anyway)."""
-    decoded = decode_line(event.value)
+    decoded = decode_line(message.value)
     if isinstance(decoded, Rejection):
-        log.error("invalid record on the internal events topic for %r: %s", event.key, decoded.detail)
+        log.error("invalid record on the internal events topic for %r: %s", message.key, decoded.detail)
         return None
     return decoded
 

@@ -18,7 +18,12 @@ touches private names of faust, mode and aiokafka.
   agent parked (the event clock's reorder buffer, ``DurableApp.parked``); nothing can
   acknowledge them once the fetcher stopped, so Faust's "Wait for streams" lasted until the
   worker was killed.  They stay unacknowledged and are delivered again.
-- ``make_current``: Faust's current event, set for table access from a batch of events.
+- ``DurableConsumer._drain_messages`` and ``DurableApp.read_in_batches``: the records of
+  each fetch from a batch topic go to its handler as one list of messages, below Faust's
+  Stream layer (its per-record tasks, queues and ``wait_first`` cost some 170 us a record);
+  the handler acknowledges them itself (``acknowledge``).  The table's changelog keeps
+  Faust's path.
+- ``current_message``: a message of a batch made Faust's current event, for table access.
 - ``committed_offset``: where a partition's committed input ends, for the event clock's
   idle check of a partition not read since a restart (without it, time stood still after a
   restart until every input partition with records got a new one).
@@ -43,7 +48,9 @@ import logging
 import re
 import weakref
 from importlib import metadata
-from typing import Any, Callable, Iterable, Mapping, Optional, Set
+from collections import defaultdict
+from contextlib import contextmanager
+from typing import Any, Awaitable, Callable, Iterable, Iterator, Mapping, Optional, Set
 
 import aiokafka
 import aiokafka.client
@@ -60,6 +67,10 @@ from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
 
 log = logging.getLogger(__name__)
+
+# Takes a batch of records fetched together (of one or more topics read in batches, each
+# partition's in offset order) and acknowledges each once it is handled (``acknowledge``).
+BatchHandler = Callable[[list[Message]], Awaitable[None]]
 
 # The releases these patches were written and tested for (pyproject.toml pins the same ranges):
 # each one touches private names of these packages, which a new minor release may change.
@@ -90,16 +101,26 @@ def _dotted(release: tuple[int, ...]) -> str:
     return ".".join(map(str, release))
 
 
-def make_current(event: faust.EventT) -> None:
-    """Make ``event`` Faust's current event in this task before a table access.
+@contextmanager
+def current_message(app: faust.App, message: Message) -> Iterator[None]:
+    """Within the block, ``message`` is Faust's current event, as a table access needs: the
+    table sends a key's changelog record to the current event's partition, and the RocksDB
+    store reads and writes that partition's database.  Iterating a stream sets it; records
+    read in batches (``DurableApp.read_in_batches``) have no stream, so the handler sets it
+    around each access.  Only the context variable is set."""
+    event = faust.Event(app, message.key, message.value, message.headers, message)
+    token = faust_streams._current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        faust_streams._current_event.reset(token)
 
-    The table sends a key's changelog record to the current event's partition, and the
-    RocksDB store reads and writes that partition's database.  Iterating a stream one event
-    at a time sets it; ``take_events`` hands over a whole batch, so the agent sets it before
-    each access.  Only the context variable is set: the stream's own ``current_event`` belongs
-    to the task that fills the batch.
-    """
-    faust_streams._current_event.set(weakref.ref(event))
+
+def acknowledge(app: faust.App, messages: Iterable[Message]) -> None:
+    """Mark handled records of a batch topic as done: their offsets may now be committed."""
+    ack = app.consumer.ack
+    for message in messages:
+        ack(message)
 
 
 def committed_offset(consumer: faust.types.ConsumerT, tp: TP) -> int:
@@ -201,6 +222,81 @@ class DurableConsumer(faust_aiokafka.Consumer):
         super().__init__(*args, **kwargs)
         self.awaiting_seek: set[TP] = set()  # stream partitions resumed, not yet sought
 
+    async def _drain_messages(self, fetcher: Any) -> None:
+        """Faust's fetch loop, with the records of the app's batch topics handed to their handler
+        a fetch at a time (``DurableApp.read_in_batches``); records of other topics take Faust's
+        path one by one.  Without batch topics it is Faust's own loop."""
+        if not self.app.batch_handlers:
+            await super()._drain_messages(fetcher)
+            return
+        stopped, fetcher_stopped = self._stopped.is_set, fetcher._stopped.is_set
+        try:
+            while not (stopped() or fetcher_stopped()):
+                records, active = await self._wait_next_records(1.0)
+                if records and not self.should_stop:
+                    await self._deliver(records, active)
+        except self.consumer_stopped_errors:
+            if not self.transport.app.should_stop:
+                raise
+        except asyncio.CancelledError:
+            if not self.transport.app.should_stop:
+                raise
+
+    async def _deliver(self, records: RecordMap, active: Optional[Set[TP]]) -> None:
+        """Hand one fetch's records over: Faust's one by one, each handler's as one batch.
+
+        As Faust's ``getmany`` does, nothing is delivered once the flow stopped or the group
+        moved to a new generation meanwhile (the records are fetched again), nor for a
+        partition no longer active; a record below a partition's read offset is one already
+        delivered.  Every delivered record is tracked until it is acknowledged, so a rebalance
+        waits for the batch in progress.
+        """
+        if not self.flow_active:
+            await self.perform_seek()  # as Faust's getmany: read again from the committed offsets
+            return
+        generation = self.app.consumer_generation_id
+        singles: list[Message] = []
+        batches: dict[BatchHandler, list[Message]] = defaultdict(list)
+        for tp, fetched in records.items():
+            if active is not None and tp not in active and tp not in self._buffered_partitions:
+                continue
+            self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
+            handler = self.app.batch_handlers.get(tp.topic)
+            into = singles if handler is None else batches[handler]
+            into.extend(self._to_message(tp, record) for record in fetched)
+        for message in singles:
+            if self._is_unread(message) and self.flow_active:
+                await self._note_gap(message)
+                await self.wait_first(self.callback(message), self.suspend_flow.wait())
+                self._read_offset[message.tp] = message.offset
+        for handler, batch in batches.items():
+            if not self.flow_active or self.app.consumer_generation_id != generation:
+                return
+            await handler(await self._track_unread(batch))
+            if self._commit_every is not None and self._n_acked >= self._commit_every:
+                self._n_acked = 0
+                await self.commit()
+
+    def _is_unread(self, message: Message) -> bool:
+        read = self._read_offset[message.tp]
+        return read is None or message.offset >= read
+
+    async def _note_gap(self, message: Message) -> None:
+        """A jump in a partition's offsets (compaction, transaction markers) counts as acknowledged."""
+        read = self._read_offset[message.tp]
+        if read and message.offset - read > 1 and self.app.topics.acks_enabled_for(message.topic):
+            await self._add_gap(message.tp, read + 1, message.offset)
+
+    async def _track_unread(self, batch: list[Message]) -> list[Message]:
+        """The records of ``batch`` not delivered before, tracked as unacknowledged; the read
+        offsets move past them."""
+        unread = [message for message in batch if self._is_unread(message)]
+        for message in unread:
+            await self._note_gap(message)
+            self.track_message(message)
+            self._read_offset[message.tp] = message.offset
+        return unread
+
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return HandBackConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
@@ -284,6 +380,14 @@ class DurableApp(faust.App):
         forbid_topic_auto_creation()
         super().__init__(*args, **kwargs)
         self.parked: Callable[[], Iterable[Message]] = lambda: ()  # set by an agent that parks records
+        self.batch_handlers: dict[str, BatchHandler] = {}  # topic name -> its handler
+
+    def read_in_batches(self, topic: faust.TopicT, handler: BatchHandler) -> None:
+        """Subscribe to ``topic``'s topics and hand their records to ``handler`` a fetch at a time,
+        below the Stream layer: no agent reads them."""
+        self.topics.add(topic)
+        for name in topic.topics:
+            self.batch_handlers[name] = handler
 
     def _new_transport(self) -> Any:
         return DurableTransport(self.conf.broker_consumer, self)

@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     topic_events: str = Field(
         "winback.events", description="Internal: validated events, keyed (repartitioned) by customer_id."
     )
+    input_keyed: bool = Field(
+        False,
+        description="Input topics are keyed by customer_id with WINBACK_PARTITIONS partitions (the default partitioner): "
+        "the worker reads them without repartitioning; a record keyed otherwise is dead-lettered (key_mismatch).",
+    )
     policy: Path | None = Field(None, description="Campaign policy YAML; the bundled example when unset.")
 
     store: Literal["memory", "rocksdb"] = Field(
@@ -233,6 +238,13 @@ class Settings(BaseSettings):
                 problems.append(f"{_named('sasl_password_file', self.sasl_password_file)}: cannot read it: {_reason(error)}")
         if problems:
             raise ValueError("\n".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _keyed_input_clock(self) -> Settings:
+        """The event clock's watermarks travel with the repartitioning, which keyed input skips."""
+        if self.input_keyed and self.clock == "event":
+            raise ValueError("WINBACK_INPUT_KEYED=true works with the wall or a fixed clock, not WINBACK_CLOCK=event")
         return self
 
     @field_validator("earliest_event")

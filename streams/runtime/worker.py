@@ -49,7 +49,7 @@ def build_worker_app(settings: Settings, policy: Policy) -> Topology:
     if isinstance(clock, EventTimeClock):
         watermarks = MarkerSender(topology, settings.partitions, idle_after=settings.clock_idle_seconds)
         topology.app.timer(settings.tick_seconds / 2, name="watermark-markers")(watermarks.broadcast)
-    register_agents(topology, engine, scheduler, clock, limits, watermarks)
+    register_agents(topology, engine, scheduler, clock, limits, watermarks, settings.input_keyed)
     topology.activity.on_recover(scheduler.rebuild)
     topology.app.timer(settings.tick_seconds, name="scheduler-tick")(scheduler.tick)
     consumed = [*settings.input_topics.values(), settings.topic_events, settings.topic_due]

@@ -19,18 +19,19 @@ from tests.support.builders import moment, purchase
 CLOCK = FixedClock(moment(0))
 
 
-@dataclass
-class Message:
-    partition: int = 0
-
-
 @dataclass(eq=False)
-class Event:
-    """What the agent reads of a Faust event: its key and its message's partition."""
+class Message:
+    """What the customers handler reads of a Kafka record: its key, partition and headers."""
 
     key: bytes
-    message: Message
+    partition: int = 0
+    value: bytes = b""
     headers: dict[str, bytes] = field(default_factory=dict)
+
+
+def decide(table, engine, batch, waiting=None):
+    """``_decide`` on a dict standing for the table (no Faust app: a dict needs no current event)."""
+    return _decide(None, table, engine, batch, waiting, CLOCK, from_input=False)  # type: ignore[arg-type]
 
 
 def test_a_redelivered_event_writes_the_state_it_found_again():
@@ -41,7 +42,7 @@ def test_a_redelivered_event_writes_the_state_it_found_again():
     stored = engine.apply("c1", None, first).state
     table = {b"c1": stored.encode()}
 
-    decided = _decide(table, engine, [(Event(b"c1", Message()), first)], None, CLOCK)
+    decided = decide(table, engine, [(Message(b"c1"), first)])
 
     assert list(decided.changed) == [b"c1"] and decided.records == []
     assert decided.states[b"c1"] == stored
@@ -51,11 +52,11 @@ def test_an_event_is_applied_with_its_input_position_and_a_replay_of_it_changes_
     engine = Engine(load_policy(default_policy_path()))
     first = purchase(0, "c1")
     origin = Origin("shop.purchases", 2, 41)
-    event = Event(b"c1", Message(), dict([origin.header()]))
-    applied = _decide({}, engine, [(event, first)], None, CLOCK).states[b"c1"]
+    event = Message(b"c1", headers=dict([origin.header()]))
+    applied = decide({}, engine, [(event, first)]).states[b"c1"]
     assert applied is not None and applied.applied == {source_id("shop.purchases", 2): [42]}
 
-    again = _decide({b"c1": applied.encode()}, engine, [(event, first)], None, CLOCK).states[b"c1"]
+    again = decide({b"c1": applied.encode()}, engine, [(event, first)]).states[b"c1"]
     assert again == applied
 
 
@@ -65,8 +66,8 @@ def test_with_the_event_clock_an_offset_applied_ahead_of_a_waiting_one_is_kept_a
     early, late = Origin("shop.purchases", 2, 41), Origin("shop.purchases", 2, 45)
     for origin in (early, late):
         waiting.add(0, b"c1", origin)
-    event = Event(b"c1", Message(), dict([late.header()]))
-    state = _decide({}, engine, [(event, purchase(0, "c1"))], waiting, CLOCK).states[b"c1"]
+    event = Message(b"c1", headers=dict([late.header()]))
+    state = decide({}, engine, [(event, purchase(0, "c1"))], waiting).states[b"c1"]
     assert state is not None and state.applied == {source_id("shop.purchases", 2): [41, 45]}
 
 
@@ -77,10 +78,10 @@ def test_a_due_tick_on_a_marker_past_its_grace_deletes_the_key_and_untracks_the_
     scheduler = Scheduler(None, engine, CLOCK, max_per_tick=10)  # type: ignore[arg-type]  (no ticks sent)
     for key in table:
         scheduler.track(0, key.decode(), marker)
-    early, due = Event(b"kept", Message()), Event(b"gone", Message())
+    early, due = Message(b"kept"), Message(b"gone")
 
-    decided = _decide(table, engine, [(early, moment(0) + 59.0), (due, moment(0) + 60.0)], None, CLOCK)
-    decided.write(table, scheduler, CLOCK)  # type: ignore[arg-type]  (a dict stands for the table)
+    decided = decide(table, engine, [(early, moment(0) + 59.0), (due, moment(0) + 60.0)])
+    decided.write(None, table, scheduler, CLOCK)  # type: ignore[arg-type]  (a dict stands for the table)
 
     assert table == {b"kept": marker.encode()} and decided.records == []
     assert len(scheduler.index) == 1  # "kept" is still due at its time; "gone" is not tracked any more
