@@ -20,9 +20,9 @@ the files of its state directory after a clean stop, over the customers in the b
 2. **Faust relay** (benchmarks/peers/faust_relay.py): a Faust agent configured as the worker
    is, sending each record on with ``topic.send``; no table.  The ceiling of per-event Faust.
 3. **winback worker**: the real ``winback worker`` (RocksDB store, clock frozen at the start of
-   the history, log level info), on the unkeyed input (ingest repartitions it) and, when the
-   worker has the ``WINBACK_INPUT_KEYED`` setting, on the keyed copy without the repartition
-   stage; each with one worker and with two (two processes in one group, started together).
+   the history, log level info), on the unkeyed input (ingest repartitions it) and on the keyed
+   copy with ``WINBACK_INPUT_KEYED=true`` (no repartition stage); each with one worker and with
+   two (two processes in one group, started together).
 4. **Quix Streams** (benchmarks/peers/quix/activity_job.py, its own virtualenv): the same
    shape as the worker's hot path: decode JSON, count + last event time per customer in its
    RocksDB state, one output record per input; keyed, and re-keyed with ``group_by``.
@@ -176,7 +176,6 @@ class Bench:
             "WINBACK_STORE": "rocksdb",
             "WINBACK_CLOCK": f"fixed:{HISTORY_START.isoformat()}",
             "WINBACK_LOG_LEVEL": "info",
-            **({"WINBACK_INPUT_KEYED": "true"} if keyed else {}),
         }
         workers = [WorkerProcess(env, self.workdir / name, f"worker-{number}") for number in range(count)]
         # Started together (one thread each waits for its worker to be ready), so they form the group together.
@@ -227,9 +226,10 @@ def tail(log: Path, lines: int = 30) -> str:
 
 
 def keyed_copy(settings: Settings) -> Settings:
-    """The settings with ``keyed.``-prefixed input topics: where the backlog goes keyed by customer."""
+    """The settings with ``keyed.``-prefixed input topics, where the backlog goes keyed by
+    customer, and a worker that reads them without repartitioning (``WINBACK_INPUT_KEYED``)."""
     topics = {name: f"keyed.{getattr(settings, name)}" for name in ("topic_purchases", "topic_logins", "topic_email", "topic_profiles")}
-    return settings.model_copy(update=topics)
+    return settings.model_copy(update={**topics, "input_keyed": True})
 
 
 def kafka_streams_jar() -> str:
@@ -245,7 +245,6 @@ async def run_all(bench: Bench) -> list[Result]:
     """Every entry in turn, the slowest last; the relay first and last."""
     missing_quix = "" if QUIX_PYTHON.exists() else "n/a (make bench installs benchmarks/peers/quix/.venv)"
     missing_streams = kafka_streams_jar()
-    missing_keyed = "" if "input_keyed" in Settings.model_fields else "n/a (needs h21-hot)"
     entries: list[tuple[str, Callable[[], Awaitable[Run]], str]] = [
         ("aiokafka relay, before", lambda: bench.relay("relay-before"), ""),
         ("Faust relay (no table)", bench.faust_relay, ""),
@@ -253,8 +252,8 @@ async def run_all(bench: Bench) -> list[Result]:
         ("Kafka Streams, repartition", lambda: bench.kafka_streams(keyed=False), missing_streams),
         ("Quix Streams, keyed", lambda: bench.quix(keyed=True), missing_quix),
         ("Quix Streams, group_by", lambda: bench.quix(keyed=False), missing_quix),
-        ("winback worker, keyed, 1 worker", lambda: bench.worker(keyed=True, count=1), missing_keyed),
-        ("winback worker, keyed, 2 workers", lambda: bench.worker(keyed=True, count=2), missing_keyed),
+        ("winback worker, keyed, 1 worker", lambda: bench.worker(keyed=True, count=1), ""),
+        ("winback worker, keyed, 2 workers", lambda: bench.worker(keyed=True, count=2), ""),
         ("winback worker, repartition, 1 worker", lambda: bench.worker(keyed=False, count=1), ""),
         ("winback worker, repartition, 2 workers", lambda: bench.worker(keyed=False, count=2), ""),
         ("aiokafka relay, after", lambda: bench.relay("relay-after"), ""),
@@ -270,15 +269,32 @@ def table(results: list[Result], customers: int) -> str:
     """The results as a Markdown table, rates also as ratios to the mean of the two relay runs."""
     relays = [r.window.events_per_second for r in results if r.name.startswith("aiokafka relay") and r.window]
     baseline = sum(relays) / len(relays) if relays else float("nan")
-    lines = ["| pipeline | events/s | / relay | CPU µs/record | state bytes/customer |", "|---|---:|---:|---:|---:|"]
+    lines = [
+        "| pipeline | events/s | / relay | CPU µs/record | state bytes/customer | timed |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for result in results:
         if result.window is None:
-            lines.append(f"| {result.name} | {result.missing} | | | |")
+            lines.append(f"| {result.name} | {result.missing} | | | | |")
             continue
-        rate = result.window.events_per_second
+        window = result.window
         state = f"{result.state_bytes / customers:,.0f}" if result.state_bytes is not None else "-"
-        lines.append(f"| {result.name} | {rate:,.0f} | {rate / baseline:.2f}x | {result.window.cpu_us_per_record:,.0f} | {state} |")
-    return "\n".join([*lines, f"(relay baseline: mean of {len(relays)} runs, {baseline:,.0f} records/s)"])
+        lines.append(
+            f"| {result.name} | {window.events_per_second:,.0f} | {window.events_per_second / baseline:.2f}x | "
+            f"{window.cpu_us_per_record:,.0f} | {state} | {window.records:,} in {window.seconds:.1f} s |"
+        )
+    return "\n".join([*lines, f"(relay baseline: mean of {len(relays)} runs, {baseline:,.0f} records/s)", *scale_out(results)])
+
+
+def scale_out(results: list[Result]) -> list[str]:
+    """Two workers' rate over one worker's, for the keyed and the repartitioned input (target >= 1.8)."""
+    rates = {result.name: result.window.events_per_second for result in results if result.window}
+    lines = []
+    for mode in ("keyed", "repartition"):
+        one, two = rates.get(f"winback worker, {mode}, 1 worker"), rates.get(f"winback worker, {mode}, 2 workers")
+        if one and two:
+            lines.append(f"scale-out, {mode}: 2 workers drain {two / one:.2f}x as fast as 1")
+    return lines
 
 
 def main() -> None:

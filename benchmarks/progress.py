@@ -2,9 +2,12 @@
 
 A run is watched by polling how many records it has done (output records on its topic, or a
 worker's applied-events metric) and the CPU its processes have used.  The timed window opens
-at the first poll that sees any record done, so start-up and group join are not counted, and
-closes at the first poll that sees every record done; the rate is the records done between
-those two polls over the time between them.
+at the last poll that sees no record done yet, so start-up and group join are not counted,
+and closes at the first poll that sees every record done; the rate is the records done between
+those two polls over the time between them.  Opening at the last poll before any progress
+(rather than the first with some) also holds when a process answers no poll while it works:
+a worker whose event loop is busy with a whole backlog answers its metrics page only at the
+end, and its window still spans its work.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ class Sample:
 
 @dataclass(frozen=True)
 class Window:
-    """From the first poll that saw progress to the one that saw the last record done."""
+    """From the last poll that saw no progress (or the first poll, if it saw some) to the one
+    that saw the last record done."""
 
     first: Sample
     last: Sample
@@ -41,8 +45,12 @@ class Window:
         return self.last.done - self.first.done
 
     @property
+    def seconds(self) -> float:
+        return self.last.at - self.first.at
+
+    @property
     def events_per_second(self) -> float:
-        return self.records / (self.last.at - self.first.at)
+        return self.records / self.seconds
 
     @property
     def cpu_us_per_record(self) -> float:
@@ -77,10 +85,10 @@ async def watch(
     first: Sample | None = None
     while True:
         sample = Sample(time.monotonic(), await done(), cpu_seconds(pids))
-        if first is None and sample.done > 0:
+        if first is None or first.done == sample.done == 0:
             first = sample
-        if first is not None and sample.done >= expected:
-            if sample.done == first.done:
+        if sample.done >= expected:
+            if sample is first:
                 raise RuntimeError(f"all {expected} records were done before the first poll: give a larger backlog")
             return Window(first, sample)
         if sample.at > deadline or not alive():
