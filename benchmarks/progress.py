@@ -84,7 +84,8 @@ async def watch(
     deadline = time.monotonic() + timeout
     first: Sample | None = None
     while True:
-        sample = Sample(time.monotonic(), await done(), cpu_seconds(pids))
+        count = await done()  # the time is read after the answer: a busy process answers late
+        sample = Sample(time.monotonic(), count, cpu_seconds(pids))
         if first is None or first.done == sample.done == 0:
             first = sample
         if sample.done >= expected:
