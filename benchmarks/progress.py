@@ -4,7 +4,8 @@ A run is watched by polling how many records it has done (output records on its 
 worker's applied-events metric) and the CPU its processes have used.  The timed window opens
 at the last poll that sees no record done yet, so start-up and group join are not counted,
 and closes at the first poll that sees every record done; the rate is the records done between
-those two polls over the time between them.  Opening at the last poll before any progress
+those two polls over the time between them (a record done twice, as a worker re-applies
+what it had not committed before a rebalance, counts once; its CPU counts).  Opening at the last poll before any progress
 (rather than the first with some) also holds when a process answers no poll while it works:
 a worker whose event loop is busy with a whole backlog answers its metrics page only at the
 end, and its window still spans its work.
@@ -84,7 +85,7 @@ async def watch(
     deadline = time.monotonic() + timeout
     first: Sample | None = None
     while True:
-        count = await done()  # the time is read after the answer: a busy process answers late
+        count = min(await done(), expected)  # the time is read after the answer: a busy process answers late
         sample = Sample(time.monotonic(), count, cpu_seconds(pids))
         if first is None or first.done == sample.done == 0:
             first = sample

@@ -65,3 +65,14 @@ async def test_watch_says_why_it_gave_up_when_a_process_exits(progress):
 
     with pytest.raises(RuntimeError, match="a process exited with 5 of 100 records done"):
         await progress.watch(done, [], expected=100, timeout=10, alive=lambda: False)
+
+
+async def test_watch_counts_records_done_twice_once(progress):
+    counts = iter([0, 60, 130])  # 30 re-applied after a rebalance
+
+    async def done() -> int:
+        return next(counts)
+
+    window = await progress.watch(done, [], expected=100, timeout=10, alive=lambda: True)
+
+    assert window.records == 100
