@@ -34,7 +34,7 @@ Why the frozen clock: the history arrives all at once, so under the wall clock e
 event would leave its customer overdue and the scheduler would send a due tick for each, which
 live traffic never causes.  The scheduler's own cost is benchmarks/scheduler_tick.py.
 
-    python benchmarks/pipeline.py [--customers 900] [--days 365] [--partitions 8]
+    python benchmarks/pipeline.py [--customers 700] [--days 365] [--partitions 8]
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -202,12 +203,25 @@ class Bench:
         return Run([self.spawn(name, command)], records, [state])
 
 
-def applied_by(worker: WorkerProcess) -> float:
-    """Events a worker has applied; none while its web server is not up yet."""
-    try:
-        return worker.metric("winback_events_applied_total")
-    except OSError:  # refused or reset: the worker is starting (it serves its page before it consumes)
-        return 0
+def applied_by(worker: WorkerProcess, patience: float = 300.0) -> float:
+    """Events a worker has applied; none while its web server is not up yet (it serves its page
+    before it consumes).  A worker too busy to answer within the page's timeout is asked again,
+    so the answer, and the poll's time, come when it is done, not a 0 that never was."""
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        try:
+            return worker.metric("winback_events_applied_total")
+        except TimeoutError:
+            continue
+        except ConnectionError:
+            return 0
+        except urllib.error.URLError as error:
+            if isinstance(error.reason, TimeoutError):
+                continue
+            if isinstance(error.reason, ConnectionError):
+                return 0
+            raise
+    raise RuntimeError(f"{worker.log_path.stem} did not answer its metrics page for {patience:.0f} s")
 
 
 def terminate(process: subprocess.Popen) -> None:
@@ -299,7 +313,7 @@ def scale_out(results: list[Result]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=900, help="customers in the generated history")
+    parser.add_argument("--customers", type=int, default=700, help="customers in the generated history")
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--partitions", type=int, default=8)
     args = parser.parse_args()
