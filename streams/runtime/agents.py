@@ -150,9 +150,9 @@ def _exit_unhandled(problem: str) -> NoReturn:
     """Exit the process at once, committing nothing, so that the record being handled is read
     again after the restart.
 
-    A graceful stop would lose it: Faust commits the offsets of acknowledged records on the way
-    out, and a batch's records may be acknowledged before the one that failed.  Exiting like
-    this is a kill -9, which at-least-once processing survives (docs/guarantees.md).
+    A graceful stop would wait for the batch in progress to be acknowledged ("Wait for
+    streams"), which it never is.  Exiting like this is a kill -9, which at-least-once
+    processing survives (docs/guarantees.md).
     """
     log.critical("%s; exiting without committing its offset, so it is read again after a restart", problem)
     logging.shutdown()

@@ -4,7 +4,8 @@ Input topics are external: their records are read as raw bytes so that a record 
 not valid JSON reaches our codec (and the dead-letter topic) instead of crashing Faust's
 deserializer.  Validated events are repartitioned by ``customer_id`` onto an internal topic
 with the same partition count as the activity table, so table keys equal message keys and
-each table partition's changelog matches its source partition.
+each table partition's changelog matches its source partition.  Input already keyed by
+customer (``WINBACK_INPUT_KEYED``) has that partition count itself and is read directly.
 """
 
 from __future__ import annotations

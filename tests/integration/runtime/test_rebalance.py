@@ -9,6 +9,7 @@ restarted with the clock a year later and the scheduler fires everything due by 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timezone
 
 import msgspec
@@ -53,7 +54,9 @@ async def test_survivor_finishes_every_due_transition(app_settings: Settings, wo
         worker.stop()
         worker.env["WINBACK_CLOCK"] = f"fixed:{LATER.isoformat()}"
         worker.env["WINBACK_TICK_MAX_DUE"] = "20"  # spread the work over ticks so the stop lands mid-run
-        worker.start()
+    # Started together: the first one ready fires what is due at once, and a worker started after
+    # it could find the work done.
+    await asyncio.gather(*(asyncio.to_thread(worker.start) for worker in (first, second)))
     outputs = settings.output_topics
     at_stop = await read_until(settings.broker, outputs, lambda records: len(records) >= len(expected) // 4, timeout=90)
     second.stop()

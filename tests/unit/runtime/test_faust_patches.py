@@ -18,6 +18,7 @@ from importlib import metadata
 from pathlib import Path
 
 import aiokafka.client
+from aiokafka.structs import ConsumerRecord
 import pytest
 from aiokafka.protocol.metadata import MetadataRequest_v5
 from faust.exceptions import ProducerSendError
@@ -29,7 +30,7 @@ from packaging.specifiers import SpecifierSet
 
 from streams.policy.loading import default_policy_path, load_policy
 from streams.runtime.faust_patches import (
-    SUPPORTED, DurableConsumer, DurableProducer, UnsupportedVersion, check_versions, committed_offset,
+    SUPPORTED, DurableConsumer, DurableProducer, UnsupportedVersion, acknowledge, check_versions, committed_offset,
 )
 from streams.runtime.settings import Settings
 from streams.runtime.topology import build_topology, create_app
@@ -224,3 +225,63 @@ async def test_the_committed_offset_is_where_the_seek_put_a_partition_and_zero_w
     await consumer.perform_seek()
     assert committed_offset(consumer, stream) == 687
     assert committed_offset(consumer, TP("shop.logins", 0)) == 0
+
+
+class _Reading:
+    """A consumer not started, whose fetches are handed over by ``_deliver`` as the fetch loop
+    would; it notes what reaches a batch handler and Faust's per-record callback."""
+
+    def __init__(self, app, monkeypatch):
+        self.consumer = app.consumer
+        self.batches: list[list[Message]] = []
+        self.singles: list[Message] = []
+        self.events = TP("winback.events", 0)
+
+        async def handler(batch: list[Message]) -> None:
+            self.batches.append(batch)
+
+        async def callback(message: Message) -> None:
+            self.singles.append(message)
+
+        app.read_in_batches(app.topic("winback.events", "winback.due"), handler)
+        monkeypatch.setattr(self.consumer, "highwater", lambda tp: 0)
+        monkeypatch.setattr(self.consumer, "callback", callback)
+
+    async def fetch(self, records: dict[TP, list[int]]) -> None:
+        """Hand over a fetch of records at these offsets (subscribed as a starting worker is)."""
+        await self.consumer.app.topics._update_indices()  # which topics' records are acknowledged
+        fetched = {tp: [_record(tp, offset) for offset in offsets] for tp, offsets in records.items()}
+        await self.consumer._deliver(fetched, None)
+
+
+def _record(tp: TP, offset: int) -> ConsumerRecord:
+    return ConsumerRecord(tp.topic, tp.partition, offset, 0, 0, b"k", b"v", None, 1, 1, [])
+
+
+async def test_a_fetch_of_batch_topics_reaches_their_handler_as_one_batch_tracked_until_acknowledged(app, monkeypatch):
+    reading = _Reading(app, monkeypatch)
+    due, changelog = TP("winback.due", 1), TP("durable-test-activity-changelog", 0)
+
+    await reading.fetch({reading.events: [5, 6], due: [0], changelog: [3]})
+
+    [batch] = reading.batches
+    assert [(m.topic, m.offset) for m in batch] == [("winback.events", 5), ("winback.events", 6), ("winback.due", 0)]
+    assert [m.offset for m in reading.singles] == [3], "another topic's record takes Faust's own path"
+    assert set(batch) <= reading.consumer.unacked, "a rebalance must wait for the batch being handled"
+    acknowledge(app, batch)
+    assert not any(message in reading.consumer.unacked for message in batch)
+    await reading.fetch({reading.events: [4, 5, 7]})  # fetched again from an earlier offset
+    assert [m.offset for m in reading.batches[-1]] == [7], "records below the read offset are not delivered again"
+
+
+async def test_nothing_is_delivered_once_the_flow_stopped_and_the_partitions_are_sought_back(app, monkeypatch):
+    reading = _Reading(app, monkeypatch)
+    sought: list[str] = []
+
+    async def perform_seek() -> None:
+        sought.append("seek")
+
+    monkeypatch.setattr(reading.consumer, "perform_seek", perform_seek)
+    reading.consumer.stop_flow()  # a rebalance began after the fetch
+    await reading.fetch({reading.events: [5]})
+    assert reading.batches == [] and not reading.consumer.unacked and sought == ["seek"]
