@@ -79,6 +79,7 @@ class Run:
 
     processes: list[subprocess.Popen]
     done: Callable[[], Awaitable[int]]
+    logs: list[Path]
     state: list[Path] = field(default_factory=list)
 
     def alive(self) -> bool:
@@ -100,9 +101,8 @@ class Result:
 class Bench:
     """The broker, the backlog's topics and a scratch directory shared by every entry."""
 
-    def __init__(self, settings: Settings, keyed: Settings, workdir: Path, expected: int, customers: int):
-        self.settings, self.keyed, self.workdir = settings, keyed, workdir
-        self.expected, self.customers = expected, customers
+    def __init__(self, settings: Settings, keyed: Settings, workdir: Path, expected: int):
+        self.settings, self.keyed, self.workdir, self.expected = settings, keyed, workdir, expected
         self.bootstrap = ",".join(settings.bootstrap_servers)  # the peers' command line
         self.deadline = time.monotonic() + BUDGET_SECONDS
         self.closers: list[Callable[[], Awaitable[None]]] = []  # the current entry's output counters
@@ -129,13 +129,16 @@ class Bench:
         self.closers.append(consumer.stop)
         return topic, records
 
-    def spawn(self, name: str, command: list[str]) -> subprocess.Popen:
-        with open(self.workdir / f"{name}.log", "ab") as log:
-            return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
+    def spawn(self, name: str, command: list[str], done: Callable[[], Awaitable[int]], state: list[Path] | None = None) -> Run:
+        """One process, its output in ``name``.log in the scratch directory."""
+        log = self.workdir / f"{name}.log"
+        with open(log, "ab") as output:
+            process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=self.workdir)
+        return Run([process], done, [log], state or [])
 
     async def time(self, name: str, start: Callable[[], Awaitable[Run]]) -> Result:
         """Start an entry, watch it until it has done the whole backlog, stop it, and measure.
-        Each entry may take what is left of the budget, the last one at least a minute."""
+        Each entry may take what is left of the budget, and at least a minute."""
         run: Run | None = None
         try:
             run = await start()
@@ -144,8 +147,8 @@ class Bench:
             run.end()
             return Result(name, window, bytes_under(run.state) if run.state else None)
         except (RuntimeError, TimeoutError) as error:
-            log = self.workdir / f"{name}.log"
-            print(f"{name}: {error}\n{tail(log)}", file=sys.stderr)
+            logs = "\n".join(tail(log) for log in run.logs) if run else ""
+            print(f"{name}: {error}\n{logs}", file=sys.stderr)
             return Result(name, None, missing=str(error).splitlines()[0])
         finally:
             if run is not None:
@@ -157,15 +160,14 @@ class Bench:
     async def relay(self, name: str) -> Run:
         topic, records = await self.output(name)
         script = str(PEERS / "aiokafka_relay.py")
-        process = self.spawn(name, [sys.executable, script, self.bootstrap, name, self.inputs(False), topic])
-        return Run([process], records)
+        return self.spawn(name, [sys.executable, script, self.bootstrap, name, self.inputs(False), topic], records)
 
     async def faust_relay(self) -> Run:
         topic, records = await self.output("faust-relay")
         data = self.workdir / "faust-relay-data"
         command = [sys.executable, str(PEERS / "faust_relay.py"), self.bootstrap, "bench-faust-relay",
                    self.inputs(False), topic, str(data), str(free_port())]
-        return Run([self.spawn("faust-relay", command)], records)
+        return self.spawn("faust-relay", command, records)
 
     async def worker(self, keyed: bool, count: int) -> Run:
         name = f"bench-worker-{'keyed' if keyed else 'unkeyed'}-{count}"
@@ -181,10 +183,10 @@ class Bench:
         workers = [WorkerProcess(env, self.workdir / name, f"worker-{number}").launch() for number in range(count)]
 
         async def applied() -> int:
-            return round(sum([await asyncio.to_thread(applied_by, worker) for worker in workers]))
+            return round(sum(await asyncio.gather(*(asyncio.to_thread(applied_by, worker) for worker in workers))))
 
         state = [Path(worker.env["WINBACK_DATA_DIR"]) for worker in workers]
-        return Run([worker.process for worker in workers if worker.process], applied, state)
+        return Run([worker.process for worker in workers if worker.process], applied, [worker.log_path for worker in workers], state)
 
     async def quix(self, keyed: bool) -> Run:
         name = f"quix-{'keyed' if keyed else 'group-by'}"
@@ -192,7 +194,7 @@ class Bench:
         state = self.workdir / f"{name}-state"
         command = [str(QUIX_PYTHON), str(PEERS / "quix" / "activity_job.py"), self.bootstrap, f"bench-{name}",
                    "keyed" if keyed else "repartition", self.inputs(keyed), topic, str(state)]
-        return Run([self.spawn(name, command)], records, [state])
+        return self.spawn(name, command, records, [state])
 
     async def kafka_streams(self, keyed: bool) -> Run:
         name = f"kafka-streams-{'keyed' if keyed else 'repartition'}"
@@ -200,7 +202,7 @@ class Bench:
         state = self.workdir / f"{name}-state"
         command = ["java", "-Xmx512m", "-jar", str(STREAMS_JAR), self.bootstrap, f"bench-{name}",
                    "keyed" if keyed else "repartition", self.inputs(keyed), topic, str(state), str(self.settings.partitions)]
-        return Run([self.spawn(name, command)], records, [state])
+        return self.spawn(name, command, records, [state])
 
 
 def applied_by(worker: WorkerProcess, patience: float = 300.0) -> float:
@@ -328,7 +330,7 @@ def main() -> None:
         asyncio.run(publish(keyed, events, keyed=True))
         print(f"backlog: {produced:,} records of {customers:,} customers over {args.days} days, unkeyed and keyed, "
               f"{args.partitions} partitions; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
-        results = asyncio.run(run_all(Bench(settings, keyed, workdir, produced, customers)))
+        results = asyncio.run(run_all(Bench(settings, keyed, workdir, produced)))
     print(table(results, customers))
     print(f"load average {os.getloadavg()[0]:.1f} at the end; elapsed {time.monotonic() - began:,.0f} s")
 
