@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCK   := requirements.lock
+QUIX       := benchmarks/peers/quix
+QUIX_STAMP := $(QUIX)/.venv/.installed
 
 .PHONY: demo test lint linters registry unit integration reliability bench venv schemas lock prerequisites prerequisites-demo clean
 
@@ -73,8 +75,15 @@ reliability: $(STAMP)
 	$(BIN)/python -m pytest $(PARALLEL) tests/reliability
 
 ## Benchmarks print their figures; they assert nothing about speed.
-bench: $(STAMP)
+bench: $(STAMP) $(QUIX_STAMP)
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+
+# The Quix Streams peer of benchmarks/pipeline.py lives in its own venv, from its own lock:
+# quixstreams pins pydantic below the project's lock, and it must not enter the worker's install.
+$(QUIX_STAMP): $(QUIX)/requirements.lock
+	$(PYTHON) -m venv $(QUIX)/.venv
+	$(QUIX)/.venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(QUIX)/requirements.lock
+	touch $(QUIX_STAMP)
 
 ## Names every system program `make test` needs that this machine lacks, with the line that installs it.
 prerequisites:
@@ -97,13 +106,16 @@ if [ -n "$$missing" ]; then \
 fi
 endef
 
-## Refresh both locks from pyproject.toml's ranges (newest versions allowed); commit the result.
-## requirements.lock: everything make installs; requirements-image.lock: what the Dockerfile installs.
+## Refresh the locks from pyproject.toml's ranges (newest versions allowed); commit the result.
+## requirements.lock: everything make installs; requirements-image.lock: what the Dockerfile installs;
+## benchmarks/peers/quix/requirements.lock: the Quix Streams peer's venv (make bench).
 lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --extra rocksdb --extra build \
 	  --generate-hashes --universal --python-version 3.11 --upgrade --quiet -o $(LOCK)
 	$(BIN)/uv pip compile pyproject.toml --extra rocksdb --extra build --constraint $(LOCK) \
 	  --generate-hashes --universal --python-version 3.11 --quiet -o requirements-image.lock
+	$(BIN)/uv pip compile $(QUIX)/requirements.in \
+	  --generate-hashes --universal --python-version 3.11 --upgrade --quiet -o $(QUIX)/requirements.lock
 
 schemas: $(STAMP)
 	$(BIN)/winback schemas export

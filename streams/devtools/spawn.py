@@ -69,12 +69,18 @@ class WorkerProcess:
         self.log_offset = 0  # where this run's lines start in the log
 
     def start(self, ready_timeout: float = 60.0) -> "WorkerProcess":
+        self.launch()
+        self._wait_for_log("Ready", self.log_offset, ready_timeout)
+        return self
+
+    def launch(self) -> "WorkerProcess":
+        """Start the process without waiting for it to be ready (a benchmark starts several
+        workers together and times them from outside)."""
         self.log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "streams", "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
-        self._wait_for_log("Ready", self.log_offset, ready_timeout)
         return self
 
     def _wait_for_log(self, marker: str, offset: int, timeout: float) -> None:
