@@ -119,6 +119,13 @@ async def test_readiness_waits_for_the_table_to_recover(app_settings: Settings, 
     while first.metric("winback_events_applied_total") < len(purchases):
         assert time.monotonic() < deadline, first.tail()
         await asyncio.sleep(0.5)
+    # Applied is counted as a batch is decided, before its state is written and its offsets
+    # committed: two commit rounds later every write is in the changelog (a commit flushes the
+    # producer first) and nothing is left to read again, so the restart recovers everyone.
+    committed = first.metric("winback_consumer_commit_seconds_count")
+    while first.metric("winback_consumer_commit_seconds_count") < committed + 2:
+        assert time.monotonic() < deadline, first.tail()
+        await asyncio.sleep(0.5)
     first.stop()
 
     restarted = WorkerProcess({**worker_env(app_settings), "WINBACK_CLOCK": CLOCK}, tmp_path, "restarted")
