@@ -66,6 +66,10 @@ async def test_oversized_keys_and_values_are_dead_lettered_cut_to_fit_with_their
     assert all(TRACE in list(letter.headers) for letter in letters)  # issue #18, item 15
 
     assert worker.alive(), worker.tail()
+    # A dead letter is counted once Kafka acknowledged it, which a reader may see first.
+    deadline = asyncio.get_running_loop().time() + 10
+    while worker.metric("winback_dead_letters_total") < 2 and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.1)
     metrics = urllib.request.urlopen(f"http://127.0.0.1:{worker.env['WINBACK_WEB_PORT']}/metrics").read().decode()
     assert 'winback_dead_letters_total{reason="malformed_json",type="purchase"} 1.0' in metrics
     assert 'winback_dead_letters_total{reason="oversize",type="purchase"} 1.0' in metrics
