@@ -115,12 +115,9 @@ class Report:
             self.rejected_examples.append({"line": line, "reason": rejection.reason, "detail": rejection.detail})
 
     def count(self, record: Record | Counted) -> None:
-        """Count a full record, or what ``COUNTING`` keeps of one (the same fields); an audience
-        removal is neither a message nor a decision about a step: not counted.
+        """Count a full record, or what ``COUNTING`` keeps of one (the same fields).
 
         Looked up by the record's class (a backtest counts millions), not tested class by class."""
-        if type(record) is MessageCommand and record.removes:
-            return
         self._counters[type(record)](record)
 
     def __post_init__(self) -> None:
@@ -143,10 +140,11 @@ class Report:
         self._group(record.campaign, record.variant, record.holdout).triggered += 1
 
     def _count_command(self, record: MessageCommand) -> None:
-        """A command sends a message, or cancels one (``action: cancel``), which is no message."""
+        """A command sends a message, or cancels one (``action: cancel``), which is no message; an
+        audience removal is neither a message nor a decision about a step: not counted."""
         if record.action == "cancel":
             self._count_cancel(record)
-        else:
+        elif not record.removes:
             self._count_message(record)
 
     def _count_message(self, record: MessageCommand | Sent) -> None:
