@@ -18,7 +18,7 @@ from streams.runtime.settings import Settings
 from streams.devtools.spawn import WorkerProcess
 from tests.support.kafka_io import produce
 from tests.support.scenarios import CLOCK, EXPECTED_COMMANDS, EXPECTED_TRIGGERS, publish_histories, read_outputs
-from tests.support.prometheus import Prometheus, get
+from tests.support.prometheus import JOB, Prometheus, get
 from tests.support.tools import installed
 
 pytestmark = pytest.mark.integration
@@ -79,9 +79,9 @@ async def test_prometheus_scrapes_the_scenario_counts_from_a_running_worker(
         consumed = [*app_settings.input_topics.values(), app_settings.topic_events, app_settings.topic_due]
         eventually(by("topic", "winback_consumer_lag_records"), dict.fromkeys(consumed, 0.0), "lag by topic")
         eventually(lambda: bool(prometheus.query("sum(winback_consumer_commit_seconds_count) > 0")), True, "commits")
-        assert prometheus.query('sum by (job) (up)') == {"winback": 1}
+        assert prometheus.query('sum by (job) (up)') == {JOB: 1}
         assert prometheus.query("sum by (version) (winback_build_info)") == {__version__: 1}
-        assert prometheus.query("count by (job) (process_resident_memory_bytes)") == {"winback": 1}
+        assert prometheus.query("count by (job) (process_resident_memory_bytes)") == {JOB: 1}
         # Every alert loaded and quiet, the absent() one included: the worker is scraped.
         assert set(prometheus.alert_rules().values()) == {"ok"} and len(prometheus.alert_rules()) == 6
     except BaseException:

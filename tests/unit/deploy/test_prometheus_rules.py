@@ -26,7 +26,7 @@ PROMETHEUS_RULE = ROOT / "deploy/kubernetes/base/prometheusrule.yaml"
 SCRAPE_SERIES = {"up"}  # what Prometheus itself records for every target
 # Words of PromQL that look like metric names: functions, aggregations, keywords and Grafana's variables.
 PROMQL_WORDS = {"sum", "max", "by", "rate", "increase", "delta", "histogram_quantile", "absent", "and", "or", "on",
-                "group_left", "le", "__range", "__rate_interval"}
+                "group_left", "le", "__range", "__rate_interval", "group", "max_over_time"}
 RUNBOOKS = ROOT / "docs/runbooks"
 RUNBOOK_URL = "https://github.com/winback-streams/winback-streams/blob/main/docs/runbooks/"
 
@@ -100,6 +100,14 @@ def test_a_worker_with_no_scrape_target_at_all_is_alerted_by_absence():
     absent = [alert for alert in alerts() if alert["expr"].startswith("absent(")]
     assert [alert["alert"] for alert in absent] == ["WinbackMetricsAbsent"]
     assert absent[0]["labels"]["severity"] == "critical"
+    assert absent[0]["expr"] == "absent(winback_build_info)"  # a metric every worker exports from its start
+
+
+def test_no_rule_names_the_scrape_job_so_a_shop_may_call_it_anything():
+    """The promtool tests run every alert under job names other than ``winback``."""
+    assert all("job=" not in alert["expr"] for alert in alerts())
+    jobs = set(re.findall(r'job="([^"]+)"', RULE_TESTS.read_text()))
+    assert jobs and "winback" not in jobs
 
 
 def test_kubernetes_carries_exactly_the_same_rules():
