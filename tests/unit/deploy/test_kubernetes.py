@@ -116,7 +116,7 @@ def test_the_prometheus_rule_is_well_formed(resources: tuple[dict, ...]):
 def test_the_alerts_watch_workers_and_dead_letters_with_metrics_the_workers_expose(resources: tuple[dict, ...]):
     groups = only(resources, "PrometheusRule")["spec"]["groups"]
     alerts = {alert["alert"]: alert["expr"] for group in groups for alert in group["rules"]}
-    assert alerts["WinbackWorkerDown"].startswith("up == 0 and on (job) ")
+    assert alerts["WinbackWorkerDown"].startswith("up == 0 and on (job, instance) ")
     assert "rate(winback_dead_letters_total" in alerts["WinbackDeadLettersSpiking"]
     used = {name for expr in alerts.values() for name in re.findall(r"\bwinback_\w+", expr)}
     assert used <= exposed_metrics()

@@ -26,7 +26,7 @@ PROMETHEUS_RULE = ROOT / "deploy/kubernetes/base/prometheusrule.yaml"
 SCRAPE_SERIES = {"up"}  # what Prometheus itself records for every target
 # Words of PromQL that look like metric names: functions, aggregations, keywords and Grafana's variables.
 PROMQL_WORDS = {"sum", "max", "by", "rate", "increase", "delta", "histogram_quantile", "absent", "and", "or", "on",
-                "group_left", "le", "__range", "__rate_interval", "group", "max_over_time"}
+                "group_left", "le", "__range", "__rate_interval", "max_over_time"}
 RUNBOOKS = ROOT / "docs/runbooks"
 RUNBOOK_URL = "https://github.com/winback-streams/winback-streams/blob/main/docs/runbooks/"
 
