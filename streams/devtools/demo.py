@@ -135,7 +135,7 @@ async def _show_live(settings: Settings, config: DemoConfig, console: Console) -
     loop = asyncio.get_running_loop()
     for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, stopping.set)
-    observed = Observed()
+    observed = observing(settings)
     with Live(render(observed, config), console=console, auto_refresh=False) as live:
         async with replaying(settings, config, observed) as tasks:
             while not stopping.is_set() and not _failed(tasks):
@@ -146,6 +146,11 @@ async def _show_live(settings: Settings, config: DemoConfig, console: Console) -
                     pass
             asked = time.monotonic()
     return observed, asked
+
+
+def observing(settings: Settings) -> Observed:
+    """Nothing observed yet, for the channels of the worker's policy: the built-ins and its own."""
+    return Observed(channels=tuple(settings.command_topics))
 
 
 @asynccontextmanager

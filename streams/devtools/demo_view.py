@@ -1,7 +1,8 @@
 """The demo's live view: one screen that fits 80x24 and uses more room when there is more.
 
 Top: how fast the event clock runs and how far the replay is.  Middle: the funnel by stage
-(customers in each stage now, and triggers), commands per channel, conversions per campaign.
+(customers in each stage now, and triggers), commands per channel of the policy (its own
+channels too, the section as wide as their names need), conversions per campaign.
 Bottom, growing with the terminal: skips with their reasons, the latest commands and the dead
 letters.  Each section lays out only the rows its space holds and says how many it left out,
 so nothing is cut off mid-table; a wide terminal adds columns (the revenue of conversions,
@@ -38,8 +39,8 @@ class Replay(Protocol):
 
 HEADER_ROWS = 4  # two lines in a panel
 MIDDLE_ROWS = 7  # the funnel: a header line and four stages in a panel
+COMMANDS_WIDTH = 16  # the commands section's: the built-in channels beside counts up to 99,999
 DEAD_LETTER_ROWS = 5  # at least: the two reasons the demo's malformed records have, and one detail
-CHANNELS = ("email", "sms", "push")
 Row = tuple[str, ...]
 
 
@@ -53,7 +54,7 @@ def render(observed: Observed, config: Replay) -> Layout:
     )
     screen["middle"].split_row(
         Layout(_Section("Funnel by stage", lambda room, _: _funnel(observed, room)), size=31),
-        Layout(_Section("Commands", lambda room, _: _commands(observed, room)), size=16),
+        _commands_section(observed),
         Layout(_Section("Conversions", lambda room, width: _conversions(observed, room, width))),
     )
     screen["bottom"].split_row(
@@ -70,14 +71,15 @@ def render(observed: Observed, config: Replay) -> Layout:
 class _Section:
     """A titled panel whose content is made for the rows and columns the layout gives it."""
 
-    def __init__(self, title: str, content: Callable[[int, int], RenderableType]):
+    def __init__(self, title: str, content: Callable[[int, int], RenderableType], padding: int = 1):
         self.title = title
         self.content = content
+        self.padding = padding  # columns between each border and the content
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         height = options.height or console.height
-        rows, width = max(height - 2, 0), options.max_width - 4  # inside the borders and the padding
-        yield Panel(self.content(rows, width), title=self.title, title_align="left", padding=(0, 1), height=height)
+        rows, width = max(height - 2, 0), options.max_width - 2 - 2 * self.padding  # inside the borders and the padding
+        yield Panel(self.content(rows, width), title=self.title, title_align="left", padding=(0, self.padding), height=height)
 
 
 def _header(observed: Observed, config: Replay) -> Panel:
@@ -106,8 +108,20 @@ def _funnel(observed: Observed, room: int) -> Table:
 
 
 def _commands(observed: Observed, room: int) -> Table:
-    rows = [(channel, f"{observed.commands[channel]:,}") for channel in CHANNELS]
+    rows = [(channel, f"{observed.commands[channel]:,}") for channel in observed.channels]
     return _table(("channel", "sent"), rows, room, numbers=1, header=False)
+
+
+def _commands_section(observed: Observed) -> Layout:
+    """The commands section, ``COMMANDS_WIDTH`` wide or as wide as the longest channel name
+    beside the widest count needs: a policy's own ``app_inbox`` fits, without padding, in one
+    column more, which the conversions beside it can spare on 80 columns; a longer name takes
+    more from them."""
+    counts = max(len(f"{count:,}") for count in [0, *observed.commands.values()])
+    content = max(map(len, observed.channels)) + 1 + counts
+    padding = 1 if content + 4 <= COMMANDS_WIDTH else 0
+    section = _Section("Commands", lambda room, _: _commands(observed, room), padding)
+    return Layout(section, size=max(COMMANDS_WIDTH, content + 2 + 2 * padding))
 
 
 def _skips(observed: Observed, room: int) -> Table:

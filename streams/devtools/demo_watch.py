@@ -27,6 +27,7 @@ from streams.admin.topics import changelog_topic
 # Everything a newcomer should see early, in the order the demo reports them.
 ELEMENTS = ("reactivation", "winback", "sunset", "conversion", "skip", "dead letter")
 LATEST = 50  # latest commands and dead letters kept for the view (a tall terminal shows more)
+BUILTIN_CHANNELS = ("email", "sms", "push")
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Observed:
     stage_of: dict[bytes, int] = field(default_factory=dict)  # customer -> stage, from the changelog
     triggers: Counter[str] = field(default_factory=Counter)  # stage -> triggers
     commands: Counter[str] = field(default_factory=Counter)  # channel -> commands
+    channels: tuple[str, ...] = BUILTIN_CHANNELS  # the policy's, its own (``channels.custom``) after the built-ins
     latest_commands: deque[MessageCommand] = field(default_factory=lambda: deque(maxlen=LATEST))
     skips: Counter[tuple[str, str]] = field(default_factory=Counter)  # (reason, action) -> skips
     conversions: Counter[tuple[str, bool]] = field(default_factory=Counter)  # (campaign, holdout) -> outcomes

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from streams.admin.topics import ensure_topics
-from streams.devtools.demo import DemoConfig, demo_settings, replaying
+from streams.devtools.demo import DemoConfig, demo_settings, observing, replaying
 from streams.devtools.demo_watch import ELEMENTS, Observed
 from streams.runtime.settings import Settings
 from streams.devtools.spawn import worker_env
@@ -33,7 +33,7 @@ async def test_every_element_shows_and_the_worker_stops_promptly(app_settings: S
     settings = demo_settings(app_settings)
     await ensure_topics(settings)  # the full policy's own channel's topic too, as `winback demo` does
     worker = worker_factory(**worker_env(settings))
-    observed = Observed()
+    observed = observing(settings)
     async with replaying(settings, FAST, observed) as tasks:
         await _until_all_seen(observed, timeout=40)
         assert not observed.replay_done, "stop while events flow: FAST replays too little"

@@ -85,3 +85,20 @@ def test_a_taller_terminal_shows_more_commands_and_dead_letters():
     short, tall = screen(two_minutes_in(), 80, 24), screen(two_minutes_in(), 80, 40)
     for marker in ("winback-offer", "JSON is malformed"):
         assert sum(marker in line for line in tall) > sum(marker in line for line in short) + 3
+
+
+def test_the_policys_own_channels_are_listed_beside_the_built_in_ones():
+    observed = two_minutes_in()
+    observed.channels = ("email", "sms", "push", "app_inbox")
+    observed.commands.update(app_inbox=1_234)
+    lines = screen(observed, 80, 24)
+    commands = [line.split("│")[3].strip() for line in lines[5:10]]  # the middle's second section, whole
+    assert commands == ["email     2,345", "sms         234", "push         56", "app_inbox 1,234", ""]
+    assert len(lines) == 24 and all(len(line) <= 80 for line in lines)
+    conversions = [" ".join(line.split("│")[5].split()) for line in lines[5:8]]  # beside it, still whole
+    assert conversions == ["campaign treated holdout", "reactivation 31 3", "winback 4 0"]
+
+
+def test_a_channel_without_commands_yet_is_listed_with_none():
+    observed = Observed(channels=("email", "sms", "push", "app_inbox"))
+    assert "app_inbox 0" in " ".join(" ".join(screen(observed, 80, 24)).split())
