@@ -33,6 +33,9 @@ class Figure:
 def compare(baseline: Report, compared: Report) -> list[Figure]:
     """The figures that tell the two policies apart, in the order a reader weighs them."""
     figures = [Figure(f"{stage} entries", "count", baseline.triggers[stage], compared.triggers[stage]) for stage in TRIGGER_STAGES]
+    figures.append(
+        Figure("entries the predictive trigger started", "count", *(sum(side.predictive_triggers.values()) for side in (baseline, compared)))
+    )
     figures.append(Figure("messages", "count", sum(baseline.commands.values()), sum(compared.commands.values())))
     before, after = _campaigns(baseline), _campaigns(compared)
     messaged = {campaign for side in (before, after) for campaign, (treated, _) in side.items() if treated.commands}

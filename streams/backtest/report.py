@@ -15,6 +15,7 @@ from typing import Any, Callable, NamedTuple
 
 from streams.core.controls.assignment import Assignment
 from streams.core.kpis import Converted, Engaged, KpiTally, Lapse, Retracted, Sent
+from streams.core.lifecycle import EntryCause
 from streams.core.recorders import LateEvent
 from streams.core.series import PlannedStep, SendPlan, SentMessage, StepDecision, campaign_of
 from streams.model.activity import CustomerActivity
@@ -98,6 +99,8 @@ class Report:
     until: float | None = None
     state_bytes: int = 0  # serialized size of every customer's final state (table sizing)
     triggers: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(TRIGGER_STAGES, 0)))
+    # Of those, the entries the policy's predictive trigger started (``Trigger.reason``).
+    predictive_triggers: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(TRIGGER_STAGES, 0)))
     commands: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(CHANNELS, 0)))
     stages: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(STAGES, 0)))
     skips: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(SKIP_REASONS, 0)))
@@ -137,6 +140,8 @@ class Report:
     def _count_lapse(self, record: Trigger | Lapse) -> None:
         self.kpis.add(record)
         self.triggers[record.stage] += 1
+        if record.reason == "predictive":
+            self.predictive_triggers[record.stage] += 1
         self._group(record.campaign, record.variant, record.holdout).triggered += 1
 
     def _count_command(self, record: MessageCommand) -> None:
@@ -212,6 +217,7 @@ class Report:
             "rejected_examples": self.rejected_examples,
             "until": to_datetime(self.until).isoformat() if self.until is not None else None,
             "triggers": dict(self.triggers),
+            "predictive_triggers": dict(self.predictive_triggers),
             "commands": dict(self.commands),
             "stages": dict(self.stages),
             "skips": dict(self.skips),
@@ -253,9 +259,9 @@ class _Counting:
     each), timestamps and the personalisation of every command would be most of the replay's time."""
 
     @staticmethod
-    def trigger(customer_id: str, state: CustomerActivity, last_activity: float, group: Assignment) -> Lapse:
+    def trigger(customer_id: str, state: CustomerActivity, last_activity: float, group: Assignment, cause: EntryCause) -> Lapse:
         stage = STAGES[state.stage]
-        return Lapse(stage, campaign_of(stage), group.variant, group.holdout)
+        return Lapse(stage, campaign_of(stage), group.variant, group.holdout, cause.reason)
 
     @staticmethod
     def command(customer_id: str, state: CustomerActivity, step: PlannedStep, last_activity: float, plan: SendPlan) -> Sent:

@@ -208,7 +208,10 @@ def _tables(report: Report) -> list[Table]:
         ("state bytes per customer", "state_bytes_per_customer"),
     ]:
         summary.add_row(label, f"{figures[key]:,}")
-    tables = [summary, _counts("Stage entries (triggers)", figures["triggers"]), _counts("Messages", figures["commands"])]
+    tables = [summary, _counts("Stage entries (triggers)", figures["triggers"])]
+    if any(figures["predictive_triggers"].values()):
+        tables.append(_counts("Of those, started by the predictive trigger", figures["predictive_triggers"]))
+    tables.append(_counts("Messages", figures["commands"]))
     tables.append(_counts("Customers by stage at the end", figures["stages"]))
     tables.append(_counts("Steps not sent as planned, by reason", figures["skips"]))
     if figures["retractions"]["retracted"]:

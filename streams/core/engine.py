@@ -353,7 +353,8 @@ class Engine:
             records += [*self.delivery.cancel_remaining(customer_id, state, at), *self.delivery.leave_audiences(customer_id, state, at)]
         _start_stage(state, stage, at)
         self.attribution.touch_trigger(state, at)
-        records.append(self.recorder.trigger(customer_id, state, last_activity, self.series.assignment(customer_id, stage)))
+        group, cause = self.series.assignment(customer_id, stage), self.lifecycle.cause(state, last_activity)
+        records.append(self.recorder.trigger(customer_id, state, last_activity, group, cause))
         return records
 
 

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 from streams.core.statistics import Interval, Sample, mean_difference, proportion_difference
 from streams.model.events import ChannelName, EngagementAction, FeedbackReason
-from streams.model.records import Engagement, MessageCommand, Offer, Outcome, Retraction, Trigger
+from streams.model.records import Engagement, MessageCommand, Offer, Outcome, Retraction, Trigger, TriggerReason
 from streams.policy.sections import Economics
 
 ACTIONS: tuple[EngagementAction, ...] = ("delivered", "open", "click", "bounce", "complaint", "unsubscribe", "feedback")
@@ -34,12 +34,14 @@ NO_STEP, NO_CHANNEL = -1, "none"  # the row of conversions credited to no messag
 
 
 class Lapse(NamedTuple):
-    """What the tally reads of a ``Trigger``: a lapse entered a campaign's variant or holdout."""
+    """What the tally reads of a ``Trigger``: a lapse entered a campaign's variant or holdout
+    (``reason``: what started it, which a backtest's report counts too)."""
 
     stage: str
     campaign: str
     variant: str
     holdout: bool
+    reason: TriggerReason = "threshold"
 
 
 class Sent(NamedTuple):

@@ -12,16 +12,28 @@ email deliveries) never lapses: there is nothing to win back.
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from streams.core.churn_model import BgNbd
 from streams.model.activity import NEVER, SIGNAL_FIELDS, CustomerActivity, signal_of
-from streams.model.records import STAGES
+from streams.model.records import STAGES, TriggerReason
 from streams.model.events import AnyInput
 from streams.policy.sections import Policy, Predictive, Threshold
 
 DAY = 86400.0
 ACTIVE = 0
+P_ALIVE_DIGITS = 4  # P(alive) as a trigger states it
+
+
+class EntryCause(NamedTuple):
+    """Why a customer entered a stage (``streams.model.records.Trigger``'s ``reason``), and the
+    churn model's P(alive) then (None: the policy has no predictive model, or they never bought)."""
+
+    reason: TriggerReason
+    p_alive: float | None
+
+
+BY_THRESHOLD = EntryCause("threshold", None)
 
 
 class Lifecycle:
@@ -89,6 +101,17 @@ class Lifecycle:
         earliest = max(entered_at, state.last_purchase) if self._adaptive else entered_at
         return code, due if due > earliest else earliest
 
+    def cause(self, state: CustomerActivity, last_activity: float) -> EntryCause:
+        """Why the customer entered ``state.stage`` at ``state.stage_entered_at`` (just now, with
+        ``state`` as ``entry_after`` found it): predictive when the churn model's time came before
+        the stage's threshold, as it does there."""
+        if self._predictive is None:
+            return BY_THRESHOLD
+        position = self._codes.index(state.stage)
+        predicted = self._predictive.due(state, last_activity) if position < self._predicted_rungs else None
+        by_model = predicted is not None and predicted < last_activity + self._seconds(state, position)
+        return EntryCause("predictive" if by_model else "threshold", self._predictive.p_alive(state, state.stage_entered_at))
+
     def _seconds(self, state: CustomerActivity, position: int) -> float:
         """Inactivity needed to reach the ladder's ``position``-th stage, for this customer."""
         if not self._adaptive:
@@ -132,3 +155,12 @@ class PredictiveTrigger:
             return None
         at = first + crossing * unit
         return at if at > last_activity else None
+
+    def p_alive(self, state: CustomerActivity, at: float) -> float | None:
+        """The customer's P(alive) at ``at``, to ``P_ALIVE_DIGITS`` decimals (None: never bought)."""
+        first = state.bought_first()
+        if first == NEVER:
+            return None
+        unit = self.model.unit_seconds
+        alive = self.model.p_alive(state.purchase_count - 1, (state.last_purchase - first) / unit, (at - first) / unit)
+        return round(alive, P_ALIVE_DIGITS)

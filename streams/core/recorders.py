@@ -18,7 +18,7 @@ from typing import NamedTuple, Protocol, TypeVar
 from msgspec.structs import replace
 
 from streams.core.controls.assignment import Assignment
-from streams.core.lifecycle import DAY
+from streams.core.lifecycle import DAY, EntryCause
 from streams.core.series import PlannedStep, SendPlan, SentMessage, StepDecision, campaign_of
 from streams.model.activity import NEVER, CustomerActivity
 from streams.model.events import AnyInput, EngagementAction, FeedbackReason, Purchase
@@ -54,8 +54,8 @@ REMOVAL_VALIDITY = 30 * DAY  # how long a sender may still apply an audience rem
 class Recorder(Protocol[R_co]):
     """What the engine calls, at the moment of each decision, with the state as it is then."""
 
-    def trigger(self, customer_id: str, state: CustomerActivity, last_activity: float, group: Assignment) -> R_co:
-        """The customer has just entered ``state.stage``."""
+    def trigger(self, customer_id: str, state: CustomerActivity, last_activity: float, group: Assignment, cause: EntryCause) -> R_co:
+        """The customer has just entered ``state.stage``, for ``cause``."""
         ...
 
     def command(
@@ -111,7 +111,7 @@ class LateEvent(NamedTuple):
     retracted_at: float  # when it was applied (the caller's clock), the moment of the retraction
 
 
-def trigger(customer_id: str, state: CustomerActivity, last_activity: float, group: Assignment) -> Trigger:
+def trigger(customer_id: str, state: CustomerActivity, last_activity: float, group: Assignment, cause: EntryCause) -> Trigger:
     """The record of the customer having just entered ``state.stage`` (at ``state.stage_entered_at``)."""
     stage = trigger_stage(state.stage)
     entered = state.stage_entered_at
@@ -126,6 +126,8 @@ def trigger(customer_id: str, state: CustomerActivity, last_activity: float, gro
         days_inactive=_days_between(last_activity, entered),
         variant=group.variant,
         holdout=group.holdout,
+        reason=cause.reason,
+        p_alive=cause.p_alive,
     )
 
 

@@ -23,6 +23,9 @@ TriggerStage = Literal["reactivation", "winback", "sunset"]
 # The lifecycle in order; ``CustomerActivity.stage`` is an index into STAGES (0: active).
 STAGES: tuple[Stage, ...] = ("active", "reactivation", "winback", "sunset")
 TRIGGER_STAGES: tuple[TriggerStage, ...] = ("reactivation", "winback", "sunset")  # the stages a lapse enters
+# What started a stage: the customer's inactivity reached its threshold, or the policy's predictive
+# trigger brought it forward (the churn model's P(alive) fell below ``predictive.enter_winback_below``).
+TriggerReason = Literal["threshold", "predictive"]
 
 
 def trigger_stage(code: int) -> TriggerStage:
@@ -114,7 +117,12 @@ class Personalisation(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Trigger(msgspec.Struct, frozen=True, kw_only=True):
-    """A customer entered a lapse stage: the audit record of why a campaign started."""
+    """A customer entered a lapse stage: the audit record of why a campaign started.
+
+    ``reason``: ``threshold`` (their inactivity reached the stage's) or ``predictive`` (the
+    policy's predictive trigger started it sooner); ``p_alive``: the churn model's P(alive) at
+    ``fired_at``, given only when the policy has a predictive model and the customer has bought.
+    """
 
     trigger_id: str
     customer_id: Identifier
@@ -126,6 +134,8 @@ class Trigger(msgspec.Struct, frozen=True, kw_only=True):
     days_inactive: Annotated[int, msgspec.Meta(ge=0)]
     variant: ShortText = DEFAULT_VARIANT
     holdout: bool = False
+    reason: TriggerReason = "threshold"
+    p_alive: Annotated[float, msgspec.Meta(ge=0, le=1)] | None = None
 
     @property
     def id(self) -> str:

@@ -57,3 +57,6 @@ async def test_a_customer_enters_winback_when_p_alive_drops(app_settings: Settin
     assert triggers["fading"].stage == "winback" and triggers["fading"].days_inactive == int(crossing - 20)
     assert abs((triggers["fading"].fired_at - (BASE + timedelta(days=crossing))).total_seconds()) < 1
     assert triggers["one-time"].fired_at == NOW  # its fixed 90 days end now
+    # Each trigger, as published, says what started it and the customer's P(alive) then.
+    assert (triggers["fading"].reason, triggers["fading"].p_alive) == ("predictive", 0.3)
+    assert (triggers["one-time"].reason, triggers["one-time"].p_alive) == ("threshold", 1.0)  # alive for sure under BG/NBD

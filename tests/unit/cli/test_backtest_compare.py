@@ -1,11 +1,16 @@
 """``winback backtest --compare``: fixed thresholds against the predictive trigger on the same log."""
 
 import json
+from collections import Counter
+from pathlib import Path
 
 from click.testing import CliRunner
 
+from streams.backtest.run import run_backtest
 from streams.cli import main
+from streams.model.records import Trigger
 
+from tests.support.builders import policy
 from tests.support.churn_history import SHOP, purchase_lines, simulate
 
 THRESHOLDS = """
@@ -53,3 +58,21 @@ def test_the_table_names_both_policies(tmp_path):
     assert result.exit_code == 0, result.output
     assert "thresholds.yaml" in result.output and "predictive.yaml" in result.output
     assert "winback: lift vs holdout" in result.output and " pts " in result.output
+
+
+def test_the_entries_the_predictive_trigger_started_are_counted_as_the_trigger_records_say(tmp_path):
+    history, thresholds, predictive = _files(tmp_path)
+    lines = Path(history).read_bytes().splitlines()
+    triggers: list[Trigger] = []
+    full = run_backtest(lines, policy(PREDICTIVE), on_record=lambda _, record: triggers.append(record) if isinstance(record, Trigger) else None)
+    counted = run_backtest(lines, policy(PREDICTIVE)).as_dict()["predictive_triggers"]
+    by_model = Counter(trigger.stage for trigger in triggers if trigger.reason == "predictive")
+    assert counted == full.as_dict()["predictive_triggers"] == {"reactivation": by_model["reactivation"], "winback": by_model["winback"], "sunset": 0}
+    assert by_model["winback"] > 0 and all(trigger.p_alive is not None for trigger in triggers)
+    assert run_backtest(lines, policy(THRESHOLDS)).as_dict()["predictive_triggers"] == {"reactivation": 0, "winback": 0, "sunset": 0}
+    result = CliRunner().invoke(main, ["backtest", history, "--policy", thresholds, "--compare", predictive, "--format", "json"])
+    figures = {figure["figure"]: (figure["baseline"], figure["compared"]) for figure in json.loads(result.output)["comparison"]}
+    assert figures["entries the predictive trigger started"] == (0, sum(by_model.values()))
+    table = " ".join(CliRunner().invoke(main, ["backtest", history, "--policy", predictive]).output.split())  # titles wrap
+    assert "Of those, started by the predictive trigger" in table
+    assert "predictive trigger" not in CliRunner().invoke(main, ["backtest", history, "--policy", thresholds]).output

@@ -79,3 +79,30 @@ def _without_first_purchase(state: CustomerActivity) -> bytes:
     kept = CustomerActivity.__struct_fields__.index("first_purchase")
     assert fields[kept] == moment(0)
     return msgspec.msgpack.encode(fields[:kept])
+
+
+def causes(text: str, events, until_day: float) -> list[tuple[str, str, float | None]]:
+    """(stage, reason, P(alive)) of each trigger."""
+    return [(trigger.stage, trigger.reason, trigger.p_alive) for trigger in run_engine(policy(text), events, until=when(until_day)).triggers()]
+
+
+def test_a_trigger_says_whether_the_predictive_trigger_fired_it_and_p_alive_then():
+    crossing = SHOP.below_at(2, 20.0, 0.3)
+    assert crossing is not None
+    assert causes(predictive(0.3), BUYER, 400) == [
+        ("reactivation", "threshold", round(SHOP.p_alive(2, 20.0, 50.0), 4)),
+        ("winback", "predictive", 0.3),  # at the crossing
+        ("sunset", "threshold", round(SHOP.p_alive(2, 20.0, 385.0), 4)),
+    ]
+    # Both stages brought forward at once, by the model.
+    early = SHOP.below_at(2, 20.0, 0.5)
+    assert early is not None
+    assert causes(predictive(0.5), BUYER, 200) == [("reactivation", "predictive", 0.5), ("winback", "predictive", 0.5)]
+
+
+def test_without_a_predictive_model_every_trigger_is_by_threshold_and_states_no_p_alive():
+    assert causes(LADDER, BUYER, 400) == [("reactivation", "threshold", None), ("winback", "threshold", None), ("sunset", "threshold", None)]
+
+
+def test_a_one_time_buyer_is_alive_for_sure_under_the_model():
+    assert causes(predictive(0.3), [purchase(0)], 200) == [("reactivation", "threshold", 1.0), ("winback", "threshold", 1.0)]
