@@ -116,7 +116,7 @@ class Engine:
         self.recorder = recorder
         self.attribution = Attributor(policy, self.series, recorder)
         self.delivery = Delivery(policy, self.series, self.attribution, recorder)
-        self.retractor = Retractor(policy, self.lifecycle, self.series, self.attribution, recorder)
+        self.retractor = Retractor(policy, self.lifecycle, self.series, self.attribution, recorder, self.catch_up)
 
     def apply(self, customer_id: str, state: CustomerActivity | None, event: AnyInput) -> Result:
         """Fire what is due before the event, then fold the event in."""

@@ -14,12 +14,30 @@ before folding it in.  It retracts when all of these hold:
 
 Retracting: a cancel command for every step of the current series not sent yet (the same
 command ids as the sends would have had, so senders drop them; none for the campaign's holdout,
-whose steps are never commands), the outcome ``retracted``
-naming the trigger, the late event and the messages sent since it (sent in error: they cannot
-be unsent), and the customer is put back as the event found them: ``active`` from its time, in
-a new episode, so the stages re-derived from it (the engine fires them as they come due, also
-in the past) get ids of their own, never the retracted ones'.  Only the latest trigger's
-series is cancelled: an earlier stage of the same lapse ended its series when the latest began.
+whose steps are never commands), the outcome ``retracted`` for every trigger of the lapse fired
+at or after the late event (the latest, and the earlier stages' the event would have kept the
+customer out of too), each naming the late event and the messages sent since it (sent in error:
+they cannot be unsent), and the customer is put back as the event found them: ``active`` from
+its time, in a new episode, so the stages re-derived from it (the engine fires them as they
+come due, also in the past) get ids of their own, never the retracted ones'.
+
+* Only the latest trigger's series is cancelled: an earlier stage of the same lapse ended its
+  series when the latest began.
+* The earlier stages' entry times are derived again from the customer's last activity, as the
+  lifecycle dated them.  When that no longer ends at the current stage's entry (a purchase
+  that is not activity changed the cadence since, or the policy changed), only the latest
+  trigger is retracted.
+* Catching up ``all``, every stage entered fired its trigger.  Catching up ``latest``, a stage
+  may have been passed over without one, which the state does not record (a byte per customer
+  would): an earlier stage counts as triggered only when a message of its series went out in
+  this lapse (one the state remembers), which only a stage not passed over sends.  Another
+  earlier trigger stands unretracted, rather than a retraction naming a trigger never published.
+* Each retraction lists the messages of its own stage as sent in error; the earliest also those
+  of stages whose triggers stand (sent after the late event, before the lapse it ended).  Only
+  the messages the state remembers are listed: the latest ``MAX_MESSAGES`` (4) within the
+  attribution window (``streams.core.attribution``).  A lapse that sent more since the late
+  event lists its latest four; the commands topic has the others (same episode, sent after
+  ``late_event_at``).
 """
 
 from __future__ import annotations
@@ -32,16 +50,20 @@ from streams.core.attribution import Attributor
 from streams.core.lifecycle import ACTIVE, DAY, Lifecycle
 from streams.core.recorders import LateEvent, Recorder
 from streams.core.series import Series, StepDecision
-from streams.model.activity import NEVER, SIGNAL_FIELDS, CustomerActivity, signal_of
+from streams.model.activity import NEVER, SENT_EPISODE, SENT_STAGE, SIGNAL_FIELDS, CustomerActivity, signal_of
 from streams.model.events import AnyInput
-from streams.policy.sections import Policy
+from streams.policy.sections import CatchUp, Policy
 
 
 class Retractor:
-    """A policy's ``late_events`` rule (``within``: seconds; None: never retract)."""
+    """A policy's ``late_events`` rule (``within``: seconds; None: never retract), for an engine
+    that catches up as ``catch_up`` says."""
 
-    def __init__(self, policy: Policy, lifecycle: Lifecycle, series: Series, attribution: Attributor, recorder: Recorder[Any]) -> None:
+    def __init__(
+        self, policy: Policy, lifecycle: Lifecycle, series: Series, attribution: Attributor, recorder: Recorder[Any], catch_up: CatchUp
+    ) -> None:
         late_events = policy.late_events
+        self.every_entry_triggers = catch_up == "all"
         self.within = late_events.retract_within_days * DAY if late_events is not None else None
         self.lifecycle = lifecycle
         self.series = series
@@ -67,7 +89,8 @@ class Retractor:
         return self.lifecycle.stage_at(in_time, state.stage_entered_at) != state.stage
 
     def _retracted(self, customer_id: str, state: CustomerActivity, late: LateEvent) -> list[Any]:
-        """Cancel the unsent steps, record the retraction, and put the customer back."""
+        """Cancel the unsent steps, record the retraction of each trigger of the lapse from the
+        late event on (oldest first), and put the customer back."""
         group = self.series.assignment(customer_id, state.stage)
         entered = state.stage_entered_at
         unsent = () if group.holdout else self.series.remaining(state)  # the holdout's steps are never commands
@@ -75,10 +98,36 @@ class Retractor:
             self.recorder.cancel(StepDecision(customer_id, state, step, entered + step.after, late.retracted_at, group.variant), late.at)
             for step in unsent
         ]
+        withdrawn = [*self._earlier_triggers(state, late.at), state]
         sent = self.attribution.sent_since(customer_id, state, late.at)
-        records.append(self.recorder.retraction(customer_id, state, late, group, [step.index for step in unsent], sent))
+        for trigger in withdrawn:  # the earliest also lists the messages of stages whose triggers stand
+            own = [message for message in sent if max(message.stage, withdrawn[0].stage) == trigger.stage]
+            cancelled = [step.index for step in unsent] if trigger is state else []
+            records.append(self.recorder.retraction(customer_id, trigger, late, self.series.assignment(customer_id, trigger.stage), cancelled, own))
         _restore(state, late.at)
         return records
+
+    def _earlier_triggers(self, state: CustomerActivity, since: float) -> list[CustomerActivity]:
+        """The customer as each earlier trigger of the current lapse fired at or after ``since``
+        found them (in stage and entry time; oldest first): the lapse's entries as the lifecycle
+        dates them from the last activity, if they still lead to the current stage's entry; none
+        otherwise.  Left out: a stage that may have been passed over without a trigger."""
+        last_activity = self.lifecycle.last_activity(state)
+        entries: list[tuple[int, float]] = []
+        entry = self.lifecycle.entry_after(state, ACTIVE, NEVER, last_activity)
+        while entry is not None and entry[0] < state.stage:
+            entries.append(entry)
+            entry = self.lifecycle.entry_after(state, entry[0], entry[1], last_activity)
+        if entry != (state.stage, state.stage_entered_at):
+            return []
+        return [replace(state, stage=stage, stage_entered_at=at) for stage, at in entries if at >= since and self._triggered(state, stage)]
+
+    def _triggered(self, state: CustomerActivity, stage: int) -> bool:
+        """Whether the current lapse's entry of ``stage`` fired a trigger (certain when catching up
+        ``all``; else only if a message of its series is remembered)."""
+        return self.every_entry_triggers or any(
+            message[SENT_STAGE] == stage and message[SENT_EPISODE] == state.episode for message in state.messages
+        )
 
 
 def _restore(state: CustomerActivity, at: float) -> None:

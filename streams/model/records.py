@@ -322,9 +322,12 @@ class Retraction(msgspec.Struct, frozen=True, kw_only=True):
     """The outcome ``retracted``: a trigger withdrawn because an event that would have prevented
     it (a purchase made before the win-back mail but ingested after it) arrived after it fired.
 
-    On the outcomes topic.  ``cancelled``: the command ids of the series' steps not sent yet,
-    each also published as a cancel command on its channel's topic; ``sent_in_error``: the
-    messages that had gone out since the late event.  The customer is back in
+    On the outcomes topic, one per trigger withdrawn: every trigger of the lapse fired after the
+    late event.  ``cancelled``: the command ids of the series' steps not sent yet (the latest
+    trigger's), each also published as a cancel command on its channel's topic;
+    ``sent_in_error``: the messages of its stage that had gone out since the late event (the
+    earliest retraction's also those of stages whose triggers stand), as many as the worker
+    remembers: the latest four within the attribution window.  The customer is back in
     ``restored_stage`` from the late event's time, in a new episode.
     """
 

@@ -9,10 +9,12 @@ threshold may differ) and every late event is within ``retract_within_days``.
 
 from __future__ import annotations
 
+import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.backtest.run import run_backtest
+from streams.model.records import Retraction
 
 from tests.support.builders import email, line, login, policy, purchase
 from tests.support.policies import SMALL
@@ -47,20 +49,27 @@ def test_a_shuffled_log_in_arrival_order_ends_in_the_ordered_logs_stages(log, ra
     shuffled = lines[:]
     random.shuffle(shuffled)
     ordered = run_backtest(lines, RETRACTING, now=1e10)
-    arrived = run_backtest(shuffled, RETRACTING, order="arrival", now=1e10)
+    retractions: list[Retraction] = []
+    arrived = run_backtest(
+        shuffled, RETRACTING, order="arrival", now=1e10,
+        on_record=lambda _, record: retractions.append(record) if isinstance(record, Retraction) else None,
+    )
     assert arrived.stages == ordered.stages
     assert arrived.until == ordered.until
-    # Each retraction is a late activity event's; what it counts as sent in error was sent.
-    assert arrived.retractions <= late_activity(shuffled)
+    # Each retraction is a late activity event's, one per trigger it withdraws (a late event may
+    # withdraw every trigger of a lapse); what it counts as sent in error was sent.
+    assert {retraction.late_event_id for retraction in retractions} <= late_activity(shuffled)
+    assert len({retraction.trigger_id for retraction in retractions}) == len(retractions) == arrived.retractions
     assert arrived.sent_in_error <= sum(arrived.commands.values())
 
 
-def late_activity(lines: list[bytes]) -> int:
-    """How many purchases and logins arrive after a line dated later."""
-    latest, late = "", 0
+def late_activity(lines: list[bytes]) -> set[str]:
+    """The event ids of the purchases and logins that arrive after a line dated later."""
+    latest, late = "", set()
     for text in lines:
         at = text.split(b'"occurred_at":"')[1].decode()
-        late += at < latest and b'"type":"email"' not in text
+        if at < latest and b'"type":"email"' not in text:
+            late.add(msgspec.json.decode(text)["event_id"])
         latest = max(latest, at)
     return late
 

@@ -134,3 +134,65 @@ def test_messages_of_an_earlier_stage_sent_after_the_late_event_are_sent_in_erro
         ("reactivation", 1, "push"), ("winback", 0, "email")
     ]
     assert retraction.sent_in_error[0].command_id == command_id("c1", "reactivation", 1, 0)
+
+
+def retractions(records: list) -> list[Retraction]:
+    return [record for record in records if isinstance(record, Retraction)]
+
+
+def test_a_late_purchase_before_the_first_stage_retracts_every_trigger_of_the_lapse():
+    winback = engine(SMALL + "late_events: {retract_within_days: 30}\n")
+    state = in_winback(winback)
+    records = late(winback, state, purchase(3), arrived=16)  # before reactivation (day 5): the customer never lapsed
+    reactivation, offer = retractions(records)
+    assert [(retraction.stage, retraction.trigger_id, retraction.fired_at.timestamp()) for retraction in (reactivation, offer)] == [
+        ("reactivation", trigger_id("c1", "reactivation", 0), moment(5)),
+        ("winback", trigger_id("c1", "winback", 0), moment(15)),
+    ]
+    assert reactivation.retraction_id != offer.retraction_id and reactivation.late_event_at == offer.late_event_at
+    # Only the latest series had steps left to cancel; each retraction lists its own stage's messages.
+    assert (reactivation.cancelled, offer.cancelled) == ([], [command_id("c1", "winback", 1, 0)])
+    assert [(sent.campaign, sent.step) for sent in reactivation.sent_in_error] == [("reactivation", 0), ("reactivation", 1)]
+    assert [(sent.campaign, sent.step) for sent in offer.sent_in_error] == [("winback", 0)]
+    # Back to active from the purchase: reactivation comes again 5 days after it, in a new episode.
+    assert (state.stage, state.stage_entered_at, state.episode) == (0, moment(3), 1)
+    (again,) = [record for record in winback.advance("c1", state, moment(9)).records if isinstance(record, Trigger)]
+    assert (again.stage, again.episode, again.fired_at.timestamp()) == ("reactivation", 1, moment(8))
+
+
+def test_catching_up_latest_an_earlier_stage_is_retracted_only_if_its_series_shows_it_fired():
+    caught_up = engine(SMALL + "late_events: {retract_within_days: 30}\ncatch_up: latest\n")
+    state = caught_up.apply("c1", None, purchase(0)).state
+    fired = caught_up.advance("c1", state, moment(16)).records  # one tick past both entries: reactivation passed over
+    assert [record.stage for record in fired if isinstance(record, Trigger)] == ["winback"]
+    (retraction,) = retractions(late(caught_up, state, purchase(3), arrived=16))  # none for a trigger never published
+    assert retraction.stage == "winback"
+    # Ticking through the lapse, reactivation fired and mailed: both are retracted.
+    state = caught_up.apply("c2", None, purchase(0)).state
+    ticks = [record for day in range(1, 17) for record in caught_up.advance("c2", state, moment(day)).records]
+    assert [record.stage for record in ticks if isinstance(record, Trigger)] == ["reactivation", "winback"]
+    found = retractions(list(caught_up.apply_at("c2", state, purchase(3, "c2"), moment(3), applied_at=moment(16)).records))
+    assert [retraction.stage for retraction in found] == ["reactivation", "winback"]
+
+
+def test_when_the_earlier_entries_no_longer_lead_to_the_current_one_only_the_latest_is_retracted():
+    """The lapse began under a policy whose winback came a day earlier: the dates derived again do
+    not end at the winback trigger, so they are not trusted with the earlier trigger's id."""
+    state = in_winback(engine(SMALL.replace("winback: 15", "winback: 14") + "late_events: {retract_within_days: 30}\n"))
+    (retraction,) = retractions(late(engine(SMALL + "late_events: {retract_within_days: 30}\n"), state, purchase(3), arrived=16))
+    assert (retraction.stage, retraction.fired_at.timestamp()) == ("winback", moment(14))
+
+
+def test_sent_in_error_lists_only_the_latest_four_messages_the_state_remembers():
+    three_mails = SMALL.replace(
+        "      - {after_days: 3, channel: push, template: new-in}\n",
+        "      - {after_days: 3, channel: push, template: new-in}\n      - {after_days: 6, channel: email, template: last-call}\n",
+    )
+    winback = engine(three_mails + "late_events: {retract_within_days: 30}\n")
+    state = winback.apply("c1", None, purchase(0)).state
+    sent = [record for record in winback.advance("c1", state, moment(20)).records if isinstance(record, MessageCommand)]
+    assert [(command.campaign, command.step) for command in sent] == [
+        ("reactivation", 0), ("reactivation", 1), ("reactivation", 2), ("winback", 0), ("winback", 1)
+    ]
+    listed = [sent for retraction in retractions(late(winback, state, purchase(3), arrived=20)) for sent in retraction.sent_in_error]
+    assert [(message.campaign, message.step) for message in listed] == [("reactivation", 1), ("reactivation", 2), ("winback", 0), ("winback", 1)]
