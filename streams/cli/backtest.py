@@ -103,8 +103,8 @@ def backtest(
     per second; stdout keeps only the report.
 
     With --order arrival the lines are replayed as a stream receives them, in one process: a
-    line dated before the latest time read so far is late, and retracts a trigger it would have
-    prevented under the policy's late_events.
+    line dated before the latest time read so far is late, and retracts the triggers it would
+    have prevented under the policy's late_events (every one of the lapse fired after it).
 
     With --compare, the same file is replayed under both policies (--policy first) and the
     figures that tell them apart are printed side by side: e.g. fixed thresholds against the
