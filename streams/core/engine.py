@@ -290,24 +290,28 @@ class Engine:
             elif step is None:
                 records.extend(self._enter(customer_id, state, stage, due, last_activity))
             else:
-                records.extend(self.delivery.step(customer_id, state, step, due, last_activity))
+                self.delivery.step(self.delivery.run(customer_id, state), state, step, due, last_activity, records)
 
     def _fire_all(
         self, customer_id: str, state: CustomerActivity, limit: float, inclusive: bool, records: list[Record], last_activity: float
     ) -> None:
         """``_fire`` catching up ``all``: each stage's steps in turn up to its next entry, then the
         entry.  The next entry moves only when a stage is entered, so it is found once a stage
-        rather than once a step (a lapsed customer's series is most of a sparse log's work)."""
-        next_entry, next_step, deliver = self.lifecycle.next_entry, self.series.next_step, self.delivery.step
+        rather than once a step, and what the steps of a stage share (``Delivery.run``) is
+        derived once too (a lapsed customer's series is most of a sparse log's work)."""
+        next_entry, next_step, delivery = self.lifecycle.next_entry, self.series.next_step, self.delivery
         while True:
             entry = next_entry(state, last_activity)
+            run = None
             while (step := next_step(state)) is not None:
                 due = state.deferred_to if state.deferred_to != NEVER else state.stage_entered_at + step.after
                 if entry is not None and due >= entry[1]:
                     break  # the stage first on a tie: entering it ends this series
                 if not _by(due, limit, inclusive):
                     return
-                records.extend(deliver(customer_id, state, step, due, last_activity))
+                if run is None:
+                    run = delivery.run(customer_id, state)
+                delivery.step(run, state, step, due, last_activity, records)
             if entry is None or not _by(entry[1], limit, inclusive):
                 return
             records.extend(self._enter(customer_id, state, entry[0], entry[1], last_activity))
