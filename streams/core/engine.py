@@ -170,11 +170,13 @@ class Engine:
             by_id = [event for event in events if event.__class__ is not Profile]
             none_redelivered = not any(event.__class__ is Erasure for event in by_id) and state.see_all(by_id)
         lifecycle, attribution = self.lifecycle, self.attribution
-        last_activity, soonest = lifecycle.last_activity, lifecycle.soonest
+        last_activity, quiet = lifecycle.last_activity, lifecycle.quiet_until
+        predictive = lifecycle.predictive
         habits = self.delivery.send_times
         observe = habits.observe if habits.learning else None  # habits are counted only if some step is timed by them
-        # An active customer lapses no sooner than this: "last" times only move forward.
-        quiet_until = last_activity(state) + soonest
+        # An active customer lapses no sooner than this: "last" times only move forward, and
+        # under a predictive trigger it is found again after each purchase.
+        quiet_until = quiet(state, last_activity(state))
         for index, (event, at) in enumerate(zip(events, times)):
             kind = event.__class__
             position = positions[index] if positions is not None else None
@@ -186,7 +188,7 @@ class Engine:
                 records.append(self._erased(customer_id, state, at))
                 forget_at = max(at, applied_at if applied_at is not None else at) + self.erasure_grace
                 state = CustomerActivity.erased(at, state.applied, forget_at)
-                quiet_until = last_activity(state) + soonest
+                quiet_until = quiet(state, last_activity(state))
                 continue
             if state.erased_at is not None and at <= state.erased_at:
                 continue  # the erased customer's own, arriving late
@@ -206,7 +208,7 @@ class Engine:
             if state.stage != ACTIVE:
                 self._fire(customer_id, state, at, False, records)
             elif at > quiet_until:
-                quiet_until = last_activity(state) + soonest
+                quiet_until = quiet(state, last_activity(state))
                 if at > quiet_until:
                     self._fire(customer_id, state, at, False, records)
             if state.touch_stage and type(event) is Purchase:
@@ -220,6 +222,8 @@ class Engine:
             if state.stage != ACTIVE and at < state.stage_entered_at:
                 records.extend(self.retractor.retract(customer_id, state, event, at, applied_at))
             state.record(event, at)
+            if predictive and kind is Purchase:
+                quiet_until = quiet(state, last_activity(state))
             if observe is not None:
                 observe(state, event, at)
             if state.stage != ACTIVE and at >= state.stage_entered_at and lifecycle.is_activity(event):
