@@ -46,6 +46,7 @@ class Delivery:
         self.capped = bool(self.caps)  # some cap applies to some message
         self.defer_when_capped = policy.caps.when_capped == "defer"
         self.channels = ChannelBook(policy.channels)
+        self.audience_channels = frozenset(channel for channel in self.channels.codes if self.channels.is_audience(channel))
         self.quiet_hours = QuietWindow(policy.quiet_hours, self.channels)
         self.reachability = Reachability(policy.channels)
         self.tiers = ValueTiers(policy.tiers)
@@ -74,7 +75,8 @@ class Delivery:
             records.append(self._skip(run, state, step, planned, at, reason, "skipped"))
             return
         timed = self.send_times.target(state, planned, at, step.expires_after) if run.habitual else at
-        send_at, held_by = self._send_time(state, timed, channel)
+        code = self.channels.codes[channel]
+        send_at, held_by = self._send_time(state, timed, code)
         if held_by is None and timed > at:
             held_by = "send_time"
         if held_by == "capped" and not self.defer_when_capped:
@@ -91,11 +93,10 @@ class Delivery:
             return
         plan = SendPlan(planned, at, channel, group, run.tier, self.channels.payloads[channel])
         records.append(self.recorder.command(run.customer_id, state, step, last_activity, plan))
-        code = self.channels.code(channel)
         if self.capped:
             self.caps.record(state.sends, at, code, state.stage)
         self.attribution.remember_message(state, step, channel, run.tier, at)
-        if self.channels.is_audience(channel) and all(joined[0] != code for joined in state.audiences):
+        if channel in self.audience_channels and all(joined[0] != code for joined in state.audiences):
             state.audiences.append([code, state.stage, step.index, state.episode])
         self._settle(state, at, sent=True)
         if reason is not None:
@@ -147,15 +148,14 @@ class Delivery:
         state.audiences = []
         return records
 
-    def _send_time(self, state: CustomerActivity, at: float, channel: str) -> tuple[float, SkipReason | None]:
-        """When a message on ``channel`` may go out, and what holds it back (None: nothing).
+    def _send_time(self, state: CustomerActivity, at: float, code: int) -> tuple[float, SkipReason | None]:
+        """When a message on the channel of ``code`` may go out, and what holds it back (None: nothing).
 
         Caps only loosen as time passes, so moving out of quiet hours after the caps keeps
         them satisfied: two steps reach a time both allow.
         """
-        bit = self.channels.code(channel)
-        uncapped = self.caps.allowed_from(state.sends, at, bit, state.stage) if self.capped else at
-        send_at = self.quiet_hours.next_allowed(uncapped, state.time_zone, bit)
+        uncapped = self.caps.allowed_from(state.sends, at, code, state.stage) if self.capped else at
+        send_at = self.quiet_hours.next_allowed(uncapped, state.time_zone, code) if self.quiet_hours.channels & code else uncapped
         if uncapped > at:
             return send_at, "capped"
         return send_at, "quiet_hours" if send_at > at else None

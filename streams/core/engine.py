@@ -303,15 +303,17 @@ class Engine:
         entry.  The next entry moves only when a stage is entered, so it is found once a stage
         rather than once a step, and what the steps of a stage share (``Delivery.run``) is
         derived once too (a lapsed customer's series is most of a sparse log's work)."""
-        next_entry, next_step, delivery = self.lifecycle.next_entry, self.series.next_step, self.delivery
+        next_entry, steps_of, delivery = self.lifecycle.next_entry, self.series.steps, self.delivery
         while True:
             entry = next_entry(state, last_activity)
             run = None
-            while (step := next_step(state)) is not None:
+            steps = steps_of(state.stage)
+            while state.step < len(steps):
+                step = steps[state.step]
                 due = state.deferred_to if state.deferred_to != NEVER else state.stage_entered_at + step.after
                 if entry is not None and due >= entry[1]:
                     break  # the stage first on a tie: entering it ends this series
-                if not _by(due, limit, inclusive):
+                if due > limit or (due == limit and not inclusive):  # not ``_by``: a call a step costs
                     return
                 if run is None:
                     run = delivery.run(customer_id, state)
