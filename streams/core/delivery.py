@@ -1,7 +1,9 @@
 """Delivering one due step: holdout, consent and fallback, frequency caps, quiet hours, expiry.
 
-The engine calls ``Delivery.step`` when a step of the customer's series is due.  The answer is
-the records to publish, and the state is moved on: the step pointer advances when the step
+The engine calls ``Delivery.step`` when a step of the customer's series is due, with what the
+series' steps share until the customer's next event, derived once (``Delivery.run``: a lapsed
+customer's whole series is decided between two events, or after their last one, in one pass).
+The answer is the records to publish, and the state is moved on: the step pointer advances when the step
 is settled (sent, held out or skipped), or ``deferred_to`` is set when a cap or quiet hours
 hold it back, so the scheduler comes back for it then.  Deferring inside the engine, rather
 than publishing a command with a later ``send_after``, keeps a deferred step cancellable:
@@ -184,8 +186,6 @@ class SeriesRun:
     habits, and where each planned channel goes (consent, reachability and fallback change
     only with events).  The engine makes one a stage per catch-up, so a lapsed customer's
     steps are decided without deriving these again for every step."""
-
-    __slots__ = ("customer_id", "group", "tier", "habitual", "_choices")
 
     def __init__(self, customer_id: str, group: Assignment, tier: str | None, habitual: bool) -> None:
         self.customer_id = customer_id
