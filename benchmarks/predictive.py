@@ -1,10 +1,11 @@
 """What the predictive trigger costs: the model fit's time, and the backtest's speed with and
 without the trigger, side by side, on one generated shop log.
 
-The predictive trigger turns off the engine's fast path for active customers (no customer is
-known to stay active for a minimum time any more: P(alive) may cross the threshold at any
-moment), so each event asks when the customer is next due.  This prints that cost as a ratio
-of events per second, and how long fitting the model on the same log takes.
+The predictive trigger narrows the engine's fast path for active customers: the customer is
+known to stay active until the sooner of the first threshold and the predicted drop of P(alive),
+which each purchase may bring forward, so it is solved for again after every purchase
+(``Lifecycle.quiet_until``).  This prints that cost as a ratio of events per second, and how
+long fitting the model on the same log takes.
 
     python benchmarks/predictive.py [--customers 20000] [--days 365] [--threshold 0.3]
 """

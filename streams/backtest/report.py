@@ -138,7 +138,7 @@ class Report:
         }
 
     def _count_lapse(self, record: Trigger | Lapse) -> None:
-        self.kpis.add(record)
+        self.kpis.add_lapse(record)
         self.triggers[record.stage] += 1
         if record.reason == "predictive":
             self.predictive_triggers[record.stage] += 1
@@ -153,7 +153,7 @@ class Report:
             self._count_message(record)
 
     def _count_message(self, record: MessageCommand | Sent) -> None:
-        self.kpis.add(record)
+        self.kpis.add_message(record)
         self.commands[record.channel] += 1
         self._group(record.campaign, record.variant, False).commands += 1
 
@@ -165,19 +165,19 @@ class Report:
         self.skip_actions[record.action] += 1
 
     def _count_conversion(self, record: Outcome | Converted) -> None:
-        self.kpis.add(record)
+        self.kpis.add_conversion(record)
         group = self._group(record.campaign, record.variant, record.holdout)
         group.conversions += 1
         group.revenue += record.revenue
 
     def _count_engagement(self, record: Engagement | Engaged) -> None:
-        self.kpis.add(record)
+        self.kpis.add_engagement(record)
 
     def _count_erasure(self, record: Erased) -> None:
         self.erasures += 1
 
     def _count_retraction(self, record: Retraction | Retracted) -> None:
-        self.kpis.add(record)
+        self.kpis.add_retraction(record)
         self.retractions += 1
         self.sent_in_error += len(record.sent_in_error)
 

@@ -67,10 +67,11 @@ class Attributor:
         """``step`` of the current campaign was sent on ``channel`` at ``at``: keep it for
         crediting, forgetting messages older than the window and beyond ``MAX_MESSAGES``."""
         horizon = at - self.window
-        kept = [message for message in state.messages if message[SENT_AT] >= horizon][-(MAX_MESSAGES - 1) :]
+        kept = state.messages
+        if len(kept) >= MAX_MESSAGES or _any_before(kept, horizon):
+            kept = state.messages = [message for message in kept if message[SENT_AT] >= horizon][-(MAX_MESSAGES - 1) :]
         tier_code = self.tiers.index(tier) + 1 if tier is not None else 0
         kept.append([int(at), state.stage, step.index, state.episode, self.channels.code(channel), tier_code, 0])
-        state.messages = kept
 
     def engagement(self, customer_id: str, state: CustomerActivity, event: EmailEngagement | Feedback, at: float) -> Any:
         """The recorded engagement if ``event`` is about a remembered message, within the window
@@ -130,3 +131,11 @@ class Attributor:
         tier = self.tiers[message[SENT_TIER] - 1] if 0 < message[SENT_TIER] <= len(self.tiers) else None
         variant = self.series.assignment(customer_id, stage).variant
         return SentMessage(stage, message[SENT_EPISODE], step, channel, tier, float(message[SENT_AT]), variant)
+
+
+def _any_before(messages: list[list[int]], horizon: float) -> bool:
+    """Whether any of ``messages`` was sent before ``horizon`` (a loop: there are at most a few)."""
+    for message in messages:
+        if message[SENT_AT] < horizon:
+            return True
+    return False

@@ -1,7 +1,9 @@
 """Delivering one due step: holdout, consent and fallback, frequency caps, quiet hours, expiry.
 
-The engine calls ``Delivery.step`` when a step of the customer's series is due.  The answer is
-the records to publish, and the state is moved on: the step pointer advances when the step
+The engine calls ``Delivery.step`` when a step of the customer's series is due, with what the
+series' steps share until the customer's next event, derived once (``Delivery.run``: a lapsed
+customer's whole series is decided between two events, or after their last one, in one pass).
+The answer is the records to publish, and the state is moved on: the step pointer advances when the step
 is settled (sent, held out or skipped), or ``deferred_to`` is set when a cap or quiet hours
 hold it back, so the scheduler comes back for it then.  Deferring inside the engine, rather
 than publishing a command with a later ``send_after``, keeps a deferred step cancellable:
@@ -24,13 +26,14 @@ import msgspec
 
 from streams.model.activity import NEVER, CustomerActivity
 from streams.core.attribution import Attributor
+from streams.core.controls.assignment import Assignment
 from streams.core.series import PlannedStep, SendPlan, SentMessage, Series, StepDecision
 from streams.core.controls.caps import FrequencyCaps
 from streams.core.controls.channel_book import ChannelBook
-from streams.model.records import Audience, SkipReason
+from streams.model.records import Audience, SkipAction, SkipReason
 from streams.policy.sections import Policy
 from streams.core.controls.quiet_hours import QuietWindow
-from streams.core.controls.reachability import Reachability
+from streams.core.controls.reachability import ChannelChoice, Reachability
 from streams.core.controls.send_time import SendTimes
 from streams.core.controls.tiers import ValueTiers
 from streams.core.recorders import Recorder
@@ -42,53 +45,80 @@ class Delivery:
         self.attribution = attribution
         self.recorder = recorder
         self.caps = FrequencyCaps(policy)
+        self.capped = bool(self.caps)  # some cap applies to some message
         self.defer_when_capped = policy.caps.when_capped == "defer"
         self.channels = ChannelBook(policy.channels)
+        self.audience_channels = frozenset(channel for channel in self.channels.codes if self.channels.is_audience(channel))
         self.quiet_hours = QuietWindow(policy.quiet_hours, self.channels)
         self.reachability = Reachability(policy.channels)
         self.tiers = ValueTiers(policy.tiers)
         self.send_times = SendTimes(policy)
 
-    def step(
-        self, customer_id: str, state: CustomerActivity, step: PlannedStep, at: float, last_activity: float
-    ) -> list[Any]:
-        """Settle or defer ``step``, due at ``at`` (its planned time, or the time it was deferred to): its records."""
-        planned = state.stage_entered_at + step.after
+    def run(self, customer_id: str, state: CustomerActivity) -> SeriesRun:
+        """What holds for every step of the customer's current series until their next event."""
         group = self.series.assignment(customer_id, state.stage)
-        decided = StepDecision(customer_id, state, step, planned, at, group.variant)
-        skip = self.recorder.skip
+        return SeriesRun(customer_id, group, self.tiers.of(state), self.send_times.habitual(state.stage, group.variant))
+
+    def step(
+        self, run: SeriesRun, state: CustomerActivity, step: PlannedStep, at: float, last_activity: float, records: list[Any]
+    ) -> None:
+        """Settle or defer ``step``, due at ``at`` (its planned time, or the time it was deferred
+        to), onto ``records``; ``run``: made for this series since the customer's latest event."""
+        planned = state.stage_entered_at + step.after
+        group = run.group
         if group.holdout:
             self._settle(state, at, sent=True)
-            return [skip(decided, "holdout", "held_out", step.channel)]
-        channel, reason = self.reachability.choose(state, step.channel)
+            records.append(self._skip(run, state, step, planned, at, "holdout", "held_out", step.channel))
+            return
+        channel, reason = run.channel(self.reachability, state, step.channel)
         if channel is None:
             assert reason is not None  # a step that goes nowhere always says why
             self._settle(state, at, sent=False)
-            return [skip(decided, reason, "skipped")]
-        timed = self.send_times.target(state, group.variant, planned, at, step.expires_after)
-        send_at, held_by = self._send_time(state, timed, channel)
+            records.append(self._skip(run, state, step, planned, at, reason, "skipped"))
+            return
+        timed = self.send_times.target(state, planned, at, step.expires_after) if run.habitual else at
+        code = self.channels.codes[channel]
+        send_at, held_by = self._send_time(state, timed, code)
         if held_by is None and timed > at:
             held_by = "send_time"
         if held_by == "capped" and not self.defer_when_capped:
             self._settle(state, at, sent=False)
-            return [skip(decided, "capped", "skipped", channel)]
+            records.append(self._skip(run, state, step, planned, at, "capped", "skipped", channel))
+            return
         if send_at > planned + step.expires_after:
             self._settle(state, at, sent=False)
-            return [skip(decided, "expired", "skipped", channel)]
+            records.append(self._skip(run, state, step, planned, at, "expired", "skipped", channel))
+            return
         if held_by is not None:
             state.deferred_to = send_at
-            return [skip(decided, held_by, "deferred", channel, send_at)]
-        plan = SendPlan(planned, at, channel, group, self.tiers.of(state), self.channels.payloads[channel])
-        records = [self.recorder.command(customer_id, state, step, last_activity, plan)]
-        code = self.channels.code(channel)
-        self.caps.record(state.sends, at, code, state.stage)
-        self.attribution.remember_message(state, step, channel, plan.tier, at)
-        if self.channels.is_audience(channel) and all(joined[0] != code for joined in state.audiences):
+            records.append(self._skip(run, state, step, planned, at, held_by, "deferred", channel, send_at))
+            return
+        plan = SendPlan(planned, at, channel, group, run.tier, self.channels.payloads[channel])
+        records.append(self.recorder.command(run.customer_id, state, step, last_activity, plan))
+        if self.capped:
+            self.caps.record(state.sends, at, code, state.stage)
+        self.attribution.remember_message(state, step, channel, run.tier, at)
+        if channel in self.audience_channels and all(joined[0] != code for joined in state.audiences):
             state.audiences.append([code, state.stage, step.index, state.episode])
         self._settle(state, at, sent=True)
         if reason is not None:
-            records.append(skip(decided, reason, "fallback", channel))
-        return records
+            records.append(self._skip(run, state, step, planned, at, reason, "fallback", channel))
+
+    def _skip(
+        self,
+        run: SeriesRun,
+        state: CustomerActivity,
+        step: PlannedStep,
+        planned: float,
+        at: float,
+        reason: SkipReason,
+        action: SkipAction,
+        channel: str | None = None,
+        deferred_to: float | None = None,
+    ) -> Any:
+        """The record of ``step``, planned at ``planned``, not going out as planned at ``at``."""
+        decided = StepDecision(run.customer_id, state, step, planned, at, run.group.variant)
+        return self.recorder.skip(decided, reason, action, channel, deferred_to)
 
     def catch_up(self, customer_id: str, state: CustomerActivity, step: PlannedStep, at: float) -> Any:
         """``step``, due at ``at``, passed while nobody was looking and is not sent: its skip."""
@@ -120,15 +150,14 @@ class Delivery:
         state.audiences = []
         return records
 
-    def _send_time(self, state: CustomerActivity, at: float, channel: str) -> tuple[float, SkipReason | None]:
-        """When a message on ``channel`` may go out, and what holds it back (None: nothing).
+    def _send_time(self, state: CustomerActivity, at: float, code: int) -> tuple[float, SkipReason | None]:
+        """When a message on the channel of ``code`` may go out, and what holds it back (None: nothing).
 
         Caps only loosen as time passes, so moving out of quiet hours after the caps keeps
         them satisfied: two steps reach a time both allow.
         """
-        bit = self.channels.code(channel)
-        uncapped = self.caps.allowed_from(state.sends, at, bit, state.stage) if self.caps else at
-        send_at = self.quiet_hours.next_allowed(uncapped, state.time_zone, bit)
+        uncapped = self.caps.allowed_from(state.sends, at, code, state.stage) if self.capped else at
+        send_at = self.quiet_hours.next_allowed(uncapped, state.time_zone, code) if self.quiet_hours.channels & code else uncapped
         if uncapped > at:
             return send_at, "capped"
         return send_at, "quiet_hours" if send_at > at else None
@@ -149,3 +178,25 @@ class Delivery:
         following = self.series.next_step(state)
         if following is not None and state.stage_entered_at + following.after < at:
             state.deferred_to = at
+
+
+class SeriesRun:
+    """What stays the same while a customer's series runs with no event of theirs in between:
+    their group in the campaign, their value tier, whether the campaign times steps by their
+    habits, and where each planned channel goes (consent, reachability and fallback change
+    only with events).  The engine makes one a stage per catch-up, so a lapsed customer's
+    steps are decided without deriving these again for every step."""
+
+    def __init__(self, customer_id: str, group: Assignment, tier: str | None, habitual: bool) -> None:
+        self.customer_id = customer_id
+        self.group = group
+        self.tier = tier
+        self.habitual = habitual
+        self._choices: dict[str, ChannelChoice] = {}
+
+    def channel(self, reachability: Reachability, state: CustomerActivity, planned: str) -> ChannelChoice:
+        """Where a step planned for ``planned`` goes (``Reachability.choose``), asked once a run."""
+        choice = self._choices.get(planned)
+        if choice is None:
+            choice = self._choices[planned] = reachability.choose(state, planned)
+        return choice

@@ -170,11 +170,13 @@ class Engine:
             by_id = [event for event in events if event.__class__ is not Profile]
             none_redelivered = not any(event.__class__ is Erasure for event in by_id) and state.see_all(by_id)
         lifecycle, attribution = self.lifecycle, self.attribution
-        last_activity, soonest = lifecycle.last_activity, lifecycle.soonest
+        last_activity, quiet = lifecycle.last_activity, lifecycle.quiet_until
+        predictive = lifecycle.predictive
         habits = self.delivery.send_times
         observe = habits.observe if habits.learning else None  # habits are counted only if some step is timed by them
-        # An active customer lapses no sooner than this: "last" times only move forward.
-        quiet_until = last_activity(state) + soonest
+        # An active customer lapses no sooner than this: "last" times only move forward, and
+        # under a predictive trigger it is found again after each purchase.
+        quiet_until = quiet(state, last_activity(state))
         for index, (event, at) in enumerate(zip(events, times)):
             kind = event.__class__
             position = positions[index] if positions is not None else None
@@ -186,7 +188,7 @@ class Engine:
                 records.append(self._erased(customer_id, state, at))
                 forget_at = max(at, applied_at if applied_at is not None else at) + self.erasure_grace
                 state = CustomerActivity.erased(at, state.applied, forget_at)
-                quiet_until = last_activity(state) + soonest
+                quiet_until = quiet(state, last_activity(state))
                 continue
             if state.erased_at is not None and at <= state.erased_at:
                 continue  # the erased customer's own, arriving late
@@ -206,7 +208,7 @@ class Engine:
             if state.stage != ACTIVE:
                 self._fire(customer_id, state, at, False, records)
             elif at > quiet_until:
-                quiet_until = last_activity(state) + soonest
+                quiet_until = quiet(state, last_activity(state))
                 if at > quiet_until:
                     self._fire(customer_id, state, at, False, records)
             if state.touch_stage and type(event) is Purchase:
@@ -220,6 +222,8 @@ class Engine:
             if state.stage != ACTIVE and at < state.stage_entered_at:
                 records.extend(self.retractor.retract(customer_id, state, event, at, applied_at))
             state.record(event, at)
+            if predictive and kind is Purchase:
+                quiet_until = quiet(state, last_activity(state))
             if observe is not None:
                 observe(state, event, at)
             if state.stage != ACTIVE and at >= state.stage_entered_at and lifecycle.is_activity(event):
@@ -290,24 +294,30 @@ class Engine:
             elif step is None:
                 records.extend(self._enter(customer_id, state, stage, due, last_activity))
             else:
-                records.extend(self.delivery.step(customer_id, state, step, due, last_activity))
+                self.delivery.step(self.delivery.run(customer_id, state), state, step, due, last_activity, records)
 
     def _fire_all(
         self, customer_id: str, state: CustomerActivity, limit: float, inclusive: bool, records: list[Record], last_activity: float
     ) -> None:
         """``_fire`` catching up ``all``: each stage's steps in turn up to its next entry, then the
         entry.  The next entry moves only when a stage is entered, so it is found once a stage
-        rather than once a step (a lapsed customer's series is most of a sparse log's work)."""
-        next_entry, next_step, deliver = self.lifecycle.next_entry, self.series.next_step, self.delivery.step
+        rather than once a step, and what the steps of a stage share (``Delivery.run``) is
+        derived once too (a lapsed customer's series is most of a sparse log's work)."""
+        next_entry, steps_of, delivery = self.lifecycle.next_entry, self.series.steps, self.delivery
         while True:
             entry = next_entry(state, last_activity)
-            while (step := next_step(state)) is not None:
+            run = None
+            steps = steps_of(state.stage)
+            while state.step < len(steps):
+                step = steps[state.step]
                 due = state.deferred_to if state.deferred_to != NEVER else state.stage_entered_at + step.after
                 if entry is not None and due >= entry[1]:
                     break  # the stage first on a tie: entering it ends this series
-                if not _by(due, limit, inclusive):
+                if due > limit or (due == limit and not inclusive):  # not ``_by``: a call a step costs
                     return
-                records.extend(deliver(customer_id, state, step, due, last_activity))
+                if run is None:
+                    run = delivery.run(customer_id, state)
+                delivery.step(run, state, step, due, last_activity, records)
             if entry is None or not _by(entry[1], limit, inclusive):
                 return
             records.extend(self._enter(customer_id, state, entry[0], entry[1], last_activity))

@@ -229,26 +229,45 @@ class KpiTally:
         if type(record) is MessageCommand and record.removes:
             return  # an audience removal: no message, no cost
         if isinstance(record, (Trigger, Lapse)):
-            self.arms[record.campaign, record.variant, record.holdout].lapses += 1
+            self.add_lapse(record)
         elif isinstance(record, (MessageCommand, Sent)):
             if not (isinstance(record, MessageCommand) and record.action == "cancel"):
-                self.rows[record.campaign, record.step, record.variant, record.channel].sent += 1
+                self.add_message(record)
         elif isinstance(record, (Retraction, Retracted)):
-            self.arms[record.campaign, record.variant, record.holdout].retracted += 1
-            for key in _sent_in_error(record):
-                self.rows[key].sent_in_error += 1
+            self.add_retraction(record)
         elif isinstance(record, (Engagement, Engaged)):
-            row = self.rows[record.campaign, record.step, record.variant, record.channel]
-            row.actions[record.action] += 1
-            if record.reason is not None:
-                row.reasons[record.reason] += 1
+            self.add_engagement(record)
         elif isinstance(record, (Outcome, Converted)):
-            arm = self.arms[record.campaign, record.variant, record.holdout]
-            arm.conversions += 1
-            arm.revenue[record.currency] += record.revenue
-            arm.squares[record.currency] += record.revenue * record.revenue
-            step = record.step if record.step is not None else NO_STEP
-            self.rows[record.campaign, step, record.variant, record.channel or NO_CHANNEL].convert(record)
+            self.add_conversion(record)
+
+    # What ``add`` does with each kind of record, for a caller that already knows the kind (a
+    # backtest's report, which counts millions).
+
+    def add_lapse(self, record: Trigger | Lapse) -> None:
+        self.arms[record.campaign, record.variant, record.holdout].lapses += 1
+
+    def add_message(self, record: MessageCommand | Sent) -> None:
+        """A message sent (not a cancel, nor an audience removal)."""
+        self.rows[record.campaign, record.step, record.variant, record.channel].sent += 1
+
+    def add_retraction(self, record: Retraction | Retracted) -> None:
+        self.arms[record.campaign, record.variant, record.holdout].retracted += 1
+        for key in _sent_in_error(record):
+            self.rows[key].sent_in_error += 1
+
+    def add_engagement(self, record: Engagement | Engaged) -> None:
+        row = self.rows[record.campaign, record.step, record.variant, record.channel]
+        row.actions[record.action] += 1
+        if record.reason is not None:
+            row.reasons[record.reason] += 1
+
+    def add_conversion(self, record: Outcome | Converted) -> None:
+        arm = self.arms[record.campaign, record.variant, record.holdout]
+        arm.conversions += 1
+        arm.revenue[record.currency] += record.revenue
+        arm.squares[record.currency] += record.revenue * record.revenue
+        step = record.step if record.step is not None else NO_STEP
+        self.rows[record.campaign, step, record.variant, record.channel or NO_CHANNEL].convert(record)
 
     def summary(self) -> dict[str, Any]:
         """Every campaign's funnel rows, variants with lift over the holdout, and leading variant (JSON-ready)."""

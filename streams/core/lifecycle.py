@@ -57,13 +57,24 @@ class Lifecycle:
         self._predictive = PredictiveTrigger(policy.predictive) if policy.predictive is not None else None
         # The rungs the predictive trigger may bring forward: win-back and those before it.
         self._predicted_rungs = len(self._codes) if policy.predictive is None else self._codes.index(STAGES.index("winback")) + 1
-        # No customer lapses sooner than this after their last activity (the engine's fast path);
-        # the predictive trigger may fire at any time after it.
-        self.soonest = self._thresholds[0].earliest_days * DAY if self._predictive is None else 0.0
+        # No customer lapses sooner than this after their last activity, unless predicted to.
+        self._soonest = self._thresholds[0].earliest_days * DAY
+        self.predictive = self._predictive is not None
 
     def last_activity(self, state: CustomerActivity) -> float:
         """When the customer last did something the policy counts as activity (``NEVER`` if never)."""
         return max(self._activity_times(state))
+
+    def quiet_until(self, state: CustomerActivity, last_activity: float) -> float:
+        """An active customer enters no stage before this, if nothing happens first (the engine's
+        shortcut past the due check).  Without a predictive trigger it only moves forward as
+        activity does; with one, a purchase may bring it forward (``predictive``)."""
+        soonest = last_activity + self._soonest
+        if self._predictive is not None:
+            predicted = self._predictive.due(state, last_activity)
+            if predicted is not None and predicted < soonest:
+                return predicted
+        return soonest
 
     def is_activity(self, event: AnyInput) -> bool:
         return signal_of(event) in self.signals

@@ -81,6 +81,10 @@ class Series:
             return None
         return steps[state.step]
 
+    def steps(self, stage: int) -> tuple[PlannedStep, ...]:
+        """Every step of the campaign of ``stage``, in order (none when it has no campaign)."""
+        return self._steps.get(stage, ())
+
     def remaining(self, state: CustomerActivity) -> tuple[PlannedStep, ...]:
         """The steps of the current series not sent yet."""
         return self._steps.get(state.stage, ())[state.step :]

@@ -80,3 +80,27 @@ campaigns:
       - {after_days: 2, channel: email, template: g}
 """
 )
+# A predictive trigger (P(alive) brings win-back forward, so an active customer's next entry moves
+# with each purchase), habitual send times for one A/B variant, value tiers and a holdout.
+PREDICTIVE = policy(
+    """
+stages: {reactivation: 8, winback: 20, sunset: 50}
+predictive: {model: {r: 1.2, alpha: 4, a: 0.8, b: 1.6}, enter_winback_below: 0.5}
+send_time: {mode: fixed, min_observations: 2, fallback_hour: 10, max_delay_hours: 30}
+quiet_hours: {start: "22:00", end: "07:00", default_time_zone: Asia/Kolkata, channels: [sms]}
+tiers: [{name: gold, min_spend: 40, min_purchases: 3}, {name: bronze}]
+campaigns:
+  reactivation:
+    variants: {habitual: 1, planned: 1}
+    send_time: habitual
+    send_time_by_variant: {planned: fixed}
+    steps:
+      - {after_days: 0, channel: email, template: a}
+      - {after_days: 1.5, channel: sms, template: b, expires_after_days: 0.5}
+  winback:
+    holdout: 0.3
+    steps:
+      - {after_days: 0, channel: email, template: c, offers_by_tier: {gold: {percent_off: 20}}}
+      - {after_days: 3, channel: push, template: d}
+"""
+)

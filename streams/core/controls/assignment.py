@@ -35,15 +35,24 @@ class Assigner:
             self._bounds.append((running, name))
         # No holdout and one variant: everyone is in the same group, no hash needed.
         self._everyone = Assignment(self._bounds[0][1], False) if not holdout and len(self._bounds) == 1 else None
+        # The latest customer asked about and their group: a customer's steps and entries ask
+        # one after another (a backtest replays each customer's history at once).
+        self._latest: tuple[str, Assignment] = ("", self._everyone or Assignment(DEFAULT_VARIANT, False))
 
     def assign(self, customer_id: str) -> Assignment:
         """The customer's group: held out with probability ``holdout``, else a variant by weight."""
         if self._everyone is not None:
             return self._everyone
+        latest_id, latest = self._latest
+        if customer_id == latest_id and latest_id:
+            return latest
         point = position(customer_id, self.campaign)
         if point < self.holdout:
-            return Assignment(self._variant((point / self.holdout) if self.holdout else 0.0), True)
-        return Assignment(self._variant((point - self.holdout) / (1.0 - self.holdout)), False)
+            group = Assignment(self._variant((point / self.holdout) if self.holdout else 0.0), True)
+        else:
+            group = Assignment(self._variant((point - self.holdout) / (1.0 - self.holdout)), False)
+        self._latest = (customer_id, group)
+        return group
 
     def _variant(self, point: float) -> str:
         for bound, name in self._bounds:

@@ -90,14 +90,16 @@ class SendTimes:
         if weekdays[weekday] >= HABIT_CEILING:
             state.weekdays = [count // 2 for count in weekdays]
 
-    def target(self, state: CustomerActivity, variant: str, planned: float, at: float, expires_after: float) -> float:
-        """When the step planned at ``planned`` and due now at ``at`` should go out for its send time:
+    def habitual(self, stage: int, variant: str) -> bool:
+        """Whether the steps of ``stage``'s campaign, for ``variant``, are timed by the customer's habits."""
+        mode, by_variant = self._modes.get(stage, ("fixed", {}))
+        return by_variant.get(variant, mode) == "habitual"
+
+    def target(self, state: CustomerActivity, planned: float, at: float, expires_after: float) -> float:
+        """When a ``habitual`` step planned at ``planned`` and due now at ``at`` should go out:
         the first habitual slot from ``planned`` on, or ``at`` if that is later (a step held back
-        by caps or quiet hours past its slot is not held again), or when its mode is ``fixed`` or
-        no slot comes in time.  Measured from ``planned``, the answer is the same however often
-        the step is looked at."""
-        if self._mode(state.stage, variant) != "habitual":
-            return at
+        by caps or quiet hours past its slot is not held again), or when no slot comes in time.
+        Measured from ``planned``, the answer is the same however often the step is looked at."""
         settings = self.settings
         hour = habitual_hour(state.hours, settings.min_observations) if state.hours else None
         if hour is None:
@@ -113,10 +115,6 @@ class SendTimes:
         if slot is None or slot > latest:
             slot = _next_slot(planned, hour, None, tz)
         return max(at, slot) if slot <= latest else at
-
-    def _mode(self, stage: int, variant: str) -> SendTimeMode:
-        mode, by_variant = self._modes.get(stage, ("fixed", {}))
-        return by_variant.get(variant, mode)
 
     def _zone(self, state: CustomerActivity) -> ZoneInfo:
         return zone(state.time_zone or self.default_zone)

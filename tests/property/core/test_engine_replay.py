@@ -13,7 +13,7 @@ from streams.model.activity import CustomerActivity
 from streams.core.engine import Engine
 
 from tests.support.policies import POLICIES
-from tests.support.policies import CONTROLLED
+from tests.support.policies import CONTROLLED, PREDICTIVE
 from tests.support.builders import email, login, profile, purchase
 
 KINDS = ["purchase", "purchase", "login", "open", "click", "delivered", "unsubscribe", "profile"]
@@ -34,7 +34,7 @@ def build(day: int, kind: str, number: int):
 
 
 @settings(max_examples=300, deadline=None)
-@given(histories, st.sampled_from([*POLICIES, CONTROLLED]), st.integers(0, 3))
+@given(histories, st.sampled_from([*POLICIES, CONTROLLED, PREDICTIVE]), st.integers(0, 3))
 def test_replaying_a_run_decides_like_applying_each_event(history, policy, split):
     events = sorted((build(*entry) for entry in history), key=lambda event: event.occurred_at)
     times = [event.occurred_at.timestamp() for event in events]

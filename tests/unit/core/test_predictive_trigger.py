@@ -106,3 +106,22 @@ def test_without_a_predictive_model_every_trigger_is_by_threshold_and_states_no_
 
 def test_a_one_time_buyer_is_alive_for_sure_under_the_model():
     assert causes(predictive(0.3), [purchase(0)], 200) == [("reactivation", "threshold", 1.0), ("winback", "threshold", 1.0)]
+
+
+def test_a_purchase_that_brings_the_lapse_forward_is_seen_by_a_run_replayed_in_one_call():
+    # After the first purchase nothing is due before day 30; the second one (x = 1, t_x = 2 days)
+    # brings the drop below 0.5 forward to day 17.55, before the login at day 25.
+    engine = Engine(policy(predictive(0.5)))
+    events = [purchase(0, event_id="p0"), purchase(2, event_id="p1"), login(25, event_id="l0")]
+    times = [moment(day) for day in (0, 2, 25)]
+    crossing = SHOP.below_at(1, 2.0, 0.5)
+    assert crossing is not None and 2 < crossing < 25
+    state, one_by_one = None, []
+    for event, at in zip(events, times):
+        result = engine.apply_at("c1", state, event, at)
+        state, one_by_one = result.state, one_by_one + list(result.records)
+    replayed = engine.replay("c1", None, events, times)
+    assert replayed.records == one_by_one
+    entered = [(record.stage, round((record.fired_at.timestamp() - moment(0)) / DAY, 3)) for record in replayed.records]
+    assert entered == [("reactivation", round(crossing, 3)), ("winback", round(crossing, 3))]
+    assert replayed.state.encode() == state.encode()
