@@ -28,6 +28,7 @@ from streams.runtime.output_encoding import OutputEncoding
 from streams.runtime.schema_registry import RegistryUnavailable
 from streams.runtime.wire_format import FramedInput
 from streams.runtime.faust_patches import BatchHandler, acknowledge, current_message
+from streams.core.customer_stage import StagePosition
 from streams.core.engine import Engine, Result
 from streams.model.records import Record
 from streams.model.events import AnyInput, encode_event
@@ -35,7 +36,7 @@ from streams.model.positions import Position
 from streams.runtime.ordered_acks import OrderedAcks
 from streams.runtime.reorder import ReorderBuffer
 from streams.runtime.scheduler import Scheduler
-from streams.runtime.stage_topic import StageChanges
+from streams.runtime.stage_topic import Before, StageChanges, stage_before
 from streams.runtime.topology import Topology
 from streams.runtime.waiting import WaitingOffsets
 from streams.runtime.watermarks import MARKER_DECODER, MARKER_KEY, MarkerSender
@@ -293,7 +294,7 @@ def _keep_customers(
             await outbox.queue(_letter(message, rejection))
         started = time.perf_counter()
         decided = _decide(app, topology.activity, engine, batch, waiting, clock, reader is not None)
-        await emitter.publish(decided.records, stages.between(decided.changed, decided.stored, decided.states))
+        await emitter.publish(decided.records, stages.between(decided.changed, decided.before, decided.states))
         decided.write(app, topology.activity, scheduler, clock)
         metrics.observe_processing(time.perf_counter() - started, len(batch))
         await _dead_lettered(outbox, rejected)
@@ -316,11 +317,11 @@ class _Decided:
     sends the write to that record's changelog partition).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
         self.published: list[tuple[int, tuple[Record, ...]]] = []  # (partition, records) per result
         self.states: dict[bytes, CustomerActivity | None] = {}  # customer key -> latest state
-        self.stages_before: dict[bytes, int | None] = {}  # customer key -> stage in the table
-        self.stored: dict[bytes, bytes | None] = {}  # customer key -> state in the table (for the stage topic)
+        self.before: dict[bytes, Before] = {}  # customer key -> stage record of the state in the table
         self.changed: dict[bytes, Message] = {}  # customer key -> last record that changed it
 
     def load(self, app: faust.App, table: faust.Table, message: Message) -> CustomerActivity | None:
@@ -328,10 +329,10 @@ class _Decided:
         key = message.key
         if key not in self.states:
             with current_message(app, message):
-                stored = self.stored[key] = table.get(key)
+                stored = table.get(key)
             state = CustomerActivity.decode(stored) if stored is not None else None
             self.states[key] = state
-            self.stages_before[key] = _stage(state)
+            self.before[key] = stage_before(self.engine, state)
         return self.states[key]
 
     @property
@@ -358,13 +359,18 @@ class _Decided:
                     scheduler.untrack(message.partition, key.decode())
                     continue
                 table[key] = state.encode()
-            metrics.count_stage_change(self.stages_before[key], _stage(state))
+            metrics.count_stage_change(_stage_of(self.before[key]), _stage(state))
             scheduler.track(message.partition, key.decode(), state)
 
 
 def _stage(state: CustomerActivity | None) -> int | None:
     """The customer's stage for the per-stage gauge (None: not in the table, or erased)."""
     return state.stage if state is not None and not state.is_erased() else None
+
+
+def _stage_of(before: Before) -> int | None:
+    """The stage of a customer's stage record before the batch (None: not in the table, or erased)."""
+    return before.stage if isinstance(before, StagePosition) else None
 
 
 def _decide(
@@ -383,7 +389,7 @@ def _decide(
     which bounds how far ahead a profile counts, and with the scheduler's time, from which an
     erasure marker's grace runs.
     """
-    decided = _Decided()
+    decided = _Decided(engine)
     now = time.time()
     for message, content in batch:
         if content is None:

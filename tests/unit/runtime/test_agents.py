@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 from confluent_kafka.schema_registry._async.mock_schema_registry_client import AsyncMockSchemaRegistryClient
 
+from streams.core.customer_stage import stage_position
 from streams.core.engine import Engine
 from streams.model.activity import CustomerActivity
 from streams.policy.loading import default_policy_path, load_policy
@@ -19,6 +20,7 @@ from streams.runtime.clock import FixedClock
 from streams.runtime.provenance import Origin
 from streams.runtime.scheduler import Scheduler
 from streams.runtime.settings import Settings
+from streams.runtime.stage_topic import ABSENT, StageChanges
 from streams.runtime.topology import build_topology
 from streams.runtime.wire_format import FramedInput
 from streams.runtime.waiting import WaitingOffsets
@@ -64,6 +66,21 @@ def test_a_redelivered_event_writes_the_state_it_found_again():
 
     assert list(decided.changed) == [b"c1"] and decided.records == []
     assert decided.states[b"c1"] == stored
+
+
+def test_the_stage_record_before_a_batch_is_the_one_of_the_state_the_table_held():
+    """Taken when the batch first reads a customer, before the engine moves them on: the stage
+    topic gets the customer's record when the batch changed it, and only then."""
+    engine = Engine(load_policy(default_policy_path()))
+    stored = engine.apply("c1", None, purchase(0, "c1")).state
+    table = {b"c1": stored.encode()}
+
+    decided = decide(table, engine, [(Message(b"c1"), purchase(40, "c1")), (Message(b"c2"), purchase(40, "c2"))])
+
+    assert decided.before == {b"c1": stage_position(engine, stored), b"c2": ABSENT}
+    changes = StageChanges(engine).between(decided.changed, decided.before, decided.states)
+    assert [key for key, _ in changes] == [b"c1", b"c2"]
+    assert decide(table, engine, [(Message(b"c1"), purchase(0, "c1"))]).before == {b"c1": stage_position(engine, stored)}
 
 
 def test_an_event_is_applied_with_its_input_position_and_a_replay_of_it_changes_nothing():
