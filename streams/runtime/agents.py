@@ -9,9 +9,11 @@ make harmless.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
+from collections import Counter
 from typing import Awaitable, Callable, Iterator, NoReturn
 
 import faust
@@ -32,7 +34,7 @@ from streams.core.customer_stage import StagePosition
 from streams.core.engine import Engine, Result
 from streams.model.records import Record
 from streams.model.events import AnyInput, encode_event
-from streams.model.positions import Position
+from streams.model.positions import Position, source_id
 from streams.runtime.ordered_acks import OrderedAcks
 from streams.runtime.reorder import ReorderBuffer
 from streams.runtime.scheduler import Scheduler
@@ -48,9 +50,9 @@ EXIT_UNHANDLED = 75  # EX_TEMPFAIL: a record could not be handled for now; a res
 # None (a marker or an undecodable record: nothing).
 Ready = tuple[Message, AnyInput | float | None]
 Rejected = list[tuple[str, Message, Rejection]]  # (event type, record, why) of a batch's rejected records
-# How the customers handler reads a record of keyed input: what is ready to handle (a rejected
-# record is added to the batch's rejected ones instead).
-Reader = Callable[[Message, Rejected], Awaitable[list[Ready]]]
+# How the customers handler reads a batch of keyed input: what is ready to handle (the rejected
+# records are added to the batch's rejected ones instead).
+Reader = Callable[[list[Message], Rejected], Awaitable[list[Ready]]]
 
 
 def register_agents(
@@ -111,7 +113,8 @@ def _ingest(
         outbox = dead_letters.Outbox(topology.dead_letters)
         rejected: Rejected = []
         for message in batch:
-            result = await _read_input(kind, message, limits, framed)
+            plain = framed is None or message.value is None
+            result = _decode(kind, message, limits) if plain else await _decode_framed(framed, kind, message, limits)
             if isinstance(result, Rejection):
                 await outbox.queue(_letter(message, result))
                 rejected.append((kind, message, result))
@@ -130,19 +133,12 @@ def _ingest(
 
 
 def _decode(kind: str, message: Message, limits: Limits) -> AnyInput | Rejection:
-    """The input record's event (a profile tombstone: an erasure), or why it is none."""
+    """The input record's event (a profile tombstone: an erasure), or why it is none.  Plain
+    JSON needs no await: a record in the wire format is read with ``_decode_framed`` instead."""
     now = time.time()
     if message.value is None and kind == "profile":
         return decode_erasure(message.key, min(message.timestamp or now, now))
     return decode_record(message.value, kind, now=now, limits=limits)
-
-
-async def _read_input(kind: str, message: Message, limits: Limits, framed: FramedInput | None) -> AnyInput | Rejection:
-    """An input record's event, or why it is none; a ``framed`` input's record is first read
-    with its schema from the registry (``_decode_framed``)."""
-    if framed is None or message.value is None:
-        return _decode(kind, message, limits)
-    return await _decode_framed(framed, kind, message, limits)
 
 
 async def _decode_framed(framed: FramedInput, kind: str, message: Message, limits: Limits) -> AnyInput | Rejection:
@@ -209,18 +205,27 @@ def _keyed_reader(topology: Topology, limits: Limits, clock: Clock, framed_input
     kinds = {topic.get_topic_name(): kind for kind, topic in topology.inputs.items()}
     consumed = {kind: metrics.EVENTS_CONSUMED.labels(kind) for kind in kinds.values()}
 
-    async def ready(message: Message, rejected: Rejected) -> list[Ready]:
-        kind = kinds.get(message.topic)
-        if kind is None:  # the due topic
-            return [(message, clock.now(message.partition))]
-        consumed[kind].inc()
-        result = await _read_input(kind, message, limits, framed_inputs.get(kind))
-        if not isinstance(result, Rejection) and message.key != result.customer_id.encode():
-            result = Rejection("key_mismatch", f"keyed by {message.key!r}, not by its customer {result.customer_id!r}")
-        if isinstance(result, Rejection):
-            rejected.append((kind, message, result))
-            return []
-        return [(message, result)]
+    async def ready(arrived: list[Message], rejected: Rejected) -> list[Ready]:
+        batch: list[Ready] = []
+        read: Counter[str] = Counter()
+        for message in arrived:
+            kind = kinds.get(message.topic)
+            if kind is None:  # the due topic
+                batch.append((message, clock.now(message.partition)))
+                continue
+            read[kind] += 1
+            framed = framed_inputs.get(kind)
+            plain = framed is None or message.value is None
+            result = _decode(kind, message, limits) if plain else await _decode_framed(framed, kind, message, limits)
+            if not isinstance(result, Rejection) and message.key != result.customer_id.encode():
+                result = Rejection("key_mismatch", f"keyed by {message.key!r}, not by its customer {result.customer_id!r}")
+            if isinstance(result, Rejection):
+                rejected.append((kind, message, result))
+            else:
+                batch.append((message, result))
+        for kind, count in read.items():
+            consumed[kind].inc(count)
+        return batch
 
     return ready
 
@@ -289,7 +294,7 @@ def _keep_customers(
         if reader is None:
             batch = [pair for message in arrived for pair in ready(message)]
         else:
-            batch = [pair for message in arrived for pair in await reader(message, rejected)]
+            batch = await reader(arrived, rejected)
         for _, message, rejection in rejected:
             await outbox.queue(_letter(message, rejection))
         started = time.perf_counter()
@@ -387,10 +392,11 @@ def _decide(
     Each event goes with its input position (``waiting``: the offsets still waiting, with the
     event clock; ``from_input``: the record itself is the input record), with the real time,
     which bounds how far ahead a profile counts, and with the scheduler's time, from which an
-    erasure marker's grace runs.
+    erasure marker's grace runs.  The applied events are counted once per batch and type.
     """
     decided = _Decided(engine)
     now = time.time()
+    applied: Counter[type] = Counter()
     for message, content in batch:
         if content is None:
             continue  # a marker (already observed) or an undecodable record (already logged)
@@ -402,8 +408,11 @@ def _decide(
             position = _input_position(message) if from_input else _position(message, waiting)
             applied_at = clock.now(message.partition)
             result = _on_event(engine, customer_id, state, content, position, now, applied_at)
+            applied[type(content)] += 1
         if result is not None:
             decided.keep(message, result)
+    for kind, count in applied.items():
+        metrics.EVENTS_APPLIED.labels(kind.__struct_config__.tag).inc(count)
     return decided
 
 
@@ -417,7 +426,13 @@ async def _forget_revoked(topology: Topology, held: ReorderBuffer, acks: Ordered
 
 def _input_position(message: Message) -> Position:
     """Where an input record read directly (keyed input) is: its own coordinates."""
-    return provenance.Origin(message.topic, message.partition, message.offset).position()
+    return Position(_source_id(message.topic, message.partition), message.offset)
+
+
+@functools.lru_cache(maxsize=4096)
+def _source_id(topic: str, partition: int) -> int:
+    """``source_id``, computed once per input partition rather than once per record."""
+    return source_id(topic, partition)
 
 
 def _position(message: Message, waiting: WaitingOffsets | None) -> Position | None:
@@ -463,9 +478,7 @@ def _on_event(
     its changelog write from Kafka (the input offset was not committed either, hence the
     redelivery), and only a write puts it back in the changelog.
     """
-    result = engine.apply_at(customer_id, state, event, event.occurred_at.timestamp(), position, now, applied_at)
-    metrics.EVENTS_APPLIED.labels(type(event).__struct_config__.tag).inc()
-    return result
+    return engine.apply_at(customer_id, state, event, event.occurred_at.timestamp(), position, now, applied_at)
 
 
 def _on_marker(clock: Clock, partition: int, raw: bytes) -> None:

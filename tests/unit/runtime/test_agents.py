@@ -145,8 +145,8 @@ async def test_keyed_input_in_the_wire_format_is_read_with_its_schema_and_its_ke
     raw = await framed("avro", registry, topic, PURCHASE)
     rejected: list = []
 
-    [(_, event)] = await read(InputRecord(topic, b"c-1", raw), rejected)
+    [(_, event)] = await read([InputRecord(topic, b"c-1", raw)], rejected)
     assert event == Purchase(**PURCHASE) and rejected == []
-    assert await read(InputRecord(topic, b"c-2", raw), rejected) == []
+    assert await read([InputRecord(topic, b"c-2", raw)], rejected) == []
     [(_, _, rejection)] = rejected
     assert rejection.reason == "key_mismatch"
