@@ -14,7 +14,7 @@ import logging
 import os
 import time
 from collections import Counter
-from typing import Awaitable, Callable, Iterator, NoReturn
+from typing import Awaitable, Callable, NoReturn
 
 import faust
 import msgspec
@@ -262,7 +262,6 @@ def _keep_customers(
     if isinstance(clock, EventTimeClock):
         held, acks, waiting = ReorderBuffer(), OrderedAcks(), WaitingOffsets()
         topology.activity.on_recover(lambda: _forget_revoked(topology, held, acks, waiting))
-        app.parked = lambda: _parked(held, acks)
 
     def ready(message: Message) -> list[Ready]:
         """What can be handled now that ``message`` arrived from the events or due topic
@@ -443,14 +442,6 @@ def _position(message: Message, waiting: WaitingOffsets | None) -> Position | No
     if waiting is None:
         return origin.position()
     return waiting.applying(message.partition, message.key, origin)
-
-
-def _parked(held: ReorderBuffer, acks: OrderedAcks) -> Iterator[Message]:
-    """The records the handler acknowledges later: events held for the watermark, and handled
-    records waiting for an earlier held one.  A stopping worker does not wait for them."""
-    for message, _ in held.items():
-        yield message
-    yield from acks.waiting()
 
 
 def _decode_internal(message: Message) -> AnyInput | None:
