@@ -440,7 +440,7 @@ def _position(message: Message, waiting: WaitingOffsets | None) -> Position | No
     if origin is None:
         return None
     if waiting is None:
-        return origin.position()
+        return Position(_source_id(origin.topic, origin.partition), origin.offset)
     return waiting.applying(message.partition, message.key, origin)
 
 
