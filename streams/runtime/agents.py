@@ -13,8 +13,8 @@ import functools
 import logging
 import os
 import time
-from collections import Counter
-from typing import Awaitable, Callable, NoReturn
+from collections import Counter, defaultdict
+from typing import Awaitable, Callable, Mapping, NoReturn
 
 import faust
 import msgspec
@@ -24,7 +24,7 @@ from streams.runtime import dead_letters, provenance
 from streams.runtime.observability import metrics
 from streams.model.activity import CustomerActivity
 from streams.runtime.clock import Clock, EventTimeClock
-from streams.model.codec import Limits, Rejection, decode_erasure, decode_line, decode_record
+from streams.model.codec import Limits, Rejection, decode_erasure, decode_line, decode_record, decode_records
 from streams.runtime.emitter import Emitter
 from streams.runtime.output_encoding import OutputEncoding
 from streams.runtime.schema_registry import RegistryUnavailable
@@ -112,9 +112,8 @@ def _ingest(
         consumed.inc(len(batch))
         outbox = dead_letters.Outbox(topology.dead_letters)
         rejected: Rejected = []
-        for message in batch:
-            plain = framed is None or message.value is None
-            result = _decode(kind, message, limits) if plain else await _decode_framed(framed, kind, message, limits)
+        read = await _read_inputs(batch, lambda message: kind, {kind: framed} if framed else {}, limits)
+        for message, result in zip(batch, read):  # (every record of an input topic is read: none is None)
             if isinstance(result, Rejection):
                 await outbox.queue(_letter(message, result))
                 rejected.append((kind, message, result))
@@ -130,6 +129,42 @@ def _ingest(
         acknowledge(topology.app, batch)
 
     return ingest
+
+
+async def _read_inputs(
+    arrived: list[Message],
+    kind_of: Callable[[Message], str | None],
+    framed_inputs: Mapping[str, FramedInput],
+    limits: Limits,
+) -> list[AnyInput | Rejection | None]:
+    """Each record's event, or why it is none, in order (None: not an input record).
+
+    The plain JSON records of each input topic are decoded in one call (``decode_records``);
+    when any of them is not a valid plain event of the topic, they are decoded one by one
+    (``_decode``), as tombstones are; a framed input's records are read with their schema
+    (``_decode_framed``).
+    """
+    decoded: list[AnyInput | Rejection | None] = [None] * len(arrived)
+    plain: dict[str, list[int]] = defaultdict(list)  # kind -> indexes of its plain JSON records
+    for index, message in enumerate(arrived):
+        kind = kind_of(message)
+        if kind is not None and kind not in framed_inputs and message.value is not None:
+            plain[kind].append(index)
+    now = time.time()
+    for kind, indexes in plain.items():
+        events = decode_records([arrived[index].value for index in indexes], kind, now=now, limits=limits)
+        for index, event in zip(indexes, events or ()):
+            decoded[index] = event
+    for index, message in enumerate(arrived):
+        kind = kind_of(message)
+        if kind is None or decoded[index] is not None:
+            continue
+        framed = framed_inputs.get(kind)
+        if framed is None or message.value is None:
+            decoded[index] = _decode(kind, message, limits)
+        else:
+            decoded[index] = await _decode_framed(framed, kind, message, limits)
+    return decoded
 
 
 def _decode(kind: str, message: Message, limits: Limits) -> AnyInput | Rejection:
@@ -205,18 +240,18 @@ def _keyed_reader(topology: Topology, limits: Limits, clock: Clock, framed_input
     kinds = {topic.get_topic_name(): kind for kind, topic in topology.inputs.items()}
     consumed = {kind: metrics.EVENTS_CONSUMED.labels(kind) for kind in kinds.values()}
 
+    def kind_of(message: Message) -> str | None:
+        return kinds.get(message.topic)
+
     async def ready(arrived: list[Message], rejected: Rejected) -> list[Ready]:
         batch: list[Ready] = []
         read: Counter[str] = Counter()
-        for message in arrived:
-            kind = kinds.get(message.topic)
-            if kind is None:  # the due topic
+        for message, result in zip(arrived, await _read_inputs(arrived, kind_of, framed_inputs, limits)):
+            if result is None:  # the due topic
                 batch.append((message, clock.now(message.partition)))
                 continue
+            kind = kinds[message.topic]
             read[kind] += 1
-            framed = framed_inputs.get(kind)
-            plain = framed is None or message.value is None
-            result = _decode(kind, message, limits) if plain else await _decode_framed(framed, kind, message, limits)
             if not isinstance(result, Rejection) and message.key != result.customer_id.encode():
                 result = Rejection("key_mismatch", f"keyed by {message.key!r}, not by its customer {result.customer_id!r}")
             if isinstance(result, Rejection):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+import msgspec
 from confluent_kafka.schema_registry._async.mock_schema_registry_client import AsyncMockSchemaRegistryClient
 
 from streams.core.customer_stage import stage_position
@@ -15,7 +16,7 @@ from streams.policy.loading import default_policy_path, load_policy
 from streams.model.positions import source_id
 from streams.model.codec import Limits
 from streams.model.events import Purchase
-from streams.runtime.agents import _decide, _keyed_reader
+from streams.runtime.agents import _decide, _decode, _keyed_reader, _read_inputs
 from streams.runtime.clock import FixedClock
 from streams.runtime.provenance import Origin
 from streams.runtime.scheduler import Scheduler
@@ -128,7 +129,7 @@ class InputRecord:
 
     topic: str
     key: bytes
-    value: bytes
+    value: bytes | None
     partition: int = 0
     offset: int = 0
     timestamp: float | None = None
@@ -150,3 +151,23 @@ async def test_keyed_input_in_the_wire_format_is_read_with_its_schema_and_its_ke
     assert await read([InputRecord(topic, b"c-2", raw)], rejected) == []
     [(_, _, rejection)] = rejected
     assert rejection.reason == "key_mismatch"
+
+
+async def test_a_batch_of_inputs_is_read_in_order_as_each_record_alone_would_be():
+    """Each topic's plain JSON records are decoded in one call; a topic whose batch holds an
+    invalid record, a tombstone and a record of no input topic (a due tick) are read as before."""
+    purchases, logins, profiles = "shop.purchases", "shop.logins", "shop.customer-profiles"
+    kinds = {purchases: "purchase", logins: "login", profiles: "profile"}
+    login = msgspec.json.encode({"event_id": "l-1", "customer_id": "c-1", "occurred_at": "2024-03-01T12:00:00Z"})
+    arrived = [
+        InputRecord(purchases, b"c-1", msgspec.json.encode(PURCHASE)),
+        InputRecord(logins, b"c-1", login),
+        InputRecord("winback.due", b"c-1", b""),
+        InputRecord(purchases, b"c-1", msgspec.json.encode({**PURCHASE, "event_id": "e-2"})),
+        InputRecord(logins, b"c-1", b'{"event_id": "l-2"}'),  # invalid: the logins are read one by one
+        InputRecord(profiles, b"c-1", None),  # a tombstone: an erasure
+    ]
+    read = await _read_inputs(arrived, lambda message: kinds.get(message.topic), {}, Limits())
+    alone = [_decode(kinds[m.topic], m, Limits()) if m.topic in kinds else None for m in arrived]
+    assert read[:5] == alone[:5] and read[2] is None and read[3] == Purchase(**{**PURCHASE, "event_id": "e-2"})
+    assert type(read[5]).__name__ == "Erasure" and read[5].customer_id == "c-1"
