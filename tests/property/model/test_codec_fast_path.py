@@ -129,7 +129,7 @@ def assert_records_decide_like_each_record(raws: list[bytes], event_type: str) -
         assert any(isinstance(decoded, Rejection) or not isinstance(decoded, EVENT_CLASSES[event_type]) for decoded in one_by_one)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(near_valid, max_size=12), st.sampled_from(EVENT_TYPES))
 def test_decode_records_is_decode_record_per_record(records: list[dict], event_type: str) -> None:
     """A topic's batch is all its records' events, or None when any record is not one of the
@@ -137,7 +137,7 @@ def test_decode_records_is_decode_record_per_record(records: list[dict], event_t
     assert_records_decide_like_each_record([orjson.dumps(record) for record in records], event_type)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(near_valid | st.lists(pieces, max_size=4).map(b"".join), max_size=8), st.sampled_from(EVENT_TYPES))
 def test_decode_records_never_misaligns_records(items: list, event_type: str) -> None:
     assert_records_decide_like_each_record([item if isinstance(item, bytes) else orjson.dumps(item) for item in items], event_type)
