@@ -154,6 +154,24 @@ def decode_batch_at(
     line boundary is then a ``}``, a newline and a ``{``, which no JSON value can span, so the
     ``n`` lines are exactly the ``n`` values of the newline-delimited buffer.
     """
+    buffer = _plain_buffer(lines, limits)
+    return None if buffer is None else _LINE_DECODING.decode_batch(buffer, len(lines), now, limits)
+
+
+def decode_records(
+    raws: list[bytes], event_type: str, *, now: float | None = None, limits: Limits = DEFAULT_LIMITS
+) -> list[AnyInput] | None:
+    """``decode_record`` of every record of a batch from the topic of ``event_type``, in one
+    call, when every one is a valid event of the topic's own type; None when any is not, or
+    when the batch is not plain (as ``decode_batch_at`` says), for the caller to decode the
+    records one by one, which is what this equals whenever it is not None."""
+    buffer = _plain_buffer(raws, limits)
+    decoded = None if buffer is None else _RECORD_DECODINGS[event_type].decode_batch(buffer, len(raws), now, limits)
+    return None if decoded is None else decoded[0]
+
+
+def _plain_buffer(lines: list[bytes], limits: Limits) -> bytes | None:
+    """The lines joined by newlines, if the batch is plain (``decode_batch_at``); else None."""
     if not lines:
         return None
     buffer = b"\n".join(lines)
@@ -168,7 +186,7 @@ def decode_batch_at(
         or _too_deep(buffer, limits.max_depth)  # (lines' depths add up only where one is unbalanced)
     ):
         return None
-    return _LINE_DECODING.decode_batch(buffer, count, now, limits)
+    return buffer
 
 
 def _untimed(decoded: tuple[AnyInput, float] | Rejection) -> AnyInput | Rejection:

@@ -9,10 +9,12 @@ make harmless.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
-from typing import Awaitable, Callable, Iterator, NoReturn
+from collections import Counter, defaultdict
+from typing import Awaitable, Callable, Mapping, NoReturn
 
 import faust
 import msgspec
@@ -22,20 +24,21 @@ from streams.runtime import dead_letters, provenance
 from streams.runtime.observability import metrics
 from streams.model.activity import CustomerActivity
 from streams.runtime.clock import Clock, EventTimeClock
-from streams.model.codec import Limits, Rejection, decode_erasure, decode_line, decode_record
+from streams.model.codec import Limits, Rejection, decode_erasure, decode_line, decode_record, decode_records
 from streams.runtime.emitter import Emitter
 from streams.runtime.output_encoding import OutputEncoding
 from streams.runtime.schema_registry import RegistryUnavailable
 from streams.runtime.wire_format import FramedInput
 from streams.runtime.faust_patches import BatchHandler, acknowledge, current_message
+from streams.core.customer_stage import StagePosition
 from streams.core.engine import Engine, Result
 from streams.model.records import Record
 from streams.model.events import AnyInput, encode_event
-from streams.model.positions import Position
+from streams.model.positions import Position, source_id
 from streams.runtime.ordered_acks import OrderedAcks
 from streams.runtime.reorder import ReorderBuffer
 from streams.runtime.scheduler import Scheduler
-from streams.runtime.stage_topic import StageChanges
+from streams.runtime.stage_topic import Before, StageChanges, stage_before
 from streams.runtime.topology import Topology
 from streams.runtime.waiting import WaitingOffsets
 from streams.runtime.watermarks import MARKER_DECODER, MARKER_KEY, MarkerSender
@@ -47,9 +50,9 @@ EXIT_UNHANDLED = 75  # EX_TEMPFAIL: a record could not be handled for now; a res
 # None (a marker or an undecodable record: nothing).
 Ready = tuple[Message, AnyInput | float | None]
 Rejected = list[tuple[str, Message, Rejection]]  # (event type, record, why) of a batch's rejected records
-# How the customers handler reads a record of keyed input: what is ready to handle (a rejected
-# record is added to the batch's rejected ones instead).
-Reader = Callable[[Message, Rejected], Awaitable[list[Ready]]]
+# How the customers handler reads a batch of keyed input: what is ready to handle (the rejected
+# records are added to the batch's rejected ones instead).
+Reader = Callable[[list[Message], Rejected], Awaitable[list[Ready]]]
 
 
 def register_agents(
@@ -109,8 +112,8 @@ def _ingest(
         consumed.inc(len(batch))
         outbox = dead_letters.Outbox(topology.dead_letters)
         rejected: Rejected = []
-        for message in batch:
-            result = await _read_input(kind, message, limits, framed)
+        read = await _read_inputs(batch, lambda message: kind, {kind: framed} if framed else {}, limits)
+        for message, result in zip(batch, read):  # (every record of an input topic is read: none is None)
             if isinstance(result, Rejection):
                 await outbox.queue(_letter(message, result))
                 rejected.append((kind, message, result))
@@ -128,20 +131,49 @@ def _ingest(
     return ingest
 
 
+async def _read_inputs(
+    arrived: list[Message],
+    kind_of: Callable[[Message], str | None],
+    framed_inputs: Mapping[str, FramedInput],
+    limits: Limits,
+) -> list[AnyInput | Rejection | None]:
+    """Each record's event, or why it is none, in order (None: not an input record).
+
+    The plain JSON records of each input topic are decoded in one call (``decode_records``);
+    when any of them is not a valid plain event of the topic, they are decoded one by one
+    (``_decode``), as tombstones are; a framed input's records are read with their schema
+    (``_decode_framed``).
+    """
+    decoded: list[AnyInput | Rejection | None] = [None] * len(arrived)
+    plain: dict[str, list[int]] = defaultdict(list)  # kind -> indexes of its plain JSON records
+    for index, message in enumerate(arrived):
+        kind = kind_of(message)
+        if kind is not None and kind not in framed_inputs and message.value is not None:
+            plain[kind].append(index)
+    now = time.time()
+    for kind, indexes in plain.items():
+        events = decode_records([arrived[index].value for index in indexes], kind, now=now, limits=limits)
+        for index, event in zip(indexes, events or ()):
+            decoded[index] = event
+    for index, message in enumerate(arrived):
+        kind = kind_of(message)
+        if kind is None or decoded[index] is not None:
+            continue
+        framed = framed_inputs.get(kind)
+        if framed is None or message.value is None:
+            decoded[index] = _decode(kind, message, limits)
+        else:
+            decoded[index] = await _decode_framed(framed, kind, message, limits)
+    return decoded
+
+
 def _decode(kind: str, message: Message, limits: Limits) -> AnyInput | Rejection:
-    """The input record's event (a profile tombstone: an erasure), or why it is none."""
+    """The input record's event (a profile tombstone: an erasure), or why it is none.  Plain
+    JSON needs no await: a record in the wire format is read with ``_decode_framed`` instead."""
     now = time.time()
     if message.value is None and kind == "profile":
         return decode_erasure(message.key, min(message.timestamp or now, now))
     return decode_record(message.value, kind, now=now, limits=limits)
-
-
-async def _read_input(kind: str, message: Message, limits: Limits, framed: FramedInput | None) -> AnyInput | Rejection:
-    """An input record's event, or why it is none; a ``framed`` input's record is first read
-    with its schema from the registry (``_decode_framed``)."""
-    if framed is None or message.value is None:
-        return _decode(kind, message, limits)
-    return await _decode_framed(framed, kind, message, limits)
 
 
 async def _decode_framed(framed: FramedInput, kind: str, message: Message, limits: Limits) -> AnyInput | Rejection:
@@ -208,18 +240,27 @@ def _keyed_reader(topology: Topology, limits: Limits, clock: Clock, framed_input
     kinds = {topic.get_topic_name(): kind for kind, topic in topology.inputs.items()}
     consumed = {kind: metrics.EVENTS_CONSUMED.labels(kind) for kind in kinds.values()}
 
-    async def ready(message: Message, rejected: Rejected) -> list[Ready]:
-        kind = kinds.get(message.topic)
-        if kind is None:  # the due topic
-            return [(message, clock.now(message.partition))]
-        consumed[kind].inc()
-        result = await _read_input(kind, message, limits, framed_inputs.get(kind))
-        if not isinstance(result, Rejection) and message.key != result.customer_id.encode():
-            result = Rejection("key_mismatch", f"keyed by {message.key!r}, not by its customer {result.customer_id!r}")
-        if isinstance(result, Rejection):
-            rejected.append((kind, message, result))
-            return []
-        return [(message, result)]
+    def kind_of(message: Message) -> str | None:
+        return kinds.get(message.topic)
+
+    async def ready(arrived: list[Message], rejected: Rejected) -> list[Ready]:
+        batch: list[Ready] = []
+        read: Counter[str] = Counter()
+        for message, result in zip(arrived, await _read_inputs(arrived, kind_of, framed_inputs, limits)):
+            if result is None:  # the due topic
+                batch.append((message, clock.now(message.partition)))
+                continue
+            kind = kinds[message.topic]
+            read[kind] += 1
+            if not isinstance(result, Rejection) and message.key != result.customer_id.encode():
+                result = Rejection("key_mismatch", f"keyed by {message.key!r}, not by its customer {result.customer_id!r}")
+            if isinstance(result, Rejection):
+                rejected.append((kind, message, result))
+            else:
+                batch.append((message, result))
+        for kind, count in read.items():
+            consumed[kind].inc(count)
+        return batch
 
     return ready
 
@@ -256,7 +297,6 @@ def _keep_customers(
     if isinstance(clock, EventTimeClock):
         held, acks, waiting = ReorderBuffer(), OrderedAcks(), WaitingOffsets()
         topology.activity.on_recover(lambda: _forget_revoked(topology, held, acks, waiting))
-        app.parked = lambda: _parked(held, acks)
 
     def ready(message: Message) -> list[Ready]:
         """What can be handled now that ``message`` arrived from the events or due topic
@@ -288,12 +328,12 @@ def _keep_customers(
         if reader is None:
             batch = [pair for message in arrived for pair in ready(message)]
         else:
-            batch = [pair for message in arrived for pair in await reader(message, rejected)]
+            batch = await reader(arrived, rejected)
         for _, message, rejection in rejected:
             await outbox.queue(_letter(message, rejection))
         started = time.perf_counter()
         decided = _decide(app, topology.activity, engine, batch, waiting, clock, reader is not None)
-        await emitter.publish(decided.records, stages.between(decided.changed, decided.stored, decided.states))
+        await emitter.publish(decided.records, stages.between(decided.changed, decided.before, decided.states))
         decided.write(app, topology.activity, scheduler, clock)
         metrics.observe_processing(time.perf_counter() - started, len(batch))
         await _dead_lettered(outbox, rejected)
@@ -316,11 +356,11 @@ class _Decided:
     sends the write to that record's changelog partition).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
         self.published: list[tuple[int, tuple[Record, ...]]] = []  # (partition, records) per result
         self.states: dict[bytes, CustomerActivity | None] = {}  # customer key -> latest state
-        self.stages_before: dict[bytes, int | None] = {}  # customer key -> stage in the table
-        self.stored: dict[bytes, bytes | None] = {}  # customer key -> state in the table (for the stage topic)
+        self.before: dict[bytes, Before] = {}  # customer key -> stage record of the state in the table
         self.changed: dict[bytes, Message] = {}  # customer key -> last record that changed it
 
     def load(self, app: faust.App, table: faust.Table, message: Message) -> CustomerActivity | None:
@@ -328,10 +368,10 @@ class _Decided:
         key = message.key
         if key not in self.states:
             with current_message(app, message):
-                stored = self.stored[key] = table.get(key)
+                stored = table.get(key)
             state = CustomerActivity.decode(stored) if stored is not None else None
             self.states[key] = state
-            self.stages_before[key] = _stage(state)
+            self.before[key] = stage_before(self.engine, state)
         return self.states[key]
 
     @property
@@ -358,13 +398,18 @@ class _Decided:
                     scheduler.untrack(message.partition, key.decode())
                     continue
                 table[key] = state.encode()
-            metrics.count_stage_change(self.stages_before[key], _stage(state))
+            metrics.count_stage_change(_stage_of(self.before[key]), _stage(state))
             scheduler.track(message.partition, key.decode(), state)
 
 
 def _stage(state: CustomerActivity | None) -> int | None:
     """The customer's stage for the per-stage gauge (None: not in the table, or erased)."""
     return state.stage if state is not None and not state.is_erased() else None
+
+
+def _stage_of(before: Before) -> int | None:
+    """The stage of a customer's stage record before the batch (None: not in the table, or erased)."""
+    return before.stage if isinstance(before, StagePosition) else None
 
 
 def _decide(
@@ -381,10 +426,11 @@ def _decide(
     Each event goes with its input position (``waiting``: the offsets still waiting, with the
     event clock; ``from_input``: the record itself is the input record), with the real time,
     which bounds how far ahead a profile counts, and with the scheduler's time, from which an
-    erasure marker's grace runs.
+    erasure marker's grace runs.  The applied events are counted once per batch and type.
     """
-    decided = _Decided()
+    decided = _Decided(engine)
     now = time.time()
+    applied: Counter[type] = Counter()
     for message, content in batch:
         if content is None:
             continue  # a marker (already observed) or an undecodable record (already logged)
@@ -396,8 +442,11 @@ def _decide(
             position = _input_position(message) if from_input else _position(message, waiting)
             applied_at = clock.now(message.partition)
             result = _on_event(engine, customer_id, state, content, position, now, applied_at)
+            applied[type(content)] += 1
         if result is not None:
             decided.keep(message, result)
+    for kind, count in applied.items():
+        metrics.EVENTS_APPLIED.labels(kind.__struct_config__.tag).inc(count)
     return decided
 
 
@@ -411,7 +460,13 @@ async def _forget_revoked(topology: Topology, held: ReorderBuffer, acks: Ordered
 
 def _input_position(message: Message) -> Position:
     """Where an input record read directly (keyed input) is: its own coordinates."""
-    return provenance.Origin(message.topic, message.partition, message.offset).position()
+    return Position(_source_id(message.topic, message.partition), message.offset)
+
+
+@functools.lru_cache(maxsize=4096)
+def _source_id(topic: str, partition: int) -> int:
+    """``source_id``, computed once per input partition rather than once per record."""
+    return source_id(topic, partition)
 
 
 def _position(message: Message, waiting: WaitingOffsets | None) -> Position | None:
@@ -420,16 +475,8 @@ def _position(message: Message, waiting: WaitingOffsets | None) -> Position | No
     if origin is None:
         return None
     if waiting is None:
-        return origin.position()
+        return Position(_source_id(origin.topic, origin.partition), origin.offset)
     return waiting.applying(message.partition, message.key, origin)
-
-
-def _parked(held: ReorderBuffer, acks: OrderedAcks) -> Iterator[Message]:
-    """The records the handler acknowledges later: events held for the watermark, and handled
-    records waiting for an earlier held one.  A stopping worker does not wait for them."""
-    for message, _ in held.items():
-        yield message
-    yield from acks.waiting()
 
 
 def _decode_internal(message: Message) -> AnyInput | None:
@@ -457,9 +504,7 @@ def _on_event(
     its changelog write from Kafka (the input offset was not committed either, hence the
     redelivery), and only a write puts it back in the changelog.
     """
-    result = engine.apply_at(customer_id, state, event, event.occurred_at.timestamp(), position, now, applied_at)
-    metrics.EVENTS_APPLIED.labels(type(event).__struct_config__.tag).inc()
-    return result
+    return engine.apply_at(customer_id, state, event, event.occurred_at.timestamp(), position, now, applied_at)
 
 
 def _on_marker(clock: Clock, partition: int, raw: bytes) -> None:

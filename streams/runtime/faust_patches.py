@@ -16,15 +16,16 @@ touches private names of faust, mode and aiokafka.
 - ``DurableConsumer.resume_partitions``: a stream partition resumes only once the seek to its
   committed offset that follows it is done, so no record is delivered from a stale position
   while Faust's read offsets are being reset (records were dropped and committed unread).
-- ``DurableConsumer.wait_empty``: a stop or a rebalance does not wait for the records an
-  agent parked (the event clock's reorder buffer, ``DurableApp.parked``); nothing can
-  acknowledge them once the fetcher stopped, so Faust's "Wait for streams" lasted until the
-  worker was killed.  They stay unacknowledged and are delivered again.
 - ``DurableConsumer._drain_messages`` and ``DurableApp.read_in_batches``: the records of
   each fetch from a batch topic go to its handler as one list of messages, below Faust's
   Stream layer (its per-record tasks, queues and ``wait_first`` cost some 170 us a record);
-  the handler acknowledges them itself (``acknowledge``).  The table's changelog keeps
-  Faust's path.
+  the handler acknowledges them itself (``acknowledge``, a partition at a time).  The
+  table's changelog keeps Faust's path.
+- ``DurableConsumer._hand_over``: a stop or a rebalance waits for the batch being handled
+  (one record in hand for Faust's "Wait for streams"), not record by record, and so not for
+  the records a handler parks to acknowledge later (the event clock's reorder buffer):
+  nothing can acknowledge those once the fetcher stopped, so the wait lasted until the
+  worker was killed.  They stay unacknowledged and are delivered again.
 - ``current_message``: a message of a batch made Faust's current event, for table access.
 - ``committed_offset``: where a partition's committed input ends, for the event clock's
   idle check of a partition not read since a restart (without it, time stood still after a
@@ -65,8 +66,9 @@ from faust.exceptions import ProducerSendError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from faust.transport.consumer import RecordMap, ensure_TPset
-from faust.types.tuples import FutureMessage, Message
+from faust.types.tuples import FutureMessage, Message, ack_lock
 from faust.web.drivers import aiohttp as faust_aiohttp_web
+from mode.utils.futures import notify
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
 
@@ -122,9 +124,7 @@ def current_message(app: faust.App, message: Message) -> Iterator[None]:
 
 def acknowledge(app: faust.App, messages: Iterable[Message]) -> None:
     """Mark handled records of a batch topic as done: their offsets may now be committed."""
-    ack = app.consumer.ack
-    for message in messages:
-        ack(message)
+    app.consumer.acknowledge(messages)
 
 
 def committed_offset(consumer: faust.types.ConsumerT, tp: TP) -> int:
@@ -287,26 +287,68 @@ class DurableConsumer(faust_aiokafka.Consumer):
             return
         generation = self.app.consumer_generation_id
         singles: list[Message] = []
-        batches: dict[BatchHandler, list[Message]] = defaultdict(list)
+        batches: dict[BatchHandler, list[tuple[TP, list[Message]]]] = defaultdict(list)
         for tp, fetched in records.items():
             if active is not None and tp not in active and tp not in self._buffered_partitions:
                 continue
             self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
+            messages = [self._to_message(tp, record) for record in fetched]
             handler = self.app.batch_handlers.get(tp.topic)
-            into = singles if handler is None else batches[handler]
-            into.extend(self._to_message(tp, record) for record in fetched)
+            if handler is None:
+                singles.extend(messages)
+            else:
+                batches[handler].append((tp, messages))
         for message in singles:
             if self._is_unread(message) and self.flow_active:
                 await self._note_gap(message)
                 await self.wait_first(self.callback(message), self.suspend_flow.wait())
                 self._read_offset[message.tp] = message.offset
-        for handler, batch in batches.items():
+        for handler, partitions in batches.items():
             if not self.flow_active or self.app.consumer_generation_id != generation:
                 return
-            await handler(await self._track_unread(batch))
+            batch = [message for tp, messages in partitions for message in await self._take_unread(tp, messages)]
+            await self._hand_over(handler, batch)
             if self._commit_every is not None and self._n_acked >= self._commit_every:
                 self._n_acked = 0
                 await self.commit()
+
+    async def _hand_over(self, handler: BatchHandler, batch: list[Message]) -> None:
+        """Run ``handler`` on ``batch``, as one record in hand for Faust's "Wait for streams".
+
+        When the handler returns, each record of the batch is acknowledged, or parked by the
+        handler to be acknowledged later (the event clock's reorder buffer): a stop or a
+        rebalance waits for the batch in progress, not for those, which nothing could
+        acknowledge once the fetcher stopped (left unacknowledged, they are delivered again).
+        """
+        in_hand = InHand()
+        self._unacked_messages.add(in_hand)  # type: ignore[arg-type]
+        try:
+            await handler(batch)
+        finally:
+            in_hand.acked = True
+            self._unacked_messages.discard(in_hand)  # type: ignore[arg-type]
+            notify(self._waiting_for_ack)
+
+    def acknowledge(self, messages: Iterable[Message]) -> None:
+        """Faust's ``ack`` for records of batch topics, a partition at a time: their offsets may
+        now be committed, as Faust's rules say (none below the committed offset, none twice)."""
+        offsets: dict[TP, list[int]] = defaultdict(list)
+        for message in messages:
+            if not message.acked:
+                message.acked = True
+                offsets[message.tp].append(message.offset)
+        with ack_lock:
+            for tp, acked in offsets.items():
+                if self.app.topics.acks_enabled_for(tp.topic):
+                    self._note_acked(tp, acked)
+        notify(self._waiting_for_ack)
+
+    def _note_acked(self, tp: TP, offsets: list[int]) -> None:
+        committed, index = self._committed_offset[tp], self._acked_index[tp]
+        new = [offset for offset in offsets if offset not in index and (committed is None or offset >= committed)]
+        index.update(new)
+        self._acked[tp].extend(new)
+        self._n_acked += len(new)
 
     def _is_unread(self, message: Message) -> bool:
         read = self._read_offset[message.tp]
@@ -318,14 +360,21 @@ class DurableConsumer(faust_aiokafka.Consumer):
         if read and message.offset - read > 1 and self.app.topics.acks_enabled_for(message.topic):
             await self._add_gap(message.tp, read + 1, message.offset)
 
-    async def _track_unread(self, batch: list[Message]) -> list[Message]:
-        """The records of ``batch`` not delivered before, tracked as unacknowledged; the read
-        offsets move past them."""
-        unread = [message for message in batch if self._is_unread(message)]
-        for message in unread:
-            await self._note_gap(message)
-            self.track_message(message)
-            self._read_offset[message.tp] = message.offset
+    async def _take_unread(self, tp: TP, fetched: list[Message]) -> list[Message]:
+        """The records of one partition's fetch (in offset order) not delivered before; the
+        read offset moves past them, and jumps in their offsets count as acknowledged, as in
+        Faust's loop, which does this record by record.  Offsets without a jump (the usual
+        case) are told by the first and the last alone."""
+        read = self._read_offset[tp]
+        unread = fetched if read is None else [message for message in fetched if message.offset >= read]
+        if not unread:
+            return unread
+        first, last = unread[0].offset, unread[-1].offset
+        if (read and first - read > 1) or last - first != len(unread) - 1:
+            for message in unread:
+                await self._note_gap(message)
+                self._read_offset[tp] = message.offset
+        self._read_offset[tp] = last
         return unread
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
@@ -366,16 +415,17 @@ class DurableConsumer(faust_aiokafka.Consumer):
         await self.app.producer.acknowledged()
         await super()._handle_attached(commit_offsets)
 
-    async def wait_empty(self) -> None:
-        """Faust's "Wait for streams" before a stop or a rebalance, for records being worked on only."""
-        self._clean_unacked_messages()
-        await super().wait_empty()
 
-    def _clean_unacked_messages(self) -> None:
-        """Stop waiting for acknowledged records, and for those an agent parked: nothing can
-        settle them while the flow is stopped, and left unacknowledged they are delivered again."""
-        super()._clean_unacked_messages()
-        self._unacked_messages -= set(self.app.parked())
+
+class InHand:
+    """A batch being handled, as Faust's "Wait for streams" counts records in hand (acknowledged
+    when its handler returns)."""
+
+    __slots__ = ("acked", "refcount", "__weakref__")
+
+    def __init__(self) -> None:
+        self.acked = False
+        self.refcount = 1
 
 
 class DurableTransport(faust_aiokafka.Transport):
@@ -403,14 +453,14 @@ class EndpointsOnlyWeb(faust_aiohttp_web.Web):
 class DurableApp(faust.App):
     """A Faust app whose consumer commits offsets only behind the changelog, that keeps every
     record it fetched while its flow runs and hands back what it would not deliver, that reads
-    a stream partition only once it is sought to its committed offset, whose stop does not
-    wait for records an agent parked, and whose web server serves only its own pages."""
+    a stream partition only once it is sought to its committed offset, whose stop waits for
+    the batch being handled but not for records a handler parked, and whose web server serves
+    only its own pages."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         check_versions()
         forbid_topic_auto_creation()
         super().__init__(*args, **kwargs)
-        self.parked: Callable[[], Iterable[Message]] = lambda: ()  # set by an agent that parks records
         self.batch_handlers: dict[str, BatchHandler] = {}  # topic name -> its handler
 
     def read_in_batches(self, topic: faust.TopicT, handler: BatchHandler) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from typing import Any, Generic, Iterator, TypeVar
+from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
 
@@ -44,12 +44,6 @@ class OrderedAcks(Generic[Item]):
         while waiting and (first_held is None or waiting[0][0] < first_held):
             ready.append(heapq.heappop(waiting)[2])
         return ready
-
-    def waiting(self) -> Iterator[Item]:
-        """Every handled item still waiting for an earlier held record, in no particular order."""
-        for heap in self._waiting.values():
-            for *_, item in heap:
-                yield item
 
     def _first_held(self, partition: int) -> int | None:
         held, heap = self._held.get(partition, set()), self._lowest_held.get(partition, [])

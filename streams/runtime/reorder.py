@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from typing import Any, Generic, Iterator, TypeVar
+from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
 
@@ -37,12 +37,6 @@ class ReorderBuffer(Generic[Item]):
         while heap and heap[0][0] <= upto:
             released.append(heapq.heappop(heap)[3])
         return released
-
-    def items(self) -> Iterator[Item]:
-        """Every item still held, in no particular order."""
-        for heap in self._held.values():
-            for *_, item in heap:
-                yield item
 
     def keep_only(self, partitions: set[int]) -> None:
         """Forget partitions this worker no longer owns (their events are re-delivered to the owner)."""

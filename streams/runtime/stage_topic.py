@@ -20,8 +20,17 @@ from streams.core.engine import Engine
 from streams.model.activity import CustomerActivity
 
 StageChange = tuple[bytes, bytes | None]  # (customer key, the encoded record; None: a tombstone)
-_ABSENT = object()  # a customer the table did not hold: any record, or an erasure's tombstone, is news
+ABSENT = object()  # a customer the table did not hold: any record, or an erasure's tombstone, is news
+# What a customer's stage record said before a batch: a position, None (erased) or ABSENT.
+Before = StagePosition | None | object
 _ENCODER = msgspec.json.Encoder()
+
+
+def stage_before(engine: Engine, stored: CustomerActivity | None) -> Before:
+    """What the stage record of a customer said before a batch, from the state the table held
+    (None: it held none).  Taken when the batch first reads the state, before the engine
+    changes it, so that the stored state is decoded once."""
+    return ABSENT if stored is None else stage_position(engine, stored)
 
 
 class StageChanges:
@@ -33,21 +42,18 @@ class StageChanges:
     def between(
         self,
         keys: Iterable[bytes],
-        stored: Mapping[bytes, bytes | None],
+        before: Mapping[bytes, Before],
         states: Mapping[bytes, CustomerActivity | None],
     ) -> list[StageChange]:
-        """For each customer in ``keys``: the record to publish, if it changed between the state
-        ``stored`` in the table before the batch and the state the batch left (None: forgotten)."""
+        """For each customer in ``keys``: the record to publish, if it changed between what it
+        said ``before`` the batch (``stage_before``) and the state the batch left (None: forgotten)."""
         changes: list[StageChange] = []
         for key in keys:
-            before, after = self._before(stored.get(key)), self._after(states[key])
-            if after != before:
+            after = self._after(states[key])
+            if after != before.get(key, ABSENT):
                 record = None if after is None else _ENCODER.encode(stage_record(self.engine, key.decode(), after))
                 changes.append((key, record))
         return changes
-
-    def _before(self, stored: bytes | None) -> StagePosition | None | object:
-        return _ABSENT if stored is None else stage_position(self.engine, CustomerActivity.decode(stored))
 
     def _after(self, state: CustomerActivity | None) -> StagePosition | None:
         return None if state is None else stage_position(self.engine, state)

@@ -9,7 +9,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.model.codec import Rejection, decode_batch_at, decode_line, decode_line_at, decode_record
+from streams.model.codec import Rejection, decode_batch_at, decode_line, decode_line_at, decode_record, decode_records
 from streams.model.events import EVENT_CLASSES, EVENT_TYPES, AnyEvent
 
 STRICT_LINE = msgspec.json.Decoder(AnyEvent)
@@ -118,3 +118,26 @@ def test_decode_batch_at_never_misaligns_lines(items: list, data) -> None:
         cut = data.draw(st.integers(0, len(lines[at])))
         lines[at : at + 1] = [lines[at][:cut], lines[at][cut:]]
     assert_batch_decides_like_each_line(lines)
+
+
+def assert_records_decide_like_each_record(raws: list[bytes], event_type: str) -> None:
+    batch = decode_records(raws, event_type)
+    one_by_one = [decode_record(raw, event_type) for raw in raws]
+    if batch is not None:
+        assert batch == one_by_one and [type(event) for event in batch] == [type(event) for event in one_by_one]
+    elif raws and not any(b"\\" in raw or b"\x7f" in raw for raw in raws):
+        assert any(isinstance(decoded, Rejection) or not isinstance(decoded, EVENT_CLASSES[event_type]) for decoded in one_by_one)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(near_valid, max_size=12), st.sampled_from(EVENT_TYPES))
+def test_decode_records_is_decode_record_per_record(records: list[dict], event_type: str) -> None:
+    """A topic's batch is all its records' events, or None when any record is not one of the
+    topic's own type (or not plain): the worker then decodes them one by one."""
+    assert_records_decide_like_each_record([orjson.dumps(record) for record in records], event_type)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(near_valid | st.lists(pieces, max_size=4).map(b"".join), max_size=8), st.sampled_from(EVENT_TYPES))
+def test_decode_records_never_misaligns_records(items: list, event_type: str) -> None:
+    assert_records_decide_like_each_record([item if isinstance(item, bytes) else orjson.dumps(item) for item in items], event_type)

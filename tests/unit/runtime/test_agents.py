@@ -6,19 +6,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+import msgspec
 from confluent_kafka.schema_registry._async.mock_schema_registry_client import AsyncMockSchemaRegistryClient
 
+from streams.core.customer_stage import stage_position
 from streams.core.engine import Engine
 from streams.model.activity import CustomerActivity
 from streams.policy.loading import default_policy_path, load_policy
 from streams.model.positions import source_id
 from streams.model.codec import Limits
 from streams.model.events import Purchase
-from streams.runtime.agents import _decide, _keyed_reader
+from streams.runtime.agents import _decide, _decode, _keyed_reader, _read_inputs
 from streams.runtime.clock import FixedClock
 from streams.runtime.provenance import Origin
 from streams.runtime.scheduler import Scheduler
 from streams.runtime.settings import Settings
+from streams.runtime.stage_topic import ABSENT, StageChanges
 from streams.runtime.topology import build_topology
 from streams.runtime.wire_format import FramedInput
 from streams.runtime.waiting import WaitingOffsets
@@ -66,6 +69,21 @@ def test_a_redelivered_event_writes_the_state_it_found_again():
     assert decided.states[b"c1"] == stored
 
 
+def test_the_stage_record_before_a_batch_is_the_one_of_the_state_the_table_held():
+    """Taken when the batch first reads a customer, before the engine moves them on: the stage
+    topic gets the customer's record when the batch changed it, and only then."""
+    engine = Engine(load_policy(default_policy_path()))
+    stored = engine.apply("c1", None, purchase(0, "c1")).state
+    table = {b"c1": stored.encode()}
+
+    decided = decide(table, engine, [(Message(b"c1"), purchase(40, "c1")), (Message(b"c2"), purchase(40, "c2"))])
+
+    assert decided.before == {b"c1": stage_position(engine, stored), b"c2": ABSENT}
+    changes = StageChanges(engine).between(decided.changed, decided.before, decided.states)
+    assert [key for key, _ in changes] == [b"c1", b"c2"]
+    assert decide(table, engine, [(Message(b"c1"), purchase(0, "c1"))]).before == {b"c1": stage_position(engine, stored)}
+
+
 def test_an_event_is_applied_with_its_input_position_and_a_replay_of_it_changes_nothing():
     engine = Engine(load_policy(default_policy_path()))
     first = purchase(0, "c1")
@@ -111,7 +129,7 @@ class InputRecord:
 
     topic: str
     key: bytes
-    value: bytes
+    value: bytes | None
     partition: int = 0
     offset: int = 0
     timestamp: float | None = None
@@ -128,8 +146,28 @@ async def test_keyed_input_in_the_wire_format_is_read_with_its_schema_and_its_ke
     raw = await framed("avro", registry, topic, PURCHASE)
     rejected: list = []
 
-    [(_, event)] = await read(InputRecord(topic, b"c-1", raw), rejected)
+    [(_, event)] = await read([InputRecord(topic, b"c-1", raw)], rejected)
     assert event == Purchase(**PURCHASE) and rejected == []
-    assert await read(InputRecord(topic, b"c-2", raw), rejected) == []
+    assert await read([InputRecord(topic, b"c-2", raw)], rejected) == []
     [(_, _, rejection)] = rejected
     assert rejection.reason == "key_mismatch"
+
+
+async def test_a_batch_of_inputs_is_read_in_order_as_each_record_alone_would_be():
+    """Each topic's plain JSON records are decoded in one call; a topic whose batch holds an
+    invalid record, a tombstone and a record of no input topic (a due tick) are read as before."""
+    purchases, logins, profiles = "shop.purchases", "shop.logins", "shop.customer-profiles"
+    kinds = {purchases: "purchase", logins: "login", profiles: "profile"}
+    login = msgspec.json.encode({"event_id": "l-1", "customer_id": "c-1", "occurred_at": "2024-03-01T12:00:00Z"})
+    arrived = [
+        InputRecord(purchases, b"c-1", msgspec.json.encode(PURCHASE)),
+        InputRecord(logins, b"c-1", login),
+        InputRecord("winback.due", b"c-1", b""),
+        InputRecord(purchases, b"c-1", msgspec.json.encode({**PURCHASE, "event_id": "e-2"})),
+        InputRecord(logins, b"c-1", b'{"event_id": "l-2"}'),  # invalid: the logins are read one by one
+        InputRecord(profiles, b"c-1", None),  # a tombstone: an erasure
+    ]
+    read = await _read_inputs(arrived, lambda message: kinds.get(message.topic), {}, Limits())
+    alone = [_decode(kinds[m.topic], m, Limits()) if m.topic in kinds else None for m in arrived]
+    assert read[:5] == alone[:5] and read[2] is None and read[3] == Purchase(**{**PURCHASE, "event_id": "e-2"})
+    assert type(read[5]).__name__ == "Erasure" and read[5].customer_id == "c-1"

@@ -73,12 +73,3 @@ def test_no_offset_is_acknowledged_while_an_earlier_one_is_held(data):
     assert sorted(acknowledged) == list(range(count))
     assert acknowledged == sorted(acknowledged)
 
-
-def test_waiting_is_what_an_earlier_held_record_holds_back():
-    acks: OrderedAcks[str] = OrderedAcks()
-    acks.hold(0, 10)
-    acks.done(0, 11, "marker")
-    acks.done(1, 5, "acknowledged at once")
-    assert list(acks.waiting()) == ["marker"]
-    acks.done(0, 10, "event")
-    assert list(acks.waiting()) == []

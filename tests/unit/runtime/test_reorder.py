@@ -20,12 +20,3 @@ def test_forgetting_revoked_partitions():
     buffer.hold(1, 1.0, "b", "revoked")
     buffer.keep_only({0})
     assert buffer.release(1, 10.0) == [] and buffer.release(0, 10.0) == ["kept"]
-
-
-def test_items_are_everything_still_held():
-    buffer: ReorderBuffer[str] = ReorderBuffer()
-    buffer.hold(0, 1.0, "a", "released")
-    buffer.hold(0, 9.0, "b", "held")
-    buffer.hold(1, 2.0, "c", "held elsewhere")
-    buffer.release(0, 5.0)
-    assert sorted(buffer.items()) == ["held", "held elsewhere"]
