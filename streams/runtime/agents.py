@@ -36,6 +36,7 @@ from streams.runtime.ordered_acks import OrderedAcks
 from streams.runtime.reorder import ReorderBuffer
 from streams.runtime.scheduler import Scheduler
 from streams.runtime.stage_topic import StageChanges
+from streams.runtime.state_writes import StateWrite, write_states
 from streams.runtime.topology import Topology
 from streams.runtime.waiting import WaitingOffsets
 from streams.runtime.watermarks import MARKER_DECODER, MARKER_KEY, MarkerSender
@@ -294,7 +295,7 @@ def _keep_customers(
         started = time.perf_counter()
         decided = _decide(app, topology.activity, engine, batch, waiting, clock, reader is not None)
         await emitter.publish(decided.records, stages.between(decided.changed, decided.stored, decided.states))
-        decided.write(app, topology.activity, scheduler, clock)
+        await write_states(app, topology.activity, decided.settle(scheduler, clock))
         metrics.observe_processing(time.perf_counter() - started, len(batch))
         await _dead_lettered(outbox, rejected)
         if acks is None:
@@ -344,22 +345,22 @@ class _Decided:
         self.states[message.key] = None if result.forgotten else result.state
         self.changed[message.key] = message
 
-    def write(self, app: faust.App, table: faust.Table, scheduler: Scheduler, clock: Clock) -> None:
-        """After the records are acknowledged: count them, write and re-index each changed customer
-        (a forgotten one: delete the key, which writes a tombstone to the changelog)."""
+    def settle(self, scheduler: Scheduler, clock: Clock) -> dict[bytes, StateWrite]:
+        """After the records are acknowledged: count them, re-index each changed customer, and
+        return each one's state write (a forgotten one: None, a delete, which writes a tombstone
+        to the changelog) for ``streams.runtime.state_writes``."""
         for partition, records in self.published:
             metrics.count_published(records, emitted_at=clock.now(partition))
+        writes: dict[bytes, StateWrite] = {}
         for key, message in self.changed.items():
             state = self.states[key]
-            with current_message(app, message):
-                if state is None:
-                    if key in table:
-                        del table[key]
-                    scheduler.untrack(message.partition, key.decode())
-                    continue
-                table[key] = state.encode()
+            writes[key] = (message, None if state is None else state.encode())
+            if state is None:
+                scheduler.untrack(message.partition, key.decode())
+                continue
             metrics.count_stage_change(self.stages_before[key], _stage(state))
             scheduler.track(message.partition, key.decode(), state)
+        return writes
 
 
 def _stage(state: CustomerActivity | None) -> int | None:

@@ -179,9 +179,13 @@ class DurableProducer(faust_aiokafka.Producer):
 
     def track(self, delivery: asyncio.Future[Any]) -> None:
         """Count ``delivery`` (of a message or of a whole batch handed to the Kafka client) among
-        those the next commit waits for."""
+        those the next commit waits for.  A failed one stays: every commit after it fails."""
         self.unacknowledged.add(delivery)
-        delivery.add_done_callback(self.unacknowledged.discard)
+        delivery.add_done_callback(self._settled)
+
+    def _settled(self, delivery: asyncio.Future[Any]) -> None:
+        if not delivery.cancelled() and delivery.exception() is None:
+            self.unacknowledged.discard(delivery)
 
     async def acknowledged(self) -> None:
         """Return once every message handed over so far is on the broker; raise if one failed."""
