@@ -350,7 +350,8 @@ class _Decided:
         return each one's state write (a forgotten one: None, a delete, which writes a tombstone
         to the changelog) for ``streams.runtime.state_writes``."""
         for partition, records in self.published:
-            metrics.count_published(records, emitted_at=clock.now(partition))
+            if records:
+                metrics.count_published(records, emitted_at=clock.now(partition))
         writes: dict[bytes, StateWrite] = {}
         for key, message in self.changed.items():
             state = self.states[key]

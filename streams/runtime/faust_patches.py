@@ -4,7 +4,9 @@ touches private names of faust, mode and aiokafka.
 - ``DurableProducer`` and ``DurableConsumer``: an input offset is committed only once Kafka
   has acknowledged every message the producer was handed before it, state writes to the
   changelog included.  Faust's own flush before a commit is no barrier, so without this a
-  crash or a rebalance could lose a state write whose input was already committed.
+  crash or a rebalance could lose a state write whose input was already committed.  Whole
+  batches handed to the Kafka client (``kafka_producer``, ``streams.runtime.partition_batches``)
+  are waited for the same way (``DurableProducer.track``).
 - ``KeepFetchedOnResume``: resuming flow control that is already running leaves the stream
   queues alone.  Faust empties them on every resume, which after a table recovery threw away
   records fetched after the partitions' seek (faust-streaming issue #596).
