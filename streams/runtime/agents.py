@@ -25,6 +25,7 @@ from streams.runtime.clock import Clock, EventTimeClock
 from streams.model.codec import Limits, Rejection, decode_erasure, decode_line, decode_record
 from streams.runtime.emitter import Emitter
 from streams.runtime.output_encoding import OutputEncoding
+from streams.runtime.partition_batches import Outgoing, before_commit
 from streams.runtime.schema_registry import RegistryUnavailable
 from streams.runtime.wire_format import FramedInput
 from streams.runtime.faust_patches import BatchHandler, acknowledge, current_message
@@ -93,35 +94,38 @@ def _ingest(
 ) -> BatchHandler:
     """Validate each raw record of a batch: dead-letter it with the reason, or forward it keyed by customer.
 
-    Every forward and dead letter of a batch is handed to the producer in order without
-    waiting, then the batch's dead letters are awaited once (``dead_letters.Outbox``) and
-    counted, and only then is the batch acknowledged; the forwards are on Kafka before its
-    offsets are committed (Faust flushes the producer before every commit).
+    Every dead letter of a batch is handed to the producer as it comes, the forwards together
+    in one batch per partition of the events topic, in order, without waiting; then the
+    batch's dead letters are awaited once (``dead_letters.Outbox``) and counted, and only then
+    is the batch acknowledged; the forwards are on Kafka before its offsets are committed
+    (``partition_batches.before_commit``).
     "Too far in the future" is judged against the real clock whatever the scheduler's clock.
     A tombstone on the profiles topic is the shop erasing the customer its key names: it is
     forwarded as an ``Erasure`` dated by the record's timestamp (never later than now).
     A ``framed`` input's records are first read with their schema from the registry.
     """
     consumed = metrics.EVENTS_CONSUMED.labels(kind)
-    forward = topology.app.producer.send
     events_topic = topology.events.get_topic_name()
 
     async def ingest(batch: list[Message]) -> None:
         consumed.inc(len(batch))
         outbox = dead_letters.Outbox(topology.dead_letters)
         rejected: Rejected = []
+        forwards: list[Outgoing] = []
+        handled: list[tuple[Message, float | None]] = []  # each record, with its event time if forwarded
         for message in batch:
             result = await _read_input(kind, message, limits, framed)
             if isinstance(result, Rejection):
                 await outbox.queue(_letter(message, result))
                 rejected.append((kind, message, result))
-                event_time = None
+                handled.append((message, None))
             else:
                 origin = provenance.Origin(message.topic, message.partition, message.offset)
-                key, value = result.customer_id.encode(), encode_event(result)
-                await forward(events_topic, key, value, None, None, [origin.header()])
-                event_time = result.occurred_at.timestamp()
-            if watermarks is not None:  # only after the forward is queued: the marker must follow it
+                forwards.append(Outgoing(events_topic, result.customer_id.encode(), encode_event(result), [origin.header()]))
+                handled.append((message, result.occurred_at.timestamp()))
+        await before_commit(topology.app, forwards)
+        if watermarks is not None:  # only once the forwards are queued: a marker must follow them
+            for message, event_time in handled:
                 watermarks.observe(message, event_time)
         await _dead_lettered(outbox, rejected)
         acknowledge(topology.app, batch)

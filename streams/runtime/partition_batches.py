@@ -19,10 +19,12 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Iterable, NamedTuple
 
+import faust
 from aiokafka import AIOKafkaProducer
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.structs import RecordMetadata
 
+from streams.runtime.faust_patches import kafka_producer
 from streams.runtime.partitioning import partition_of
 
 Headers = list[tuple[str, bytes]]
@@ -118,3 +120,12 @@ async def delivered(batches: Iterable[Submitted]) -> None:
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
             raise outcome
+
+
+async def before_commit(app: faust.App, records: Iterable[Outgoing]) -> list[Submitted]:
+    """Hand ``records`` to the app's Kafka client in batches without waiting for them; the next
+    offset commit waits for every one (``DurableProducer.track``) and fails if one failed."""
+    submitted = await PartitionBatches(kafka_producer(app)).submit(records)
+    for batch in submitted:
+        app.producer.track(batch.delivery)  # type: ignore[attr-defined]  # a DurableProducer
+    return submitted

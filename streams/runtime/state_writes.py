@@ -22,8 +22,8 @@ import faust
 from faust.types import TP
 from faust.types.tuples import Message
 
-from streams.runtime.faust_patches import current_message, kafka_producer
-from streams.runtime.partition_batches import Outgoing, PartitionBatches, Submitted
+from streams.runtime.faust_patches import current_message
+from streams.runtime.partition_batches import Outgoing, Submitted, before_commit
 
 # A changed customer: the batch's last record that changed them, and their new state (None: delete).
 StateWrite = tuple[Message, bytes | None]
@@ -46,8 +46,7 @@ async def write_states(app: faust.App, table: faust.Table, writes: dict[bytes, S
         outgoing.append(Outgoing(changelog, key, state, [], partition=message.partition))
     if not outgoing:
         return
-    for batch in await PartitionBatches(kafka_producer(app)).submit(outgoing):
-        app.producer.track(batch.delivery)  # type: ignore[attr-defined]  # a DurableProducer
+    for batch in await before_commit(app, outgoing):
         batch.delivery.add_done_callback(lambda _, batch=batch: _persisted(table, batch))
 
 
