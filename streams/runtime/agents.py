@@ -27,6 +27,7 @@ from streams.runtime.clock import Clock, EventTimeClock
 from streams.model.codec import Limits, Rejection, decode_erasure, decode_line, decode_record, decode_records
 from streams.runtime.emitter import Emitter
 from streams.runtime.output_encoding import OutputEncoding
+from streams.runtime.partition_batches import Outgoing, before_commit
 from streams.runtime.schema_registry import RegistryUnavailable
 from streams.runtime.wire_format import FramedInput
 from streams.runtime.faust_patches import BatchHandler, acknowledge, current_message
@@ -39,6 +40,7 @@ from streams.runtime.ordered_acks import OrderedAcks
 from streams.runtime.reorder import ReorderBuffer
 from streams.runtime.scheduler import Scheduler
 from streams.runtime.stage_topic import Before, StageChanges, stage_before
+from streams.runtime.state_writes import StateWrite, write_states
 from streams.runtime.topology import Topology
 from streams.runtime.waiting import WaitingOffsets
 from streams.runtime.watermarks import MARKER_DECODER, MARKER_KEY, MarkerSender
@@ -95,35 +97,38 @@ def _ingest(
 ) -> BatchHandler:
     """Validate each raw record of a batch: dead-letter it with the reason, or forward it keyed by customer.
 
-    Every forward and dead letter of a batch is handed to the producer in order without
-    waiting, then the batch's dead letters are awaited once (``dead_letters.Outbox``) and
-    counted, and only then is the batch acknowledged; the forwards are on Kafka before its
-    offsets are committed (Faust flushes the producer before every commit).
+    Every dead letter of a batch is handed to the producer as it comes, the forwards together
+    in one batch per partition of the events topic, in order, without waiting; then the
+    batch's dead letters are awaited once (``dead_letters.Outbox``) and counted, and only then
+    is the batch acknowledged; the forwards are on Kafka before its offsets are committed
+    (``partition_batches.before_commit``).
     "Too far in the future" is judged against the real clock whatever the scheduler's clock.
     A tombstone on the profiles topic is the shop erasing the customer its key names: it is
     forwarded as an ``Erasure`` dated by the record's timestamp (never later than now).
     A ``framed`` input's records are first read with their schema from the registry.
     """
     consumed = metrics.EVENTS_CONSUMED.labels(kind)
-    forward = topology.app.producer.send
     events_topic = topology.events.get_topic_name()
 
     async def ingest(batch: list[Message]) -> None:
         consumed.inc(len(batch))
         outbox = dead_letters.Outbox(topology.dead_letters)
         rejected: Rejected = []
+        forwards: list[Outgoing] = []
+        handled: list[tuple[Message, float | None]] = []  # each record, with its event time if forwarded
         read = await _read_inputs(batch, lambda message: kind, {kind: framed} if framed else {}, limits)
         for message, result in zip(batch, read):  # (every record of an input topic is read: none is None)
             if isinstance(result, Rejection):
                 await outbox.queue(_letter(message, result))
                 rejected.append((kind, message, result))
-                event_time = None
+                handled.append((message, None))
             else:
                 origin = provenance.Origin(message.topic, message.partition, message.offset)
-                key, value = result.customer_id.encode(), encode_event(result)
-                await forward(events_topic, key, value, None, None, [origin.header()])
-                event_time = result.occurred_at.timestamp()
-            if watermarks is not None:  # only after the forward is queued: the marker must follow it
+                forwards.append(Outgoing(events_topic, result.customer_id.encode(), encode_event(result), [origin.header()]))
+                handled.append((message, result.occurred_at.timestamp()))
+        await before_commit(topology.app, forwards)
+        if watermarks is not None:  # only once the forwards are queued: a marker must follow them
+            for message, event_time in handled:
                 watermarks.observe(message, event_time)
         await _dead_lettered(outbox, rejected)
         acknowledge(topology.app, batch)
@@ -334,7 +339,7 @@ def _keep_customers(
         started = time.perf_counter()
         decided = _decide(app, topology.activity, engine, batch, waiting, clock, reader is not None)
         await emitter.publish(decided.records, stages.between(decided.changed, decided.before, decided.states))
-        decided.write(app, topology.activity, scheduler, clock)
+        await write_states(app, topology.activity, decided.settle(scheduler, clock))
         metrics.observe_processing(time.perf_counter() - started, len(batch))
         await _dead_lettered(outbox, rejected)
         if acks is None:
@@ -384,22 +389,23 @@ class _Decided:
         self.states[message.key] = None if result.forgotten else result.state
         self.changed[message.key] = message
 
-    def write(self, app: faust.App, table: faust.Table, scheduler: Scheduler, clock: Clock) -> None:
-        """After the records are acknowledged: count them, write and re-index each changed customer
-        (a forgotten one: delete the key, which writes a tombstone to the changelog)."""
+    def settle(self, scheduler: Scheduler, clock: Clock) -> dict[bytes, StateWrite]:
+        """After the records are acknowledged: count them, re-index each changed customer, and
+        return each one's state write (a forgotten one: None, a delete, which writes a tombstone
+        to the changelog) for ``streams.runtime.state_writes``."""
         for partition, records in self.published:
-            metrics.count_published(records, emitted_at=clock.now(partition))
+            if records:
+                metrics.count_published(records, emitted_at=clock.now(partition))
+        writes: dict[bytes, StateWrite] = {}
         for key, message in self.changed.items():
             state = self.states[key]
-            with current_message(app, message):
-                if state is None:
-                    if key in table:
-                        del table[key]
-                    scheduler.untrack(message.partition, key.decode())
-                    continue
-                table[key] = state.encode()
+            writes[key] = (message, None if state is None else state.encode())
+            if state is None:
+                scheduler.untrack(message.partition, key.decode())
+                continue
             metrics.count_stage_change(_stage_of(self.before[key]), _stage(state))
             scheduler.track(message.partition, key.decode(), state)
+        return writes
 
 
 def _stage(state: CustomerActivity | None) -> int | None:

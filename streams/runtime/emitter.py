@@ -9,11 +9,12 @@ de-duplicate on ``command_id``); the opposite order could lose a command for goo
 
 from __future__ import annotations
 
-import asyncio
-from typing import Awaitable, Sequence
+from typing import Sequence
 
 from streams.model.records import MessageCommand, Record, Skip, Trigger
+from streams.runtime.faust_patches import kafka_producer
 from streams.runtime.output_encoding import STAGE, OutputEncoding
+from streams.runtime.partition_batches import Outgoing, PartitionBatches, delivered
 from streams.runtime.stage_topic import StageChange
 from streams.runtime.topology import Topology
 
@@ -34,24 +35,26 @@ class Emitter:
     async def publish(self, records: Sequence[Record], stages: Sequence[StageChange] = ()) -> None:
         """Send ``records`` and the customers' changed ``stages`` (compacted topic), then wait for all.
 
-        Records go straight to the producer (its Kafka client: the values are bytes already,
-        Faust's topic layer would add nothing)."""
-        deliveries = [await self._send(record) for record in records]
-        deliveries += [await self._send_stage(key, value) for key, value in stages]
-        if deliveries:
-            await asyncio.gather(*deliveries)
+        They go to the producer's Kafka client as one batch per partition
+        (``streams.runtime.partition_batches``): the values are bytes already, and Faust's
+        per-record send would add a future and a partitioner call for each."""
+        outgoing = [self._outgoing(record) for record in records]
+        outgoing += [self._stage(key, value) for key, value in stages]
+        if outgoing:
+            batches = PartitionBatches(kafka_producer(self.topology.app))
+            await delivered(await batches.submit(outgoing))
 
-    async def _send(self, record: Record) -> Awaitable[object]:
+    def _outgoing(self, record: Record) -> Outgoing:
         topic = self._topic_of(record)
         value, headers = self.encoding.encode(record, topic)
-        return await self.topology.app.producer.send(topic, record.customer_id.encode(), value, None, None, list(headers))
+        return Outgoing(topic, record.customer_id.encode(), value, headers)
 
-    async def _send_stage(self, key: bytes, value: bytes | None) -> Awaitable[object]:
+    def _stage(self, key: bytes, value: bytes | None) -> Outgoing:
         """A customer's stage record (framed and labelled like every output), or a tombstone."""
         if value is None:
-            return await self.topology.app.producer.send(self.stages, key, None, None, None, None)
+            return Outgoing(self.stages, key, None, [])
         framed, headers = self.encoding.frame(STAGE, self.stages, value)
-        return await self.topology.app.producer.send(self.stages, key, framed, None, None, list(headers))
+        return Outgoing(self.stages, key, framed, headers)
 
     def _topic_of(self, record: Record) -> str:
         """Triggers to the audit topic, commands to their channel's, skips and outcomes to theirs."""

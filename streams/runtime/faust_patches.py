@@ -4,7 +4,9 @@ touches private names of faust, mode and aiokafka.
 - ``DurableProducer`` and ``DurableConsumer``: an input offset is committed only once Kafka
   has acknowledged every message the producer was handed before it, state writes to the
   changelog included.  Faust's own flush before a commit is no barrier, so without this a
-  crash or a rebalance could lose a state write whose input was already committed.
+  crash or a rebalance could lose a state write whose input was already committed.  Whole
+  batches handed to the Kafka client (``kafka_producer``, ``streams.runtime.partition_batches``)
+  are waited for the same way (``DurableProducer.track``).
 - ``KeepFetchedOnResume``: resuming flow control that is already running leaves the stream
   queues alone.  Faust empties them on every resume, which after a table recovery threw away
   records fetched after the partitions' seek (faust-streaming issue #596).
@@ -171,18 +173,37 @@ class DurableProducer(faust_aiokafka.Producer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.unacknowledged: set[FutureMessage] = set()
+        self.unacknowledged: set[asyncio.Future[Any]] = set()
 
     def send_soon(self, fut: FutureMessage) -> None:
-        self.unacknowledged.add(fut)
-        fut.add_done_callback(self.unacknowledged.discard)
+        self.track(fut)
         super().send_soon(fut)
+
+    def track(self, delivery: asyncio.Future[Any]) -> None:
+        """Count ``delivery`` (of a message or of a whole batch handed to the Kafka client) among
+        those the next commit waits for.  A failed one stays: every commit after it fails."""
+        self.unacknowledged.add(delivery)
+        delivery.add_done_callback(self._settled)
+
+    def _settled(self, delivery: asyncio.Future[Any]) -> None:
+        if not delivery.cancelled() and delivery.exception() is None:
+            self.unacknowledged.discard(delivery)
 
     async def acknowledged(self) -> None:
         """Return once every message handed over so far is on the broker; raise if one failed."""
         for outcome in await asyncio.gather(*self.unacknowledged, return_exceptions=True):
             if isinstance(outcome, BaseException):
                 raise ProducerSendError(f"a state write was not delivered: {outcome!r}") from outcome
+
+
+def kafka_producer(app: faust.App) -> aiokafka.AIOKafkaProducer:
+    """The Kafka client under the app's producer (started), for sending whole batches
+    (``streams.runtime.partition_batches``).  Those follow the default partitioner, so the app
+    must not configure another."""
+    if app.conf.producer_partitioner is not None:
+        raise RuntimeError("batched sends assume Kafka's default partitioner, but producer_partitioner is set")
+    producer: aiokafka.AIOKafkaProducer = app.producer._ensure_producer()  # type: ignore[attr-defined]
+    return producer
 
 
 class HandBackConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):

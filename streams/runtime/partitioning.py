@@ -8,9 +8,14 @@ states where the worker will look for them.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from aiokafka.partitioner import murmur2
 
 
+# murmur2 is pure Python (some µs a key) and a batch names each of its customers many times;
+# the most recent 8,192 keys are remembered (about 2 MB with the keys).
+@lru_cache(maxsize=8192)
 def partition_of(key: bytes, partitions: int) -> int:
     """The partition Kafka's default (murmur2) partitioner gives ``key``: where its records and state live."""
     return (murmur2(key) & 0x7FFFFFFF) % partitions

@@ -117,9 +117,10 @@ def test_a_due_tick_on_a_marker_past_its_grace_deletes_the_key_and_untracks_the_
     early, due = Message(b"kept"), Message(b"gone")
 
     decided = decide(table, engine, [(early, moment(0) + 59.0), (due, moment(0) + 60.0)])
-    decided.write(None, table, scheduler, CLOCK)  # type: ignore[arg-type]  (a dict stands for the table)
+    writes = decided.settle(scheduler, CLOCK)
 
-    assert table == {b"kept": marker.encode()} and decided.records == []
+    assert writes[b"gone"] == (due, None) and decided.records == []
+    assert writes.get(b"kept", (early, marker.encode())) == (early, marker.encode())
     assert len(scheduler.index) == 1  # "kept" is still due at its time; "gone" is not tracked any more
 
 

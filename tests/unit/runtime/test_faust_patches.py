@@ -91,6 +91,22 @@ async def test_a_failed_write_stops_the_commit(app):
         await producer.acknowledged()
 
 
+async def test_a_failed_batch_delivery_stops_every_commit_after_it(app):
+    """A whole batch of state writes handed to the Kafka client (``track``): once delivered it
+    is no longer waited for; once failed it stays, so no later commit passes it."""
+    producer, loop = app.producer, asyncio.get_running_loop()
+    delivered, failed = loop.create_future(), loop.create_future()
+    producer.track(delivered)
+    producer.track(failed)
+    delivered.set_result(None)
+    failed.set_exception(ConnectionError("batch refused"))
+    await asyncio.sleep(0)  # the delivery callbacks run
+    assert producer.unacknowledged == {failed}
+    for _ in range(2):
+        with pytest.raises(ProducerSendError, match="batch refused"):
+            await producer.acknowledged()
+
+
 def test_resuming_a_running_flow_keeps_the_records_it_fetched(app):
     queue = FlowControlQueue(flow_control=app.flow_control, clear_on_resume=True)
     app.flow_control.resume()  # the flow starts (a recovery begins)
