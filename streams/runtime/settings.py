@@ -155,6 +155,11 @@ class Settings(BaseSettings):
     )
     tick_seconds: float = Field(1.0, gt=0, description="How often the scheduler looks for due customers.")
     tick_max_due: int = Field(10000, ge=1, description="Most due customers one scheduler tick publishes.")
+    batch_records: int = Field(
+        10000, ge=1, le=100_000,
+        description="Most records one poll hands the agents as a batch: larger batches cost less per "
+        "record; smaller ones give the event loop (web server, timers) back sooner.",
+    )
     session_timeout: float = Field(30.0, gt=0, description="Consumer group session timeout, seconds.")
     heartbeat_interval: float = Field(3.0, gt=0, description="Consumer heartbeat interval, seconds.")
     rebalance_timeout: float = Field(60.0, gt=0, description="Consumer group rebalance timeout, seconds.")

@@ -20,8 +20,6 @@ from streams.runtime.connection import client_options
 from streams.runtime.faust_patches import DurableApp
 from streams.runtime.settings import ACTIVITY_TABLE, Settings
 
-BATCH_RECORDS = 10_000  # most records one poll hands over, to the agents' batches together
-
 
 @dataclass(frozen=True)
 class Topology:
@@ -97,8 +95,9 @@ def create_app(settings: Settings) -> DurableApp:
         producer_linger=0.005,
         producer_max_batch_size=65536,
         # Each poll hands the agents a batch (DurableApp.read_in_batches): at most this many
-        # records, so that one batch keeps the event loop (the web server, the timers) only briefly.
-        broker_max_poll_records=BATCH_RECORDS,
+        # records (WINBACK_BATCH_RECORDS), so that one batch keeps the event loop (the web server, the
+        # timers) only briefly.
+        broker_max_poll_records=settings.batch_records,
     )
 
 
