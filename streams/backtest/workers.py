@@ -4,14 +4,13 @@ Customers are independent, so each worker process reads the whole file but repla
 customers whose id hashes to its shard (``event_log.Shard``).  The report's end (``until``,
 by default the latest event of the whole log) is known only once every worker has read its
 part, so a run has two rounds: each worker replays its customers and says its latest event;
-the parent sends every worker the end; each fires what is due up to it and sends back what the
-report counts of each customer.  The parent counts the customers in the order of the whole
-log, as one process would: the report, sums of money included, is the same to the byte.
+the parent sends every worker the end; each fires what is due up to it, counts its customers
+and sends back its tally (``shard_report``), which the parent merges as one process would have
+counted the whole log: the report, sums of money included, is the same to the byte.
 """
 
 from __future__ import annotations
 
-import heapq
 import multiprocessing
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -20,7 +19,8 @@ from typing import Any, Callable, NamedTuple, cast
 from streams.backtest.event_log import EventFileError, Shard
 from streams.backtest.history import ColumnMap, HistoryError, read_history
 from streams.backtest.report import COUNTING, Report
-from streams.backtest.run import PROGRESS_EVENTS, Finished, count_customer, finish, replay_log, without_gc
+from streams.backtest.run import PROGRESS_EVENTS, finish, replay_log, without_gc
+from streams.backtest.shard_report import ShardReport, ShardTally, merged
 from streams.core.engine import Engine
 from streams.core.kpis import KpiTally
 from streams.model.codec import DEFAULT_LIMITS, Limits, Rejection
@@ -28,15 +28,15 @@ from streams.policy.sections import Policy
 
 
 class ShardResult(NamedTuple):
-    """What one worker sends back: its counts, rejected lines (numbered in their file) and
-    finished customers (in order)."""
+    """What one worker sends back: its counts, rejected lines (numbered in their file) and the
+    tally of its customers."""
 
     events: int
     duplicates: int
     after_until: int
     customers: int
     rejections: list[tuple[int, Rejection]]
-    finished: list[Finished]
+    tally: ShardTally
 
 
 class Progress(NamedTuple):
@@ -134,7 +134,7 @@ def _work(
         try:
             on_lines = tell(True) if shard.number == 0 else lambda count: None
             history = read_history([path], columns, limits=limits, now=now, on_lines=_every(PROGRESS_EVENTS, on_lines), shard=shard)
-            report = Report()
+            report = ShardReport(kpis=KpiTally(policy.economics))
             engine = Engine(policy, COUNTING)
             replayed, latest = replay_log(engine, history.log, until, report, tell(False))
         except (EventFileError, HistoryError) as error:
@@ -142,9 +142,10 @@ def _work(
             return
         link.send(latest)
         end = link.recv()
-        finished = list(finish(engine, replayed, end)) if end is not None else []
+        for customer in finish(engine, replayed, end) if end is not None else ():
+            report.count_finished(customer)
         rejections = [(history.line_in_file(number), why) for number, why in history.log.rejections]
-        link.send(ShardResult(report.events, report.duplicates, report.after_until, report.customers, rejections, finished))
+        link.send(ShardResult(report.events, report.duplicates, report.after_until, report.customers, rejections, report.tally()))
 
 
 def _every(amount: int, tell: Callable[[int], None]) -> Callable[[int], None]:
@@ -160,8 +161,8 @@ def _every(amount: int, tell: Callable[[int], None]) -> Callable[[int], None]:
 
     return count
 def _merged(policy: Policy, results: list[ShardResult], until: float | None) -> Report:
-    """One report of every shard's, counted in the order one process would have counted it."""
-    report = Report(kpis=KpiTally(policy.economics), until=until)
+    """One report of every shard's, as one process would have counted it."""
+    report = merged(policy.economics, [result.tally for result in results], until)
     for result in results:
         report.events += result.events
         report.duplicates += result.duplicates
@@ -169,14 +170,8 @@ def _merged(policy: Policy, results: list[ShardResult], until: float | None) -> 
         report.customers += result.customers
     for number, rejection in sorted((rejection for result in results for rejection in result.rejections), key=_line_number):
         report.reject(number, rejection)
-    for customer in heapq.merge(*(result.finished for result in results), key=_order):
-        count_customer(report, customer)
     return report
 
 
 def _line_number(rejection: tuple[int, Rejection]) -> int:
     return rejection[0]
-
-
-def _order(customer: Finished) -> int:
-    return customer.order
