@@ -272,27 +272,13 @@ class EventLog:
     ) -> CustomerEvents | None:
         """The customer's events from their ``filed`` lines and those decoded on their own;
         ``batch``: the filed lines' events and times (None: decode them line by line)."""
-        # the flat list alternates numbers and lines
-        lines, limits = cast("list[bytes]", filed[1::2]), self.limits
-        numbers = cast("list[int]", filed[0::2])
-        if batch is not None and not numbered:
+        if batch is not None and not numbered:  # the usual case: every line decoded in the batch
             events, times = batch
+            numbers = cast("list[int]", filed[0::2]) if self.arrival_order else []  # (the flat list alternates numbers and lines)
         else:
-            if batch is not None:
-                numbered += zip(numbers, *batch)
-            else:
-                for number, line in zip(numbers, lines):
-                    decoded = decode_line_at(self._raw(number, line), now=self.now, limits=limits)
-                    if isinstance(decoded, Rejection):
-                        self.rejections.append((number, decoded))
-                    else:
-                        numbered.append((number, *decoded))
-            if not numbered:
+            numbers, events, times = self._decode_apart(filed, numbered, batch)
+            if not events:
                 return None
-            numbered.sort(key=_first)  # line order, as if every line had been decoded in turn
-            numbers = [number for number, _, _ in numbered]
-            events = [event for _, event, _ in numbered]
-            times = [at for _, _, at in numbered]
         if self.arrival_order:
             return CustomerEvents(events[0].customer_id, events, times, lines=numbers)
         if not _in_order(events, times):
@@ -305,6 +291,25 @@ class EventLog:
         return CustomerEvents(events[0].customer_id, events, times)
 
 
+    def _decode_apart(
+        self, filed: list[int | bytes], numbered: list[tuple[int, AnyInput, float]], batch: tuple[list[AnyInput], list[float]] | None
+    ) -> tuple[list[int], list[AnyInput], list[float]]:
+        """The numbers, events and times of the customer's valid lines, in line order, when some
+        were decoded on their own or the batch held a bad line (then every line is decoded alone)."""
+        numbers = cast("list[int]", filed[0::2])
+        if batch is not None:
+            numbered += zip(numbers, *batch)
+        else:
+            for number, line in zip(numbers, cast("list[bytes]", filed[1::2])):
+                decoded = decode_line_at(self._raw(number, line), now=self.now, limits=self.limits)
+                if isinstance(decoded, Rejection):
+                    self.rejections.append((number, decoded))
+                else:
+                    numbered.append((number, *decoded))
+        numbered.sort(key=_first)  # line order, as if every line had been decoded in turn
+        return [number for number, _, _ in numbered], [event for _, event, _ in numbered], [at for _, _, at in numbered]
+
+
 def _in_order(events: list[AnyInput], times: list[float]) -> bool:
     """Whether ``events`` are in (time, event id) order already (line order on full ties).
 
@@ -312,6 +317,8 @@ def _in_order(events: list[AnyInput], times: list[float]) -> bool:
     event it came with, the instants and ids decide.  Only those few pairs are compared in
     full: customers whose lines are in order, the usual case, need no sorting.
     """
+    if len(times) < 2:  # (most customers of a sparse log)
+        return True
     later = islice(times, 1, None)
     if not all(map(le, times, later)):
         return False
