@@ -13,17 +13,16 @@ A customer's events are decoded together, so they sit together in memory while t
 is replayed, and the caller can drop them right after instead of holding the whole decoded
 history.  Rejected lines are collected with their line numbers.
 
-A log can be one ``Shard`` of the history: it reads every line but keeps only the customers
-whose id hashes to it, so several processes can share a backtest (``streams.backtest.workers``).
-Every shard files every customer's id in the same order, so each customer's ``order``, their
-place among the customers of the whole log, is the same in every shard.
+A filed log can be dealt into ``parts``, logs of some of its customers each, for several
+processes to share a backtest (``streams.backtest.workers``): the file is read and filed once,
+and each customer keeps their ``order``, their place among the customers of the whole log.
 """
 
 from __future__ import annotations
 
+import copy
 import gzip
 import zlib
-from typing import NamedTuple
 from dataclasses import replace
 from bisect import bisect_left
 from itertools import compress, count, islice
@@ -101,27 +100,13 @@ class CustomerEvents:
         self.lines = lines
 
 
-class Shard(NamedTuple):
-    """Shard ``number`` of ``of`` (from 0): the customers whose id's CRC-32 is ``number`` modulo ``of``."""
-
-    number: int
-    of: int
-
-    def owns(self, key: bytes) -> bool:
-        return zlib.crc32(key) % self.of == self.number
-
-
-_FOREIGN: list[int | bytes] = []  # what a shard files under another shard's customer: nothing, ever
-
-
 class EventLog:
     """The lines of a history filed per customer; ``customers()`` decodes them one customer at a time.
 
     ``EventLog(lines)`` numbers every item of ``lines`` as one line, as given;
     ``EventLog.from_text(pieces)`` reads text that comes in pieces ending at line ends and,
     skips blank lines without numbering them.  ``now``: the time a line may be dated at most
-    ``limits.max_future_skew_seconds`` after (None: no such check), as in ``codec``.  ``shard``:
-    keep only that shard's customers (the first shard also keeps the lines that name no customer).
+    ``limits.max_future_skew_seconds`` after (None: no such check), as in ``codec``.
     ``arrival_order``: each customer's events stay in line order, with their line numbers.
     """
 
@@ -131,12 +116,10 @@ class EventLog:
         *,
         limits: Limits = DEFAULT_LIMITS,
         now: float | None = None,
-        shard: Shard | None = None,
         arrival_order: bool = False,
     ) -> None:
         self.limits = limits
         self.now = now
-        self.shard = shard
         self.arrival_order = arrival_order
         self.rejections: list[tuple[int, Rejection]] = []  # (line number, why); in line order once read
         # Customer id -> the number and the line, one after the other, of each line filed under
@@ -144,6 +127,7 @@ class EventLog:
         # touches one customer's object a line, which costs a cache miss or so each, not three.
         self._files: dict[bytes, list[int | bytes]] = {}
         self._alone: dict[bytes, list[tuple[int, AnyInput, float]]] = {}  # events of lines decoded on their own
+        self._orders: list[int] | None = None  # a part's: each customer's place among the whole log's
         self._terminator = b""  # what each line had after it before it was split off
         self._unterminated = 0  # number of the one line without the terminator (the text's last), if any
         self._blanks: list[int] = []  # positions of the skipped blank lines
@@ -160,10 +144,9 @@ class EventLog:
         *,
         limits: Limits = DEFAULT_LIMITS,
         now: float | None = None,
-        shard: Shard | None = None,
         arrival_order: bool = False,
     ) -> EventLog:
-        log = cls(limits=limits, now=now, shard=shard, arrival_order=arrival_order)
+        log = cls(limits=limits, now=now, arrival_order=arrival_order)
         log._terminator = b"\n"
         # A line is one byte longer with its terminator: the batches keep within the limit
         # with it (a line at the very limit is decided on its own).
@@ -197,9 +180,7 @@ class EventLog:
             key = line[start : line.find(b'"', start)]
             filed = get(key)
             if filed is None:
-                files[key] = filed = [] if self._owns(key) else _FOREIGN
-            elif filed is _FOREIGN:
-                continue
+                files[key] = filed = []
             filed.append(number)
             filed.append(line)
         for number, line in alone:
@@ -209,17 +190,12 @@ class EventLog:
                 continue
             decoded = decode_line_at(raw, now=self.now, limits=self.limits)
             if isinstance(decoded, Rejection):
-                if self.shard is None or self.shard.number == 0:
-                    self.rejections.append((number, decoded))
+                self.rejections.append((number, decoded))
                 continue
             event, at = decoded
             key = event.customer_id.encode("utf-8", "surrogatepass")
-            # the customer's place in the order of first lines
-            if files.setdefault(key, [] if self._owns(key) else _FOREIGN) is not _FOREIGN:
-                self._alone.setdefault(key, []).append((number, event, at))
-
-    def _owns(self, key: bytes) -> bool:
-        return self.shard is None or self.shard.owns(key)
+            files.setdefault(key, [])  # the customer's place in the order of first lines
+            self._alone.setdefault(key, []).append((number, event, at))
 
     def _raw(self, number: int, line: bytes) -> bytes:
         """The line as it was read, terminator included (its length is checked against the limit)."""
@@ -234,10 +210,8 @@ class EventLog:
         files, alone = self._files, self._alone
         chunk: list[tuple[int, list[int | bytes], list[tuple[int, AnyInput, float]]]] = []
         lines = 0
-        for order, key in enumerate(list(files)):
+        for order, key in zip(count() if self._orders is None else self._orders, list(files)):
             filed = files.pop(key)
-            if filed is _FOREIGN:
-                continue
             chunk.append((order, filed, alone.pop(key, [])))
             lines += len(filed)
             if lines >= 2 * _DECODE_LINES:  # (a number and a line each)
@@ -246,6 +220,27 @@ class EventLog:
         yield from self._decode_chunk(chunk)
         blanks = self._blanks
         self.rejections = sorted((number - bisect_left(blanks, number), why) for number, why in self.rejections)
+
+    def parts(self, number: int) -> list[EventLog]:
+        """The customers dealt in turn (by their order) into ``number`` logs, to be read as this one
+        would be: each customer keeps their order, the first part the lines rejected so far.
+        This log is left empty: its customers are the parts' now."""
+        keys = list(self._files)
+        orders = range(len(keys)) if self._orders is None else self._orders
+        parts = [copy.copy(self) for _ in range(number)]  # sharing this log's files until each keeps its own
+        for index, part in enumerate(parts):
+            part.keep(keys[index::number], list(orders[index::number]), rejected=index == 0)
+        self._files, self._alone, self.rejections = {}, {}, []
+        return parts
+
+    def keep(self, keys: list[bytes], orders: list[int], rejected: bool) -> None:
+        """Keep only the customers of ``keys``, at ``orders`` among the whole log's, and the lines
+        rejected so far if ``rejected`` (a part's customers: ``parts``)."""
+        files, alone = self._files, self._alone
+        self._files = {key: files[key] for key in keys}
+        self._alone = {key: alone[key] for key in keys if key in alone}
+        self._orders = orders
+        self.rejections = list(self.rejections) if rejected else []
 
     def _decode_chunk(
         self, chunk: list[tuple[int, list[int | bytes], list[tuple[int, AnyInput, float]]]]
@@ -277,27 +272,13 @@ class EventLog:
     ) -> CustomerEvents | None:
         """The customer's events from their ``filed`` lines and those decoded on their own;
         ``batch``: the filed lines' events and times (None: decode them line by line)."""
-        # the flat list alternates numbers and lines
-        lines, limits = cast("list[bytes]", filed[1::2]), self.limits
-        numbers = cast("list[int]", filed[0::2])
-        if batch is not None and not numbered:
+        if batch is not None and not numbered:  # the usual case: every line decoded in the batch
             events, times = batch
+            numbers = cast("list[int]", filed[0::2]) if self.arrival_order else []  # (the flat list alternates numbers and lines)
         else:
-            if batch is not None:
-                numbered += zip(numbers, *batch)
-            else:
-                for number, line in zip(numbers, lines):
-                    decoded = decode_line_at(self._raw(number, line), now=self.now, limits=limits)
-                    if isinstance(decoded, Rejection):
-                        self.rejections.append((number, decoded))
-                    else:
-                        numbered.append((number, *decoded))
-            if not numbered:
+            numbers, events, times = self._decode_apart(filed, numbered, batch)
+            if not events:
                 return None
-            numbered.sort(key=_first)  # line order, as if every line had been decoded in turn
-            numbers = [number for number, _, _ in numbered]
-            events = [event for _, event, _ in numbered]
-            times = [at for _, _, at in numbered]
         if self.arrival_order:
             return CustomerEvents(events[0].customer_id, events, times, lines=numbers)
         if not _in_order(events, times):
@@ -310,6 +291,25 @@ class EventLog:
         return CustomerEvents(events[0].customer_id, events, times)
 
 
+    def _decode_apart(
+        self, filed: list[int | bytes], numbered: list[tuple[int, AnyInput, float]], batch: tuple[list[AnyInput], list[float]] | None
+    ) -> tuple[list[int], list[AnyInput], list[float]]:
+        """The numbers, events and times of the customer's valid lines, in line order, when some
+        were decoded on their own or the batch held a bad line (then every line is decoded alone)."""
+        numbers = cast("list[int]", filed[0::2])
+        if batch is not None:
+            numbered += zip(numbers, *batch)
+        else:
+            for number, line in zip(numbers, cast("list[bytes]", filed[1::2])):
+                decoded = decode_line_at(self._raw(number, line), now=self.now, limits=self.limits)
+                if isinstance(decoded, Rejection):
+                    self.rejections.append((number, decoded))
+                else:
+                    numbered.append((number, *decoded))
+        numbered.sort(key=_first)  # line order, as if every line had been decoded in turn
+        return [number for number, _, _ in numbered], [event for _, event, _ in numbered], [at for _, _, at in numbered]
+
+
 def _in_order(events: list[AnyInput], times: list[float]) -> bool:
     """Whether ``events`` are in (time, event id) order already (line order on full ties).
 
@@ -317,6 +317,8 @@ def _in_order(events: list[AnyInput], times: list[float]) -> bool:
     event it came with, the instants and ids decide.  Only those few pairs are compared in
     full: customers whose lines are in order, the usual case, need no sorting.
     """
+    if len(times) < 2:  # (most customers of a sparse log)
+        return True
     later = islice(times, 1, None)
     if not all(map(le, times, later)):
         return False

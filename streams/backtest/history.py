@@ -28,7 +28,7 @@ from typing import Any
 
 import msgspec
 
-from streams.backtest.event_log import EventLog, Shard, read_text
+from streams.backtest.event_log import EventLog, read_text
 from streams.model.codec import DEFAULT_LIMITS, Limits, Rejection
 from streams.model.events import AnyInput
 
@@ -116,13 +116,11 @@ def read_history(
     limits: Limits = DEFAULT_LIMITS,
     now: float | None = None,
     on_lines: Callable[[int], None] = lambda count: None,
-    shard: Shard | None = None,
     arrival_order: bool = False,
 ) -> History:
     """Read every file into one ``EventLog`` (checked against ``limits``, far-future times against
     ``now``); ``on_lines`` is told the number of lines of each piece read, for a progress bar.
-    ``shard``: keep only that shard's customers; ``arrival_order``: each customer's events in
-    line order (``EventLog``).
+    ``arrival_order``: each customer's events in line order (``EventLog``).
 
     A CSV file's numbers are its lines (the header is line 1); a Parquet file's, its rows
     (from 1); a JSON-lines file's, its non-blank lines.  Raises ``HistoryError`` (or
@@ -130,7 +128,7 @@ def read_history(
     """
     counter = _LineCounter(on_lines)
     pieces = (piece for path in paths for piece in counter.pieces(path, columns or ColumnMap()))
-    log = EventLog.from_text(pieces, limits=limits, now=now, shard=shard, arrival_order=arrival_order)
+    log = EventLog.from_text(pieces, limits=limits, now=now, arrival_order=arrival_order)
     return History(log, list(paths), counter.starts)
 
 

@@ -170,6 +170,11 @@ class Report:
         group.conversions += 1
         group.revenue += record.revenue
 
+    def reserve(self, record: Outcome | Converted) -> None:
+        """Make the entries a conversion counts in, where new, as counting it would, without counting it."""
+        self.kpis.reserve(record)
+        self._group(record.campaign, record.variant, record.holdout)
+
     def _count_engagement(self, record: Engagement | Engaged) -> None:
         self.kpis.add_engagement(record)
 

@@ -68,7 +68,7 @@ policy_option = click.option(
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Processes sharing the customers (by a hash of their id); the report is the same for any number. "
+    help="Processes sharing the customers (the file is read once, its customers dealt in turn); the report is the same for any number. "
     "Not with --order arrival, whose clock is every line's.",
 )
 @click.option("--progress", is_flag=True, help="Show the progress bar (lines read, events replayed per second) on stderr even when it is no terminal.")

@@ -153,6 +153,19 @@ class FunnelRow:
     free_shipping: int = 0  # redeemed free-shipping offers
     sent_in_error: int = 0  # messages of a lapse a late event retracted, sent before it arrived
 
+    def add(self, other: FunnelRow) -> None:
+        """Add another tally's figures of the same row (a backtest shard's)."""
+        self.sent += other.sent
+        self.actions.update(other.actions)
+        self.reasons.update(other.reasons)
+        self.conversions += other.conversions
+        for currency, amount in other.revenue.items():
+            self.revenue[currency] += amount
+        for currency, amount in other.discounts.items():
+            self.discounts[currency] += amount
+        self.free_shipping += other.free_shipping
+        self.sent_in_error += other.sent_in_error
+
     def convert(self, record: Outcome | Converted) -> None:
         self.conversions += 1
         self.revenue[record.currency] += record.revenue
@@ -262,12 +275,20 @@ class KpiTally:
             row.reasons[record.reason] += 1
 
     def add_conversion(self, record: Outcome | Converted) -> None:
-        arm = self.arms[record.campaign, record.variant, record.holdout]
+        arm, row = self.reserve(record)
         arm.conversions += 1
         arm.revenue[record.currency] += record.revenue
         arm.squares[record.currency] += record.revenue * record.revenue
+        row.convert(record)
+
+    def reserve(self, record: Outcome | Converted) -> tuple[Arm, FunnelRow]:
+        """The arm and the funnel row a conversion counts in, made (in this order) where new.
+
+        Which money is summed first depends on the order of the arms: a tally that adds a
+        conversion later (a backtest shard's, merged in the log's order) reserves its places now."""
+        arm = self.arms[record.campaign, record.variant, record.holdout]
         step = record.step if record.step is not None else NO_STEP
-        self.rows[record.campaign, step, record.variant, record.channel or NO_CHANNEL].convert(record)
+        return arm, self.rows[record.campaign, step, record.variant, record.channel or NO_CHANNEL]
 
     def summary(self) -> dict[str, Any]:
         """Every campaign's funnel rows, variants with lift over the holdout, and leading variant (JSON-ready)."""
