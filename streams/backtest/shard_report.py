@@ -93,7 +93,7 @@ def merged(economics: Economics, tallies: list[ShardTally], until: float | None)
 def _keyed(report: Report) -> list[tuple[dict[Any, Any], Callable[[], Any]]]:
     """The report's figures by key, each a dict whose order of keys can show in the report, and
     what a new key's figures start as."""
-    counters = (report.triggers, report.commands, report.stages, report.skips, report.skip_actions)
+    counters = (report.triggers, report.predictive_triggers, report.commands, report.stages, report.skips, report.skip_actions)
     kpis = report.kpis
     return [*((counter, int) for counter in counters), (report.groups, GroupFigures), (kpis.arms, Arm), (kpis.rows, FunnelRow)]
 

@@ -12,11 +12,11 @@ from streams.policy.sections import Economics
 ECONOMICS = Economics(currency="EUR", exchange_rates={"USD": 0.9})
 
 
-def customer(order, variant, holdout, revenue, currency="EUR"):
+def customer(order, variant, holdout, revenue, currency="EUR", reason="threshold"):
     """A customer who lapsed into ``variant`` (or its holdout), was mailed unless held out, and bought for ``revenue``."""
     sent = [] if holdout else [Sent("email", "winback", 0, variant)]
     converted = Converted("winback", variant, holdout, revenue, currency, None if holdout else 0, None if holdout else "email", None, None)
-    return Finished(order, f"c{order}", [Lapse("winback", "winback", variant, holdout), *sent, converted], 2, 40)
+    return Finished(order, f"c{order}", [Lapse("winback", "winback", variant, holdout, reason), *sent, converted], 2, 40)
 
 
 # 1e16 absorbs a 1.0 added to it (floats there are 2 apart) but not a 2.0: summed in the log's
@@ -55,8 +55,13 @@ def test_money_is_summed_in_the_log_order_whatever_the_shards():
 
 def test_any_split_of_many_customers_gives_the_same_report():
     rng = random.Random(5)
-    customers = [customer(order, rng.choice("abc"), rng.random() < 0.3, rng.choice((1e16, 1.0, 0.1, 33.3)), rng.choice(("EUR", "USD"))) for order in range(300)]
-    expected = json.dumps(one_process(customers))
+    customers = [
+        customer(order, rng.choice("abc"), rng.random() < 0.3, rng.choice((1e16, 1.0, 0.1, 33.3)), rng.choice(("EUR", "USD")), rng.choice(("threshold", "predictive")))
+        for order in range(300)
+    ]
+    report = one_process(customers)
+    assert 0 < report["predictive_triggers"]["winback"] < report["triggers"]["winback"]  # both causes are counted
+    expected = json.dumps(report)
     for shards in (2, 3, 5):
         split = {finished.order: rng.randrange(shards) for finished in customers}
         assert json.dumps(in_shards(customers, lambda finished: split[finished.order], shards)) == expected
