@@ -36,7 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # streams/model and streams/policy are left interpreted: mypyc creates a class that is not its
 # own (a msgspec.Struct, a pydantic model) by calling its metaclass without the class keywords,
 # so a Struct's ``array_like``/``omit_defaults``/``frozen``/``kw_only``/``tag`` settings would be
-# lost (records.py then fails to import; activity.py would silently store its state as a map).
+# lost (records.py then fails to import; activity.py would silently store its state as a map),
+# and their annotations, which msgspec validates against, become erased types (``str | None`` is
+# ``type``).  streams/core declares one Struct, ``engine.Result``, which is then not frozen:
+# nothing measured here depends on that.  docs/scaling.md has the figures and the blockers.
 CORE_ONLY = ["streams/core"]
 
 
