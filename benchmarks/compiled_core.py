@@ -1,9 +1,10 @@
-"""The pure core compiled with mypyc beside the same core interpreted: does compiling it pay?
+"""The pure core compiled with mypyc beside the same code interpreted: does compiling it pay?
 
-Copies ``streams/`` to a scratch directory and compiles ``streams/core`` there with mypyc (C
-extensions beside the sources, which Python imports ahead of them); ``streams/model`` and
-``streams/policy`` stay interpreted (``CORE_ONLY`` says why).  Then, in child processes that
-alternate between the two trees (same machine, same run), it times:
+Copies ``streams/`` to a scratch directory and compiles ``streams/core`` and the backtest's
+replay modules there with mypyc (C extensions beside the sources, which Python imports ahead of
+them); ``streams/model`` and ``streams/policy`` stay interpreted (``COMPILED`` says why).
+Then, in child processes that alternate between the two trees (same machine, same run), it
+times:
 
 * the backtest (``backtest_file``) of the sparse and dense logs of benchmarks/backtest.py, as
   events per second of CPU time, and checks that both trees give the same report;
@@ -40,19 +41,19 @@ ROOT = Path(__file__).resolve().parent.parent
 # and their annotations, which msgspec validates against, become erased types (``str | None`` is
 # ``type``).  streams/core declares one Struct, ``engine.Result``, which is then not frozen:
 # nothing measured here depends on that.  docs/scaling.md has the figures and the blockers.
-CORE_ONLY = ["streams/core"]
+COMPILED = ["streams/core", "streams/backtest/report.py", "streams/backtest/run.py", "streams/backtest/event_log.py"]
 
 
 def compile_core(into: Path) -> None:
-    """A copy of the sources in ``into`` with ``CORE_ONLY`` compiled beside them."""
+    """A copy of the sources in ``into`` with ``COMPILED`` compiled beside them."""
     shutil.copytree(ROOT / "streams", into / "streams", ignore=shutil.ignore_patterns("__pycache__", "*.so"))
     shutil.copy(ROOT / "pyproject.toml", into)  # mypy's settings (the pydantic plugin, strictness)
     mypyc = Path(sys.executable).with_name("mypyc")
     started = time.perf_counter()
-    build = subprocess.run([str(mypyc), *CORE_ONLY], cwd=into, capture_output=True, text=True)
+    build = subprocess.run([str(mypyc), *COMPILED], cwd=into, capture_output=True, text=True)
     if build.returncode != 0:
         raise SystemExit(f"mypyc failed:\n{build.stdout[-3000:]}{build.stderr[-3000:]}")
-    print(f"compiled {', '.join(CORE_ONLY)} with mypyc in {time.perf_counter() - started:.0f} s")
+    print(f"compiled {', '.join(COMPILED)} with mypyc in {time.perf_counter() - started:.0f} s")
 
 
 def child(tree: Path, task: str, workload: str, customers: int, instructions: bool) -> dict[str, float | str]:
@@ -196,7 +197,7 @@ def main() -> None:
     widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
     for row in [header, *rows]:
         print(" | ".join(cell.rjust(width) for cell, width in zip(row, widths)))
-    print(f"load average: {os.getloadavg()[0]:.1f}; compiled: {', '.join(CORE_ONLY)}; the results are identical (report and state digests)")
+    print(f"load average: {os.getloadavg()[0]:.1f}; compiled: {', '.join(COMPILED)}; the results are identical (report and state digests)")
 
 
 if __name__ == "__main__":
