@@ -10,7 +10,10 @@ Every entry is timed the same way (benchmarks/progress.py): from outside, pollin
 how many records it has done.  Start-up and group join are not counted: the timed window opens
 ``--warmup`` seconds after the first record done and closes when all are done or after
 ``--box`` seconds, so the backlog can be large enough for the relay to run for seconds while
-the slower entries are timed over a steady part of it.  Beside each rate: the lowest and
+the slower entries are timed over a steady part of it.  Each entry's processes run together in
+a cgroup capped at ``--entry-cores`` CPUs (benchmarks/cpu_cap.py) with a weight that puts them
+ahead of other work, so on a shared machine every entry gets the same CPU and no more (the
+broker is not capped); where cgroups are not writable they get what the machine gives.  Beside each rate: the lowest and
 highest rate of the window's single seconds (its spread), and the ratio to each relay run (how
 much the machine drifted meanwhile).  Records done are the records on its output topic (one per
 input), or for the worker its ``winback_events_applied_total`` metric.  CPU µs per record:
@@ -20,7 +23,7 @@ after a clean stop, over the customers in the backlog (for an entry that did all
 
 1. **aiokafka relay** (benchmarks/peers/aiokafka_relay.py): the baseline.  Batches of
    ``getmany``, every record sent as bytes without awaiting delivery, one flush per batch.
-   Run first and last; the baseline is the mean of the two.
+   Run first, midway and last; the baseline is the median of the three.
 2. **Faust relay** (benchmarks/peers/faust_relay.py): a Faust agent configured as the worker
    is, sending each record on with ``topic.send``; no table.  The ceiling of per-event Faust.
 3. **winback worker**: the real ``winback worker`` (RocksDB store, clock frozen at the start of
@@ -37,8 +40,9 @@ after a clean stop, over the customers in the backlog (for an entry that did all
 each in its own cgroup capped at ``--cores`` CPUs, drain the whole backlog, keyed and
 repartitioned.  On a shared machine two uncapped workers measure the machine; capped, the
 workers are the bottleneck, as in a deployment with a core per worker.  "CPU used / cap" says
-whether they were (near 100 %: the cap was what held them back).  Skipped, with one line, where
-cgroups are not writable.
+whether they were (near 100 %: the cap was what held them back).  Beside the drain time (join
+and rebalance included), the group's rate while both workers were applying, and when each
+worker did its first and last records.  Skipped, with one line, where cgroups are not writable.
 
 Why the frozen clock: the history arrives all at once, so under the wall clock every applied
 event would leave its customer overdue and the scheduler would send a due tick for each, which
@@ -54,6 +58,7 @@ import argparse
 import asyncio
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -75,7 +80,7 @@ from streams.devtools.traffic import generate_history
 from streams.runtime.settings import Settings
 
 from cpu_cap import cpu_capped, unavailable
-from progress import Window, bytes_under, watch
+from progress import Shares, Window, bytes_under, together_rate, watch
 from scratch_broker import scratch_broker
 
 HISTORY_START = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -89,8 +94,11 @@ SCALE_OUT_CAVEAT = """\
 Scale-out: each worker in its own cgroup capped at the same CPU share (the broker and this
 script uncapped), so the workers, not the shared machine, are the bottleneck, as with a core per
 worker.  Drain: from the last poll before the first applied event to the one that sees all of
-them, rebalances included.  It does not show the broker's or the network's limits, nor cores
-that are really separate (the caps share the machine's caches and memory bandwidth)."""
+them, the group's join and rebalance included.  All at work: the workers' rates added up while
+every one of them was applying (from the last one's first batch to the first one's last), each
+timed from batch to batch: what a second worker adds once the group has settled.  It does not
+show the broker's or the network's limits, nor cores that are really separate (the capped
+workers share the machine's caches and memory bandwidth)."""
 
 
 @dataclass
@@ -103,6 +111,7 @@ class Run:
     state: list[Path] = field(default_factory=list)
     resources: ExitStack = field(default_factory=ExitStack)  # released once the processes have ended (CPU caps)
     launched: float = field(default_factory=time.monotonic)
+    timeline: list[Shares] = field(default_factory=list)  # each process's records done, for a group's
 
     def alive(self) -> bool:
         return all(process.poll() is None for process in self.processes)
@@ -114,20 +123,32 @@ class Run:
 
 
 @dataclass(frozen=True)
+class Timing:
+    """How every entry but the scale-out runs is timed: ``warmup`` seconds after its first record
+    for at most ``box`` seconds, its processes together capped at ``entry_cores`` CPUs in a
+    cgroup of their own (None: as the shared machine gives)."""
+
+    warmup: float
+    box: float
+    entry_cores: float | None
+
+
+@dataclass(frozen=True)
 class Result:
     name: str
     window: Window | None
     state_bytes: int | None = None
     missing: str = ""  # why there is no figure
     from_launch: float = 0.0  # seconds from starting the processes to the window's end
+    timeline: list[Shares] = field(default_factory=list)
 
 
 class Bench:
     """The broker, the backlog's topics and a scratch directory shared by every entry."""
 
-    def __init__(self, settings: Settings, keyed: Settings, workdir: Path, expected: int, warmup: float, box: float):
+    def __init__(self, settings: Settings, keyed: Settings, workdir: Path, expected: int, timing: Timing):
         self.settings, self.keyed, self.workdir, self.expected = settings, keyed, workdir, expected
-        self.warmup, self.box = warmup, box  # the timed window of every entry but the scale-out runs
+        self.timing = timing
         self.bootstrap = ",".join(settings.bootstrap_servers)  # the peers' command line
         self.deadline = time.monotonic() + BUDGET_SECONDS
         self.closers: list[Callable[[], Awaitable[None]]] = []  # the current entry's output counters
@@ -169,12 +190,16 @@ class Bench:
         try:
             run = await start()
             pids = [process.pid for process in run.processes]
+            if self.timing.entry_cores and not whole:
+                group = run.resources.enter_context(cpu_capped(f"bench-entry-{os.getpid()}-{pids[0]}", self.timing.entry_cores))
+                for pid in pids:
+                    group.add(pid)
             timeout = max(self.deadline - time.monotonic(), 60)
-            warmup, box = (0.0, None) if whole else (self.warmup, self.box)
+            warmup, box = (0.0, None) if whole else (self.timing.warmup, self.timing.box)
             window = await watch(run.done, pids, self.expected, timeout, run.alive, warmup, box)
             run.end()
             state = bytes_under(run.state) if run.state and window.complete else None
-            return Result(name, window, state, from_launch=window.last.at - run.launched)
+            return Result(name, window, state, from_launch=window.last.at - run.launched, timeline=run.timeline)
         except (RuntimeError, TimeoutError) as error:
             logs = "\n".join(tail(log) for log in run.logs) if run else ""
             print(f"{name}: {error}\n{logs}", file=sys.stderr)
@@ -220,12 +245,16 @@ class Bench:
                 assert worker.process is not None
                 resources.enter_context(cpu_capped(f"{name}-{os.getpid()}-{worker.process.pid}", cores)).add(worker.process.pid)
 
+        timeline: list[Shares] = []
+
         async def applied() -> int:
-            return round(sum(await asyncio.gather(*(asyncio.to_thread(applied_by, worker) for worker in workers))))
+            done = tuple(map(round, await asyncio.gather(*(asyncio.to_thread(applied_by, worker) for worker in workers))))
+            timeline.append(Shares(time.monotonic(), done))
+            return sum(done)
 
         state = [Path(worker.env["WINBACK_DATA_DIR"]) for worker in workers]
         processes = [worker.process for worker in workers if worker.process]
-        return Run(processes, applied, [worker.log_path for worker in workers], state, resources)
+        return Run(processes, applied, [worker.log_path for worker in workers], state, resources, timeline=timeline)
 
     async def quix(self, keyed: bool) -> Run:
         name = f"quix-{'keyed' if keyed else 'group-by'}"
@@ -297,7 +326,7 @@ def kafka_streams_jar() -> str:
 
 
 async def run_all(bench: Bench) -> list[Result]:
-    """Every entry in turn, the slowest last; the relay first and last."""
+    """Every entry in turn; the relay first, midway and last."""
     missing_quix = "" if QUIX_PYTHON.exists() else "n/a (make bench installs benchmarks/peers/quix/.venv)"
     missing_streams = kafka_streams_jar()
     entries: list[tuple[str, Callable[[], Awaitable[Run]], str]] = [
@@ -305,6 +334,7 @@ async def run_all(bench: Bench) -> list[Result]:
         ("Faust relay (no table)", bench.faust_relay, ""),
         ("Kafka Streams, keyed", lambda: bench.kafka_streams(keyed=True), missing_streams),
         ("Kafka Streams, repartition", lambda: bench.kafka_streams(keyed=False), missing_streams),
+        ("aiokafka relay, midway", lambda: bench.relay("relay-midway"), ""),
         ("Quix Streams, keyed", lambda: bench.quix(keyed=True), missing_quix),
         ("Quix Streams, group_by", lambda: bench.quix(keyed=False), missing_quix),
         ("winback worker, keyed", lambda: bench.worker(keyed=True, count=1), ""),
@@ -342,10 +372,10 @@ def spread(window: Window) -> str:
 
 
 def table(results: list[Result], customers: int) -> str:
-    """The results as a Markdown table, rates also as ratios to the mean of the relay runs, with
-    the range the relay's own runs give them."""
+    """The results as a Markdown table, rates also as ratios to the median of the relay runs,
+    with the range the relay's own runs give them."""
     relays = [r.window.events_per_second for r in results if r.name.startswith("aiokafka relay") and r.window]
-    baseline = sum(relays) / len(relays) if relays else float("nan")
+    baseline = statistics.median(relays) if relays else float("nan")
     low, high = (min(relays), max(relays)) if relays else (float("nan"), float("nan"))
     lines = [
         "| pipeline | events/s | per second: low-high (s) | / relay | by relay run | CPU µs/record | state bytes/customer | timed |",
@@ -363,30 +393,59 @@ def table(results: list[Result], customers: int) -> str:
             f"| {result.name} | {rate:,.0f} | {spread(window)} | {rate / baseline:.2f}x | {rate / high:.2f}-{rate / low:.2f}x | "
             f"{window.cpu_us_per_record:,.0f} | {state} | {timed} |"
         )
-    return "\n".join([*lines, f"(relay baseline: mean of {len(relays)} runs, {baseline:,.0f} records/s)"])
+    return "\n".join([*lines, f"(relay baseline: median of {len(relays)} runs, {baseline:,.0f} records/s)"])
+
+
+def entry_share(timing: Timing, why: str) -> str:
+    """The CPU each entry had, as the table's note says it."""
+    if timing.entry_cores:
+        return f"each entry's processes capped together at {timing.entry_cores:g} CPU, ahead of other work"
+    return f"each entry had what the shared machine gave it ({why or 'not capped: --entry-cores 0'})"
 
 
 def scale_out_table(results: list[Result], cores: float) -> str:
-    """Drain times of one and two capped workers, and what the second worker adds."""
+    """Drain times of one and two capped workers, their rates while all of them worked, what the
+    second worker adds to each, and how two workers shared the backlog."""
     lines = [
-        f"| {cores:g} CPU per worker | drain s | from launch s | events/s | per second: low-high (s) | CPU used / cap | speed-up |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        f"| {cores:g} CPU per worker | drain s | from launch s | events/s | CPU used / cap | drain speed-up | "
+        "events/s, all at work | speed-up, all at work |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    drains: dict[str, float] = {}
+    one: dict[str, tuple[float, float | None]] = {}  # mode: a lone worker's drain seconds, rate at work
+    notes = []
     for result in results:
         if result.window is None:
-            lines.append(f"| {result.name} | {result.missing} | | | | | |")
+            lines.append(f"| {result.name} | {result.missing} | | | | | | |")
             continue
-        window, workers = result.window, int(result.name.split(", ")[1].split()[0])
-        mode = result.name.split(",")[0]
+        window, mode = result.window, result.name.split(",")[0]
+        workers = len(result.timeline[-1].done)
         used = (window.last.cpu - window.first.cpu) / (workers * cores * window.seconds)
-        speed_up = f"{drains[mode] / window.seconds:.2f}x" if workers == 2 and mode in drains else ""
-        drains.setdefault(mode, window.seconds)
+        at_work = together_rate(result.timeline)
+        drain_up = work_up = ""
+        if workers == 1:
+            one[mode] = (window.seconds, at_work)
+        elif mode in one:
+            lone_drain, lone_rate = one[mode]
+            drain_up = f"{lone_drain / window.seconds:.2f}x"
+            work_up = f"{at_work / lone_rate:.2f}x" if at_work and lone_rate else "-"
+            notes.append(f"{result.name}: {sharing(result.timeline, window.first.at)}")
         lines.append(
             f"| {result.name} | {window.seconds:.1f} | {result.from_launch:.1f} | {window.events_per_second:,.0f} | "
-            f"{spread(window)} | {used:.0%} | {speed_up} |"
+            f"{used:.0%} | {drain_up} | {f'{at_work:,.0f}' if at_work else '-'} | {work_up} |"
         )
-    return "\n".join(lines)
+    return "\n".join([*lines, *notes])
+
+
+def sharing(timeline: list[Shares], opened: float) -> str:
+    """When each worker of a group did its first and its last records (seconds into the drain),
+    and how many it did."""
+    final = timeline[-1].done
+    parts = []
+    for worker, total in enumerate(final):
+        first = next(poll.at for poll in timeline if poll.done[worker] > 0) - opened
+        last = next(poll.at for poll in timeline if poll.done[worker] == total) - opened
+        parts.append(f"worker {worker} applied {total:,} from {max(first, 0):.1f} s to {last:.1f} s")
+    return "; ".join(parts)
 
 
 def main() -> None:
@@ -396,6 +455,7 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=8)
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of progress before an entry's timed window opens")
     parser.add_argument("--box", type=float, default=10.0, help="seconds an entry's timed window lasts at most")
+    parser.add_argument("--entry-cores", type=float, default=1.0, help="CPUs each entry's processes share (0: uncapped)")
     parser.add_argument("--cores", type=float, default=0.4, help="CPUs per worker in the scale-out runs (0: none)")
     args = parser.parse_args()
 
@@ -410,13 +470,15 @@ def main() -> None:
         print(f"backlog: {produced:,} records of {customers:,} customers over {args.days} days, unkeyed and keyed, "
               f"{args.partitions} partitions; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; "
               f"{time.monotonic() - began:,.0f} s to publish", flush=True)
-        bench = Bench(settings, keyed, workdir, produced, args.warmup, args.box)
+        why = unavailable()
+        timing = Timing(args.warmup, args.box, None if why else args.entry_cores or None)
+        bench = Bench(settings, keyed, workdir, produced, timing)
         results = asyncio.run(run_all(bench))
-        capped = unavailable() or ("" if args.cores else "not asked for (--cores 0)")
+        capped = why or ("" if args.cores else "not asked for (--cores 0)")
         scaled = [] if capped else asyncio.run(scale_out(bench, args.cores))
     print(table(results, customers))
     print(f"(each entry timed from {args.warmup:g} s after its first record for at most {args.box:g} s; "
-          "boxed: stopped there, its state not measured)")
+          f"boxed: stopped there, its state not measured; {entry_share(timing, why)})")
     print()
     print(f"scale-out: not measured ({capped})" if capped else scale_out_table(scaled, args.cores))
     print(SCALE_OUT_CAVEAT)

@@ -110,6 +110,34 @@ def timed_window(polls: list[Sample], expected: int, warmup: float = 0.0, box: f
     return None
 
 
+@dataclass(frozen=True)
+class Shares:
+    """Records done by each process of a group (workers sharing partitions) at one poll."""
+
+    at: float
+    done: tuple[int, ...]
+
+
+def together_rate(timeline: list[Shares]) -> float | None:
+    """The group's rate while every process was working: from the poll where the last of them
+    had done its first records to the one where the first of them had done all it would (its
+    count at the last poll).  Each process's rate is taken from its own progress to its own
+    progress in that stretch (so a batch at a time is timed whole) and the rates are added;
+    None when a process progressed fewer than twice in it."""
+    final = timeline[-1].done
+    started = next((i for i, poll in enumerate(timeline) if all(poll.done)), None)
+    if started is None:
+        return None
+    ended = next(i for i in range(started, len(timeline)) if any(map(int.__eq__, timeline[i].done, final)))
+    rates = []
+    for process in range(len(final)):
+        steps = [timeline[i] for i in range(max(started, 1), ended + 1) if timeline[i].done[process] != timeline[i - 1].done[process]]
+        if len(steps) < 2:
+            return None
+        rates.append((steps[-1].done[process] - steps[0].done[process]) / (steps[-1].at - steps[0].at))
+    return sum(rates)
+
+
 def cpu_seconds_of_stat(stat: str, ticks: int = CLOCK_TICKS) -> float:
     """User + system CPU seconds of all of a process's threads, from its /proc/<pid>/stat line.
 

@@ -115,3 +115,35 @@ def test_a_rest_of_half_a_second_or_more_is_a_second_of_its_own(progress):
     window = progress.Window(tuple(polls(progress, (0, 0), (1.0, 100), (1.6, 130))))
 
     assert window.slice_rates() == pytest.approx([100, 50])
+
+
+def shares(progress, *points):
+    return [progress.Shares(at, done) for at, done in points]
+
+
+def test_a_group_is_timed_while_all_of_it_works_each_member_from_batch_to_batch(progress):
+    timeline = shares(
+        progress,
+        (0, (0, 0)),
+        (1, (10, 0)),  # the first member alone
+        (2, (20, 0)),
+        (3, (30, 10)),  # both at work from here
+        (4, (35, 20)),
+        (5, (40, 30)),
+        (6, (45, 40)),  # the second has done all it will
+        (8, (60, 40)),  # the first alone again
+    )
+
+    # the first: 15 records from 3 s to 6 s; the second: 30 from 3 s to 6 s
+    assert progress.together_rate(timeline) == 5 + 10
+
+
+def test_a_lone_process_is_timed_from_its_first_batch_to_its_last(progress):
+    timeline = shares(progress, (0, (0,)), (1, (0,)), (2, (10,)), (2.5, (10,)), (3, (20,)), (4, (30,)))
+
+    assert progress.together_rate(timeline) == 10
+
+
+def test_a_group_that_never_worked_together_has_no_such_rate(progress):
+    assert progress.together_rate(shares(progress, (0, (0, 0)), (1, (10, 0)), (2, (20, 0)))) is None
+    assert progress.together_rate(shares(progress, (0, (0, 0)), (1, (10, 5)), (2, (20, 5)))) is None
