@@ -2,7 +2,7 @@
 
 On a shared machine two workers compete with the broker, the benchmark and everyone else for
 the same cores, so running two of them shows the machine, not the workers.  Each worker in its
-own cgroup with the same CFS quota (say 0.4 of a core) makes the workers the bottleneck, as in
+own cgroup with the same CFS quota (say half a core) makes the workers the bottleneck, as in
 a deployment with a core per worker: one worker against two then shows what the second adds.
 A high ``cpu.shares`` lets a group get its quota on a loaded machine; the quota bounds what it
 takes from the rest.  Needs a writable /sys/fs/cgroup/cpu (root, cgroup v1).
@@ -55,15 +55,16 @@ class CpuGroup:
 
 
 @contextmanager
-def cpu_capped(name: str, cores: float, controller: Path = CPU_CONTROLLER) -> Iterator[CpuGroup]:
-    """A new cgroup capped at ``cores`` CPUs; removed afterwards, once its processes have ended
-    (the caller ends them)."""
-    quota = quota_us(cores)
+def cpu_capped(name: str, cores: float | None, controller: Path = CPU_CONTROLLER) -> Iterator[CpuGroup]:
+    """A new cgroup capped at ``cores`` CPUs (None: not capped, only weighted ahead of other
+    work); removed afterwards, once its processes have ended (the caller ends them)."""
+    quota = quota_us(cores) if cores is not None else None
     path = controller / name
     path.mkdir()
     try:
-        (path / "cpu.cfs_period_us").write_text(str(PERIOD_US))
-        (path / "cpu.cfs_quota_us").write_text(str(quota))
+        if quota is not None:
+            (path / "cpu.cfs_period_us").write_text(str(PERIOD_US))
+            (path / "cpu.cfs_quota_us").write_text(str(quota))
         (path / "cpu.shares").write_text(str(SHARES))
         yield CpuGroup(path)
     finally:

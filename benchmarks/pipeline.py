@@ -13,7 +13,8 @@ how many records it has done.  Start-up and group join are not counted: the time
 the slower entries are timed over a steady part of it.  Each entry's processes run together in
 a cgroup capped at ``--entry-cores`` CPUs (benchmarks/cpu_cap.py) with a weight that puts them
 ahead of other work, so on a shared machine every entry gets the same CPU and no more (the
-broker is not capped); where cgroups are not writable they get what the machine gives.  Beside each rate: the lowest and
+broker is not capped, only weighted ahead of other work too); where cgroups are not writable
+they get what the machine gives.  Beside each rate: the lowest and
 highest rate of the window's single seconds (its spread), and the ratio to each relay run (how
 much the machine drifted meanwhile).  Records done are the records on its output topic (one per
 input), or for the worker its ``winback_events_applied_total`` metric.  CPU µs per record:
@@ -48,8 +49,8 @@ Why the frozen clock: the history arrives all at once, so under the wall clock e
 event would leave its customer overdue and the scheduler would send a due tick for each, which
 live traffic never causes.  The scheduler's own cost is benchmarks/scheduler_tick.py.
 
-    python benchmarks/pipeline.py [--customers 5000] [--days 365] [--partitions 8]
-                                  [--warmup 1] [--box 10] [--cores 0.4]
+    python benchmarks/pipeline.py [--customers 6000] [--days 365] [--partitions 8] [--warmup 0.5]
+                                  [--box 10] [--entry-cores 0.5] [--cores 0.5]
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import TopicPartition
 
 from streams.admin.topics import ensure_topics
+from streams.devtools.kafka_local import LocalKafka
 from streams.devtools.publisher import publish
 from streams.devtools.spawn import WorkerProcess, free_port, worker_env
 from streams.devtools.traffic import generate_history
@@ -89,10 +91,10 @@ QUIX_PYTHON = PEERS / "quix" / ".venv" / "bin" / "python"
 STREAMS_PROJECT = PEERS / "kafka-streams"
 STREAMS_JAR = STREAMS_PROJECT / "target" / "kafka-streams-peer.jar"
 BUDGET_SECONDS = 540  # the whole benchmark must end within 10 minutes on a loaded machine
-CUSTOMERS = 5000  # about 190,000 records: several seconds of the relay on a loaded machine
+CUSTOMERS = 6000  # about 220,000 records: several seconds of the relay at its CPU cap
 SCALE_OUT_CAVEAT = """\
 Scale-out: each worker in its own cgroup capped at the same CPU share (the broker and this
-script uncapped), so the workers, not the shared machine, are the bottleneck, as with a core per
+script not capped), so the workers, not the shared machine, are the bottleneck, as with a core per
 worker.  Drain: from the last poll before the first applied event to the one that sees all of
 them, the group's join and rebalance included.  All at work: the workers' rates added up while
 every one of them was applying (from the last one's first batch to the first one's last), each
@@ -453,14 +455,19 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=CUSTOMERS, help="customers in the generated history")
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--partitions", type=int, default=8)
-    parser.add_argument("--warmup", type=float, default=1.0, help="seconds of progress before an entry's timed window opens")
+    parser.add_argument("--warmup", type=float, default=0.5, help="seconds of progress before an entry's timed window opens")
     parser.add_argument("--box", type=float, default=10.0, help="seconds an entry's timed window lasts at most")
-    parser.add_argument("--entry-cores", type=float, default=1.0, help="CPUs each entry's processes share (0: uncapped)")
-    parser.add_argument("--cores", type=float, default=0.4, help="CPUs per worker in the scale-out runs (0: none)")
+    parser.add_argument("--entry-cores", type=float, default=0.5, help="CPUs each entry's processes share (0: uncapped)")
+    parser.add_argument("--cores", type=float, default=0.5, help="CPUs per worker in the scale-out runs (0: none)")
     args = parser.parse_args()
 
     began = time.monotonic()
-    with scratch_broker("pipeline", args.partitions, heap="1g") as (settings, workdir):
+    why = unavailable()
+    with ExitStack() as broker_weight, scratch_broker("pipeline", args.partitions, heap="1g") as (settings, workdir):
+        if not why and args.entry_cores:  # the broker, not capped, is not starved by other work either
+            pid = LocalKafka(workdir / "kafka").status().pid
+            if pid:
+                broker_weight.enter_context(cpu_capped(f"bench-broker-{os.getpid()}", None)).add(pid)
         keyed = keyed_copy(settings)
         asyncio.run(ensure_topics(keyed))
         events = generate_history(args.customers, args.days, seed=7, start=HISTORY_START)
@@ -470,7 +477,6 @@ def main() -> None:
         print(f"backlog: {produced:,} records of {customers:,} customers over {args.days} days, unkeyed and keyed, "
               f"{args.partitions} partitions; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; "
               f"{time.monotonic() - began:,.0f} s to publish", flush=True)
-        why = unavailable()
         timing = Timing(args.warmup, args.box, None if why else args.entry_cores or None)
         bench = Bench(settings, keyed, workdir, produced, timing)
         results = asyncio.run(run_all(bench))
