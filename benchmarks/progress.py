@@ -6,9 +6,12 @@ last poll that sees no record done yet, so start-up and group join are not count
 window opens ``warmup`` seconds later (a JVM's compiler, a first fetch), and closes at the first
 poll that sees every record done or, with a ``box``, once it has been open that many seconds:
 a slow pipeline is timed over a steady part of a backlog large enough to time a fast one.
-The rate is the records done between those two polls over the time between them (a record
-done twice, as a worker re-applies what it had not committed before a rebalance, counts once;
-its CPU counts).  The polls in between give the spread: the rate of each second of the window.
+After the warm-up and the box the window opens and closes only at a poll that sees progress,
+as a worker reports a whole batch at once.  The rate is the records done between those two
+polls over the time between them (a record done twice, as a worker re-applies what it had not
+committed before a rebalance, counts once; its CPU counts).  The polls in between give the
+spread: the rate of each second or more of the window.  For a group of workers, each one's
+progress gives the group's rate while all of them were at work (``together_rate``).
 
 Opening at the last poll before any progress (rather than the first with some) also holds when
 a process answers no poll while it works: a worker whose event loop is busy answers its metrics
