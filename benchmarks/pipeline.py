@@ -86,6 +86,9 @@ from progress import Shares, Window, bytes_under, together_rate, watch
 from scratch_broker import scratch_broker
 
 HISTORY_START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+# Kafka's default: a new group waits 3 s for more members before its first generation, so workers
+# started together join together (the local broker's 0 is for fast tests).
+PRODUCTION_GROUPS = {"group.initial.rebalance.delay.ms": "3000"}
 PEERS = Path(__file__).parent / "peers"
 QUIX_PYTHON = PEERS / "quix" / ".venv" / "bin" / "python"
 STREAMS_PROJECT = PEERS / "kafka-streams"
@@ -225,20 +228,25 @@ class Bench:
                    self.inputs(False), topic, str(data), str(free_port())]
         return self.spawn("faust-relay", command, records)
 
-    async def worker(self, keyed: bool, count: int, cores: float | None = None) -> Run:
-        """``count`` workers in one group, started together; with ``cores``, each in its own
-        cgroup capped at that many CPUs."""
-        mode = "keyed" if keyed else "unkeyed"
-        name = f"bench-worker-{mode}-{count}" if cores is None else f"bench-capped-{mode}-{count}"
+    async def worker_env(self, name: str, keyed: bool) -> dict[str, str]:
+        """The environment of a worker group ``name`` on the keyed or the unkeyed backlog, with
+        its own internal topics (made here), RocksDB and a clock before every event."""
         source = self.keyed if keyed else self.settings
         settings = source.model_copy(update={"app_id": name, "topic_events": f"{name}.events", "topic_due": f"{name}.due"})
         await ensure_topics(settings)
-        env = {
+        return {
             **worker_env(settings),
             "WINBACK_STORE": "rocksdb",
             "WINBACK_CLOCK": f"fixed:{HISTORY_START.isoformat()}",
             "WINBACK_LOG_LEVEL": "info",
         }
+
+    async def worker(self, keyed: bool, count: int, cores: float | None = None) -> Run:
+        """``count`` workers in one group, started together; with ``cores``, each in its own
+        cgroup capped at that many CPUs."""
+        mode = "keyed" if keyed else "unkeyed"
+        name = f"bench-worker-{mode}-{count}" if cores is None else f"bench-capped-{mode}-{count}"
+        env = await self.worker_env(name, keyed)
         resources = ExitStack()
         workers = [WorkerProcess(env, self.workdir / name, f"worker-{number}") for number in range(count)]
         for worker in workers:
@@ -463,7 +471,7 @@ def main() -> None:
 
     began = time.monotonic()
     why = unavailable()
-    with ExitStack() as broker_weight, scratch_broker("pipeline", args.partitions, heap="1g") as (settings, workdir):
+    with ExitStack() as broker_weight, scratch_broker("pipeline", args.partitions, heap="1g", config=PRODUCTION_GROUPS) as (settings, workdir):
         if not why and args.entry_cores:  # the broker, not capped, is not starved by other work either
             pid = LocalKafka(workdir / "kafka").status().pid
             if pid:

@@ -25,7 +25,7 @@ from progress import Window
 from scratch_broker import scratch_broker
 from streams.admin.topics import ensure_topics
 from streams.devtools.publisher import publish
-from streams.devtools.spawn import WorkerProcess, worker_env
+from streams.devtools.spawn import WorkerProcess
 from streams.devtools.traffic import generate_history
 
 HERE = Path(__file__).resolve().parent.parent  # this checkout
@@ -50,15 +50,7 @@ class CheckoutWorker(WorkerProcess):
 async def start_worker(bench: pipeline.Bench, checkout: Path, label: str, keyed: bool) -> pipeline.Run:
     """One worker of ``checkout`` on the keyed or the unkeyed backlog, with its own group and topics."""
     name = f"ab-{label}-{'keyed' if keyed else 'repartition'}"
-    source = bench.keyed if keyed else bench.settings
-    settings = source.model_copy(update={"app_id": name, "topic_events": f"{name}.events", "topic_due": f"{name}.due"})
-    await ensure_topics(settings)
-    env = {
-        **worker_env(settings),
-        "WINBACK_STORE": "rocksdb",
-        "WINBACK_CLOCK": f"fixed:{pipeline.HISTORY_START.isoformat()}",
-        "WINBACK_LOG_LEVEL": "info",
-    }
+    env = await bench.worker_env(name, keyed)
     worker = CheckoutWorker(env, bench.workdir / name, checkout).launch()
 
     async def applied() -> int:
@@ -103,7 +95,8 @@ def main() -> None:
         produced = asyncio.run(publish(settings, events))
         asyncio.run(publish(keyed, events, keyed=True))
         print(f"backlog: {produced:,} records of {customers:,} customers; load average {os.getloadavg()[0]:.1f}", flush=True)
-        results = asyncio.run(run_all(pipeline.Bench(settings, keyed, workdir, produced), args.before.resolve(), args.rounds))
+        timing = pipeline.Timing(warmup=0.5, box=10.0, entry_cores=None)  # both checkouts as the shared machine gives
+        results = asyncio.run(run_all(pipeline.Bench(settings, keyed, workdir, produced, timing), args.before.resolve(), args.rounds))
     print(pipeline.table(results, customers))
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
