@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,12 +18,15 @@ from streams.runtime.settings import Settings
 
 
 @contextmanager
-def scratch_broker(name: str, partitions: int, heap: str) -> Iterator[tuple[Settings, Path]]:
-    """Settings for a fresh broker whose topics `winback topics ensure` made, and a scratch
-    directory for the benchmark's workers; both are gone afterwards."""
+def scratch_broker(
+    name: str, partitions: int, heap: str, config: Mapping[str, str] | None = None
+) -> Iterator[tuple[Settings, Path]]:
+    """Settings for a fresh broker (``config``: settings over the local defaults) whose topics
+    `winback topics ensure` made, and a scratch directory for the benchmark's workers; both are
+    gone afterwards."""
     with tempfile.TemporaryDirectory(prefix=f"winback-bench-{name}-") as scratch:
         workdir = Path(scratch)
-        broker = LocalKafka(workdir / "kafka", heap=heap)
+        broker = LocalKafka(workdir / "kafka", heap=heap, config=config)
         try:
             settings = Settings(broker=broker.start(timeout=240), app_id=f"bench-{name}", partitions=partitions)
             asyncio.run(ensure_topics(settings))

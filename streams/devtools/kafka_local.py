@@ -23,7 +23,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -272,6 +272,7 @@ class LocalKafka:
     ``listeners`` are the client listeners, the first on ``port`` (the others on ports of
     their own). Plaintext by default; any SSL or SASL listener makes a secured broker:
     users, certificates and the authorizer of ``streams.devtools.kafka_security``.
+    ``config`` replaces settings of the local defaults (``render_server_properties``).
     """
 
     def __init__(
@@ -282,8 +283,10 @@ class LocalKafka:
         version: str = KAFKA_VERSION,
         heap: str = "512m",
         listeners: tuple[Listener, ...] | None = None,
+        config: Mapping[str, str] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
+        self.config = dict(config or {})  # broker settings over the local defaults (a benchmark's production-like ones)
         self.cache_dir = cache_dir
         self.version = version
         self.heap = heap
@@ -407,9 +410,9 @@ class LocalKafka:
         config = self.data_dir / "server.properties"
         logs = self.data_dir / "logs"
         if self.secured:
-            write_private(config, render_server_properties(self.port, self.controller_port, logs, self._security()))
+            write_private(config, render_server_properties(self.port, self.controller_port, logs, self._security() | self.config))
         else:
-            config.write_text(render_server_properties(self.port, self.controller_port, logs))
+            config.write_text(render_server_properties(self.port, self.controller_port, logs, self.config))
         (self.data_dir / "log4j.properties").write_text(LOG4J_PROPERTIES)
         return config
 

@@ -42,6 +42,18 @@ def test_server_properties_is_a_single_node_kraft_broker(tmp_path: Path) -> None
     assert props["auto.create.topics.enable"] == "true"
 
 
+def test_a_brokers_config_replaces_the_local_defaults_in_the_file_it_starts_with(tmp_path: Path) -> None:
+    (tmp_path / "kafka").mkdir()
+    (tmp_path / "other").mkdir()
+    broker = LocalKafka(tmp_path / "kafka", port=free_port(), config={"group.initial.rebalance.delay.ms": "3000"})
+    props = parse_properties(broker._write_config().read_text())
+
+    assert props["group.initial.rebalance.delay.ms"] == "3000"  # the local default is 0
+    assert props["process.roles"] == "broker,controller"  # the rest as before
+    default = parse_properties(LocalKafka(tmp_path / "other", port=free_port())._write_config().read_text())
+    assert default["group.initial.rebalance.delay.ms"] == "0"
+
+
 def test_pom_pins_the_kafka_version_and_a_logging_binding() -> None:
     pom = render_pom("3.9.1")
 
