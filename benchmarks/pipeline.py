@@ -241,12 +241,12 @@ class Bench:
             "WINBACK_LOG_LEVEL": "info",
         }
 
-    async def worker(self, keyed: bool, count: int, cores: float | None = None) -> Run:
-        """``count`` workers in one group, started together; with ``cores``, each in its own
-        cgroup capped at that many CPUs."""
+    async def worker(self, keyed: bool, count: int, cores: float | None = None, standby: int = 1) -> Run:
+        """``count`` workers in one group, started together, with ``standby`` replicas of each
+        table partition; with ``cores``, each in its own cgroup capped at that many CPUs."""
         mode = "keyed" if keyed else "unkeyed"
-        name = f"bench-worker-{mode}-{count}" if cores is None else f"bench-capped-{mode}-{count}"
-        env = await self.worker_env(name, keyed)
+        name = f"bench-worker-{mode}-{count}" if cores is None else f"bench-capped-{mode}-{count}-{standby}"
+        env = await self.worker_env(name, keyed) | {"WINBACK_STANDBY_REPLICAS": str(standby)}
         resources = ExitStack()
         workers = [WorkerProcess(env, self.workdir / name, f"worker-{number}") for number in range(count)]
         for worker in workers:
@@ -363,9 +363,9 @@ async def scale_out(bench: Bench, cores: float) -> list[Result]:
     then repartitioned); none when processes cannot be capped here."""
     results = []
     for keyed in (True, False):
-        for count in (1, 2):
-            name = f"{'keyed' if keyed else 'repartition'}, {count} worker{'s' if count > 1 else ''}"
-            results.append(await bench.time(name, lambda: bench.worker(keyed, count, cores), whole=True))
+        mode = "keyed" if keyed else "repartition"
+        for count, standby, name in ((1, 1, f"{mode}, 1 worker"), (2, 1, f"{mode}, 2 workers"), (2, 0, f"{mode}, 2 workers, no standby")):
+            results.append(await bench.time(name, lambda: bench.worker(keyed, count, cores, standby), whole=True))
             report(results[-1])
     return results
 

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     app_id: str = Field("winback", min_length=1, description="Kafka consumer group and prefix of internal topics.")
     partitions: int = Field(8, ge=1, description="Partitions of the internal (customer-keyed) topics and tables.")
     replication: int = Field(1, ge=1, description="Replication factor of topics the app creates.")
+    standby_replicas: int = Field(
+        1, ge=0, le=8,
+        description="Warm copies of each table partition on other workers (Faust's table_standby_replicas): "
+        "a failover replays only the last moments, at the CPU of following the changelog all the time.",
+    )
     min_insync_replicas: int | None = Field(
         None,
         ge=1,

@@ -67,6 +67,7 @@ def create_app(settings: Settings) -> DurableApp:
         datadir=str(settings.data_dir),
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication,
+        table_standby_replicas=settings.standby_replicas,
         web_bind=settings.web_host,  # the interface Faust listens on (web_host only names it in URLs)
         web_host=settings.web_host,
         web_port=settings.web_port,

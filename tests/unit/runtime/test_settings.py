@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from streams.runtime.settings import Settings
+from streams.runtime.topology import create_app
 
 
 def test_the_wall_clock_keeps_winback_earliest_event_as_its_floor():
@@ -56,3 +57,10 @@ def test_keyed_input_refuses_the_event_clock_whose_watermarks_travel_with_the_re
     with pytest.raises(ValueError, match="WINBACK_INPUT_KEYED=true works with the wall or a fixed clock, not WINBACK_CLOCK=event"):
         Settings(input_keyed=True, clock="event")
     assert Settings(input_keyed=True, clock="fixed:2024-01-01T00:00:00Z").input_keyed
+
+
+def test_the_batch_size_and_standby_replicas_reach_faust():
+    conf = create_app(Settings(broker="127.0.0.1:1", app_id="tuned", batch_records=100, standby_replicas=0)).conf
+    assert (conf.broker_max_poll_records, conf.table_standby_replicas) == (100, 0)
+    defaults = create_app(Settings(broker="127.0.0.1:1", app_id="default")).conf
+    assert (defaults.broker_max_poll_records, defaults.table_standby_replicas) == (10_000, 1)
