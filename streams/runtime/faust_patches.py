@@ -437,7 +437,6 @@ class DurableConsumer(faust_aiokafka.Consumer):
         await super()._handle_attached(commit_offsets)
 
 
-
 class InHand:
     """A batch being handled, as Faust's "Wait for streams" counts records in hand (acknowledged
     when its handler returns)."""
