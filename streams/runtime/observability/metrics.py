@@ -61,8 +61,10 @@ EVENTS_APPLIED = Counter(
     registry=REGISTRY,
 )
 TRIGGERS = Counter(
-    "winback_triggers", "Stage entries published (lapses), by stage, campaign, A/B variant and holdout group.",
-    ["stage", "campaign", "variant", "holdout"], registry=REGISTRY,
+    "winback_triggers",
+    "Stage entries published (lapses), by stage, campaign, A/B variant, holdout group and what started "
+    "them (threshold, or the predictive trigger).",
+    ["stage", "campaign", "variant", "holdout", "reason"], registry=REGISTRY,
 )
 COMMANDS = Counter(
     "winback_commands",
@@ -239,7 +241,7 @@ def count_published(records: Iterable[Trigger | MessageCommand | Skip | Outcome 
     for record in records:
         kind = record.__class__
         if kind is Trigger:
-            TRIGGERS.labels(record.stage, record.campaign, record.variant, "true" if record.holdout else "false").inc()
+            TRIGGERS.labels(record.stage, record.campaign, record.variant, "true" if record.holdout else "false", record.reason).inc()
             TRANSITION_LAG.observe(max(emitted_at - record.fired_at.timestamp(), 0.0))
         elif kind is MessageCommand and record.action == "cancel":
             CANCELS.labels(record.channel, record.campaign, str(record.step), record.variant).inc()

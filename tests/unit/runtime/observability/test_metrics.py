@@ -3,6 +3,7 @@ and an exposition that follows Prometheus' naming conventions."""
 
 from __future__ import annotations
 
+import msgspec
 from prometheus_client.parser import text_string_to_metric_families
 
 from streams.runtime.observability import metrics
@@ -47,7 +48,7 @@ def test_every_kind_of_published_record_is_counted_with_its_labels():
     assert [type(record).__name__ for record in records] == ["Trigger", "MessageCommand", "Skip", "Engagement", "Outcome"]
     watched = {
         ("winback_triggers_total", (("stage", "reactivation"), ("campaign", "reactivation"), ("variant", "default"),
-                                    ("holdout", "false"))): 1,
+                                    ("holdout", "false"), ("reason", "threshold"))): 1,
         ("winback_commands_total", (("channel", "email"), ("campaign", "reactivation"), ("step", "0"),
                                     ("variant", "default"))): 1,
         ("winback_skips_total", (("campaign", "reactivation"), ("reason", "capped"), ("action", "skipped"))): 1,
@@ -63,6 +64,15 @@ def test_every_kind_of_published_record_is_counted_with_its_labels():
     before = {key: sample(key[0], **dict(key[1])) for key in watched}
     metrics.count_published(records, emitted_at=moment(38))
     assert {key: sample(key[0], **dict(key[1])) - before[key] for key in watched} == watched
+
+
+def test_a_trigger_the_predictive_trigger_started_is_counted_apart():
+    trigger = msgspec.structs.replace(lapse_and_return()[0], reason="predictive", p_alive=0.3)
+    labels = {"stage": "reactivation", "campaign": "reactivation", "variant": "default", "holdout": "false"}
+    before = {reason: sample("winback_triggers_total", **labels, reason=reason) for reason in ("predictive", "threshold")}
+    metrics.count_published([trigger], emitted_at=moment(38))
+    after = {reason: sample("winback_triggers_total", **labels, reason=reason) for reason in ("predictive", "threshold")}
+    assert (after["predictive"] - before["predictive"], after["threshold"] - before["threshold"]) == (1, 0)
 
 
 def test_transition_lag_is_emission_minus_due_time_for_triggers_and_commands():
