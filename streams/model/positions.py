@@ -17,6 +17,7 @@ applied ahead of it are kept one by one until it is applied too.  A backtest has
 
 from __future__ import annotations
 
+from functools import lru_cache
 from zlib import crc32
 
 import msgspec
@@ -34,7 +35,9 @@ class Position(msgspec.Struct, frozen=True):
     waiting_from: int | None = None
 
 
+@lru_cache(maxsize=4096)
 def source_id(topic: str, partition: int) -> int:
     """A small stable number for an input partition (a CRC-32 of its name; the runtime checks
-    that the partitions it reads have distinct ones)."""
+    that the partitions it reads have distinct ones).  Cached: every record asks it of the few
+    partitions a worker reads."""
     return crc32(f"{topic}:{partition}".encode())

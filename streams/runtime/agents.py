@@ -9,7 +9,6 @@ make harmless.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import time
@@ -345,10 +344,11 @@ def _keep_customers(
         if acks is None:
             acknowledge(app, arrived)
             return
-        acknowledge(app, (message for message in arrived if message.topic == due_topic))
+        done = [message for message in arrived if message.topic == due_topic]
         for message, content in batch:
             if not isinstance(content, float):  # not a due tick: a record of the events topic
-                acknowledge(app, acks.done(message.partition, message.offset, message))
+                done.extend(acks.done(message.partition, message.offset, message))
+        acknowledge(app, done)
 
     return keep_customers
 
@@ -466,13 +466,7 @@ async def _forget_revoked(topology: Topology, held: ReorderBuffer, acks: Ordered
 
 def _input_position(message: Message) -> Position:
     """Where an input record read directly (keyed input) is: its own coordinates."""
-    return Position(_source_id(message.topic, message.partition), message.offset)
-
-
-@functools.lru_cache(maxsize=4096)
-def _source_id(topic: str, partition: int) -> int:
-    """``source_id``, computed once per input partition rather than once per record."""
-    return source_id(topic, partition)
+    return Position(source_id(message.topic, message.partition), message.offset)
 
 
 def _position(message: Message, waiting: WaitingOffsets | None) -> Position | None:
@@ -481,7 +475,7 @@ def _position(message: Message, waiting: WaitingOffsets | None) -> Position | No
     if origin is None:
         return None
     if waiting is None:
-        return Position(_source_id(origin.topic, origin.partition), origin.offset)
+        return origin.position()
     return waiting.applying(message.partition, message.key, origin)
 
 

@@ -191,9 +191,18 @@ class DurableProducer(faust_aiokafka.Producer):
 
     async def acknowledged(self) -> None:
         """Return once every message handed over so far is on the broker; raise if one failed."""
-        for outcome in await asyncio.gather(*self.unacknowledged, return_exceptions=True):
-            if isinstance(outcome, BaseException):
-                raise ProducerSendError(f"a state write was not delivered: {outcome!r}") from outcome
+        try:
+            await all_settled(self.unacknowledged)
+        except BaseException as failure:
+            raise ProducerSendError(f"a state write was not delivered: {failure!r}") from failure
+
+
+async def all_settled(deliveries: Iterable[asyncio.Future[Any]]) -> None:
+    """Return once every delivery is done; raise the first failure (after waiting for all, so
+    that no failure goes unobserved)."""
+    for outcome in await asyncio.gather(*deliveries, return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 def kafka_producer(app: faust.App) -> aiokafka.AIOKafkaProducer:

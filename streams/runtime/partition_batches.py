@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.structs import RecordMetadata
 
-from streams.runtime.faust_patches import kafka_producer
+from streams.runtime.faust_patches import all_settled, kafka_producer
 from streams.runtime.partitioning import partition_of
 
 Headers = list[tuple[str, bytes]]
@@ -114,12 +114,8 @@ class _Filling:
 
 
 async def delivered(batches: Iterable[Submitted]) -> None:
-    """Return once Kafka acknowledged every batch; raise the first failure (after waiting for all,
-    so that no failure goes unobserved)."""
-    outcomes = await asyncio.gather(*(batch.delivery for batch in batches), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
+    """Return once Kafka acknowledged every batch; raise the first failure."""
+    await all_settled(batch.delivery for batch in batches)
 
 
 async def before_commit(app: faust.App, records: Iterable[Outgoing]) -> list[Submitted]:
