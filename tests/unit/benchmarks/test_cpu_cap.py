@@ -32,11 +32,16 @@ def test_a_bad_cap_is_refused_before_a_group_is_made(cpu_cap, tmp_path):
     assert not (tmp_path / "bench").exists()
 
 
-def test_a_missing_or_read_only_controller_says_why(cpu_cap, tmp_path):
+def test_a_missing_or_read_only_controller_says_why(cpu_cap, tmp_path, monkeypatch):
     assert cpu_cap.unavailable(tmp_path) == f"no cgroup v1 cpu controller at {tmp_path}"
 
     (tmp_path / "cpu.cfs_quota_us").write_text("-1")
     assert cpu_cap.unavailable(tmp_path) == ""
+
+    # Not root: the controller is there but cannot be written (root can write a 0o500 directory,
+    # so the permission check itself answers no).
+    monkeypatch.setattr(cpu_cap.os, "access", lambda path, mode: False)
+    assert cpu_cap.unavailable(tmp_path) == f"{tmp_path} is not writable (needs root)"
 
 
 def test_a_group_moves_a_process_in_by_its_id(cpu_cap, tmp_path):

@@ -172,7 +172,9 @@ def test_local_hours_and_weekdays_follow_the_zone_database_through_daylight_savi
 def test_counts_are_halved_at_the_ceiling_so_new_habits_take_over():
     state, _ = run(engine(), logins_at(19.5, range(HABIT_CEILING)), until_day=1)
     assert state.hours[19] == HABIT_CEILING // 2
-    assert sum(state.weekdays) == HABIT_CEILING // 2 or max(state.weekdays) < HABIT_CEILING
+    assert sum(state.weekdays) == HABIT_CEILING  # a login a day: no weekday reached the ceiling
+    weekly, _ = run(engine(), logins_at(19.5, range(0, 7 * HABIT_CEILING, 7)), until_day=7 * HABIT_CEILING)
+    assert sorted(weekly.weekdays) == [0] * 6 + [HABIT_CEILING // 2]  # a login a week: that weekday halved
 
 
 def test_purchases_opens_and_clicks_are_habits_but_deliveries_are_not():
