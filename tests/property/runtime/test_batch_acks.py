@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 
-from aiokafka.structs import ConsumerRecord
 from faust.types import TP
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +15,7 @@ from hypothesis import strategies as st
 from streams.runtime.faust_patches import DurableConsumer
 from streams.runtime.settings import Settings
 from streams.runtime.topology import create_app
+from tests.support.fetched import fetched_record
 
 TOPIC = "winback.events"
 PARTITIONS = itertools.count()  # a partition of its own for each example: no state to reset
@@ -61,12 +61,8 @@ async def _record_by_record(consumer: DurableConsumer, tp: TP, fetch: list[int])
             if read and offset - read > 1:
                 await consumer._add_gap(tp, read + 1, offset)
             consumer._read_offset[tp] = offset
-            messages[offset] = consumer._to_message(tp, _record(tp, offset))
+            messages[offset] = consumer._to_message(tp, fetched_record(tp, offset))
     return messages
-
-
-def _record(tp: TP, offset: int) -> ConsumerRecord:
-    return ConsumerRecord(tp.topic, tp.partition, offset, 0, 0, b"k", b"v", None, 1, 1, [])
 
 
 async def _commits(committed: int | None, fetches: list[list[int]], acks: list[list[int]]) -> None:
@@ -76,7 +72,7 @@ async def _commits(committed: int | None, fetches: list[list[int]], acks: list[l
     ours: dict[int, object] = {}
     fausts: dict[int, object] = {}
     for fetch in fetches:
-        taken = await OURS._take_unread(tp, [OURS._to_message(tp, _record(tp, offset)) for offset in fetch])
+        taken = await OURS._take_unread(tp, [OURS._to_message(tp, fetched_record(tp, offset)) for offset in fetch])
         ours.update((message.offset, message) for message in taken)
         fausts.update(await _record_by_record(FAUSTS, tp, fetch))
     assert ours.keys() == fausts.keys() and OURS._read_offset[tp] == FAUSTS._read_offset[tp]

@@ -20,7 +20,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import aiokafka.client
-from aiokafka.structs import ConsumerRecord
 import pytest
 from aiokafka.protocol.metadata import MetadataRequest_v5, MetadataResponse_v0
 from faust.exceptions import ProducerSendError
@@ -38,6 +37,7 @@ from streams.runtime.faust_patches import (
 from streams.runtime.settings import Settings
 from streams.runtime.topology import build_topology, create_app
 from streams.runtime.worker import run_worker
+from tests.support.fetched import fetched_record
 
 
 @pytest.fixture
@@ -293,12 +293,8 @@ class _Reading:
     async def fetch(self, records: dict[TP, list[int]]) -> None:
         """Hand over a fetch of records at these offsets (subscribed as a starting worker is)."""
         await self.consumer.app.topics._update_indices()  # which topics' records are acknowledged
-        fetched = {tp: [_record(tp, offset) for offset in offsets] for tp, offsets in records.items()}
+        fetched = {tp: [fetched_record(tp, offset) for offset in offsets] for tp, offsets in records.items()}
         await self.consumer._deliver(fetched, None)
-
-
-def _record(tp: TP, offset: int) -> ConsumerRecord:
-    return ConsumerRecord(tp.topic, tp.partition, offset, 0, 0, b"k", b"v", None, 1, 1, [])
 
 
 async def test_a_fetch_of_batch_topics_reaches_their_handler_as_one_batch_tracked_until_acknowledged(app, monkeypatch):
@@ -356,5 +352,5 @@ def test_the_topics_just_read_go_behind_the_others_in_the_fetched_records():
     inputs, more_inputs, events = TP("shop.purchases", 0), TP("shop.purchases", 1), TP("winback.events", 0)
     fetched = OrderedDict([(inputs, "more records"), (more_inputs, "records"), (events, "records")])
     client = SimpleNamespace(_fetcher=SimpleNamespace(_records=fetched))
-    take_turns(client, {inputs: [_record(inputs, 0)]})  # type: ignore[arg-type]
+    take_turns(client, {inputs: [fetched_record(inputs, 0)]})  # type: ignore[arg-type]
     assert list(fetched) == [events, inputs, more_inputs]
