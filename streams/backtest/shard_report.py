@@ -45,15 +45,17 @@ class ShardReport(Report):
     first_seen: list[list[tuple[int, int, Any]]] = field(default_factory=list)
     _order: int = field(default=0, init=False, repr=False)  # the customer being counted
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._keyed = [figures for figures, _ in _keyed(self)]  # the report's keyed figures (never replaced)
+        self.first_seen = self.first_seen or [[] for _ in self._keyed]
+
     def count_finished(self, customer: Finished) -> None:
         """Count one finished customer (customers come in the log's order), noting the keys they add."""
-        keyed = [figures for figures, _ in _keyed(self)]
-        if not self.first_seen:
-            self.first_seen = [[] for _ in keyed]
-        sizes = [len(figures) for figures in keyed]
+        sizes = [len(figures) for figures in self._keyed]
         self._order = customer.order
         count_customer(self, customer)
-        for figures, size, seen in zip(keyed, sizes, self.first_seen):
+        for figures, size, seen in zip(self._keyed, sizes, self.first_seen):
             if len(figures) > size:
                 seen.extend((customer.order, len(seen), key) for key in islice(figures, size, None))
 
