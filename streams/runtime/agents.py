@@ -149,9 +149,9 @@ async def _read_inputs(
     (``_decode_framed``).
     """
     decoded: list[AnyInput | Rejection | None] = [None] * len(arrived)
+    kinds = [kind_of(message) for message in arrived]
     plain: dict[str, list[int]] = defaultdict(list)  # kind -> indexes of its plain JSON records
-    for index, message in enumerate(arrived):
-        kind = kind_of(message)
+    for index, (message, kind) in enumerate(zip(arrived, kinds)):
         if kind is not None and kind not in framed_inputs and message.value is not None:
             plain[kind].append(index)
     now = time.time()
@@ -159,8 +159,7 @@ async def _read_inputs(
         events = decode_records([arrived[index].value for index in indexes], kind, now=now, limits=limits)
         for index, event in zip(indexes, events or ()):
             decoded[index] = event
-    for index, message in enumerate(arrived):
-        kind = kind_of(message)
+    for index, (message, kind) in enumerate(zip(arrived, kinds)):
         if kind is None or decoded[index] is not None:
             continue
         framed = framed_inputs.get(kind)
