@@ -59,7 +59,11 @@ class Lifecycle:
         self._predicted_rungs = len(self._codes) if policy.predictive is None else self._codes.index(STAGES.index("winback")) + 1
         # No customer lapses sooner than this after their last activity, unless predicted to.
         self._soonest = self._thresholds[0].earliest_days * DAY
-        self.predictive = self._predictive is not None
+
+    @property
+    def predictive(self) -> bool:
+        """Whether the policy's predictive trigger may bring a stage forward."""
+        return self._predictive is not None
 
     def last_activity(self, state: CustomerActivity) -> float:
         """When the customer last did something the policy counts as activity (``NEVER`` if never)."""

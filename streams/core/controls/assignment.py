@@ -37,15 +37,14 @@ class Assigner:
         self._everyone = Assignment(self._bounds[0][1], False) if not holdout and len(self._bounds) == 1 else None
         # The latest customer asked about and their group: a customer's steps and entries ask
         # one after another (a backtest replays each customer's history at once).
-        self._latest: tuple[str, Assignment] = ("", self._everyone or Assignment(DEFAULT_VARIANT, False))
+        self._latest: tuple[str, Assignment] | None = None
 
     def assign(self, customer_id: str) -> Assignment:
         """The customer's group: held out with probability ``holdout``, else a variant by weight."""
         if self._everyone is not None:
             return self._everyone
-        latest_id, latest = self._latest
-        if customer_id == latest_id and latest_id:
-            return latest
+        if self._latest is not None and self._latest[0] == customer_id:
+            return self._latest[1]
         point = position(customer_id, self.campaign)
         if point < self.holdout:
             group = Assignment(self._variant((point / self.holdout) if self.holdout else 0.0), True)
