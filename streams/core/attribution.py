@@ -22,7 +22,7 @@ from typing import Any
 
 from streams.core.lifecycle import DAY
 from streams.core.recorders import Recorder
-from streams.core.series import PlannedStep, SentMessage, Series, campaign_of
+from streams.core.series import SentMessage, Series, campaign_of
 from streams.model.activity import (
     ACTION_BITS,
     MAX_MESSAGES,
@@ -45,13 +45,13 @@ class Attributor:
     """A policy's attribution rule: records touches and messages on the customer's state, and
     finds what they led to."""
 
-    def __init__(self, policy: Policy, series: Series, recorder: Recorder[Any]) -> None:
+    def __init__(self, policy: Policy, series: Series, channels: ChannelBook, recorder: Recorder[Any]) -> None:
         self.series = series
         self.recorder = recorder
         self.window = policy.attribution.window_days * DAY
         self.after_command = policy.attribution.after == "command"
         self.tiers = tuple(tier.name for tier in policy.tiers)
-        self.channels = ChannelBook(policy.channels)
+        self.channels = channels
 
     def touch_trigger(self, state: CustomerActivity, at: float) -> None:
         """The customer just entered ``state.stage``: its campaign (if any) is the touch to credit."""
@@ -63,15 +63,20 @@ class Attributor:
         if self.after_command and (state.touch_stage, state.touch_episode) == (state.stage, state.episode):
             state.touch_at = at
 
-    def remember_message(self, state: CustomerActivity, step: PlannedStep, channel: str, tier: str | None, at: float) -> None:
-        """``step`` of the current campaign was sent on ``channel`` at ``at``: keep it for
-        crediting, forgetting messages older than the window and beyond ``MAX_MESSAGES``."""
+    def tier_code(self, tier: str | None) -> int:
+        """How a message remembers the value tier it was sent to (0: none)."""
+        return self.tiers.index(tier) + 1 if tier is not None else 0
+
+    def remember_message(self, state: CustomerActivity, step: int, channel: int, tier: int, at: float) -> None:
+        """Step ``step`` of the current campaign was sent on the channel of code ``channel`` to
+        the tier of code ``tier`` (``tier_code``) at ``at``: keep it for crediting, forgetting
+        messages older than the window and beyond ``MAX_MESSAGES``.  Codes, not names: the
+        caller finds them once a series, not once a message."""
         horizon = at - self.window
         kept = state.messages
         if len(kept) >= MAX_MESSAGES or _any_before(kept, horizon):
             kept = state.messages = [message for message in kept if message[SENT_AT] >= horizon][-(MAX_MESSAGES - 1) :]
-        tier_code = self.tiers.index(tier) + 1 if tier is not None else 0
-        kept.append([int(at), state.stage, step.index, state.episode, self.channels.code(channel), tier_code, 0])
+        kept.append([int(at), state.stage, step, state.episode, channel, tier, 0])
 
     def engagement(self, customer_id: str, state: CustomerActivity, event: EmailEngagement | Feedback, at: float) -> Any:
         """The recorded engagement if ``event`` is about a remembered message, within the window

@@ -20,7 +20,7 @@ quiet hours on top of it (defer within the expiry, or skip).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -30,34 +30,35 @@ from streams.core.controls.assignment import Assignment
 from streams.core.series import PlannedStep, SendPlan, SentMessage, Series, StepDecision
 from streams.core.controls.caps import FrequencyCaps
 from streams.core.controls.channel_book import ChannelBook
-from streams.model.records import Audience, SkipAction, SkipReason
+from streams.model.records import ChannelPayload, SkipAction, SkipReason
 from streams.policy.sections import Policy
 from streams.core.controls.quiet_hours import QuietWindow
-from streams.core.controls.reachability import ChannelChoice, Reachability
+from streams.core.controls.reachability import Reachability
 from streams.core.controls.send_time import SendTimes
 from streams.core.controls.tiers import ValueTiers
 from streams.core.recorders import Recorder
 
 
 class Delivery:
-    def __init__(self, policy: Policy, series: Series, attribution: Attributor, recorder: Recorder[Any]) -> None:
+    def __init__(self, policy: Policy, series: Series, channels: ChannelBook, attribution: Attributor, recorder: Recorder[Any]) -> None:
         self.series = series
         self.attribution = attribution
         self.recorder = recorder
-        self.caps = FrequencyCaps(policy)
+        self.caps = FrequencyCaps(policy, channels)
         self.capped = bool(self.caps)  # some cap applies to some message
         self.defer_when_capped = policy.caps.when_capped == "defer"
-        self.channels = ChannelBook(policy.channels)
-        self.audience_channels = frozenset(channel for channel in self.channels.codes if self.channels.is_audience(channel))
-        self.quiet_hours = QuietWindow(policy.quiet_hours, self.channels)
-        self.reachability = Reachability(policy.channels)
+        self.channels = channels
+        self.quiet_hours = QuietWindow(policy.quiet_hours, channels)
+        self.reachability = Reachability(policy.channels, channels)
         self.tiers = ValueTiers(policy.tiers)
         self.send_times = SendTimes(policy)
 
     def run(self, customer_id: str, state: CustomerActivity) -> SeriesRun:
         """What holds for every step of the customer's current series until their next event."""
         group = self.series.assignment(customer_id, state.stage)
-        return SeriesRun(customer_id, group, self.tiers.of(state), self.send_times.habitual(state.stage, group.variant))
+        tier = self.tiers.of(state)
+        habitual = self.send_times.habitual(state.stage, group.variant)
+        return SeriesRun(customer_id, group, tier, self.attribution.tier_code(tier), habitual)
 
     def step(
         self, run: SeriesRun, state: CustomerActivity, step: PlannedStep, at: float, last_activity: float, records: list[Any]
@@ -70,15 +71,15 @@ class Delivery:
             self._settle(state, at, sent=True)
             records.append(self._skip(run, state, step, planned, at, "holdout", "held_out", step.channel))
             return
-        channel, reason = run.channel(self.reachability, state, step.channel)
+        route = run.routes.get(step.channel) or self._route(run, state, step.channel)
+        channel, reason = route.channel, route.reason
         if channel is None:
             assert reason is not None  # a step that goes nowhere always says why
             self._settle(state, at, sent=False)
             records.append(self._skip(run, state, step, planned, at, reason, "skipped"))
             return
         timed = self.send_times.target(state, planned, at, step.expires_after) if run.habitual else at
-        code = self.channels.codes[channel]
-        send_at, held_by = self._send_time(state, timed, code)
+        send_at, held_by = self._send_time(state, timed, route.code) if route.held_back else (timed, None)
         if held_by is None and timed > at:
             held_by = "send_time"
         if held_by == "capped" and not self.defer_when_capped:
@@ -93,16 +94,30 @@ class Delivery:
             state.deferred_to = send_at
             records.append(self._skip(run, state, step, planned, at, held_by, "deferred", channel, send_at))
             return
-        plan = SendPlan(planned, at, channel, group, run.tier, self.channels.payloads[channel])
+        plan = SendPlan(planned, at, channel, group, run.tier, route.payload)
         records.append(self.recorder.command(run.customer_id, state, step, last_activity, plan))
+        code = route.code
         if self.capped:
             self.caps.record(state.sends, at, code, state.stage)
-        self.attribution.remember_message(state, step, channel, run.tier, at)
-        if channel in self.audience_channels and all(joined[0] != code for joined in state.audiences):
+        self.attribution.remember_message(state, step.index, code, run.tier_code, at)
+        if route.audience and all(joined[0] != code for joined in state.audiences):
             state.audiences.append([code, state.stage, step.index, state.episode])
         self._settle(state, at, sent=True)
         if reason is not None:
             records.append(self._skip(run, state, step, planned, at, reason, "fallback", channel))
+
+    def _route(self, run: SeriesRun, state: CustomerActivity, planned: str) -> Route:
+        """Where a step planned for ``planned`` goes in this run, and what that channel needs, kept in ``run``."""
+        channel, reason = self.reachability.choose(state, planned)
+        if channel is None:
+            route = Route(None, reason, 0, None, False, False)
+        else:
+            code = self.channels.codes[channel]
+            payload = self.channels.payloads[channel]
+            held_back = self.capped or self.quiet_hours.applies(code)
+            route = Route(channel, reason, code, payload, self.channels.audience(channel) is not None, held_back)
+        run.routes[planned] = route
+        return route
 
     def _skip(
         self,
@@ -142,11 +157,11 @@ class Delivery:
         records = []
         for code, stage, index, episode in state.audiences:
             step, channel = self.series.step(stage, index), self.channels.names.get(code)
-            payload = self.channels.payloads.get(channel) if channel is not None else None
-            if step is None or channel is None or type(payload) is not Audience:
+            audience = self.channels.audience(channel) if channel is not None else None
+            if step is None or channel is None or audience is None:
                 continue
             sent = SentMessage(stage, episode, step, channel, None, at, self.series.assignment(customer_id, stage).variant)
-            records.append(self.recorder.removal(customer_id, state, sent, msgspec.structs.replace(payload, action="remove"), at))
+            records.append(self.recorder.removal(customer_id, state, sent, msgspec.structs.replace(audience, action="remove"), at))
         state.audiences = []
         return records
 
@@ -157,7 +172,7 @@ class Delivery:
         them satisfied: two steps reach a time both allow.
         """
         uncapped = self.caps.allowed_from(state.sends, at, code, state.stage) if self.capped else at
-        send_at = self.quiet_hours.next_allowed(uncapped, state.time_zone, code) if self.quiet_hours.channels & code else uncapped
+        send_at = self.quiet_hours.next_allowed(uncapped, state.time_zone, code)
         if uncapped > at:
             return send_at, "capped"
         return send_at, "quiet_hours" if send_at > at else None
@@ -180,23 +195,31 @@ class Delivery:
             state.deferred_to = at
 
 
+class Route(NamedTuple):
+    """Where a step planned for one channel goes in a series run (``channel`` None: nowhere, for
+    ``reason``; else ``reason`` None unless it is a fallback), and that channel's code, payload,
+    whether it adds the customer to an ads audience and whether caps or quiet hours can hold it back."""
+
+    channel: str | None
+    reason: SkipReason | None
+    code: int
+    payload: ChannelPayload | None
+    audience: bool
+    held_back: bool
+
+
 class SeriesRun:
     """What stays the same while a customer's series runs with no event of theirs in between:
-    their group in the campaign, their value tier, whether the campaign times steps by their
-    habits, and where each planned channel goes (consent, reachability and fallback change
-    only with events).  The engine makes one a stage per catch-up, so a lapsed customer's
-    steps are decided without deriving these again for every step."""
+    their group in the campaign, their value tier (and its code in a remembered message), whether
+    the campaign times steps by their habits, and where each planned channel goes (consent,
+    reachability and fallback change only with events: ``Delivery._route``).  The engine makes one
+    a stage per catch-up, so a lapsed customer's steps are decided without deriving these again
+    for every step."""
 
-    def __init__(self, customer_id: str, group: Assignment, tier: str | None, habitual: bool) -> None:
+    def __init__(self, customer_id: str, group: Assignment, tier: str | None, tier_code: int, habitual: bool) -> None:
         self.customer_id = customer_id
         self.group = group
         self.tier = tier
+        self.tier_code = tier_code
         self.habitual = habitual
-        self._choices: dict[str, ChannelChoice] = {}
-
-    def channel(self, reachability: Reachability, state: CustomerActivity, planned: str) -> ChannelChoice:
-        """Where a step planned for ``planned`` goes (``Reachability.choose``), asked once a run."""
-        choice = self._choices.get(planned)
-        if choice is None:
-            choice = self._choices[planned] = reachability.choose(state, planned)
-        return choice
+        self.routes: dict[str, Route] = {}

@@ -52,6 +52,7 @@ import msgspec
 
 from streams.model.activity import NEVER, CustomerActivity, opts_out
 from streams.core.attribution import Attributor
+from streams.core.controls.channel_book import ChannelBook
 from streams.core.series import PlannedStep, Series
 from streams.core.delivery import Delivery
 from streams.model.events import AnyInput, EmailEngagement, Erasure, Feedback, Profile, Purchase
@@ -114,8 +115,9 @@ class Engine:
         self.lifecycle = Lifecycle(policy)
         self.series = Series(policy)
         self.recorder = recorder
-        self.attribution = Attributor(policy, self.series, recorder)
-        self.delivery = Delivery(policy, self.series, self.attribution, recorder)
+        channels = ChannelBook(policy.channels)
+        self.attribution = Attributor(policy, self.series, channels, recorder)
+        self.delivery = Delivery(policy, self.series, channels, self.attribution, recorder)
         self.retractor = Retractor(policy, self.lifecycle, self.series, self.attribution, recorder, self.catch_up)
 
     def apply(self, customer_id: str, state: CustomerActivity | None, event: AnyInput) -> Result:

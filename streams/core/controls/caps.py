@@ -35,8 +35,7 @@ class CapRule(NamedTuple):
 class FrequencyCaps:
     """Every cap of a policy: the global ones and each campaign's own."""
 
-    def __init__(self, policy: Policy) -> None:
-        channels = ChannelBook(policy.channels)
+    def __init__(self, policy: Policy, channels: ChannelBook) -> None:
         rules = [_rule(cap, 0, channels) for cap in policy.caps.limits]
         for name, campaign in policy.campaigns.items():
             rules += [_rule(cap, STAGES.index(name), channels) for cap in campaign.caps]

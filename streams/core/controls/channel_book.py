@@ -37,6 +37,7 @@ class ChannelBook:
             mask |= self.consent_bits[channel]
         return mask
 
-    def is_audience(self, channel: str) -> bool:
-        """Whether ``channel`` adds the customer to an ads audience (to be removed when the lapse ends)."""
-        return type(self.payloads.get(channel)) is Audience
+    def audience(self, channel: str) -> Audience | None:
+        """The ads audience ``channel`` adds the customer to (to be removed when the lapse ends), if it is one."""
+        payload = self.payloads.get(channel)
+        return payload if type(payload) is Audience else None

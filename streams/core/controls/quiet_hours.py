@@ -20,6 +20,12 @@ class QuietWindow:
         self.policy = policy
         self.channels = sum(channels.code(name) for name in policy.channels) if policy else 0
 
+    def applies(self, channel: int) -> bool:
+        """Whether the window holds back messages on ``channel`` (its code) at all: a caller that
+        asks this once for a channel can skip ``next_allowed``, which converts the time to the
+        customer's zone, for every message on one it does not apply to."""
+        return self.policy is not None and bool(self.channels & channel)
+
     def next_allowed(self, at: float, time_zone: str | None, channel: int) -> float:
         """``at`` if a message on ``channel`` (its code) may go out then, else the end of the quiet window."""
         policy = self.policy
@@ -36,6 +42,3 @@ class QuietWindow:
                 return at
             ends_on = local.date() + timedelta(days=1) if now >= start else local.date()
         return max(at, datetime.combine(ends_on, end, tzinfo=local.tzinfo).timestamp())
-
-    def is_quiet(self, at: float, time_zone: str | None, channel: int) -> bool:
-        return self.next_allowed(at, time_zone, channel) != at

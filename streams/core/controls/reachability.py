@@ -25,8 +25,8 @@ class ChannelChoice(NamedTuple):
 
 
 class Reachability:
-    def __init__(self, channels: Channels) -> None:
-        self.book = ChannelBook(channels)
+    def __init__(self, channels: Channels, book: ChannelBook) -> None:
+        self.book = book
         self.fallback: tuple[str, ...] = tuple(channels.fallback)
         self.without_profile = self.book.consent_mask(channels.without_profile)
         # The fallback order for each preferred consent field (0: none).
