@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, Sequence
 
 from streams.core.controls.assignment import Assignment
 from streams.core.kpis import Converted, Engaged, KpiTally, Lapse, Retracted, Sent
@@ -121,10 +121,38 @@ class Report:
         """Count a full record, or what ``COUNTING`` keeps of one (the same fields).
 
         Looked up by the record's class (a backtest counts millions), not tested class by class."""
-        self._counters[type(record)](record)
+        self._counters[type(record)](record, 1)
+
+    def count_all(self, records: Sequence[Record | Counted]) -> None:
+        """Count what ``COUNTING`` kept of one customer's records, by the next ``settle``.
+
+        A backtest's records are few distinct values many times over (the same message of the
+        same campaign to thousands of customers): they are tallied by value here, in C, and
+        each distinct one is counted once, with how many times it came, by ``settle``."""
+        self._pending.update(records)
+        if Converted in map(type, records):
+            self._conversions += [record for record in records if type(record) is Converted]
+
+    def settle(self) -> None:
+        """Count what ``count_all`` tallied: the same report as counting each record in turn.
+
+        The distinct records are counted in the order each first came, so every key of the
+        report is made in the order counting one by one would make it; the conversions, whose
+        money is summed in their order, then one at a time in theirs (their keys made in place)."""
+        for record, times in self._pending.items():
+            if type(record) is Converted:
+                self.reserve(record)
+            else:
+                self._counters[type(record)](record, times)
+        self._pending.clear()
+        for conversion in self._conversions:
+            self._count_conversion(conversion, 1)
+        self._conversions.clear()
 
     def __post_init__(self) -> None:
-        self._counters: dict[type, Callable[[Any], None]] = {
+        self._pending: Counter[Record | Counted] = Counter()  # ``count_all``'s records, not yet counted
+        self._conversions: list[Converted] = []  # ``count_all``'s conversions, in order
+        self._counters: dict[type, Callable[[Any, int], None]] = {
             **dict.fromkeys((Trigger, Lapse), self._count_lapse),
             MessageCommand: self._count_command,
             Sent: self._count_message,
@@ -134,37 +162,40 @@ class Report:
             **dict.fromkeys((Engagement, Engaged), self._count_engagement),
             Erased: self._count_erasure,
             **dict.fromkeys((Retraction, Retracted), self._count_retraction),
-            Removed: lambda record: None,  # an audience removal (counting mode): not a message
+            Removed: lambda record, times: None,  # an audience removal (counting mode): not a message
         }
 
-    def _count_lapse(self, record: Trigger | Lapse) -> None:
-        self.kpis.add_lapse(record)
-        self.triggers[record.stage] += 1
-        if record.reason == "predictive":
-            self.predictive_triggers[record.stage] += 1
-        self._group(record.campaign, record.variant, record.holdout).triggered += 1
+    # Each counts ``times`` records equal to ``record``.
 
-    def _count_command(self, record: MessageCommand) -> None:
+    def _count_lapse(self, record: Trigger | Lapse, times: int) -> None:
+        self.kpis.add_lapse(record, times)
+        self.triggers[record.stage] += times
+        if record.reason == "predictive":
+            self.predictive_triggers[record.stage] += times
+        self._group(record.campaign, record.variant, record.holdout).triggered += times
+
+    def _count_command(self, record: MessageCommand, times: int) -> None:
         """A command sends a message, or cancels one (``action: cancel``), which is no message; an
         audience removal is neither a message nor a decision about a step: not counted."""
         if record.action == "cancel":
-            self._count_cancel(record)
+            self._count_cancel(record, times)
         elif not record.removes:
-            self._count_message(record)
+            self._count_message(record, times)
 
-    def _count_message(self, record: MessageCommand | Sent) -> None:
-        self.kpis.add_message(record)
-        self.commands[record.channel] += 1
-        self._group(record.campaign, record.variant, False).commands += 1
+    def _count_message(self, record: MessageCommand | Sent, times: int) -> None:
+        self.kpis.add_message(record, times)
+        self.commands[record.channel] += times
+        self._group(record.campaign, record.variant, False).commands += times
 
-    def _count_cancel(self, record: MessageCommand | CancelCount) -> None:
-        self.cancels += 1
+    def _count_cancel(self, record: MessageCommand | CancelCount, times: int) -> None:
+        self.cancels += times
 
-    def _count_skip(self, record: Skip | SkipCount) -> None:
-        self.skips[record.reason] += 1
-        self.skip_actions[record.action] += 1
+    def _count_skip(self, record: Skip | SkipCount, times: int) -> None:
+        self.skips[record.reason] += times
+        self.skip_actions[record.action] += times
 
-    def _count_conversion(self, record: Outcome | Converted) -> None:
+    def _count_conversion(self, record: Outcome | Converted, times: int) -> None:
+        """One conversion (``times`` is 1: money is summed one conversion at a time, in order)."""
         self.kpis.add_conversion(record)
         group = self._group(record.campaign, record.variant, record.holdout)
         group.conversions += 1
@@ -175,16 +206,16 @@ class Report:
         self.kpis.reserve(record)
         self._group(record.campaign, record.variant, record.holdout)
 
-    def _count_engagement(self, record: Engagement | Engaged) -> None:
-        self.kpis.add_engagement(record)
+    def _count_engagement(self, record: Engagement | Engaged, times: int) -> None:
+        self.kpis.add_engagement(record, times)
 
-    def _count_erasure(self, record: Erased) -> None:
-        self.erasures += 1
+    def _count_erasure(self, record: Erased, times: int) -> None:
+        self.erasures += times
 
-    def _count_retraction(self, record: Retraction | Retracted) -> None:
-        self.kpis.add_retraction(record)
-        self.retractions += 1
-        self.sent_in_error += len(record.sent_in_error)
+    def _count_retraction(self, record: Retraction | Retracted, times: int) -> None:
+        self.kpis.add_retraction(record, times)
+        self.retractions += times
+        self.sent_in_error += len(record.sent_in_error) * times
 
     def _group(self, campaign: str, variant: str, holdout: bool) -> GroupFigures:
         key = (campaign, variant, holdout)
@@ -211,6 +242,7 @@ class Report:
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form (``winback backtest --format json``)."""
+        self.settle()
         return {
             "events": self.events,
             "duplicates": self.duplicates,

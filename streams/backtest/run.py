@@ -118,6 +118,7 @@ def _run(
     if until is not None:  # None only when no customer has a valid event
         for customer in finish(engine, replayed, until):
             count_customer(report, customer, on_record)
+    report.settle()
     return report
 
 
@@ -178,16 +179,19 @@ def finish(engine: Engine, replayed: list[Replayed], until: float) -> Iterator[F
 
 
 def count_customer(report: Report, customer: Finished, on_record: Callable[[str, Record], None] | None = None) -> None:
-    """Count the customer's records and final state (a customer with no event up to ``until`` counts for nothing)."""
+    """Count the customer's records and final state (a customer with no event up to ``until``
+    counts for nothing); with no ``on_record``, by the report's next ``settle`` (``Report.count_all``)."""
     if customer.stage is None and not customer.state_bytes:
         return
     if customer.stage is not None:
         report.stages[STAGES[customer.stage]] += 1
     report.state_bytes += customer.state_bytes
+    if on_record is None:
+        report.count_all(customer.records)
+        return
     for record in customer.records:
         report.count(record)
-        if on_record is not None:
-            on_record(customer.customer_id, record)
+        on_record(customer.customer_id, record)
 
 
 @contextmanager

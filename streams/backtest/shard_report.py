@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, Sequence
 
 from streams.backtest.report import Counted, GroupFigures, Report
 from streams.backtest.run import Finished, count_customer
@@ -58,6 +58,11 @@ class ShardReport(Report):
         for figures, size, seen in zip(self._keyed, sizes, self.first_seen):
             if len(figures) > size:
                 seen.extend((customer.order, len(seen), key) for key in islice(figures, size, None))
+
+    def count_all(self, records: Sequence[Record | Counted]) -> None:
+        """Each record at once: a shard notes the keys each customer makes (``count_finished``)."""
+        for record in records:
+            self.count(record)
 
     def count(self, record: Record | Counted) -> None:
         if isinstance(record, ORDERED):

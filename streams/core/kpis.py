@@ -254,25 +254,26 @@ class KpiTally:
             self.add_conversion(record)
 
     # What ``add`` does with each kind of record, for a caller that already knows the kind (a
-    # backtest's report, which counts millions).
+    # backtest's report, which counts millions); ``times``: that many records equal to this one
+    # (money is not counted so: ``add_conversion`` takes one conversion at a time).
 
-    def add_lapse(self, record: Trigger | Lapse) -> None:
-        self.arms[record.campaign, record.variant, record.holdout].lapses += 1
+    def add_lapse(self, record: Trigger | Lapse, times: int = 1) -> None:
+        self.arms[record.campaign, record.variant, record.holdout].lapses += times
 
-    def add_message(self, record: MessageCommand | Sent) -> None:
+    def add_message(self, record: MessageCommand | Sent, times: int = 1) -> None:
         """A message sent (not a cancel, nor an audience removal)."""
-        self.rows[record.campaign, record.step, record.variant, record.channel].sent += 1
+        self.rows[record.campaign, record.step, record.variant, record.channel].sent += times
 
-    def add_retraction(self, record: Retraction | Retracted) -> None:
-        self.arms[record.campaign, record.variant, record.holdout].retracted += 1
+    def add_retraction(self, record: Retraction | Retracted, times: int = 1) -> None:
+        self.arms[record.campaign, record.variant, record.holdout].retracted += times
         for key in _sent_in_error(record):
-            self.rows[key].sent_in_error += 1
+            self.rows[key].sent_in_error += times
 
-    def add_engagement(self, record: Engagement | Engaged) -> None:
+    def add_engagement(self, record: Engagement | Engaged, times: int = 1) -> None:
         row = self.rows[record.campaign, record.step, record.variant, record.channel]
-        row.actions[record.action] += 1
+        row.actions[record.action] += times
         if record.reason is not None:
-            row.reasons[record.reason] += 1
+            row.reasons[record.reason] += times
 
     def add_conversion(self, record: Outcome | Converted) -> None:
         arm, row = self.reserve(record)
