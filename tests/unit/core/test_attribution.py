@@ -10,6 +10,7 @@ from streams.core.engine import Engine
 from streams.core.kpis import redeemed
 
 from tests.support.builders import moment, policy, purchase
+from tests.support.engine_runs import Run, applied
 from tests.support.policies import SMALL
 
 # SMALL: reactivation at day 5 (email step 0 at 5, push step 1 at 8), winback at day 15
@@ -21,12 +22,8 @@ def email(day: float, action, message_id: str | None, event_id: str | None = Non
     return testing.email("c1", moment(day), action, message_id=message_id, event_id=event_id or f"e-{action}-{day}")
 
 
-def apply_all(events, engine: Engine = ENGINE):
-    state, records = None, []
-    for event in events:
-        result = engine.apply("c1", state, event)
-        state, records = result.state, records + list(result.records)
-    return state, records
+def apply_all(events, engine: Engine = ENGINE) -> Run:
+    return applied(engine, events)
 
 
 def test_an_email_event_naming_a_command_is_credited_to_its_campaign_step_variant_and_channel():

@@ -8,6 +8,7 @@ from streams.model.records import MessageCommand, Offer, Trigger, command_id, tr
 from streams.core.engine import Engine
 
 from tests.support.builders import DAY, email, login, moment, policy, purchase, when
+from tests.support.engine_runs import run_until
 from tests.support.policies import SMALL
 
 
@@ -27,18 +28,8 @@ def summary(records) -> list[tuple]:
     return out
 
 
-def run(engine: Engine, events, until: float):
-    state, records = None, []
-    for event in events:
-        result = engine.apply("c1", state, event)
-        state = result.state
-        records.extend(result.records)
-    result = engine.advance("c1", state, moment(until))
-    return result.state, records + list(result.records)
-
-
 def test_the_whole_ladder_fires_each_entry_and_step_at_its_exact_time(engine):
-    state, records = run(engine, [purchase(0)], until=1000)
+    state, records = run_until(engine, [purchase(0)], until_day=1000)
     assert summary(records) == [
         ("trigger", "reactivation", None, 0, 5),
         ("email", "reactivation", 0, 0, 5),
@@ -61,7 +52,7 @@ def test_one_late_advance_fires_everything_in_order_at_its_own_time(engine):
 
 
 def test_records_are_complete_and_deterministic(engine):
-    _, records = run(engine, [purchase(0, amount=30, categories=("bags", "shoes")), login(2)], until=17)
+    _, records = run_until(engine, [purchase(0, amount=30, categories=("bags", "shoes")), login(2)], until_day=17)
     trigger, first = records[0], records[1]
     assert trigger == Trigger(
         trigger_id=trigger_id("c1", "reactivation", 0),
@@ -84,21 +75,21 @@ def test_records_are_complete_and_deterministic(engine):
     offer = [record for record in records if isinstance(record, MessageCommand) and record.stage == "winback"][0]
     assert offer.offer == Offer(percent_off=20)
     assert offer.expires_at == when(17 + 2)  # the campaign's expiry
-    assert run(engine, [purchase(0, amount=30, categories=("bags", "shoes")), login(2)], until=17)[1] == records
+    assert run_until(engine, [purchase(0, amount=30, categories=("bags", "shoes")), login(2)], until_day=17)[1] == records
 
 
 def test_activity_exits_the_series_and_starts_a_new_episode(engine):
-    state, records = run(engine, [purchase(0), login(6)], until=6)
+    state, records = run_until(engine, [purchase(0), login(6)], until_day=6)
     assert summary(records) == [("trigger", "reactivation", None, 0, 5), ("email", "reactivation", 0, 0, 5)]
     assert (state.stage, state.episode, state.stage_entered_at) == (0, 1, moment(6))
     assert engine.next_due(state) == moment(11)  # the push of day 8 is cancelled
-    _, later = run(engine, [purchase(0), login(6)], until=12)
+    _, later = run_until(engine, [purchase(0), login(6)], until_day=12)
     assert summary(later)[2:] == [("trigger", "reactivation", None, 1, 11), ("email", "reactivation", 0, 1, 11)]
     assert later[3].command_id == command_id("c1", "reactivation", 0, 1) != later[1].command_id
 
 
 def test_non_activity_neither_delays_nor_ends_a_lapse(engine):
-    _, records = run(engine, [purchase(0), email(3, "delivered"), email(6, "open"), email(7, "delivered")], until=9)
+    _, records = run_until(engine, [purchase(0), email(3, "delivered"), email(6, "open"), email(7, "delivered")], until_day=9)
     assert summary(records) == [
         ("trigger", "reactivation", None, 0, 5),
         ("email", "reactivation", 0, 0, 5),
@@ -107,7 +98,7 @@ def test_non_activity_neither_delays_nor_ends_a_lapse(engine):
 
 
 def test_an_event_at_the_exact_due_time_wins(engine):
-    state, records = run(engine, [purchase(0), login(5)], until=5)
+    state, records = run_until(engine, [purchase(0), login(5)], until_day=5)
     assert records == [] and state.stage == 0
     result = engine.advance("c1", engine.apply("c1", None, purchase(0)).state, moment(5))
     assert summary(result.records) == [("trigger", "reactivation", None, 0, 5), ("email", "reactivation", 0, 0, 5)]
@@ -120,7 +111,7 @@ def test_a_stage_entry_cancels_a_step_due_at_the_same_moment():
         "  winback:\n    steps:\n      - {after_days: 0, channel: email, template: b}\n"
     )
     engine = Engine(tied)
-    _, records = run(engine, [purchase(0)], until=20)
+    _, records = run_until(engine, [purchase(0)], until_day=20)
     assert [record.stage for record in records] == ["reactivation", "reactivation", "winback", "winback"]
 
 
@@ -134,7 +125,7 @@ def test_a_duplicate_changes_nothing(engine):
 
 
 def test_a_late_event_from_before_the_lapse_does_not_undo_it(engine):
-    state, records = run(engine, [purchase(0)], until=6)
+    state, records = run_until(engine, [purchase(0)], until_day=6)
     result = engine.apply("c1", state, login(4))  # arrives after reactivation fired at day 5
     assert result.records == () and result.state.stage == 1 and result.state.episode == 0
     assert engine.next_due(result.state) == moment(8)  # the series goes on
@@ -160,8 +151,8 @@ def test_advance_before_anything_is_due_does_nothing(engine):
 
 def test_a_stage_left_out_is_skipped_and_steps_can_override_the_expiry(engine):
     skipping = Engine(policy("stages: {reactivation: 5, sunset: 20}"))
-    _, records = run(skipping, [purchase(0)], until=100)
+    _, records = run_until(skipping, [purchase(0)], until_day=100)
     assert summary(records) == [("trigger", "reactivation", None, 0, 5), ("trigger", "sunset", None, 0, 20)]
-    _, records = run(engine, [purchase(0)], until=19)
+    _, records = run_until(engine, [purchase(0)], until_day=19)
     sms = records[-1]
     assert (sms.channel, sms.expires_at) == ("sms", when(20))  # the step's own 1-day expiry

@@ -15,6 +15,7 @@ from streams.model.records import MessageCommand, Skip
 from streams.policy.messages import PolicyError
 
 from tests.support.builders import email, login, moment, policy, profile, purchase
+from tests.support.engine_runs import Run, run_until
 
 UTC = timezone.utc
 CAMPAIGN = """
@@ -35,13 +36,8 @@ def hour_of(day_fraction: float) -> float:
     return day_fraction - 0.5
 
 
-def run(engine: Engine, events: list, until_day: float = 30) -> tuple[CustomerActivity, list]:
-    state, records = None, []
-    for event in events:
-        result = engine.apply("c1", state, event)
-        state, records = result.state, records + list(result.records)
-    assert state is not None
-    return state, records + list(engine.advance("c1", state, moment(until_day)).records)
+def run(engine: Engine, events: list, until_day: float = 30) -> Run:
+    return run_until(engine, events, until_day)
 
 
 def sent(records: list) -> list[MessageCommand]:
