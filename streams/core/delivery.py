@@ -52,6 +52,7 @@ class Delivery:
         self.reachability = Reachability(policy.channels, channels)
         self.tiers = ValueTiers(policy.tiers)
         self.send_times = SendTimes(policy)
+        self._routes: dict[tuple[str, int, int], Route] = {}  # by planned channel, allowed channels, preferred one
 
     def run(self, customer_id: str, state: CustomerActivity) -> SeriesRun:
         """What holds for every step of the customer's current series until their next event."""
@@ -107,17 +108,23 @@ class Delivery:
             records.append(self._skip(run, state, step, planned, at, reason, "fallback", channel))
 
     def _route(self, run: SeriesRun, state: CustomerActivity, planned: str) -> Route:
-        """Where a step planned for ``planned`` goes in this run, and what that channel needs, kept in ``run``."""
-        channel, reason = self.reachability.choose(state, planned)
-        if channel is None:
-            route = Route(None, reason, 0, None, False, False)
-        else:
-            code = self.channels.codes[channel]
-            payload = self.channels.payloads[channel]
-            held_back = self.capped or self.quiet_hours.applies(code)
-            route = Route(channel, reason, code, payload, self.channels.audience(channel) is not None, held_back)
+        """Where a step planned for ``planned`` goes in this run, and what that channel needs, kept
+        in ``run``; made once for each planned channel, channels allowed and preferred channel
+        that customers have (what ``Reachability.choose`` asks), not once a run."""
+        key = (planned, self.reachability.allowed(state), state.preferred_channel)
+        route = self._routes.get(key)
+        if route is None:
+            route = self._routes[key] = self._new_route(*key)
         run.routes[planned] = route
         return route
+
+    def _new_route(self, planned: str, allowed: int, preferred: int) -> Route:
+        channel, reason = self.reachability.choose(allowed, preferred, planned)
+        if channel is None:
+            return Route(None, reason, 0, None, False, False)
+        code = self.channels.codes[channel]
+        held_back = self.capped or self.quiet_hours.applies(code)
+        return Route(channel, reason, code, self.channels.payloads[channel], self.channels.audience(channel) is not None, held_back)
 
     def _skip(
         self,

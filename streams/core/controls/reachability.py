@@ -37,15 +37,15 @@ class Reachability:
         permitted = self.without_profile if state.profile_at == NEVER else state.reachable & state.consent
         return permitted & ~(state.unsubscribed | state.bounced)
 
-    def choose(self, state: CustomerActivity, planned: str) -> ChannelChoice:
-        """The planned channel if allowed, else the first allowed fallback (preferred channel first)."""
-        allowed = self.allowed(state)
+    def choose(self, allowed: int, preferred: int, planned: str) -> ChannelChoice:
+        """The planned channel if ``allowed`` (a customer's ``allowed``) lets it, else the first
+        allowed fallback, the customer's ``preferred`` channel (its consent bit) first."""
         consent = self.book.consent_bits
         if allowed & consent[planned]:
             return ChannelChoice(planned, None)
         if not self.fallback:
             return ChannelChoice(None, "no_consent")
-        for channel in self._fallback_orders[state.preferred_channel]:
+        for channel in self._fallback_orders[preferred]:
             if allowed & consent[channel]:
                 return ChannelChoice(channel, "no_consent")
         return ChannelChoice(None, "no_channel")
