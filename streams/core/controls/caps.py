@@ -41,17 +41,25 @@ class FrequencyCaps:
             rules += [_rule(cap, STAGES.index(name), channels) for cap in campaign.caps]
         self.rules = tuple(rules)
         self.horizon = max((rule.window for rule in rules), default=0.0)  # how long a send matters
+        self._applying: dict[tuple[int, int], tuple[CapRule, ...]] = {}  # (channel, stage): the rules that apply
 
     def __bool__(self) -> bool:
         return bool(self.rules)
 
     def allowed_from(self, sends: list[Send], at: float, channel: int, stage: int) -> float:
         """The earliest time at or after ``at`` when one more message on ``channel`` breaks no cap."""
+        rules = self._applying.get((channel, stage))
+        if rules is None:
+            rules = self._rules_for(channel, stage)
         earliest = at
-        for rule in self.rules:
-            if rule.applies(channel, stage):
-                earliest = max(earliest, _rule_allows_from(rule, sends, at))
+        for rule in rules:
+            earliest = max(earliest, _rule_allows_from(rule, sends, at))
         return earliest
+
+    def _rules_for(self, channel: int, stage: int) -> tuple[CapRule, ...]:
+        """The rules a message on ``channel`` in ``stage`` counts against, found once for each pair."""
+        rules = self._applying[channel, stage] = tuple(rule for rule in self.rules if rule.applies(channel, stage))
+        return rules
 
     def record(self, sends: list[Send], at: float, channel: int, stage: int) -> None:
         """Remember a message sent at ``at``, forgetting sends no window can see any more."""
