@@ -34,7 +34,7 @@ from streams.model.records import ChannelPayload, SkipAction, SkipReason
 from streams.policy.sections import Policy
 from streams.core.controls.quiet_hours import QuietWindow
 from streams.core.controls.reachability import Reachability
-from streams.core.controls.send_time import SendTimes
+from streams.core.controls.send_time import Habit, SendTimes
 from streams.core.controls.tiers import ValueTiers
 from streams.core.recorders import Recorder
 
@@ -58,8 +58,8 @@ class Delivery:
         """What holds for every step of the customer's current series until their next event."""
         group = self.series.assignment(customer_id, state.stage)
         tier = self.tiers.of(state)
-        habitual = self.send_times.habitual(state.stage, group.variant)
-        return SeriesRun(customer_id, group, tier, self.attribution.tier_code(tier), habitual)
+        habit = self.send_times.habit(state) if self.send_times.habitual(state.stage, group.variant) else None
+        return SeriesRun(customer_id, group, tier, self.attribution.tier_code(tier), habit)
 
     def step(
         self, run: SeriesRun, state: CustomerActivity, step: PlannedStep, at: float, last_activity: float, records: list[Any]
@@ -79,7 +79,7 @@ class Delivery:
             self._settle(state, at, sent=False)
             records.append(self._skip(run, state, step, planned, at, reason, "skipped"))
             return
-        timed = self.send_times.target(state, planned, at, step.expires_after) if run.habitual else at
+        timed = self.send_times.target(run.habit, state, planned, at, step.expires_after) if run.habit is not None else at
         send_at, held_by = self._send_time(state, timed, route.code) if route.held_back else (timed, None)
         if held_by is None and timed > at:
             held_by = "send_time"
@@ -217,16 +217,16 @@ class Route(NamedTuple):
 
 class SeriesRun:
     """What stays the same while a customer's series runs with no event of theirs in between:
-    their group in the campaign, their value tier (and its code in a remembered message), whether
-    the campaign times steps by their habits, and where each planned channel goes (consent,
+    their group in the campaign, their value tier (and its code in a remembered message), the
+    habit the campaign times their steps by if it does, and where each planned channel goes (consent,
     reachability and fallback change only with events: ``Delivery._route``).  The engine makes one
     a stage per catch-up, so a lapsed customer's steps are decided without deriving these again
     for every step."""
 
-    def __init__(self, customer_id: str, group: Assignment, tier: str | None, tier_code: int, habitual: bool) -> None:
+    def __init__(self, customer_id: str, group: Assignment, tier: str | None, tier_code: int, habit: Habit | None) -> None:
         self.customer_id = customer_id
         self.group = group
         self.tier = tier
         self.tier_code = tier_code
-        self.habitual = habitual
+        self.habit = habit  # None: the campaign does not time steps by habit
         self.routes: dict[str, Route] = {}

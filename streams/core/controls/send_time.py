@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from streams.model.activity import CustomerActivity
@@ -54,6 +55,13 @@ def habitual_weekday(weekdays: list[int], min_observations: int) -> int | None:
     if sum(weekdays) < min_observations:
         return None
     return weekdays.index(max(weekdays))
+
+
+class Habit(NamedTuple):
+    """The local hour and weekday a customer's habitual steps are timed by (None: none known)."""
+
+    hour: int | None
+    weekday: int | None
 
 
 class SendTimes:
@@ -95,21 +103,26 @@ class SendTimes:
         mode, by_variant = self._modes.get(stage, ("fixed", {}))
         return by_variant.get(variant, mode) == "habitual"
 
-    def target(self, state: CustomerActivity, planned: float, at: float, expires_after: float) -> float:
-        """When a ``habitual`` step planned at ``planned`` and due now at ``at`` should go out:
-        the first habitual slot from ``planned`` on, or ``at`` if that is later (a step held back
-        by caps or quiet hours past its slot is not held again), or when no slot comes in time.
-        Measured from ``planned``, the answer is the same however often the step is looked at."""
+    def habit(self, state: CustomerActivity) -> Habit:
+        """The local hour (and weekday) ``target`` times the customer's steps by: their habitual
+        ones, else the policy's fallback hour.  The same for every step until their next event,
+        so a series run finds it once (``streams.core.delivery.SeriesRun``)."""
         settings = self.settings
         hour = habitual_hour(state.hours, settings.min_observations) if state.hours else None
         if hour is None:
-            hour = settings.fallback_hour
-            weekday = None
-        else:
-            weekday = habitual_weekday(state.weekdays, settings.min_observations) if settings.weekday else None
+            return Habit(settings.fallback_hour, None)
+        return Habit(hour, habitual_weekday(state.weekdays, settings.min_observations) if settings.weekday else None)
+
+    def target(self, habit: Habit, state: CustomerActivity, planned: float, at: float, expires_after: float) -> float:
+        """When a ``habitual`` step planned at ``planned`` and due now at ``at`` should go out, for
+        a customer of ``habit``: the first habitual slot from ``planned`` on, or ``at`` if that is
+        later (a step held back by caps or quiet hours past its slot is not held again), or when
+        no slot comes in time.  Measured from ``planned``, the answer is the same however often
+        the step is looked at."""
+        hour, weekday = habit
         if hour is None:
             return at
-        latest = planned + min(settings.max_delay_hours * HOUR, expires_after)
+        latest = planned + min(self.settings.max_delay_hours * HOUR, expires_after)
         tz = self._zone(state)
         slot = _next_slot(planned, hour, weekday, tz) if weekday is not None else None
         if slot is None or slot > latest:
