@@ -41,6 +41,7 @@ from streams.model.records import (
 )
 
 REJECTION_EXAMPLES = 5  # how many rejected lines the report quotes
+_CAMPAIGNS = tuple(campaign_of(stage) for stage in STAGES)  # the campaign each stage code starts
 
 
 @dataclass
@@ -297,12 +298,11 @@ class _Counting:
 
     @staticmethod
     def trigger(customer_id: str, state: CustomerActivity, last_activity: float, group: Assignment, cause: EntryCause) -> Lapse:
-        stage = STAGES[state.stage]
-        return Lapse(stage, campaign_of(stage), group.variant, group.holdout, cause.reason)
+        return Lapse(STAGES[state.stage], _CAMPAIGNS[state.stage], group.variant, group.holdout, cause.reason)
 
     @staticmethod
     def command(customer_id: str, state: CustomerActivity, step: PlannedStep, last_activity: float, plan: SendPlan) -> Sent:
-        return Sent(plan.channel, campaign_of(STAGES[state.stage]), step.index, plan.group.variant)
+        return Sent(plan.channel, _CAMPAIGNS[state.stage], step.index, plan.group.variant)
 
     @staticmethod
     def skip(

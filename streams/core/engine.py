@@ -294,7 +294,7 @@ class Engine:
             if self._passed(state, stage, step, due, last_activity, limit, inclusive):
                 records.extend(self._caught_up(customer_id, state, stage, due, step))
             elif step is None:
-                records.extend(self._enter(customer_id, state, stage, due, last_activity))
+                self._enter(customer_id, state, stage, due, last_activity, records)
             else:
                 self.delivery.step(self.delivery.run(customer_id, state), state, step, due, last_activity, records)
 
@@ -322,7 +322,7 @@ class Engine:
                 delivery.step(run, state, step, due, last_activity, records)
             if entry is None or not _by(entry[1], limit, inclusive):
                 return
-            records.extend(self._enter(customer_id, state, entry[0], entry[1], last_activity))
+            self._enter(customer_id, state, entry[0], entry[1], last_activity, records)
 
     def _passed(
         self,
@@ -357,17 +357,16 @@ class Engine:
         _start_stage(state, stage, at)
         return []
 
-    def _enter(self, customer_id: str, state: CustomerActivity, stage: int, at: float, last_activity: float) -> list[Record]:
+    def _enter(self, customer_id: str, state: CustomerActivity, stage: int, at: float, last_activity: float, records: list[Record]) -> None:
         """The customer enters ``stage`` at ``at``: its trigger, and for sunset the skips of every
-        step the sunset stops (entering another stage ends the old series silently, as activity does)."""
-        records: list[Record] = []
+        step the sunset stops (entering another stage ends the old series silently, as activity
+        does), onto ``records``."""
         if stage == SUNSET:
             records += [*self.delivery.cancel_remaining(customer_id, state, at), *self.delivery.leave_audiences(customer_id, state, at)]
         _start_stage(state, stage, at)
         self.attribution.touch_trigger(state, at)
         group, cause = self.series.assignment(customer_id, stage), self.lifecycle.cause(state, last_activity)
         records.append(self.recorder.trigger(customer_id, state, last_activity, group, cause))
-        return records
 
 
 def _by(due: float, limit: float, inclusive: bool) -> bool:
