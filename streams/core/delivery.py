@@ -223,6 +223,8 @@ class SeriesRun:
     a stage per catch-up, so a lapsed customer's steps are decided without deriving these again
     for every step."""
 
+    __slots__ = ("customer_id", "group", "tier", "tier_code", "habit", "routes")
+
     def __init__(self, customer_id: str, group: Assignment, tier: str | None, tier_code: int, habit: Habit | None) -> None:
         self.customer_id = customer_id
         self.group = group
