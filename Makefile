@@ -107,10 +107,11 @@ fi
 endef
 
 ## Refresh the locks from pyproject.toml's ranges (newest versions allowed); commit the result.
-## requirements.lock: everything make installs; requirements-image.lock: what the Dockerfile installs;
+## requirements.lock: everything make installs; requirements-image.lock: what the Dockerfile installs
+## (not the `fit` extra: scipy for `winback model fit`, which the worker never runs);
 ## benchmarks/peers/quix/requirements.lock: the Quix Streams peer's venv (make bench).
 lock: $(STAMP)
-	$(BIN)/uv pip compile pyproject.toml --extra dev --extra rocksdb --extra build \
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra rocksdb --extra build --extra fit \
 	  --generate-hashes --universal --python-version 3.11 --upgrade --quiet -o $(LOCK)
 	$(BIN)/uv pip compile pyproject.toml --extra rocksdb --extra build --constraint $(LOCK) \
 	  --generate-hashes --universal --python-version 3.11 --quiet -o requirements-image.lock
