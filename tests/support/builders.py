@@ -7,14 +7,18 @@ the ids the tests expect.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
+from typing import Any
 
+from streams.core.engine import Engine
 from streams.core.lifecycle import DAY
 from streams.devtools import testing
+from streams.model.activity import CustomerActivity
 from streams.model.events import AnyInput, EmailAction, EmailEngagement, Login, Profile, Purchase
 from streams.policy.sections import Policy
 
-__all__ = ["DAY", "T0", "email", "line", "login", "moment", "policy", "profile", "purchase", "when"]
+__all__ = ["DAY", "T0", "email", "line", "login", "moment", "policy", "profile", "purchase", "replay", "when"]
 
 T0 = datetime(2024, 1, 1, 12, tzinfo=timezone.utc).timestamp()
 
@@ -52,3 +56,20 @@ def line(event: AnyInput) -> bytes:
 
 def policy(text: str) -> Policy:
     return testing.policy_from_yaml(text)
+
+
+def replay(engine: Engine, events: Iterable[AnyInput], until_day: float | None = None, customer: str = "c1") -> tuple[CustomerActivity, list[Any]]:
+    """One customer's state and every record after ``events`` are applied in order and then, with
+    ``until_day``, the clock advanced to that day: what the stream emits for them."""
+    state: CustomerActivity | None = None
+    records: list[Any] = []
+    for event in events:
+        result = engine.apply(customer, state, event)
+        state = result.state
+        records.extend(result.records)
+    assert state is not None, "replay needs at least one event"
+    if until_day is not None:
+        result = engine.advance(customer, state, moment(until_day))
+        state = result.state
+        records.extend(result.records)
+    return state, records

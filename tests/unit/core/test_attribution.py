@@ -9,7 +9,7 @@ from streams.model.records import Engagement, MessageCommand, Offer, Outcome, Tr
 from streams.core.engine import Engine
 from streams.core.kpis import redeemed
 
-from tests.support.builders import moment, policy, purchase
+from tests.support.builders import moment, policy, purchase, replay
 from tests.support.policies import SMALL
 
 # SMALL: reactivation at day 5 (email step 0 at 5, push step 1 at 8), winback at day 15
@@ -22,11 +22,7 @@ def email(day: float, action, message_id: str | None, event_id: str | None = Non
 
 
 def apply_all(events, engine: Engine = ENGINE):
-    state, records = None, []
-    for event in events:
-        result = engine.apply("c1", state, event)
-        state, records = result.state, records + list(result.records)
-    return state, records
+    return replay(engine, events)
 
 
 def test_an_email_event_naming_a_command_is_credited_to_its_campaign_step_variant_and_channel():

@@ -7,7 +7,7 @@ import pytest
 from streams.model.records import MessageCommand, Offer, Trigger, command_id, trigger_id
 from streams.core.engine import Engine
 
-from tests.support.builders import DAY, email, login, moment, policy, purchase, when
+from tests.support.builders import DAY, email, login, moment, policy, purchase, replay, when
 from tests.support.policies import SMALL
 
 
@@ -28,13 +28,7 @@ def summary(records) -> list[tuple]:
 
 
 def run(engine: Engine, events, until: float):
-    state, records = None, []
-    for event in events:
-        result = engine.apply("c1", state, event)
-        state = result.state
-        records.extend(result.records)
-    result = engine.advance("c1", state, moment(until))
-    return result.state, records + list(result.records)
+    return replay(engine, events, until)
 
 
 def test_the_whole_ladder_fires_each_entry_and_step_at_its_exact_time(engine):

@@ -13,16 +13,11 @@ from streams.model.records import MessageCommand, Outcome, Skip, Trigger
 from streams.core.engine import Engine
 from streams.policy.messages import PolicyError
 
-from tests.support.builders import DAY, email, login, moment, policy, profile, purchase
+from tests.support.builders import DAY, email, login, moment, policy, profile, purchase, replay
 
 
 def run(engine: Engine, inputs, until_day: float, customer: str = "c1") -> list:
-    state, records = None, []
-    for item in inputs:
-        result = engine.apply(customer, state, item)
-        state = result.state
-        records.extend(result.records)
-    return records + list(engine.advance(customer, state, moment(until_day)).records)
+    return replay(engine, inputs, until_day, customer)[1]
 
 
 def of(kind, records) -> list:

@@ -10,7 +10,7 @@ from streams.model.activity import CHANNEL_BITS, CONSENT_BITS
 from streams.model.events import Erasure
 from streams.model.records import Audience, DirectMail, MessageCommand, Outcome, Skip, Webhook, command_id, removal_id
 
-from tests.support.builders import moment, policy, profile, purchase, when
+from tests.support.builders import moment, policy, profile, purchase, replay, when
 
 CHANNELS = """
 stages: {reactivation: 10, winback: 30, sunset: 60}
@@ -31,12 +31,7 @@ EVERYTHING = ["email", "postal", "ads", "webhook"]
 
 
 def run(events: list, until_day: float, text: str = CHANNELS) -> list:
-    engine, state, records = Engine(policy(text)), None, []
-    for event in events:
-        result = engine.apply("c1", state, event)
-        state, records = result.state, records + list(result.records)
-    assert state is not None
-    return records + list(engine.advance("c1", state, moment(until_day)).records)
+    return replay(Engine(policy(text)), events, until_day)[1]
 
 
 def commands(records: list) -> list[MessageCommand]:

@@ -14,7 +14,7 @@ from streams.model.activity import CustomerActivity
 from streams.model.records import MessageCommand, Skip
 from streams.policy.messages import PolicyError
 
-from tests.support.builders import email, login, moment, policy, profile, purchase
+from tests.support.builders import email, login, moment, policy, profile, purchase, replay
 
 UTC = timezone.utc
 CAMPAIGN = """
@@ -36,12 +36,7 @@ def hour_of(day_fraction: float) -> float:
 
 
 def run(engine: Engine, events: list, until_day: float = 30) -> tuple[CustomerActivity, list]:
-    state, records = None, []
-    for event in events:
-        result = engine.apply("c1", state, event)
-        state, records = result.state, records + list(result.records)
-    assert state is not None
-    return state, records + list(engine.advance("c1", state, moment(until_day)).records)
+    return replay(engine, events, until_day)
 
 
 def sent(records: list) -> list[MessageCommand]:
