@@ -35,6 +35,7 @@ def fit(paths: tuple[Path, ...], out: Path, until: float | None, mapping: str | 
     from their first purchase to their latest and to the end of the period. The parameters are
     found by maximum likelihood and printed with the log-likelihood; the model file (dated by
     the data, so a rerun writes the same file) is what the policy's predictive.model names.
+    It needs scipy, the optional `fit` extra (pip install '.[fit]'; the worker image leaves it out).
     """
     try:  # scipy is heavy, and not in the worker's image: only this command loads it
         from streams.backtest.churn_fit import FitError, buyers_of, fit as fit_model
