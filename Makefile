@@ -75,8 +75,11 @@ reliability: $(STAMP)
 	$(BIN)/python -m pytest $(PARALLEL) tests/reliability
 
 ## Benchmarks print their figures; they assert nothing about speed.
+## Run by hand, not by `make bench`: compiled_core.py (the mypyc experiment, ~2.5 min; measured,
+## not adopted) and worker_ab.py (two checkouts side by side: needs --before DIR).
+BENCH_BY_HAND := benchmarks/compiled_core.py benchmarks/worker_ab.py
 bench: $(STAMP) $(QUIX_STAMP)
-	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+	for script in $(filter-out $(BENCH_BY_HAND),$(wildcard benchmarks/*.py)); do $(BIN)/python $$script || exit 1; done
 
 # The Quix Streams peer of benchmarks/pipeline.py lives in its own venv, from its own lock:
 # quixstreams pins pydantic below the project's lock, and it must not enter the worker's install.
@@ -107,10 +110,11 @@ fi
 endef
 
 ## Refresh the locks from pyproject.toml's ranges (newest versions allowed); commit the result.
-## requirements.lock: everything make installs; requirements-image.lock: what the Dockerfile installs;
+## requirements.lock: everything make installs; requirements-image.lock: what the Dockerfile installs
+## (not the `fit` extra: scipy for `winback model fit`, which the worker never runs);
 ## benchmarks/peers/quix/requirements.lock: the Quix Streams peer's venv (make bench).
 lock: $(STAMP)
-	$(BIN)/uv pip compile pyproject.toml --extra dev --extra rocksdb --extra build \
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra rocksdb --extra build --extra fit \
 	  --generate-hashes --universal --python-version 3.11 --upgrade --quiet -o $(LOCK)
 	$(BIN)/uv pip compile pyproject.toml --extra rocksdb --extra build --constraint $(LOCK) \
 	  --generate-hashes --universal --python-version 3.11 --quiet -o requirements-image.lock

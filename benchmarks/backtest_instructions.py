@@ -21,7 +21,6 @@ import argparse
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -60,14 +59,13 @@ def main() -> None:
     if args.run:
         run(args.run[0], Path(args.run[1]))
         return
-    from streams.devtools.traffic import sparse_history, write_jsonl
+    from backtest import event_log  # the sparse log of benchmarks/backtest.py, cached there
 
-    with tempfile.TemporaryDirectory() as scratch:
-        path = Path(scratch) / "sparse.jsonl"
-        events = write_jsonl(sparse_history(args.sparse, 730), path)
-        base = counted("base", path)[0]
-        one = counted("one", path)[0] - base
-        parent, *workers = (count - base for count in counted(f"workers={args.workers}", path))
+    path = event_log("sparse", args.sparse)
+    events = sum(1 for _ in path.open("rb"))
+    base = counted("base", path)[0]
+    one = counted("one", path)[0] - base
+    parent, *workers = (count - base for count in counted(f"workers={args.workers}", path))
     shared = parent + sum(workers)
     print(f"{events:,} events of {args.sparse:,} customers; instructions less the imports and policy ({base / 1e9:.2f} G):")
     print(f"  one process:  {one / 1e9:.3f} G")

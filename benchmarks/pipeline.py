@@ -79,6 +79,7 @@ from streams.devtools.kafka_local import LocalKafka
 from streams.devtools.publisher import publish
 from streams.devtools.spawn import WorkerProcess, free_port, worker_env
 from streams.devtools.traffic import generate_history
+from streams.model.events import AnyInput
 from streams.runtime.settings import Settings
 
 from cpu_cap import cpu_capped, unavailable
@@ -326,6 +327,27 @@ def keyed_copy(settings: Settings) -> Settings:
     return settings.model_copy(update={**topics, "input_keyed": True})
 
 
+@dataclass(frozen=True)
+class Backlog:
+    """The generated history as published: unkeyed on the shop's input topics, keyed on their copies."""
+
+    keyed: Settings  # ``keyed_copy`` of the settings it was published with
+    events: list[AnyInput]
+    records: int  # published to each of the two sets of topics
+    customers: int
+
+
+def publish_backlog(settings: Settings, customers: int, days: int) -> Backlog:
+    """Every benchmark's backlog: ``customers`` simulated over ``days`` days (seeded), published
+    twice, unkeyed (the worker repartitions it) and keyed by customer (``keyed_copy``)."""
+    keyed = keyed_copy(settings)
+    asyncio.run(ensure_topics(keyed))
+    events = generate_history(customers, days, seed=7, start=HISTORY_START)
+    records = asyncio.run(publish(settings, events))
+    asyncio.run(publish(keyed, events, keyed=True))
+    return Backlog(keyed, events, records, len({event.customer_id for event in events}))
+
+
 def kafka_streams_jar() -> str:
     """Why the Kafka Streams peer cannot run, or "" once its jar is built (``mvn -q package``)."""
     if not STREAMS_JAR.exists():
@@ -476,21 +498,16 @@ def main() -> None:
             pid = LocalKafka(workdir / "kafka").status().pid
             if pid:
                 broker_weight.enter_context(cpu_capped(f"bench-broker-{os.getpid()}", None)).add(pid)
-        keyed = keyed_copy(settings)
-        asyncio.run(ensure_topics(keyed))
-        events = generate_history(args.customers, args.days, seed=7, start=HISTORY_START)
-        customers = len({event.customer_id for event in events})
-        produced = asyncio.run(publish(settings, events))
-        asyncio.run(publish(keyed, events, keyed=True))
-        print(f"backlog: {produced:,} records of {customers:,} customers over {args.days} days, unkeyed and keyed, "
+        backlog = publish_backlog(settings, args.customers, args.days)
+        print(f"backlog: {backlog.records:,} records of {backlog.customers:,} customers over {args.days} days, unkeyed and keyed, "
               f"{args.partitions} partitions; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; "
               f"{time.monotonic() - began:,.0f} s to publish", flush=True)
         timing = Timing(args.warmup, args.box, None if why else args.entry_cores or None)
-        bench = Bench(settings, keyed, workdir, produced, timing)
+        bench = Bench(settings, backlog.keyed, workdir, backlog.records, timing)
         results = asyncio.run(run_all(bench))
         capped = why or ("" if args.cores else "not asked for (--cores 0)")
         scaled = [] if capped else asyncio.run(scale_out(bench, args.cores))
-    print(table(results, customers))
+    print(table(results, backlog.customers))
     print(f"(each entry timed from {args.warmup:g} s after its first record for at most {args.box:g} s; "
           f"boxed: stopped there, its state not measured; {entry_share(timing, why)})")
     print()

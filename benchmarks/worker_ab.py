@@ -23,10 +23,7 @@ from pathlib import Path
 import pipeline
 from progress import Window
 from scratch_broker import scratch_broker
-from streams.admin.topics import ensure_topics
-from streams.devtools.publisher import publish
 from streams.devtools.spawn import WorkerProcess
-from streams.devtools.traffic import generate_history
 
 HERE = Path(__file__).resolve().parent.parent  # this checkout
 
@@ -88,16 +85,12 @@ def main() -> None:
         parser.error(f"{args.before} has no .venv (run make venv there)")
 
     with scratch_broker("worker-ab", args.partitions, heap="1g") as (settings, workdir):
-        keyed = pipeline.keyed_copy(settings)
-        asyncio.run(ensure_topics(keyed))
-        events = generate_history(args.customers, 365, seed=7, start=pipeline.HISTORY_START)
-        customers = len({event.customer_id for event in events})
-        produced = asyncio.run(publish(settings, events))
-        asyncio.run(publish(keyed, events, keyed=True))
-        print(f"backlog: {produced:,} records of {customers:,} customers; load average {os.getloadavg()[0]:.1f}", flush=True)
+        backlog = pipeline.publish_backlog(settings, args.customers, 365)
+        print(f"backlog: {backlog.records:,} records of {backlog.customers:,} customers; load average {os.getloadavg()[0]:.1f}", flush=True)
         timing = pipeline.Timing(warmup=0.5, box=10.0, entry_cores=None)  # both checkouts as the shared machine gives
-        results = asyncio.run(run_all(pipeline.Bench(settings, keyed, workdir, produced, timing), args.before.resolve(), args.rounds))
-    print(pipeline.table(results, customers))
+        bench = pipeline.Bench(settings, backlog.keyed, workdir, backlog.records, timing)
+        results = asyncio.run(run_all(bench, args.before.resolve(), args.rounds))
+    print(pipeline.table(results, backlog.customers))
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 

@@ -13,6 +13,8 @@ from streams.cli.history import history_options, read_events, report_rejections
 from streams.core.churn_model import DAY
 
 YEAR = 365 * DAY
+FIT_MODULES = {"scipy", "numpy"}  # the optional `fit` extra (pyproject.toml), left out of the worker's image
+FIT_MISSING = "`winback model fit` needs scipy, which the worker image leaves out: pip install '.[fit]' in a checkout (make venv does)"
 
 
 @click.group("model")
@@ -33,8 +35,14 @@ def fit(paths: tuple[Path, ...], out: Path, until: float | None, mapping: str | 
     from their first purchase to their latest and to the end of the period. The parameters are
     found by maximum likelihood and printed with the log-likelihood; the model file (dated by
     the data, so a rerun writes the same file) is what the policy's predictive.model names.
+    It needs scipy, the optional `fit` extra (pip install '.[fit]'; the worker image leaves it out).
     """
-    from streams.backtest.churn_fit import FitError, buyers_of, fit as fit_model  # scipy is heavy: only this command loads it
+    try:  # scipy is heavy, and not in the worker's image: only this command loads it
+        from streams.backtest.churn_fit import FitError, buyers_of, fit as fit_model
+    except ModuleNotFoundError as error:
+        if error.name not in FIT_MODULES:
+            raise
+        raise CommandError(FIT_MISSING) from None
 
     history = read_events(paths, mapping, time_format)
     try:

@@ -3,12 +3,15 @@ Confluent-compatible API (``/apis/ccompat/v7``) the Confluent clients use as the
 
 No registry speaking the Confluent API is served ready to run from the package registries this
 project reaches: Karapace is not on PyPI, Confluent's own registry is not on Maven Central, and
-Apicurio 3.x's schema modules are not served there.  Apicurio 2.4.2's are, so the registry is
+Apicurio 2.6 and 3.x lack modules or their parent POM there.  Apicurio 2.4.2 is served, so it is
 assembled once from Maven Central, like the broker (``streams.devtools.kafka_local``), into a
 git-ignored cache: a small Maven project (``registry_build/``) that makes a Quarkus runner jar of
 the ``apicurio-registry-app`` artifact, with two stand-ins for pieces Central lacks (the everit
 JSON Schema library under its Central name, and an empty config-index deployment jar whose one
 bean ``BuildTimeBeans.java`` provides).  Storage is in memory: a restart starts empty.
+
+Its JSON Schema compatibility check knows drafts 4 to 7, not the 2020-12 of ``schemas/``, and no
+newer Apicurio does better from Central (README, "Schema registry", says what each version lacked).
 
 Production never uses this module: point ``WINBACK_SCHEMA_REGISTRY_URL`` at a real registry.
 """

@@ -1,6 +1,7 @@
 """``winback model fit`` from the command line, and a policy naming the model file it wrote."""
 
 import json
+import sys
 
 from click.testing import CliRunner
 
@@ -42,4 +43,16 @@ def test_bad_histories_are_one_line_errors(tmp_path):
     assert result.exit_code == 1 and result.output == "winback: too few customers to fit: 30 with a purchase, at least 100 needed\n"
     missing = invoke("model", "fit", str(tmp_path / "nowhere.csv"), "--out", str(tmp_path / "m.json"))
     assert missing.exit_code == 1 and missing.output.startswith("winback: ") and len(missing.output.splitlines()) == 1
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_without_scipy_the_command_names_the_install_in_one_line(tmp_path, monkeypatch):
+    """The worker image leaves the `fit` extra out: the fit's import fails as it would there."""
+    history = tmp_path / "history.jsonl"
+    history.write_bytes(b"\n".join(purchase_lines(simulate(SHOP, 200, seed=3), 540.0)) + b"\n")
+    monkeypatch.delitem(sys.modules, "streams.backtest.churn_fit", raising=False)
+    monkeypatch.setitem(sys.modules, "scipy", None)  # `import scipy` now raises ModuleNotFoundError, as uninstalled
+    result = invoke("model", "fit", str(history), "--out", str(tmp_path / "m.json"))
+    assert result.exit_code == 1
+    assert result.output == "winback: `winback model fit` needs scipy, which the worker image leaves out: pip install '.[fit]' in a checkout (make venv does)\n"
     assert not (tmp_path / "m.json").exists()

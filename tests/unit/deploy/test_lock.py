@@ -24,7 +24,7 @@ def declared(*extras: str) -> list[Requirement]:
 
 
 def test_each_lock_satisfies_the_ranges_in_pyproject():
-    for lock, extras in (("requirements.lock", ("dev", "rocksdb", "build")), ("requirements-image.lock", ("rocksdb", "build"))):
+    for lock, extras in (("requirements.lock", ("dev", "rocksdb", "build", "fit")), ("requirements-image.lock", ("rocksdb", "build"))):
         locked = pins(lock)
         for requirement in declared(*extras):
             name = canonicalize_name(requirement.name)
@@ -47,3 +47,10 @@ def test_every_install_goes_through_a_lock():
         for line in text.splitlines():
             if "pip install" in line and "--require-hashes" not in line:
                 assert "--no-deps" in line, f"an install that resolves dependencies outside the lock: {line.strip()}"
+
+
+def test_the_image_leaves_out_the_offline_fit():
+    """scipy (and numpy with it) serve only `winback model fit`: the worker's image does without them."""
+    fit = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["fit"]
+    assert {canonicalize_name(Requirement(line).name) for line in fit} == {"scipy", "numpy"}
+    assert not {"scipy", "numpy"} & pins("requirements-image.lock").keys()
