@@ -11,10 +11,12 @@ whole backlog from half a second after its first record:
    benchmarks/never_due_policy.yaml (loaded through ``WINBACK_POLICY``): the same events applied
    and states kept, but no stage entry, series step or message ever due, so the engine does the
    least it can;
-3. the pure core on the same records, in a child process capped alike and configured by the
-   worker's own environment (settings, policy, fixed clock): decode each line, decode the
-   customer's stored state, ``Engine.apply_at``, encode records and state
-   (benchmarks/compiled_core.py's ``core_work``), CPU time of that loop only;
+3. right before each worker entry, the pure core on the same records under the same policy,
+   in a child process capped alike and configured by the worker's own environment (settings,
+   policy, fixed clock): decode each line, decode the customer's stored state,
+   ``Engine.apply_at``, encode records and state (benchmarks/compiled_core.py's ``core_work``),
+   CPU time of that loop only (on a shared machine the CPU a record costs drifts with the
+   load, so each core figure is taken next to the worker figure it is set against);
 4. with ``--repartition``: the repartitioned worker (ingest, then the customers stage) under
    both policies too.
 
@@ -43,6 +45,7 @@ import subprocess
 import sys
 import time
 from contextlib import ExitStack
+from collections.abc import Callable
 from pathlib import Path
 
 import pipeline
@@ -64,21 +67,27 @@ POLICIES: dict[str, Path | None] = {"example policy": None, "never-due policy": 
 GOALS = {"keyed": 0.5, "repartition": 0.3}  # issue 21's ratios to the relay
 WHOLE_BACKLOG = 300.0  # seconds: a box no entry reaches, so each is timed to its last record
 WARM_LINES = 2000  # lines the core child runs before it is timed (imports, first calls)
+CoreRun = Callable[[Path | None], float]  # the pure core's CPU µs per record under a policy file (None: the example)
 
 
-async def run_all(bench: pipeline.Bench, paths: list[str]) -> list[pipeline.Result]:
-    """The relay first and last, the worker of each path under each policy between."""
-    entries = [("aiokafka relay, before", lambda: bench.relay("relay-before"))]
+async def run_all(bench: pipeline.Bench, paths: list[str], core: CoreRun) -> tuple[list[pipeline.Result], dict[str, float]]:
+    """The relay first and last, and between them the worker of each path under each policy,
+    each right after a run of the pure core under the same policy (the machine's load varies:
+    each pair is measured close together).  The results, and the core's µs per record by the
+    name of the worker entry it goes with."""
+    results = [await bench.time("aiokafka relay, before", lambda: bench.relay("relay-before"))]
+    pipeline.report(results[-1])
+    cores = {}
     for path in paths:
         for label, policy in POLICIES.items():
-            start = lambda keyed=path == "keyed", policy=policy: bench.worker(keyed, 1, policy=policy)  # noqa: E731
-            entries.append((f"worker, {path}, {label}", start))
-    entries.append(("aiokafka relay, after", lambda: bench.relay("relay-after")))
-    results = []
-    for name, start in entries:
-        results.append(await bench.time(name, start))
-        pipeline.report(results[-1])
-    return results
+            name = f"worker, {path}, {label}"
+            cores[name] = core(policy)
+            print(f"  pure core, {label}: {cores[name]:.1f} µs/record", flush=True)
+            results.append(await bench.time(name, lambda keyed=path == "keyed", policy=policy: bench.worker(keyed, 1, policy=policy)))
+            pipeline.report(results[-1])
+    results.append(await bench.time("aiokafka relay, after", lambda: bench.relay("relay-after")))
+    pipeline.report(results[-1])
+    return results, cores
 
 
 def core_env(settings: Settings, policy: Path | None) -> dict[str, str]:
@@ -89,9 +98,9 @@ def core_env(settings: Settings, policy: Path | None) -> dict[str, str]:
     return env
 
 
-def core_cost(settings: Settings, lines: Path, policy: Path | None, cores: float | None) -> dict[str, float | str]:
-    """The pure core's run over the backlog's lines in a child process (``measure_core``), capped
-    at ``cores`` CPUs: its records, CPU seconds and result digest."""
+def core_cost(settings: Settings, lines: Path, policy: Path | None, cores: float | None) -> float:
+    """CPU µs per record of the pure core over the backlog's lines in a child process
+    (``measure_core``), capped at ``cores`` CPUs."""
     command = [sys.executable, __file__, "--core", str(lines)]
     child = subprocess.Popen(command, env=core_env(settings, policy), stdout=subprocess.PIPE, text=True)
     with ExitStack() as cap:
@@ -100,8 +109,8 @@ def core_cost(settings: Settings, lines: Path, policy: Path | None, cores: float
         out, _ = child.communicate()
     if child.returncode != 0:
         raise SystemExit(f"the core run under {policy or 'the example policy'} failed (exit {child.returncode})")
-    result: dict[str, float | str] = json.loads(out.splitlines()[-1])
-    return result
+    figures = json.loads(out.splitlines()[-1])
+    return float(figures["cpu"]) * 1e6 / int(figures["records"])
 
 
 def measure_core(lines_path: Path) -> None:
@@ -122,14 +131,14 @@ def measure_core(lines_path: Path) -> None:
     core_work(lines[:WARM_LINES], engine(), time.time(), applied_at)
     measured = engine()
     started = time.process_time()
-    records, digest = core_work(lines, measured, time.time(), applied_at)
+    records, _ = core_work(lines, measured, time.time(), applied_at)
     cpu = time.process_time() - started
-    print(json.dumps({"records": records, "cpu": cpu, "digest": digest}))
+    print(json.dumps({"records": records, "cpu": cpu}))
 
 
-def ceiling_table(results: list[pipeline.Result], cores: dict[str, dict[str, float | str]], paths: list[str]) -> str:
-    """Per path and policy: relay, worker and core CPU µs per record, the runtime's share and
-    the ratios it allows (``ceilings.Split``)."""
+def ceiling_table(results: list[pipeline.Result], cores: dict[str, float], paths: list[str]) -> str:
+    """Per path and policy: relay, worker and core CPU µs per record (``cores``: the core's by
+    worker entry), the runtime's share and the ratios it allows (``ceilings.Split``)."""
     relays = [r.window.cpu_us_per_record for r in results if r.name.startswith("aiokafka relay") and r.window]
     relay = statistics.median(relays)
     lines = [
@@ -140,12 +149,12 @@ def ceiling_table(results: list[pipeline.Result], cores: dict[str, dict[str, flo
     by_name = {result.name: result for result in results}
     for path in paths:
         for label in POLICIES:
-            worker = by_name[f"worker, {path}, {label}"].window
-            core = cores[label]
+            name = f"worker, {path}, {label}"
+            worker = by_name[name].window
             if worker is None:
                 lines.append(f"| {path}, {label} | {relay:.1f} | n/a | | | | | | | |")
                 continue
-            split = Split(relay, worker.cpu_us_per_record, float(core["cpu"]) * 1e6 / float(core["records"]))
+            split = Split(relay, worker.cpu_us_per_record, cores[name])
             goal = GOALS[path]
             lines.append(
                 f"| {path}, {label} | {split.relay:.1f} | {split.worker:.1f} | {split.core:.1f} | "
@@ -183,11 +192,9 @@ def main() -> None:
         write_jsonl(events, lines)
         print(f"backlog: {produced:,} records of {customers:,} customers over {args.days} days; load average "
               f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; {time.monotonic() - began:,.0f} s to publish", flush=True)
-        core = {label: core_cost(keyed, lines, policy, cores) for label, policy in POLICIES.items()}
-        for label, figures in core.items():
-            print(f"  pure core, {label}: {figures['records']:,} records, {float(figures['cpu']) * 1e6 / float(figures['records']):.1f} µs/record")
         timing = pipeline.Timing(warmup=0.5, box=WHOLE_BACKLOG, entry_cores=cores)
-        results = asyncio.run(run_all(pipeline.Bench(settings, keyed, workdir, produced, timing), paths))
+        bench = pipeline.Bench(settings, keyed, workdir, produced, timing)
+        results, core = asyncio.run(run_all(bench, paths, lambda policy: core_cost(keyed, lines, policy, cores)))
     print(pipeline.table(results, customers))
     print(f"(each entry timed from 0.5 s after its first record to its last; {f'capped at {cores:g} CPU' if cores else f'uncapped: {why}'})")
     print()
