@@ -172,7 +172,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--partitions", type=int, default=8)
     parser.add_argument("--cores", type=float, default=0.5, help="CPUs each entry's processes share (0: uncapped)")
-    parser.add_argument("--repartition", action="store_true", help="also the repartitioned worker (about 1.5 min more)")
+    parser.add_argument("--repartition", action="store_true", help="also the repartitioned worker (about a minute more)")
     parser.add_argument("--core", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.core:
