@@ -79,17 +79,17 @@ async def run_all(bench: pipeline.Bench, paths: list[str], core: CoreRun) -> tup
     name of the worker entry it goes with."""
     results = [await bench.time("aiokafka relay, before", lambda: bench.relay("relay-before"))]
     pipeline.report(results[-1])
-    cores = {}
+    core_us: dict[str, float] = {}
     for path in paths:
         for label, policy in POLICIES.items():
             name = f"worker, {path}, {label}"
-            cores[name] = core(policy)
-            print(f"  pure core, {label}: {cores[name]:.1f} µs/record", flush=True)
+            core_us[name] = core(policy)
+            print(f"  pure core, {label}: {core_us[name]:.1f} µs/record", flush=True)
             results.append(await bench.time(name, lambda keyed=path == "keyed", policy=policy: bench.worker(keyed, 1, policy=policy)))
             pipeline.report(results[-1])
     results.append(await bench.time("aiokafka relay, after", lambda: bench.relay("relay-after")))
     pipeline.report(results[-1])
-    return results, cores
+    return results, core_us
 
 
 def core_env(settings: Settings, policy: Path | None) -> dict[str, str]:
@@ -138,8 +138,8 @@ def measure_core(lines_path: Path) -> None:
     print(json.dumps({"records": records, "cpu": cpu}))
 
 
-def ceiling_table(results: list[pipeline.Result], cores: dict[str, float], paths: list[str]) -> str:
-    """Per path and policy: relay, worker and core CPU µs per record (``cores``: the core's by
+def ceiling_table(results: list[pipeline.Result], core_us: dict[str, float], paths: list[str]) -> str:
+    """Per path and policy: relay, worker and core CPU µs per record (``core_us``: the core's by
     worker entry), the runtime's share and the ratios it allows (``ceilings.Split``)."""
     relays = [r.window.cpu_us_per_record for r in results if r.name.startswith("aiokafka relay") and r.window]
     relay = statistics.median(relays)
@@ -156,7 +156,7 @@ def ceiling_table(results: list[pipeline.Result], cores: dict[str, float], paths
             if worker is None:
                 lines.append(f"| {path}, {label} | {relay:.1f} | n/a | | | | | | | |")
                 continue
-            split = Split(relay, worker.cpu_us_per_record, cores[name])
+            split = Split(relay, worker.cpu_us_per_record, core_us[name])
             goal = GOALS[path]
             lines.append(
                 f"| {path}, {label} | {split.relay:.1f} | {split.worker:.1f} | {split.core:.1f} | "
