@@ -123,12 +123,17 @@ def workload(name: str, path: Path, policy: Policy, workers: int, repeat: int) -
     ]
 
 
+def add_workloads(parser: argparse.ArgumentParser, sparse: int, dense: int) -> None:
+    """The options choosing the workloads: the customers of each log (these by default), the policy."""
+    parser.add_argument("--sparse", type=int, default=sparse, help="customers of the sparse shop (about 3.9 events each)")
+    parser.add_argument("--dense", type=int, default=dense, help="customers of the dense generated shop (about 40 events each)")
+    parser.add_argument("--policy", type=Path, default=default_policy_path())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sparse", type=int, default=240_000, help="customers of the sparse shop (about 3.9 events each)")
-    parser.add_argument("--dense", type=int, default=30_000, help="customers of the dense generated shop (about 40 events each)")
+    add_workloads(parser, sparse=240_000, dense=30_000)
     parser.add_argument("--workers", type=int, default=2, help="processes of the shared backtest")
-    parser.add_argument("--policy", type=Path, default=default_policy_path())
     parser.add_argument("--repeat", type=int, default=1, help="runs of each; the median is printed")
     args = parser.parse_args()
 

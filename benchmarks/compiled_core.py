@@ -31,7 +31,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from streams.core.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 # streams/model and streams/policy are left interpreted: mypyc creates a class that is not its
@@ -108,28 +113,39 @@ def _backtest(workload: str, customers: int) -> tuple[int, str]:
 
 
 def _worker(workload: str, customers: int) -> tuple[int, str]:
-    """The core part of the worker's per-record work over the log's lines: the record count and
-    a digest of the states and records it ends with."""
-    import msgspec
+    """The core part of the worker's per-record work over the log's lines (``core_work``)."""
     from backtest import event_log
 
     from streams.core.engine import Engine
+    from streams.policy.loading import default_policy_path, load_policy
+
+    lines = event_log(workload, customers).read_bytes().splitlines()
+    now = 1_900_000_000.0
+    return core_work(lines, Engine(load_policy(default_policy_path()), catch_up="latest"), now, now)
+
+
+def core_work(lines: Iterable[bytes], engine: Engine, now: float, applied_at: float) -> tuple[int, str]:
+    """The core part of the worker's per-record work, each line in turn keyed by its customer:
+    decode the line, decode the customer's stored state, ``Engine.apply_at`` with the line's
+    position (``now``: the real time, ``applied_at``: the scheduler's), encode the records and
+    the state.  Returns the record count and a digest of the states and records it ends with.
+    (benchmarks/worker_ceiling.py runs it on the pipeline's backlog.)"""
+    import msgspec
+
     from streams.model.activity import CustomerActivity
     from streams.model.codec import Rejection, decode_line_at
     from streams.model.positions import Position
-    from streams.policy.loading import default_policy_path, load_policy
 
-    engine, now = Engine(load_policy(default_policy_path()), catch_up="latest"), 1_900_000_000.0
     stored: dict[str, bytes] = {}
     digest, count = hashlib.sha1(), 0
-    for offset, line in enumerate(event_log(workload, customers).read_bytes().splitlines()):
+    for offset, line in enumerate(lines):
         decoded = decode_line_at(line, now=now)
         if isinstance(decoded, Rejection):
             continue
         event, at = decoded
         customer_id = event.customer_id
         state = CustomerActivity.decode(stored[customer_id]) if customer_id in stored else None
-        result = engine.apply_at(customer_id, state, event, at, Position(0, offset), now, now)
+        result = engine.apply_at(customer_id, state, event, at, Position(0, offset), now, applied_at)
         if result.records:
             digest.update(msgspec.json.encode(result.records))
         stored[customer_id] = result.state.encode()

@@ -242,12 +242,19 @@ class Bench:
             "WINBACK_LOG_LEVEL": "info",
         }
 
-    async def worker(self, keyed: bool, count: int, cores: float | None = None, standby: int = 1) -> Run:
+    async def worker(
+        self, keyed: bool, count: int, cores: float | None = None, standby: int = 1, policy: Path | None = None
+    ) -> Run:
         """``count`` workers in one group, started together, with ``standby`` replicas of each
-        table partition; with ``cores``, each in its own cgroup capped at that many CPUs."""
+        table partition; with ``cores``, each in its own cgroup capped at that many CPUs;
+        ``policy``: their policy file (``WINBACK_POLICY``; None: the bundled example)."""
         mode = "keyed" if keyed else "unkeyed"
         name = f"bench-worker-{mode}-{count}" if cores is None else f"bench-capped-{mode}-{count}-{standby}"
+        if policy is not None:  # a group, and internal topics, of its own
+            name += f"-{policy.stem}".replace("_", "-")
         env = await self.worker_env(name, keyed) | {"WINBACK_STANDBY_REPLICAS": str(standby)}
+        if policy is not None:
+            env["WINBACK_POLICY"] = str(policy)
         resources = ExitStack()
         workers = [WorkerProcess(env, self.workdir / name, f"worker-{number}") for number in range(count)]
         for worker in workers:

@@ -27,3 +27,9 @@ def progress():
 def cpu_cap():
     yield load("cpu_cap")
     del sys.modules["bench_cpu_cap"]
+
+
+@pytest.fixture(scope="module")
+def ceilings():
+    yield load("ceilings")
+    del sys.modules["bench_ceilings"]
