@@ -55,11 +55,9 @@ from ceilings import Split
 from compiled_core import core_work
 from cpu_cap import cpu_capped, unavailable
 from scratch_broker import scratch_broker
-from streams.admin.topics import ensure_topics
 from streams.core.engine import Engine
-from streams.devtools.publisher import publish
 from streams.devtools.spawn import worker_env
-from streams.devtools.traffic import generate_history, write_jsonl
+from streams.devtools.traffic import write_jsonl
 from streams.policy.loading import load_policy
 from streams.runtime.clock import parse_clock
 from streams.runtime.settings import Settings
@@ -184,12 +182,8 @@ def main() -> None:
     cores = None if why else args.cores
     paths = ["keyed", "repartition"] if args.repartition else ["keyed"]
     with scratch_broker("ceiling", args.partitions, heap="1g") as (settings, workdir):
-        keyed = pipeline.keyed_copy(settings)
-        asyncio.run(ensure_topics(keyed))
-        events = generate_history(args.customers, args.days, seed=7, start=pipeline.HISTORY_START)
-        customers = len({event.customer_id for event in events})
-        produced = asyncio.run(publish(settings, events))
-        asyncio.run(publish(keyed, events, keyed=True))
+        backlog = pipeline.publish_backlog(settings, args.customers, args.days)
+        keyed, events, produced, customers = backlog.keyed, backlog.events, backlog.records, backlog.customers
         lines = workdir / "backlog.jsonl"
         write_jsonl(events, lines)
         print(f"backlog: {produced:,} records of {customers:,} customers over {args.days} days; load average "
