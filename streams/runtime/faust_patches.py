@@ -135,10 +135,10 @@ def stored_value(app: faust.App, table: Mapping[bytes, bytes], message: Message)
     ``table.get`` goes through Faust's managed dict, which asks the store whether it holds the
     key and then for its value (two RocksDB reads), behind a current event made for it; here
     a RocksDB store is read once, in the partition's database, noting the key's partition as
-    Faust's read does, and a memory store is a dict lookup.  Any other mapping (a table with
-    another store, a plain dict in tests) is read the public way.
+    Faust's read does, and a memory store is a dict lookup.  Any other mapping (another store,
+    a global table or one with its own partitioner, a plain dict in tests) is read the public way.
     """
-    store = table.data if isinstance(table, faust.Table) else None
+    store = table.data if isinstance(table, faust.Table) and not (table.is_global or table.use_partitioner) else None
     if isinstance(store, faust_rocksdb.Store):
         value: bytes | None = store._db_for_partition(message.partition).get(message.key)
         if value is not None:
