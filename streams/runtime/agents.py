@@ -199,14 +199,6 @@ def _letter(message: Message, rejection: Rejection) -> dead_letters.DeadLetter:
     return dead_letters.letter(message.key, message.value, message.headers or (), rejection, source)
 
 
-async def _queued(topology: Topology, rejected: Rejected) -> dead_letters.Outbox:
-    """The rejected records' dead letters, handed to the producer without waiting for Kafka."""
-    outbox = dead_letters.Outbox(topology.dead_letters)
-    for _, message, rejection in rejected:
-        await outbox.queue(_letter(message, rejection))
-    return outbox
-
-
 async def _dead_lettered(outbox: dead_letters.Outbox, rejected: Rejected) -> None:
     """Wait until Kafka acknowledged the batch's dead letters, then count and log each.
 
@@ -302,6 +294,7 @@ def _keep_customers(
     """
     app = topology.app
     due_topic = topology.due.get_topic_name()
+    outbox = dead_letters.Outbox(topology.dead_letters)  # one for every batch: each waits for its own letters
     held: ReorderBuffer[tuple[Message, AnyInput]] | None = None
     acks: OrderedAcks[Message] | None = None
     waiting: WaitingOffsets | None = None
@@ -339,14 +332,14 @@ def _keep_customers(
             batch = [pair for message in arrived for pair in ready(message)]
         else:
             batch = await reader(arrived, rejected)
-        outbox = await _queued(topology, rejected) if rejected else None
+        for _, message, rejection in rejected:
+            await outbox.queue(_letter(message, rejection))
         started = time.perf_counter()
         decided = _decide(app, topology.activity, engine, batch, waiting, clock, reader is not None)
         await emitter.publish(decided.records, stages.between(decided.changed, decided.before, decided.states))
         await write_states(app, topology.activity, decided.settle(scheduler, clock))
         metrics.observe_processing(time.perf_counter() - started, len(batch))
-        if outbox is not None:
-            await _dead_lettered(outbox, rejected)
+        await _dead_lettered(outbox, rejected)
         if acks is None:
             acknowledge(app, arrived)
             return
