@@ -31,7 +31,7 @@ class Emitter:
         self.skips = topology.skips.get_topic_name()
         self.outcomes = topology.outcomes.get_topic_name()
         self.stages = topology.stages.get_topic_name()
-        self.topics: dict[type, str] = {Trigger: self.triggers, Skip: self.skips}  # by kind, but commands
+        self.topics: dict[type, str] = {Trigger: self.triggers, Skip: self.skips}  # by kind (not commands: by channel)
 
     async def publish(self, records: Sequence[Record], stages: Sequence[StageChange] = ()) -> None:
         """Send ``records`` and the customers' changed ``stages`` (compacted topic), then wait for all.
