@@ -29,7 +29,7 @@ from streams.runtime.output_encoding import OutputEncoding
 from streams.runtime.partition_batches import Outgoing, before_commit
 from streams.runtime.schema_registry import RegistryUnavailable
 from streams.runtime.wire_format import FramedInput
-from streams.runtime.faust_patches import BatchHandler, acknowledge, current_message
+from streams.runtime.faust_patches import BatchHandler, acknowledge, stored_value
 from streams.core.customer_stage import StagePosition
 from streams.core.engine import Engine, Result
 from streams.model.records import Record
@@ -294,6 +294,7 @@ def _keep_customers(
     """
     app = topology.app
     due_topic = topology.due.get_topic_name()
+    outbox = dead_letters.Outbox(topology.dead_letters)  # one for every batch: each waits for its own letters
     held: ReorderBuffer[tuple[Message, AnyInput]] | None = None
     acks: OrderedAcks[Message] | None = None
     waiting: WaitingOffsets | None = None
@@ -326,7 +327,6 @@ def _keep_customers(
         return []
 
     async def keep_customers(arrived: list[Message]) -> None:
-        outbox = dead_letters.Outbox(topology.dead_letters)
         rejected: Rejected = []
         if reader is None:
             batch = [pair for message in arrived for pair in ready(message)]
@@ -362,7 +362,8 @@ class _Decided:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.published: list[tuple[int, tuple[Record, ...]]] = []  # (partition, records) per result
+        self.records: list[Record] = []  # every record the batch decided, in order
+        self.published: dict[int, list[Record]] = defaultdict(list)  # the same, by input partition
         self.states: dict[bytes, CustomerActivity | None] = {}  # customer key -> latest state
         self.before: dict[bytes, Before] = {}  # customer key -> stage record of the state in the table
         self.changed: dict[bytes, Message] = {}  # customer key -> last record that changed it
@@ -371,20 +372,16 @@ class _Decided:
         """The customer's state as this batch left it so far (read from the table the first time)."""
         key = message.key
         if key not in self.states:
-            with current_message(app, message):
-                stored = table.get(key)
+            stored = stored_value(app, table, message)
             state = CustomerActivity.decode(stored) if stored is not None else None
             self.states[key] = state
             self.before[key] = stage_before(self.engine, state)
         return self.states[key]
 
-    @property
-    def records(self) -> list[Record]:
-        """Every record the batch decided, in order."""
-        return [record for _, records in self.published for record in records]
-
     def keep(self, message: Message, result: Result) -> None:
-        self.published.append((message.partition, result.records))
+        if result.records:
+            self.records.extend(result.records)
+            self.published[message.partition].extend(result.records)
         self.states[message.key] = None if result.forgotten else result.state
         self.changed[message.key] = message
 
@@ -392,9 +389,8 @@ class _Decided:
         """After the records are acknowledged: count them, re-index each changed customer, and
         return each one's state write (a forgotten one: None, a delete, which writes a tombstone
         to the changelog) for ``streams.runtime.state_writes``."""
-        for partition, records in self.published:
-            if records:
-                metrics.count_published(records, emitted_at=clock.now(partition))
+        for partition, records in self.published.items():
+            metrics.count_published(records, emitted_at=clock.now(partition))
         writes: dict[bytes, StateWrite] = {}
         for key, message in self.changed.items():
             state = self.states[key]

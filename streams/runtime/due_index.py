@@ -74,7 +74,10 @@ class PartitionedDueIndex:
         return set(self._partitions)
 
     def set(self, partition: int, customer_id: str, due: float | None) -> None:
-        self._partitions.setdefault(partition, DueIndex()).set(customer_id, due)
+        index = self._partitions.get(partition)
+        if index is None:  # not ``setdefault(partition, DueIndex())``, which builds an index every call
+            index = self._partitions[partition] = DueIndex()
+        index.set(customer_id, due)
 
     def load(self, partition: int, entries: Iterable[tuple[str, float]]) -> None:
         """Replace a partition's index, e.g. after it was assigned and its table recovered."""

@@ -31,6 +31,7 @@ class Emitter:
         self.skips = topology.skips.get_topic_name()
         self.outcomes = topology.outcomes.get_topic_name()
         self.stages = topology.stages.get_topic_name()
+        self.topics: dict[type, str] = {Trigger: self.triggers, Skip: self.skips}  # by kind (not commands: by channel)
 
     async def publish(self, records: Sequence[Record], stages: Sequence[StageChange] = ()) -> None:
         """Send ``records`` and the customers' changed ``stages`` (compacted topic), then wait for all.
@@ -57,9 +58,8 @@ class Emitter:
         return Outgoing(self.stages, key, framed, headers)
 
     def _topic_of(self, record: Record) -> str:
-        """Triggers to the audit topic, commands to their channel's, skips and outcomes to theirs."""
+        """Triggers to the audit topic, commands to their channel's, skips and outcomes to theirs
+        (every other kind of record with the outcomes)."""
         if isinstance(record, MessageCommand):
             return self.commands[record.channel]
-        if isinstance(record, Trigger):
-            return self.triggers
-        return self.skips if isinstance(record, Skip) else self.outcomes
+        return self.topics.get(record.__class__, self.outcomes)

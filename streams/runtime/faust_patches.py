@@ -29,6 +29,9 @@ touches private names of faust, mode and aiokafka.
   nothing can acknowledge those once the fetcher stopped, so the wait lasted until the
   worker was killed.  They stay unacknowledged and are delivered again.
 - ``current_message``: a message of a batch made Faust's current event, for table access.
+- ``stored_value`` and ``store_puts``: a batch's reads and writes of the table go to its store's
+  partition directly (RocksDB or memory), not through Faust's managed dict, which asks the
+  store twice per read and needs a current event per access.
 - ``committed_offset``: where a partition's committed input ends, for the event clock's
   idle check of a partition not read since a restart (without it, time stood still after a
   restart until every input partition with records got a new one).
@@ -65,6 +68,7 @@ from aiokafka.protocol.metadata import MetadataRequest
 import faust
 from faust import streams as faust_streams
 from faust.exceptions import ProducerSendError
+from faust.stores import memory as faust_memory, rocksdb as faust_rocksdb
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from faust.transport.consumer import RecordMap, ensure_TPset
@@ -122,6 +126,52 @@ def current_message(app: faust.App, message: Message) -> Iterator[None]:
         yield
     finally:
         faust_streams._current_event.reset(token)
+
+
+def stored_value(app: faust.App, table: Mapping[bytes, bytes], message: Message) -> bytes | None:
+    """What ``table`` holds for ``message``'s key on its partition (None: nothing), as
+    ``table.get`` under ``current_message`` gives it.
+
+    ``table.get`` goes through Faust's managed dict, which asks the store whether it holds the
+    key and then for its value (two RocksDB reads), behind a current event made for it; here
+    a RocksDB store is read once, in the partition's database, noting the key's partition as
+    Faust's read does, and a memory store is a dict lookup.  Any other mapping (another store,
+    a global table or one with its own partitioner, a plain dict in tests) is read the public way.
+    """
+    store = table.data if isinstance(table, faust.Table) and not (table.is_global or table.use_partitioner) else None
+    if isinstance(store, faust_rocksdb.Store):
+        value: bytes | None = store._db_for_partition(message.partition).get(message.key)
+        if value is not None:
+            store._key_index[message.key] = message.partition
+        return value
+    if isinstance(store, faust_memory.Store):
+        return store.data.get(message.key)
+    with current_message(app, message):
+        return table.get(message.key)
+
+
+def store_puts(app: faust.App, table: faust.Table, puts: list[tuple[Message, bytes]]) -> None:
+    """Put each value into ``table``'s store under its record's key, on its record's partition,
+    as ``table.data[message.key] = value`` under ``current_message`` does (nothing goes to the
+    changelog: the caller sends it).  A RocksDB store takes each partition's puts as one write
+    batch, which costs half as much as separate puts; a memory store is a dict update."""
+    store = table.data
+    if isinstance(store, faust_rocksdb.Store) and store.rocksdb_options.use_rocksdict:
+        batches: dict[int, Any] = {}
+        for message, value in puts:
+            batch = batches.get(message.partition)
+            if batch is None:
+                batch = batches[message.partition] = faust_rocksdb.rocksdict.WriteBatch(raw_mode=True)
+            batch.put(message.key, value)
+            store._key_index[message.key] = message.partition
+        for partition, batch in batches.items():
+            store._db_for_partition(partition).write(batch)
+    elif isinstance(store, faust_memory.Store):
+        store.data.update((message.key, value) for message, value in puts)
+    else:
+        for message, value in puts:
+            with current_message(app, message):
+                store[message.key] = value
 
 
 def acknowledge(app: faust.App, messages: Iterable[Message]) -> None:
@@ -207,10 +257,8 @@ async def all_settled(deliveries: Iterable[asyncio.Future[Any]]) -> None:
 
 def kafka_producer(app: faust.App) -> aiokafka.AIOKafkaProducer:
     """The Kafka client under the app's producer (started), for sending whole batches
-    (``streams.runtime.partition_batches``).  Those follow the default partitioner, so the app
-    must not configure another."""
-    if app.conf.producer_partitioner is not None:
-        raise RuntimeError("batched sends assume Kafka's default partitioner, but producer_partitioner is set")
+    (``streams.runtime.partition_batches``).  Those follow the default partitioner, which is
+    why a ``DurableApp`` refuses to be made with another."""
     producer: aiokafka.AIOKafkaProducer = app.producer._ensure_producer()  # type: ignore[attr-defined]
     return producer
 
@@ -490,6 +538,8 @@ class DurableApp(faust.App):
         check_versions()
         forbid_topic_auto_creation()
         super().__init__(*args, **kwargs)
+        if self.conf.producer_partitioner is not None:  # checked once here, not on every batch sent
+            raise RuntimeError("batched sends assume Kafka's default partitioner, but producer_partitioner is set")
         self.batch_handlers: dict[str, BatchHandler] = {}  # topic name -> its handler
 
     def read_in_batches(self, topic: faust.TopicT, handler: BatchHandler) -> None:

@@ -64,13 +64,18 @@ class PartitionBatches:
 
     async def submit(self, records: Iterable[Outgoing]) -> list[Submitted]:
         """Hand ``records`` to the producer, one closed batch per partition (more when one
-        fills); return the batches without waiting for Kafka."""
+        fills); return the batches without waiting for Kafka.  Only a topic's first record and
+        a full batch are awaited: the rest is filled without a coroutine per record."""
         filling = _Filling(self.producer)
         for record in records:
             partition = record.partition
             if partition is None:
-                partition = partition_of(record.key, await filling.partition_count(record.topic))
-            await filling.append((record.topic, partition), record)
+                count = filling.partitions.get(record.topic) or await filling.partition_count(record.topic)
+                partition = partition_of(record.key, count)
+            where = (record.topic, partition)
+            if not filling.add(where, record):  # its batch is full: submit it and start the next
+                await filling.submit(where)
+                filling.add(where, record)  # a batch's first record always fits (aiokafka takes an oversized one alone)
         for where in list(filling.open):
             await filling.submit(where)
         return filling.submitted
@@ -83,25 +88,22 @@ class _Filling:
         self.producer = producer
         self.open: dict[tuple[str, int], BatchBuilder] = {}
         self.submitted: list[Submitted] = []
-        self._partitions: dict[str, int] = {}
+        self.partitions: dict[str, int] = {}  # topic -> how many partitions it has
 
     async def partition_count(self, topic: str) -> int:
         """How many partitions ``topic`` has, as the producer's metadata says (waiting for it as
         ``send`` does)."""
-        if topic not in self._partitions:
-            self._partitions[topic] = len(await self.producer.partitions_for(topic))
-        return self._partitions[topic]
+        if topic not in self.partitions:
+            self.partitions[topic] = len(await self.producer.partitions_for(topic))
+        return self.partitions[topic]
 
-    async def append(self, where: tuple[str, int], record: Outgoing) -> None:
-        """Add ``record`` to its partition's open batch; a full batch is submitted and a new one
-        started (the first record of a batch always fits: aiokafka takes an oversized one alone)."""
+    def add(self, where: tuple[str, int], record: Outgoing) -> bool:
+        """Add ``record`` to its partition's open batch (a new one if none is open); False: the
+        batch is full, and the record is not in it."""
         builder = self.open.get(where)
         if builder is None:
             builder = self.open[where] = self.producer.create_batch()
-        if builder.append(timestamp=None, key=record.key, value=record.value, headers=record.headers) is None:
-            await self.submit(where)
-            builder = self.open[where] = self.producer.create_batch()
-            builder.append(timestamp=None, key=record.key, value=record.value, headers=record.headers)
+        return builder.append(timestamp=None, key=record.key, value=record.value, headers=record.headers) is not None
 
     async def submit(self, where: tuple[str, int]) -> None:
         """Close the partition's open batch (so the sender takes it without lingering and no

@@ -3,12 +3,13 @@ one batch per partition.
 
 ``table[key] = value`` sends each write to the changelog on its own: a ``FutureMessage``,
 a trip through the producer's buffer queue and task, a ``send`` with its future, and on the
-acknowledgement a write of the changelog offset into the store.  Here each state goes into
-the store as Faust's table would put it, and the changelog records go out as closed batches
-(``streams.runtime.partition_batches``) to the partition Faust would pick: the partition of the
-record that changed the customer, which is the customer's own (the table is co-partitioned).
-The records are the same as Faust's (raw key and value, no headers; a deleted customer is a
-tombstone), so recovery and standby replicas read them as before.
+acknowledgement a write of the changelog offset into the store.  Here the states go into the
+store as Faust's table would put them, a partition's together (``faust_patches.store_puts``),
+and the changelog records go out as closed batches (``streams.runtime.partition_batches``) to
+the partition Faust would pick: the partition of the record that changed the customer, which
+is the customer's own (the table is co-partitioned).  The records are the same as Faust's
+(raw key and value, no headers; a deleted customer is a tombstone), so recovery and standby
+replicas read them as before.
 
 Each batch's delivery is tracked by the producer (``DurableProducer.track``): no input offset
 is committed before every changelog write handed over so far is on Kafka.  Once a batch is,
@@ -22,7 +23,7 @@ import faust
 from faust.types import TP
 from faust.types.tuples import Message
 
-from streams.runtime.faust_patches import current_message
+from streams.runtime.faust_patches import current_message, store_puts
 from streams.runtime.partition_batches import Outgoing, Submitted, before_commit
 
 # A changed customer: the batch's last record that changed them, and their new state (None: delete).
@@ -35,15 +36,17 @@ async def write_states(app: faust.App, table: faust.Table, writes: dict[bytes, S
     who is not in the table is no write at all."""
     changelog = table.changelog_topic.get_topic_name()
     outgoing = []
+    puts: list[tuple[Message, bytes]] = []
     for key, (message, state) in writes.items():
-        with current_message(app, message):  # the store reads and writes the record's partition
-            if state is None:
+        if state is None:
+            with current_message(app, message):  # the store deletes on the record's partition
                 if key not in table.data:
                     continue
                 del table.data[key]
-            else:
-                table.data[key] = state
+        else:
+            puts.append((message, state))
         outgoing.append(Outgoing(changelog, key, state, [], partition=message.partition))
+    store_puts(app, table, puts)
     if not outgoing:
         return
     for batch in await before_commit(app, outgoing):

@@ -31,7 +31,7 @@ from packaging.specifiers import SpecifierSet
 
 from streams.policy.loading import default_policy_path, load_policy
 from streams.runtime.faust_patches import (
-    SUPPORTED, DurableConsumer, DurableProducer, UnsupportedVersion, acknowledge, check_versions, committed_offset,
+    SUPPORTED, DurableApp, DurableConsumer, DurableProducer, UnsupportedVersion, acknowledge, check_versions, committed_offset,
     partition_count, take_turns,
 )
 from streams.runtime.settings import Settings
@@ -237,6 +237,12 @@ def test_the_app_asks_for_metadata_without_auto_creating_topics(app):
     runtime/test_topic_auto_creation.py)."""
     request = aiokafka.client.MetadataRequest(["shop.purchases"]).build(MetadataRequest_v5)
     assert (request.topics, request.allow_auto_topic_creation) == (["shop.purchases"], False)
+
+
+def test_an_app_with_another_partitioner_is_refused_when_it_is_made():
+    """Batched sends place records with Kafka's default partitioner: checked once, not per batch."""
+    with pytest.raises(RuntimeError, match="default partitioner"):
+        DurableApp("partitioned", broker="kafka://127.0.0.1:1", producer_partitioner=lambda key, every, available: 0)
 
 
 def test_the_app_declares_no_topic_and_has_no_leader_topic(app):

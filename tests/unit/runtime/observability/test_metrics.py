@@ -4,6 +4,8 @@ and an exposition that follows Prometheus' naming conventions."""
 from __future__ import annotations
 
 import msgspec
+import pytest
+from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 
 from streams.runtime.observability import metrics
@@ -73,6 +75,34 @@ def test_a_trigger_the_predictive_trigger_started_is_counted_apart():
     metrics.count_published([trigger], emitted_at=moment(38))
     after = {reason: sample("winback_triggers_total", **labels, reason=reason) for reason in ("predictive", "threshold")}
     assert (after["predictive"] - before["predictive"], after["threshold"] - before["threshold"]) == (1, 0)
+
+
+def test_records_of_one_series_in_one_call_count_each():
+    """The counts are tallied per call and added once per series: the sum is every record's."""
+    trigger, command, skip, engagement, outcome = lapse_and_return()
+    labels = {"stage": "reactivation", "campaign": "reactivation", "variant": "default", "holdout": "false", "reason": "threshold"}
+    revenue = {"campaign": "reactivation", "step": "0", "variant": "default", "channel": "email", "holdout": "false", "currency": "EUR"}
+    before = sample("winback_triggers_total", **labels), sample("winback_conversion_revenue_total", **revenue)
+    metrics.count_published([trigger, command, trigger, outcome, trigger, outcome], emitted_at=moment(38))
+    after = sample("winback_triggers_total", **labels), sample("winback_conversion_revenue_total", **revenue)
+    assert (after[0] - before[0], after[1] - before[1]) == (3, 60.0)
+
+
+def test_a_batch_observed_at_once_is_exposed_as_a_histogram_observing_each_record_is():
+    """``observe_processing`` observes a batch's time once per record in one call; the exposition
+    is a prometheus_client Histogram's with the same observations, bucket for bucket."""
+    registry = CollectorRegistry()
+    reference = Histogram("batch_seconds", "A batch.", buckets=metrics.PROCESSING_BUCKETS, registry=registry)
+    repeated = metrics.RepeatedHistogram("batch_seconds", "A batch.", metrics.PROCESSING_BUCKETS)
+    for seconds, records in [(0.0005, 3), (0.0007, 2), (0.25, 5), (7.5, 1), (0.0, 4)]:  # on a bound, between, above all
+        repeated.observe(seconds, records)
+        for _ in range(records):
+            reference.observe(seconds)
+    [expected], [got] = registry.collect(), repeated.collect()
+    assert [(sample.name, sample.labels, sample.value) for sample in got.samples] == [
+        (sample.name, sample.labels, pytest.approx(sample.value)) for sample in expected.samples
+    ]
+    assert (got.name, got.type, got.documentation) == (expected.name, expected.type, expected.documentation)
 
 
 def test_transition_lag_is_emission_minus_due_time_for_triggers_and_commands():
