@@ -25,11 +25,17 @@ class Origin:
 
     def header(self) -> tuple[str, bytes]:
         """The Kafka header that carries these coordinates."""
-        return HEADER, f"{self.topic}:{self.partition}:{self.offset}".encode()
+        return header(self.topic, self.partition, self.offset)
 
     def position(self, waiting_from: int | None = None) -> Position:
         """These coordinates as the engine keeps them (``streams.model.positions``)."""
         return Position(source_id(self.topic, self.partition), self.offset, waiting_from)
+
+
+def header(topic: str, partition: int, offset: int) -> tuple[str, bytes]:
+    """The Kafka header naming an input record's coordinates (``Origin.header``), made without
+    an ``Origin``: ingest writes one for every record it forwards."""
+    return HEADER, f"{topic}:{partition}:{offset}".encode()
 
 
 def check_distinct(topics: list[str], partitions: int) -> None:

@@ -25,7 +25,7 @@ from streams.runtime.stage_topic import ABSENT, StageChanges
 from streams.runtime.topology import build_topology
 from streams.runtime.wire_format import FramedInput
 from streams.runtime.waiting import WaitingOffsets
-from tests.support.builders import moment, purchase
+from tests.support.builders import line, moment, profile, purchase
 from tests.support.wire_records import framed
 
 CLOCK = FixedClock(moment(0))
@@ -172,3 +172,14 @@ async def test_a_batch_of_inputs_is_read_in_order_as_each_record_alone_would_be(
     alone = [_decode(kinds[m.topic], m, Limits()) if m.topic in kinds else None for m in arrived]
     assert read[:5] == alone[:5] and read[2] is None and read[3] == Purchase(**{**PURCHASE, "event_id": "e-2"})
     assert type(read[5]).__name__ == "Erasure" and read[5].customer_id == "c-1"
+
+
+async def test_a_tombstone_among_valid_profiles_is_an_erasure_and_the_others_are_read_as_alone():
+    """The valid records beside a tombstone are still decoded in one call, the tombstone alone."""
+    profiles = "shop.customer-profiles"
+    first, second = (line(profile(day, customer)) for day, customer in ((1, "c-1"), (2, "c-2")))
+    arrived = [InputRecord(profiles, b"c-1", first), InputRecord(profiles, b"c-3", None), InputRecord(profiles, b"c-2", second)]
+    read = await _read_inputs(arrived, lambda message: "profile", {}, Limits())
+    assert [read[0], read[2]] == [_decode("profile", arrived[index], Limits()) for index in (0, 2)]
+    assert [read[0].customer_id, read[2].customer_id] == ["c-1", "c-2"]
+    assert type(read[1]).__name__ == "Erasure" and read[1].customer_id == "c-3"
