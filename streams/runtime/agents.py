@@ -23,7 +23,9 @@ from streams.runtime import dead_letters, provenance
 from streams.runtime.observability import metrics
 from streams.model.activity import CustomerActivity
 from streams.runtime.clock import Clock, EventTimeClock
-from streams.model.codec import Limits, Rejection, decode_erasure, decode_line, decode_record, decode_records
+from streams.model.codec import (
+    Limits, Rejection, decode_batch_at, decode_erasure, decode_line, decode_record, decode_records,
+)
 from streams.runtime.emitter import Emitter
 from streams.runtime.output_encoding import OutputEncoding
 from streams.runtime.partition_batches import Outgoing, before_commit
@@ -312,9 +314,9 @@ def _keep_customers(
         held, acks, waiting = ReorderBuffer(), OrderedAcks(), WaitingOffsets()
         topology.activity.on_recover(lambda: _forget_revoked(topology, held, acks, waiting))
 
-    def ready(message: Message) -> list[Ready]:
-        """What can be handled now that ``message`` arrived from the events or due topic
-        (markers are handled right here).
+    def ready(message: Message, decoded: AnyInput | None) -> list[Ready]:
+        """What can be handled now that ``message`` arrived from the events or due topic, with
+        its ``decoded`` event (``_decode_internals``); markers are handled right here.
 
         A due tick is paired with the clock's time at its arrival: later markers of the same
         batch move the event clock on, and the tick must not fire what the events they
@@ -326,7 +328,6 @@ def _keep_customers(
             _on_marker(clock, message.partition, message.value)
             released = held.release(message.partition, clock.now(message.partition)) if held else []
             return [(message, None), *released]
-        decoded = _decode_internal(message)
         if held is None or acks is None or waiting is None or decoded is None:
             return [(message, decoded)]
         origin = provenance.read(message.headers)
@@ -340,7 +341,7 @@ def _keep_customers(
         outbox = dead_letters.Outbox(topology.dead_letters)
         rejected: Rejected = []
         if reader is None:
-            batch = [pair for message in arrived for pair in ready(message)]
+            batch = [pair for message, event in _decode_internals(arrived, due_topic) for pair in ready(message, event)]
         else:
             batch = await reader(arrived, rejected)
         for _, message, rejection in rejected:
@@ -487,6 +488,21 @@ def _position(message: Message, waiting: WaitingOffsets | None) -> Position | No
     if waiting is None:
         return origin.position()
     return waiting.applying(message.partition, message.key, origin)
+
+
+def _decode_internals(arrived: list[Message], due_topic: str) -> list[tuple[Message, AnyInput | None]]:
+    """Each record of a batch of the events and due topics with its event (None: a due tick, a
+    watermark marker, or an invalid record, logged), in order.  The events are decoded in one
+    call (``decode_batch_at``) when all are plain and valid, else one by one, as that call
+    equals whenever it decodes."""
+    indexes = [index for index, message in enumerate(arrived) if message.topic != due_topic and message.key != MARKER_KEY]
+    values = [arrived[index].value for index in indexes]
+    batch = decode_batch_at(values) if values and None not in values else None
+    events = batch[0] if batch is not None else [_decode_internal(arrived[index]) for index in indexes]
+    decoded: list[AnyInput | None] = [None] * len(arrived)
+    for index, event in zip(indexes, events):
+        decoded[index] = event
+    return list(zip(arrived, decoded))
 
 
 def _decode_internal(message: Message) -> AnyInput | None:
