@@ -325,7 +325,7 @@ class DurableConsumer(faust_aiokafka.Consumer):
             if active is not None and tp not in active and tp not in self._buffered_partitions:
                 continue
             self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
-            messages = [self._to_message(tp, record) for record in fetched]
+            messages = [new_consumer_message(tp, record, generation) for record in fetched]
             handler = self.app.batch_handlers.get(tp.topic)
             if handler is None:
                 singles.extend(messages)
@@ -399,7 +399,10 @@ class DurableConsumer(faust_aiokafka.Consumer):
         Faust's loop, which does this record by record.  Offsets without a jump (the usual
         case) are told by the first and the last alone."""
         read = self._read_offset[tp]
-        unread = fetched if read is None else [message for message in fetched if message.offset >= read]
+        if read is None or not fetched or fetched[0].offset >= read:
+            unread = fetched
+        else:
+            unread = [message for message in fetched if message.offset >= read]
         if not unread:
             return unread
         first, last = unread[0].offset, unread[-1].offset
