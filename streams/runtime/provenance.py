@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from streams.model.positions import Position, source_id
 
@@ -48,10 +49,18 @@ def check_distinct(topics: list[str], partitions: int) -> None:
 
 def read(headers: Mapping[str, bytes] | Iterable[tuple[str, bytes]] | None) -> Origin | None:
     """The origin named by a record's headers, or None when it has none (or a garbled one)."""
-    pairs = headers.items() if isinstance(headers, Mapping) else headers or ()
+    pairs = headers if isinstance(headers, (tuple, list)) else headers.items() if isinstance(headers, Mapping) else headers or ()
     for name, value in pairs:
         if name == HEADER:
-            topic, partition, offset = value.decode("utf-8", "replace").rsplit(":", 2)
-            if partition.isdigit() and offset.isdigit():
-                return Origin(topic, int(partition), int(offset))
+            where, colon, offset = value.rpartition(b":")
+            source = _source(where) if colon and offset.isdigit() else None
+            return None if source is None else Origin(source[0], source[1], int(offset))
     return None
+
+
+@lru_cache(maxsize=1024)
+def _source(where: bytes) -> tuple[str, int] | None:
+    """The topic and partition of a header's ``topic:partition`` (None: garbled).  Cached: the
+    customers handler reads a header for every event, from the few input partitions there are."""
+    topic, colon, partition = where.decode("utf-8", "replace").rpartition(":")
+    return (topic, int(partition)) if colon and partition.isascii() and partition.isdigit() else None
