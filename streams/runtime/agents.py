@@ -23,7 +23,9 @@ from streams.runtime import dead_letters, provenance
 from streams.runtime.observability import metrics
 from streams.model.activity import CustomerActivity
 from streams.runtime.clock import Clock, EventTimeClock
-from streams.model.codec import Limits, Rejection, decode_erasure, decode_line, decode_record, decode_records
+from streams.model.codec import (
+    Limits, Rejection, decode_batch_at, decode_erasure, decode_line, decode_record, decode_records,
+)
 from streams.runtime.emitter import Emitter
 from streams.runtime.output_encoding import OutputEncoding
 from streams.runtime.partition_batches import Outgoing, before_commit
@@ -114,21 +116,18 @@ def _ingest(
         outbox = dead_letters.Outbox(topology.dead_letters)
         rejected: Rejected = []
         forwards: list[Outgoing] = []
-        handled: list[tuple[Message, float | None]] = []  # each record, with its event time if forwarded
         read = await _read_inputs(batch, lambda message: kind, {kind: framed} if framed else {}, limits)
         for message, result in zip(batch, read):  # (every record of an input topic is read: none is None)
             if isinstance(result, Rejection):
                 await outbox.queue(_letter(message, result))
                 rejected.append((kind, message, result))
-                handled.append((message, None))
             else:
-                origin = provenance.Origin(message.topic, message.partition, message.offset)
-                forwards.append(Outgoing(events_topic, result.customer_id.encode(), encode_event(result), [origin.header()]))
-                handled.append((message, result.occurred_at.timestamp()))
+                header = provenance.header(message.topic, message.partition, message.offset)
+                forwards.append(Outgoing(events_topic, result.customer_id.encode(), encode_event(result), [header]))
         await before_commit(topology.app, forwards)
         if watermarks is not None:  # only once the forwards are queued: a marker must follow them
-            for message, event_time in handled:
-                watermarks.observe(message, event_time)
+            for message, result in zip(batch, read):
+                watermarks.observe(message, None if isinstance(result, Rejection) else result.occurred_at.timestamp())
         await _dead_lettered(outbox, rejected)
         acknowledge(topology.app, batch)
 
@@ -145,29 +144,43 @@ async def _read_inputs(
 
     The plain JSON records of each input topic are decoded in one call (``decode_records``);
     when any of them is not a valid plain event of the topic, they are decoded one by one
-    (``_decode``), as tombstones are; a framed input's records are read with their schema
-    (``_decode_framed``).
+    (``_decode``), in order, as tombstones are; a framed input's records are read with their
+    schema (``_decode_framed``).
     """
     decoded: list[AnyInput | Rejection | None] = [None] * len(arrived)
-    kinds = [kind_of(message) for message in arrived]
-    plain: dict[str, list[int]] = defaultdict(list)  # kind -> indexes of its plain JSON records
-    for index, (message, kind) in enumerate(zip(arrived, kinds)):
-        if kind is not None and kind not in framed_inputs and message.value is not None:
-            plain[kind].append(index)
+    by_kind: dict[str, list[int]] = defaultdict(list)  # kind -> indexes of its records
+    for index, message in enumerate(arrived):
+        kind = kind_of(message)
+        if kind is not None:
+            by_kind[kind].append(index)
     now = time.time()
-    for kind, indexes in plain.items():
-        events = decode_records([arrived[index].value for index in indexes], kind, now=now, limits=limits)
-        for index, event in zip(indexes, events or ()):
-            decoded[index] = event
-    for index, (message, kind) in enumerate(zip(arrived, kinds)):
-        if kind is None or decoded[index] is not None:
+    one_by_one: list[tuple[int, str]] = []
+    for kind, indexes in by_kind.items():
+        plain, values = ([], []) if kind in framed_inputs else _with_values(arrived, indexes)
+        events = decode_records(values, kind, now=now, limits=limits) if plain else None
+        if events is None:
+            one_by_one.extend((index, kind) for index in indexes)
             continue
-        framed = framed_inputs.get(kind)
+        for index, event in zip(plain, events):
+            decoded[index] = event
+        if len(plain) < len(indexes):  # the topic's tombstones
+            one_by_one.extend((index, kind) for index in indexes if decoded[index] is None)
+    for index, kind in sorted(one_by_one):
+        message, framed = arrived[index], framed_inputs.get(kind)
         if framed is None or message.value is None:
             decoded[index] = _decode(kind, message, limits)
         else:
             decoded[index] = await _decode_framed(framed, kind, message, limits)
     return decoded
+
+
+def _with_values(arrived: list[Message], indexes: list[int]) -> tuple[list[int], list[bytes]]:
+    """The ``indexes`` of the records with a value (all but tombstones), and their values."""
+    values = [arrived[index].value for index in indexes]
+    if None not in values:
+        return indexes, values  # type: ignore[return-value]  # (no None among them)
+    pairs = [(index, value) for index, value in zip(indexes, values) if value is not None]
+    return [index for index, _ in pairs], [value for _, value in pairs]
 
 
 def _decode(kind: str, message: Message, limits: Limits) -> AnyInput | Rejection:
@@ -302,9 +315,9 @@ def _keep_customers(
         held, acks, waiting = ReorderBuffer(), OrderedAcks(), WaitingOffsets()
         topology.activity.on_recover(lambda: _forget_revoked(topology, held, acks, waiting))
 
-    def ready(message: Message) -> list[Ready]:
-        """What can be handled now that ``message`` arrived from the events or due topic
-        (markers are handled right here).
+    def ready(message: Message, decoded: AnyInput | None) -> list[Ready]:
+        """What can be handled now that ``message`` arrived from the events or due topic, with
+        its ``decoded`` event (``_decode_internals``); markers are handled right here.
 
         A due tick is paired with the clock's time at its arrival: later markers of the same
         batch move the event clock on, and the tick must not fire what the events they
@@ -316,7 +329,6 @@ def _keep_customers(
             _on_marker(clock, message.partition, message.value)
             released = held.release(message.partition, clock.now(message.partition)) if held else []
             return [(message, None), *released]
-        decoded = _decode_internal(message)
         if held is None or acks is None or waiting is None or decoded is None:
             return [(message, decoded)]
         origin = provenance.read(message.headers)
@@ -329,7 +341,7 @@ def _keep_customers(
     async def keep_customers(arrived: list[Message]) -> None:
         rejected: Rejected = []
         if reader is None:
-            batch = [pair for message in arrived for pair in ready(message)]
+            batch = [pair for message, event in _decode_internals(arrived, due_topic) for pair in ready(message, event)]
         else:
             batch = await reader(arrived, rejected)
         for _, message, rejection in rejected:
@@ -472,6 +484,21 @@ def _position(message: Message, waiting: WaitingOffsets | None) -> Position | No
     if waiting is None:
         return origin.position()
     return waiting.applying(message.partition, message.key, origin)
+
+
+def _decode_internals(arrived: list[Message], due_topic: str) -> list[tuple[Message, AnyInput | None]]:
+    """Each record of a batch of the events and due topics with its event (None: a due tick, a
+    watermark marker, or an invalid record, logged), in order.  The events are decoded in one
+    call (``decode_batch_at``) when all are plain and valid, else one by one, as that call
+    equals whenever it decodes."""
+    indexes = [index for index, message in enumerate(arrived) if message.topic != due_topic and message.key != MARKER_KEY]
+    values = [arrived[index].value for index in indexes]
+    batch = decode_batch_at(values) if values and None not in values else None
+    events = batch[0] if batch is not None else [_decode_internal(arrived[index]) for index in indexes]
+    decoded: list[AnyInput | None] = [None] * len(arrived)
+    for index, event in zip(indexes, events):
+        decoded[index] = event
+    return list(zip(arrived, decoded))
 
 
 def _decode_internal(message: Message) -> AnyInput | None:

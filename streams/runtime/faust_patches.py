@@ -28,6 +28,9 @@ touches private names of faust, mode and aiokafka.
   the records a handler parks to acknowledge later (the event clock's reorder buffer):
   nothing can acknowledge those once the fetcher stopped, so the wait lasted until the
   worker was killed.  They stay unacknowledged and are delivered again.
+- ``DurableConsumer._to_message``: Faust's message for a fetched record, built without
+  Faust's general constructor (about half the time a record: its keyword handling and
+  defaults), with the same value in every slot.
 - ``current_message``: a message of a batch made Faust's current event, for table access.
 - ``stored_value`` and ``store_puts``: a batch's reads and writes of the table go to its store's
   partition directly (RocksDB or memory), not through Faust's managed dict, which asks the
@@ -60,7 +63,7 @@ import weakref
 from importlib import metadata
 from collections import defaultdict
 from contextlib import contextmanager
-from typing import Any, Awaitable, Callable, Iterable, Iterator, Mapping, Optional, Set
+from typing import Any, Awaitable, Callable, Iterable, Iterator, Mapping, Optional, Set, cast
 
 import aiokafka
 import aiokafka.client
@@ -72,7 +75,7 @@ from faust.stores import memory as faust_memory, rocksdb as faust_rocksdb
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from faust.transport.consumer import RecordMap, ensure_TPset
-from faust.types.tuples import FutureMessage, Message, ack_lock
+from faust.types.tuples import ConsumerMessage, FutureMessage, Message, ack_lock
 from faust.web.drivers import aiohttp as faust_aiohttp_web
 from mode.utils.futures import notify
 from mode.utils.objects import cached_property
@@ -370,7 +373,7 @@ class DurableConsumer(faust_aiokafka.Consumer):
             if active is not None and tp not in active and tp not in self._buffered_partitions:
                 continue
             self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
-            messages = [self._to_message(tp, record) for record in fetched]
+            messages = [new_consumer_message(tp, record, generation) for record in fetched]
             handler = self.app.batch_handlers.get(tp.topic)
             if handler is None:
                 singles.extend(messages)
@@ -444,7 +447,10 @@ class DurableConsumer(faust_aiokafka.Consumer):
         Faust's loop, which does this record by record.  Offsets without a jump (the usual
         case) are told by the first and the last alone."""
         read = self._read_offset[tp]
-        unread = fetched if read is None else [message for message in fetched if message.offset >= read]
+        if read is None or not fetched or fetched[0].offset >= read:
+            unread = fetched
+        else:
+            unread = [message for message in fetched if message.offset >= read]
         if not unread:
             return unread
         first, last = unread[0].offset, unread[-1].offset
@@ -454,6 +460,11 @@ class DurableConsumer(faust_aiokafka.Consumer):
                 self._read_offset[tp] = message.offset
         self._read_offset[tp] = last
         return unread
+
+    def _to_message(self, tp: TP, record: Any) -> ConsumerMessage:
+        """Faust's ``_to_message``: every slot as its ``ConsumerMessage(...)`` sets it, without
+        the constructor's keyword arguments and defaults (``new_consumer_message``)."""
+        return new_consumer_message(tp, record, self.app.consumer_generation_id)
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return HandBackConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -492,6 +503,26 @@ class DurableConsumer(faust_aiokafka.Consumer):
         """Called with the offsets about to be committed: their state writes must be on Kafka first."""
         await self.app.producer.acknowledged()
         await super()._handle_attached(commit_offsets)
+
+
+_NEW_MESSAGE = ConsumerMessage.__new__
+_UNTRACKED = not ConsumerMessage.use_tracking  # what Faust's constructor sets ``tracked`` to
+
+
+def new_consumer_message(tp: TP, record: Any, generation_id: Optional[int]) -> ConsumerMessage:
+    """The ``ConsumerMessage`` Faust's aiokafka consumer makes of a fetched ``record`` of ``tp``
+    (its timestamp in seconds), slot by slot; ``span`` is left unset, as Faust leaves it."""
+    message: ConsumerMessage = _NEW_MESSAGE(ConsumerMessage)
+    message.topic, message.partition, message.offset = record.topic, record.partition, record.offset
+    timestamp = record.timestamp
+    message.timestamp = cast(float, None) if timestamp is None else timestamp / 1000.0
+    message.timestamp_type, message.headers = record.timestamp_type, record.headers
+    message.key, message.value, message.checksum = record.key, record.value, record.checksum
+    message.serialized_key_size, message.serialized_value_size = record.serialized_key_size, record.serialized_value_size
+    message.acked, message.refcount, message.tp, message.tracked = False, 0, tp, _UNTRACKED
+    message.time_in = message.time_out = message.time_total = None
+    message.generation_id = generation_id
+    return message
 
 
 class InHand:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from streams.model.positions import Position, source_id
 
@@ -25,11 +26,17 @@ class Origin:
 
     def header(self) -> tuple[str, bytes]:
         """The Kafka header that carries these coordinates."""
-        return HEADER, f"{self.topic}:{self.partition}:{self.offset}".encode()
+        return header(self.topic, self.partition, self.offset)
 
     def position(self, waiting_from: int | None = None) -> Position:
         """These coordinates as the engine keeps them (``streams.model.positions``)."""
         return Position(source_id(self.topic, self.partition), self.offset, waiting_from)
+
+
+def header(topic: str, partition: int, offset: int) -> tuple[str, bytes]:
+    """The Kafka header naming an input record's coordinates (``Origin.header``), made without
+    an ``Origin``: ingest writes one for every record it forwards."""
+    return HEADER, f"{topic}:{partition}:{offset}".encode()
 
 
 def check_distinct(topics: list[str], partitions: int) -> None:
@@ -42,10 +49,18 @@ def check_distinct(topics: list[str], partitions: int) -> None:
 
 def read(headers: Mapping[str, bytes] | Iterable[tuple[str, bytes]] | None) -> Origin | None:
     """The origin named by a record's headers, or None when it has none (or a garbled one)."""
-    pairs = headers.items() if isinstance(headers, Mapping) else headers or ()
+    pairs = headers if isinstance(headers, (tuple, list)) else headers.items() if isinstance(headers, Mapping) else headers or ()
     for name, value in pairs:
         if name == HEADER:
-            topic, partition, offset = value.decode("utf-8", "replace").rsplit(":", 2)
-            if partition.isdigit() and offset.isdigit():
-                return Origin(topic, int(partition), int(offset))
+            where, colon, offset = value.rpartition(b":")
+            source = _source(where) if colon and offset.isdigit() else None
+            return None if source is None else Origin(source[0], source[1], int(offset))
     return None
+
+
+@lru_cache(maxsize=1024)
+def _source(where: bytes) -> tuple[str, int] | None:
+    """The topic and partition of a header's ``topic:partition`` (None: garbled).  Cached: the
+    customers handler reads a header for every event, from the few input partitions there are."""
+    topic, colon, partition = where.decode("utf-8", "replace").rpartition(":")
+    return (topic, int(partition)) if colon and partition.isascii() and partition.isdigit() else None

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import msgspec
+import pytest
 from confluent_kafka.schema_registry._async.mock_schema_registry_client import AsyncMockSchemaRegistryClient
 
 from streams.core.customer_stage import stage_position
@@ -16,7 +17,7 @@ from streams.policy.loading import default_policy_path, load_policy
 from streams.model.positions import source_id
 from streams.model.codec import Limits
 from streams.model.events import Purchase
-from streams.runtime.agents import _decide, _decode, _keyed_reader, _read_inputs
+from streams.runtime.agents import _decide, _decode, _decode_internal, _decode_internals, _keyed_reader, _read_inputs
 from streams.runtime.clock import FixedClock
 from streams.runtime.provenance import Origin
 from streams.runtime.scheduler import Scheduler
@@ -25,7 +26,8 @@ from streams.runtime.stage_topic import ABSENT, StageChanges
 from streams.runtime.topology import build_topology
 from streams.runtime.wire_format import FramedInput
 from streams.runtime.waiting import WaitingOffsets
-from tests.support.builders import moment, purchase
+from streams.runtime.watermarks import MARKER_KEY
+from tests.support.builders import line, moment, profile, purchase
 from tests.support.wire_records import framed
 
 CLOCK = FixedClock(moment(0))
@@ -172,3 +174,38 @@ async def test_a_batch_of_inputs_is_read_in_order_as_each_record_alone_would_be(
     alone = [_decode(kinds[m.topic], m, Limits()) if m.topic in kinds else None for m in arrived]
     assert read[:5] == alone[:5] and read[2] is None and read[3] == Purchase(**{**PURCHASE, "event_id": "e-2"})
     assert type(read[5]).__name__ == "Erasure" and read[5].customer_id == "c-1"
+
+
+async def test_a_tombstone_among_valid_profiles_is_an_erasure_and_the_others_are_read_as_alone():
+    """The valid records beside a tombstone are still decoded in one call, the tombstone alone."""
+    profiles = "shop.customer-profiles"
+    first, second = (line(profile(day, customer)) for day, customer in ((1, "c-1"), (2, "c-2")))
+    arrived = [InputRecord(profiles, b"c-1", first), InputRecord(profiles, b"c-3", None), InputRecord(profiles, b"c-2", second)]
+    read = await _read_inputs(arrived, lambda message: "profile", {}, Limits())
+    assert [read[0], read[2]] == [_decode("profile", arrived[index], Limits()) for index in (0, 2)]
+    assert [read[0].customer_id, read[2].customer_id] == ["c-1", "c-2"]
+    assert type(read[1]).__name__ == "Erasure" and read[1].customer_id == "c-3"
+
+
+ESCAPED = line(purchase(3, "c-3")).replace(b'"c-3"', b'"c\\u002d3"')  # valid, but not plain
+
+
+@pytest.mark.parametrize("bad", [None, b'{"type": "login", "event_id": "l-2"}', ESCAPED])
+def test_a_batch_of_the_internal_topics_is_read_as_each_record_alone_would_be(bad):
+    """The events topic's records are decoded in one call when all are plain and valid; a due
+    tick, a marker and (``bad``) an invalid record or a valid one with an escape among them
+    are read as alone."""
+    events, due = "winback.events", "winback.due"
+    arrived = [
+        InputRecord(events, b"c-1", line(purchase(1, "c-1"))),
+        InputRecord(due, b"c-1", b""),
+        InputRecord(events, MARKER_KEY, b"{}"),
+        InputRecord(events, b"c-2", line(purchase(2, "c-2"))),
+    ]
+    if bad is not None:
+        arrived.append(InputRecord(events, b"c-3", bad))
+    read = _decode_internals(arrived, due)
+    assert [message for message, _ in read] == arrived
+    alone = [None if m.topic == due or m.key == MARKER_KEY else _decode_internal(m) for m in arrived]
+    assert [event for _, event in read] == alone
+    assert [read[0][1].customer_id, read[3][1].customer_id] == ["c-1", "c-2"]

@@ -22,9 +22,11 @@ from types import SimpleNamespace
 import aiokafka.client
 import pytest
 from aiokafka.protocol.metadata import MetadataRequest_v5, MetadataResponse_v0
+from aiokafka.structs import ConsumerRecord
 from faust.exceptions import ProducerSendError
 from faust.types import TP
-from faust.types.tuples import FutureMessage, Message
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types.tuples import ConsumerMessage, FutureMessage, Message
 from mode.utils.queues import FlowControlQueue
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -360,3 +362,17 @@ def test_the_topics_just_read_go_behind_the_others_in_the_fetched_records():
     client = SimpleNamespace(_fetcher=SimpleNamespace(_records=fetched))
     take_turns(client, {inputs: [fetched_record(inputs, 0)]})  # type: ignore[arg-type]
     assert list(fetched) == [events, inputs, more_inputs]
+
+
+@pytest.mark.parametrize("timestamp", [1_700_000_000_123, None])
+def test_a_fetched_record_becomes_the_message_fausts_constructor_makes_slot_for_slot(app, timestamp):
+    tp = TP("shop.purchases", 3)
+    record = ConsumerRecord(tp.topic, tp.partition, 41, timestamp, 1, b"c1", b"{}", None, 2, 2, (("h", b"v"),))
+    app.consumer_generation_id = 7
+    ours = app.consumer._to_message(tp, record)
+    fausts = faust_aiokafka.Consumer._to_message(app.consumer, tp, record)
+    assert type(ours) is type(fausts) is ConsumerMessage
+    for slot in Message.__slots__:
+        assert hasattr(ours, slot) == hasattr(fausts, slot), slot
+        if hasattr(fausts, slot) and slot != "__weakref__":
+            assert getattr(ours, slot) == getattr(fausts, slot), slot

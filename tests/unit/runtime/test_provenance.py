@@ -14,3 +14,10 @@ def test_missing_or_garbled_header_reads_as_none() -> None:
     assert provenance.read(None) is None
     assert provenance.read([("other", b"x")]) is None
     assert provenance.read([(provenance.HEADER, b"topic:x:1")]) is None
+    for garbled in (b"", b"1", b"topic:1", b"topic:1:", b":1:x", "topic:\u00b2:1".encode(), b"topic:1:\xb2"):
+        assert provenance.read([(provenance.HEADER, garbled)]) is None, garbled
+
+
+def test_a_topic_name_with_a_colon_in_a_garbled_header_is_read_up_to_the_last_two() -> None:
+    """Topic names cannot hold ':', so the partition and offset are the last two fields."""
+    assert provenance.read(((provenance.HEADER, b"a:b:2:7"),)) == provenance.Origin("a:b", 2, 7)
