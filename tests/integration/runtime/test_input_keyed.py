@@ -19,7 +19,7 @@ from streams.policy.loading import default_policy_path, load_policy
 from streams.runtime import dead_letters
 from streams.runtime.settings import Settings
 from tests.support.commands import run_winback
-from tests.support.kafka_io import produce, published_id, read_all, read_until
+from tests.support.kafka_io import produce, published_id, read_all, read_published, read_until
 from tests.support.scenarios import CLOCK, EXPECTED_COMMANDS, EXPECTED_TRIGGERS, ids, publish_histories, read_outputs
 from tests.support.topics import create_topic
 
@@ -69,10 +69,10 @@ async def test_keyed_input_on_the_event_clock_replays_a_history_topic_after_topi
     are held until their partition's time passes them and applied in the backtest's order, and
     once every partition is read and idle, time reaches the last event for every customer."""
     events = generate_history(40, 200, seed=21, start=datetime(2024, 1, 1, tzinfo=timezone.utc))
-    decided: list[Record] = []
+    decided: dict[str, Record] = {}
     run_backtest([encode_event(event) for event in events], load_policy(default_policy_path()),
-                 on_record=lambda _, record: decided.append(record))
-    expected = {record.id for record in decided}
+                 on_record=lambda _, record: decided.setdefault(record.id, record))
+    expected = set(decided)
     in_arrival_order: set[str] = set()  # what applying them as they arrive would decide instead
     by_topic = sorted(events, key=lambda event: list(app_settings.input_topics).index(event.__struct_config__.tag))
     run_backtest([encode_event(event) for event in by_topic], load_policy(default_policy_path()), order="arrival",
@@ -85,13 +85,7 @@ async def test_keyed_input_on_the_event_clock_replays_a_history_topic_after_topi
     ])
     worker = worker_factory(WINBACK_INPUT_KEYED="true", WINBACK_CLOCK="event", WINBACK_CLOCK_IDLE_SECONDS="1",
                             WINBACK_TICK_SECONDS="0.5", WINBACK_BATCH_RECORDS="100")  # events wait over many batches
-    outputs = app_settings.output_topics
-    try:
-        records = await read_until(app_settings.broker, outputs, lambda got: {published_id(r) for r in got} >= expected,
-                                   timeout=60)
-    except TimeoutError as error:
-        got = {published_id(record) for record in error.records}  # type: ignore[attr-defined]
-        raise AssertionError(f"{len(expected - got)} of {len(expected)} missing, {len(got - expected)} unexpected") from error
+    records = await read_published(app_settings.broker, app_settings.output_topics, decided)
     assert {published_id(record) for record in records} == expected
     assert await read_all(app_settings.broker, [app_settings.topic_events]) == []  # nothing repartitioned
     assert worker.alive(), worker.tail()
