@@ -172,14 +172,14 @@ class KeyedEventClock:
         self._now: dict[int, float] = {}  # customer partition -> its now, as the last settle left it
 
     def own(self, topics: Iterable[str], partitions: AbstractSet[int]) -> None:
-        """This worker owns exactly these customer partitions now: each of their input
-        partitions holds time back until it reports; the others are forgotten (their new
-        owner reads them again from the committed offsets)."""
-        sources = {(topic, partition) for topic in topics for partition in partitions}
-        self.input.keep_only(sources)
-        for source in sources:
-            self.input.expect(source)
-        self._now = {partition: now for partition, now in self._now.items() if partition in partitions}
+        """After a rebalance: this worker owns exactly these customer partitions and reads each
+        of their input partitions again from its committed offset (a rebalance seeks every
+        partition there, kept ones too), so each holds time back until it reports anew."""
+        self.input.keep_only(set())
+        for topic in topics:
+            for partition in partitions:
+                self.input.expect((topic, partition))
+        self._now = {}
 
     def observe(self, topic: str, partition: int, event_time: float) -> None:
         """An event of ``topic``'s ``partition`` was read, dated ``event_time``."""

@@ -92,12 +92,11 @@ class HeldInput:
             await self.topology.due.send(key=MARKER_KEY, value=b"", partition=partition)
 
     async def own_assigned(self) -> None:
-        """After a rebalance: the clock holds time back for the input partitions of the customer
-        partitions assigned here, and forgets the others' held events (re-delivered to their owner)."""
-        owned = self.topology.customer_partitions()
-        sources = {(topic, partition) for topic in self.topics for partition in owned}
-        self.clock.own(self.topics, owned)
-        self.offsets.keep_only(sources)
-        self.held.keep_only(owned)
-        self.acks.keep_only(sources)
-        self.waiting.keep_only(owned)
+        """After a rebalance, start afresh: every input partition assigned here, a kept one too,
+        is read again from its committed offset, so what was held (none of it committed) comes
+        again, and how far each was read is known again only from what comes."""
+        self.clock.own(self.topics, self.topology.customer_partitions())
+        self.offsets.keep_only(set())
+        self.held.keep_only(set())
+        self.acks.keep_only(set())
+        self.waiting.keep_only(set())

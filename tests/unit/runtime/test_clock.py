@@ -179,16 +179,19 @@ def test_an_idle_keyed_partition_follows_the_workers_time_but_never_falls_back_b
     assert clock.now(0) == clock.now(1) == 300.0
 
 
-def test_a_keyed_partition_moved_here_holds_time_back_and_one_moved_away_is_forgotten():
+def test_after_a_rebalance_every_keyed_partition_owned_holds_time_back_until_it_reports_anew():
     wall = FakeWall()
-    clock = keyed_clock(wall, {0})
-    clock.observe("purchases", 0, 100.0)
-    clock.observe("logins", 0, 100.0)
+    clock = keyed_clock(wall, {0, 1})
+    for source in [("purchases", 0), ("logins", 0), ("purchases", 1), ("logins", 1)]:
+        clock.observe(*source, 100.0)
     clock.settle()
-    assert clock.now(0) == just_before(100.0)
-    clock.own(["purchases", "logins"], {1})  # a rebalance
+    assert clock.now(0) == clock.now(1) == just_before(100.0)
+    clock.own(["purchases", "logins"], {1, 2})  # a rebalance: partition 1 kept, 2 new, 0 gone
     clock.settle()
-    assert clock.now(0) == NOTHING_DUE and clock.now(1) == NOTHING_DUE
+    assert clock.now(0) == clock.now(1) == clock.now(2) == NOTHING_DUE  # read again from the committed offsets
     clock.observe("purchases", 1, 50.0)
     clock.settle()
-    assert clock.now(1) == NOTHING_DUE  # its logins have not reported yet
+    assert clock.now(1) == NOTHING_DUE  # its logins have not reported anew yet
+    clock.observe("logins", 1, 60.0)
+    clock.settle()
+    assert clock.now(1) == just_before(50.0)
