@@ -85,9 +85,11 @@ class ReadOffsets:
 
         A partition that is merely lagging (the worker busy with other topics) must keep
         holding time back, or events still unread in it would arrive after their customers'
-        transitions fired.
+        transitions fired.  One not assigned here (any more: a rebalance is under way) is not.
         """
         tp, consumer = TP(*source), self.app.consumer
+        if tp not in consumer.assignment():
+            return False
         highwater = consumer.highwater(tp)
         next_offset = self._next.get(source)
         if next_offset is None:  # not read since the worker started: what an earlier run committed is handled
