@@ -27,6 +27,7 @@ from streams.model.codec import (
     Limits, Rejection, decode_batch_at, decode_erasure, decode_line, decode_record, decode_records,
 )
 from streams.runtime.emitter import Emitter
+from streams.runtime.keyed_event_time import HeldInput
 from streams.runtime.output_encoding import OutputEncoding
 from streams.runtime.partition_batches import Outgoing, before_commit
 from streams.runtime.schema_registry import RegistryUnavailable
@@ -68,6 +69,7 @@ def register_agents(
     framed_inputs: dict[str, FramedInput] | None = None,
     encoding: OutputEncoding | None = None,
     input_keyed: bool = False,
+    held_input: HeldInput | None = None,
 ) -> None:
     """Hand the app's topics to their handlers, a fetch at a time (``DurableApp.read_in_batches``).
 
@@ -77,13 +79,14 @@ def register_agents(
     reads them directly and there is no ingest.  ``watermarks`` is given with the event clock:
     ingest then reports its progress to it.  ``framed_inputs``: the inputs whose records are in
     the Confluent wire format (the others are plain JSON); ``encoding``: how output records are
-    encoded (plain JSON by default).
+    encoded (plain JSON by default).  ``held_input`` is given with keyed input and the event
+    clock: the customers handler holds its events until event time passes them.
     """
     app = topology.app
     emitter, stages, framed_inputs = Emitter(topology, encoding), StageChanges(engine), framed_inputs or {}
     if input_keyed:
         reader = _keyed_reader(topology, limits, clock, framed_inputs)
-        keep = _keep_customers(topology, engine, scheduler, emitter, clock, stages, reader)
+        keep = _keep_customers(topology, engine, scheduler, emitter, clock, stages, reader, held_input)
         for topic in (*topology.inputs.values(), topology.due):
             app.read_in_batches(topic, keep)
         return
@@ -289,6 +292,7 @@ def _keep_customers(
     clock: Clock,
     stages: StageChanges,
     reader: Reader | None,
+    held_input: HeldInput | None = None,
 ) -> BatchHandler:
     """Apply events and due ticks to each customer's state; publish what the engine decides.
 
@@ -303,7 +307,8 @@ def _keep_customers(
     internal events topic's, which ingest validated.  With the event clock, events are held
     in a ``ReorderBuffer`` until the partition's watermark passes them, and each record of the
     events topic is acknowledged once handled and only once no earlier record of its
-    partition is still held (``streams.runtime.ordered_acks``).
+    partition is still held (``streams.runtime.ordered_acks``); with keyed input, ``held_input``
+    does the same for the input topics (``streams.runtime.keyed_event_time``).
     """
     app = topology.app
     due_topic = topology.due.get_topic_name()
@@ -314,6 +319,8 @@ def _keep_customers(
     if isinstance(clock, EventTimeClock):
         held, acks, waiting = ReorderBuffer(), OrderedAcks(), WaitingOffsets()
         topology.activity.on_recover(lambda: _forget_revoked(topology, held, acks, waiting))
+    if held_input is not None:
+        waiting = held_input.waiting
 
     def ready(message: Message, decoded: AnyInput | None) -> list[Ready]:
         """What can be handled now that ``message`` arrived from the events or due topic, with
@@ -344,6 +351,8 @@ def _keep_customers(
             batch = [pair for message, event in _decode_internals(arrived, due_topic) for pair in ready(message, event)]
         else:
             batch = await reader(arrived, rejected)
+        if held_input is not None:
+            batch = held_input.arrange(arrived, batch)
         for _, message, rejection in rejected:
             await outbox.queue(_letter(message, rejection))
         started = time.perf_counter()
@@ -352,6 +361,9 @@ def _keep_customers(
         await write_states(app, topology.activity, decided.settle(scheduler, clock))
         metrics.observe_processing(time.perf_counter() - started, len(batch))
         await _dead_lettered(outbox, rejected)
+        if held_input is not None:
+            acknowledge(app, held_input.acknowledgeable(arrived, batch, (message for _, message, _ in rejected)))
+            return
         if acks is None:
             acknowledge(app, arrived)
             return
@@ -452,7 +464,7 @@ def _decide(
         if isinstance(content, float):
             result = _on_due(engine, content, customer_id, state)
         else:
-            position = _input_position(message) if from_input else _position(message, waiting)
+            position = _input_position(message, waiting) if from_input else _position(message, waiting)
             applied_at = clock.now(message.partition)
             result = _on_event(engine, customer_id, state, content, position, now, applied_at)
             applied[type(content)] += 1
@@ -471,9 +483,12 @@ async def _forget_revoked(topology: Topology, held: ReorderBuffer, acks: Ordered
     waiting.keep_only(owned)
 
 
-def _input_position(message: Message) -> Position:
-    """Where an input record read directly (keyed input) is: its own coordinates."""
-    return Position(source_id(message.topic, message.partition), message.offset)
+def _input_position(message: Message, waiting: WaitingOffsets | None) -> Position:
+    """Where an input record read directly (keyed input) is: its own coordinates (``waiting``:
+    with the event clock, with the earliest offset of its customer and partition still held)."""
+    if waiting is None:
+        return Position(source_id(message.topic, message.partition), message.offset)
+    return waiting.applying(message.partition, message.key, provenance.Origin(message.topic, message.partition, message.offset))
 
 
 def _position(message: Message, waiting: WaitingOffsets | None) -> Position | None:

@@ -14,7 +14,9 @@
   partition declares it idle once it is caught up and silent for ``idle_after`` wall seconds
   (otherwise one quiet partition would stall time for everyone, like Kafka Streams'
   STREAM_TIME); when all are idle, time is the latest event seen.  Input must be in time
-  order per partition, as a replay is.
+  order per partition, as a replay is.  With input keyed by customer there is no hop: a
+  customer partition's time comes from the input partitions of its own number, which its
+  worker reads itself (``KeyedEventClock``, driven by ``streams.runtime.keyed_event_time``).
 - ``fixed:<RFC 3339>``: a frozen instant, for tests that need exact, repeatable results.
 """
 
@@ -143,6 +145,59 @@ class EventTimeClock:
             latest = max(progress.latest, known.latest) if known is not None else progress.latest
             inputs[progress.source] = Progress(progress.source, latest, progress.idle)
         self._now[partition] = _just_before(lowest(inputs.values()))
+
+    def now(self, partition: int | None = None) -> float:
+        if partition is not None:
+            return self._now.get(partition, NOTHING_DUE)
+        return min(self._now.values(), default=NOTHING_DUE)
+
+
+class KeyedEventClock:
+    """Event time where input keyed by customer is read, per customer partition (``WINBACK_INPUT_KEYED``).
+
+    Keyed input needs no markers: a customer partition's events come only from the input
+    partitions of the same number, which the worker owning it reads itself.  So a partition
+    whose input is still busy has, as its watermark, the smallest latest time of its busy
+    input partitions, whatever the other partitions hold.  A partition whose inputs are all
+    idle follows the worker's time (the watermark over every input partition it owns, as the
+    repartitioned clock's over all) and never falls back before its own latest event: its
+    customers' time goes on with everyone else's, as on the repartitioned path, instead of
+    stopping at its own last event.  Each worker's time is over the partitions it owns.
+    ``settle`` recomputes "now" (the runtime calls it once a batch and on a timer); ``now``
+    only reads it, so the records of a batch cost no more than a lookup each.
+    """
+
+    def __init__(self, idle_after: float = 5.0, wall: Wall = time.monotonic):
+        self.input = Watermark(idle_after, wall)  # over input partitions, (topic, partition)
+        self._now: dict[int, float] = {}  # customer partition -> its now, as the last settle left it
+
+    def own(self, topics: Iterable[str], partitions: AbstractSet[int]) -> None:
+        """After a rebalance: this worker owns exactly these customer partitions and reads each
+        of their input partitions again from its committed offset (a rebalance seeks every
+        partition there, kept ones too), so each holds time back until it reports anew."""
+        self.input.keep_only(set())
+        for topic in topics:
+            for partition in partitions:
+                self.input.expect((topic, partition))
+        self._now = {}
+
+    def observe(self, topic: str, partition: int, event_time: float) -> None:
+        """An event of ``topic``'s ``partition`` was read, dated ``event_time``."""
+        self.input.observe((topic, partition), event_time)
+
+    def settle(self, may_idle: Callable[[Hashable], bool] = lambda source: True) -> None:
+        """Recompute every owned partition's now; an input partition silent for ``idle_after``
+        counts as idle only if ``may_idle((topic, partition))`` (e.g. it is caught up)."""
+        progress = list(self.input.progress(may_idle))
+        everyone = lowest(progress)
+        partitions: dict[int, list[Progress]] = {}
+        for reading in progress:
+            partitions.setdefault(reading.source[1], []).append(reading)  # type: ignore[index]
+        for partition, readings in partitions.items():
+            watermark = lowest(readings)
+            if all(reading.idle for reading in readings):
+                watermark = max(watermark, everyone)
+            self._now[partition] = _just_before(watermark)
 
     def now(self, partition: int | None = None) -> float:
         if partition is not None:

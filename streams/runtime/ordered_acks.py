@@ -7,14 +7,16 @@ over when the next one is acknowledged.  With the event clock, events wait unack
 the reorder buffer while later records of their partition (watermark markers above all) are
 handled at once, so acknowledging those right away would let a commit pass a held event, and
 a crash would lose it.  In that mode the customers agent therefore acknowledges a record only
-once no earlier record of its partition is still held.
+once no earlier record of its partition is still held.  A partition is whatever names one:
+the events topic's partition number, or an input topic's ``TP`` when keyed input is read
+directly (``streams.runtime.keyed_event_time``).
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-from typing import Any, Generic, TypeVar
+from typing import AbstractSet, Any, Generic, Hashable, TypeVar
 
 Item = TypeVar("Item")
 
@@ -23,17 +25,17 @@ class OrderedAcks(Generic[Item]):
     """Per partition: the offsets still held, and handled records waiting for an earlier one."""
 
     def __init__(self) -> None:
-        self._held: dict[int, set[int]] = {}
-        self._lowest_held: dict[int, list[int]] = {}  # min-heap over _held, entries removed lazily
-        self._waiting: dict[int, list[tuple[int, int, Any]]] = {}  # (offset, tie, item) min-heaps
+        self._held: dict[Hashable, set[int]] = {}
+        self._lowest_held: dict[Hashable, list[int]] = {}  # min-heap over _held, entries removed lazily
+        self._waiting: dict[Hashable, list[tuple[int, int, Any]]] = {}  # (offset, tie, item) min-heaps
         self._tie = itertools.count()
 
-    def hold(self, partition: int, offset: int) -> None:
+    def hold(self, partition: Hashable, offset: int) -> None:
         """The record at ``offset`` is held: nothing after it may be acknowledged yet."""
         self._held.setdefault(partition, set()).add(offset)
         heapq.heappush(self._lowest_held.setdefault(partition, []), offset)
 
-    def done(self, partition: int, offset: int, item: Item) -> list[Item]:
+    def done(self, partition: Hashable, offset: int, item: Item) -> list[Item]:
         """``item``, the record at ``offset``, is handled: every item that may be acknowledged
         now, in offset order (possibly none, possibly earlier ones that waited for it)."""
         self._held.get(partition, set()).discard(offset)
@@ -45,13 +47,13 @@ class OrderedAcks(Generic[Item]):
             ready.append(heapq.heappop(waiting)[2])
         return ready
 
-    def _first_held(self, partition: int) -> int | None:
+    def _first_held(self, partition: Hashable) -> int | None:
         held, heap = self._held.get(partition, set()), self._lowest_held.get(partition, [])
         while heap and heap[0] not in held:
             heapq.heappop(heap)
         return heap[0] if heap else None
 
-    def keep_only(self, partitions: set[int]) -> None:
+    def keep_only(self, partitions: AbstractSet[Hashable]) -> None:
         """Forget partitions this worker no longer owns (their records are re-delivered to the owner)."""
         for table in (self._held, self._lowest_held, self._waiting):
             for partition in set(table) - partitions:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from typing import Any, Generic, TypeVar
+from typing import Any, Callable, Generic, TypeVar
 
 Item = TypeVar("Item")
 
@@ -37,6 +37,10 @@ class ReorderBuffer(Generic[Item]):
         while heap and heap[0][0] <= upto:
             released.append(heapq.heappop(heap)[3])
         return released
+
+    def releasable(self, now: Callable[[int], float]) -> list[int]:
+        """The partitions holding an item at or before their ``now(partition)``."""
+        return [partition for partition, heap in self._held.items() if heap and heap[0][0] <= now(partition)]
 
     def keep_only(self, partitions: set[int]) -> None:
         """Forget partitions this worker no longer owns (their events are re-delivered to the owner)."""

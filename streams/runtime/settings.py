@@ -311,13 +311,6 @@ class Settings(BaseSettings):
         """Input record type -> how its records are encoded (WINBACK_INPUT_FORMAT)."""
         return parse_input_formats(self.input_format)
 
-    @model_validator(mode="after")
-    def _keyed_input_clock(self) -> Settings:
-        """The event clock's watermarks travel with the repartitioning, which keyed input skips."""
-        if self.input_keyed and self.clock == "event":
-            raise ValueError("WINBACK_INPUT_KEYED=true works with the wall or a fixed clock, not WINBACK_CLOCK=event")
-        return self
-
     @field_validator("earliest_event")
     @classmethod
     def _rfc3339_moment(cls, value: str) -> str:

@@ -45,8 +45,8 @@ class Topology:
 
     def customer_partitions(self) -> set[int]:
         """The customer partitions this worker owns: of the events topic, the due topic and the
-        table alike, which are co-partitioned."""
-        return {tp.partition for tp in self.active(self.events)}
+        table alike, which are co-partitioned (the due topic's: keyed input reads no events topic)."""
+        return {tp.partition for tp in self.active(self.due)}
 
 
 def create_app(settings: Settings) -> DurableApp:

@@ -15,8 +15,9 @@ partition, its clock takes the minimum over all of them, whichever worker reads 
 from __future__ import annotations
 
 import time
-from typing import Iterator, cast
+from typing import AbstractSet, Iterator, cast
 
+import faust
 import msgspec
 from faust.types import TP
 
@@ -67,6 +68,39 @@ MARKER_DECODER = msgspec.json.Decoder(Marker)
 _ENCODER = msgspec.json.Encoder()
 
 
+class ReadOffsets:
+    """How far this worker has handled each input partition it reads: an input partition may
+    count as idle only once it is caught up."""
+
+    def __init__(self, app: faust.App):
+        self.app = app
+        self._next: dict[tuple[str, int], int] = {}  # input partition -> next offset to read
+
+    def read(self, message) -> None:
+        """``message`` of an input partition is handled (applied, held or dead-lettered)."""
+        self._next[(message.topic, message.partition)] = message.offset + 1
+
+    def caught_up(self, source: tuple[str, int]) -> bool:
+        """Nothing more to read in this input partition for now: only then may it count as idle.
+
+        A partition that is merely lagging (the worker busy with other topics) must keep
+        holding time back, or events still unread in it would arrive after their customers'
+        transitions fired.  One not assigned here (any more: a rebalance is under way) is not.
+        """
+        tp, consumer = TP(*source), self.app.consumer
+        if tp not in consumer.assignment():
+            return False
+        highwater = consumer.highwater(tp)
+        next_offset = self._next.get(source)
+        if next_offset is None:  # not read since the worker started: what an earlier run committed is handled
+            next_offset = committed_offset(consumer, tp)
+        return highwater is not None and next_offset >= highwater
+
+    def keep_only(self, sources: AbstractSet[tuple[str, int]]) -> None:
+        """Forget the input partitions read elsewhere now."""
+        self._next = {source: offset for source, offset in self._next.items() if source in sources}
+
+
 class MarkerSender:
     """This worker's input watermark, and the markers that publish it downstream."""
 
@@ -74,28 +108,13 @@ class MarkerSender:
         self.topology = topology
         self.partitions = partitions
         self.input = Watermark(idle_after, wall=time.monotonic)
-        self._next_offset: dict[tuple[str, int], int] = {}  # input partition -> next offset to read
+        self.offsets = ReadOffsets(topology.app)
 
     def observe(self, message, event_time: float | None) -> None:
         """Ingest handled ``message`` (forwarded, with its event time, or dead-lettered: None)."""
-        source = (message.topic, message.partition)
-        self._next_offset[source] = message.offset + 1
+        self.offsets.read(message)
         if event_time is not None:
-            self.input.observe(source, event_time)
-
-    def _caught_up(self, source: tuple[str, int]) -> bool:
-        """Nothing more to read in this input partition for now: only then may it count as idle.
-
-        A partition that is merely lagging (the worker busy with other topics) must keep
-        holding time back, or events still unread in it would arrive after their customers'
-        transitions fired.
-        """
-        tp, consumer = TP(*source), self.topology.app.consumer
-        highwater = consumer.highwater(tp)
-        next_offset = self._next_offset.get(source)
-        if next_offset is None:  # not read since the worker started: what an earlier run committed is handled
-            next_offset = committed_offset(consumer, tp)
-        return highwater is not None and next_offset >= highwater
+            self.input.observe((message.topic, message.partition), event_time)
 
     async def broadcast(self) -> None:
         """Send this worker's readings of its input partitions into every internal partition (a timer calls this).
@@ -112,10 +131,10 @@ class MarkerSender:
         if inputs is None:
             return
         self.input.keep_only(assigned)
-        self._next_offset = {source: offset for source, offset in self._next_offset.items() if source in assigned}
+        self.offsets.keep_only(assigned)
         for source in assigned:
             self.input.expect(source)
-        readings = [Reading.of(progress) for progress in self.input.progress(may_idle=self._caught_up)]
+        readings = [Reading.of(progress) for progress in self.input.progress(may_idle=self.offsets.caught_up)]
         value = _ENCODER.encode(Marker(inputs, readings))
         for partition in range(self.partitions):
             await self.topology.events.send(key=MARKER_KEY, value=value, partition=partition)

@@ -13,7 +13,7 @@ from streams.runtime.observability import log_format, metrics
 from streams.runtime.observability.endpoints import add_endpoints
 from streams.runtime.agents import register_agents
 from streams.runtime.faust_patches import UnsupportedVersion, check_versions
-from streams.runtime.clock import EventTimeClock, parse_clock
+from streams.runtime.clock import EventTimeClock, KeyedEventClock, parse_clock
 from streams.runtime.connection import client_options
 from streams.model.codec import Limits
 from streams.runtime.observability.consumer_metrics import watch_consumer
@@ -24,6 +24,7 @@ from streams.runtime.scheduler import Scheduler
 from streams.runtime.settings import Settings
 from streams.runtime.topology import Topology, build_topology
 from streams.runtime.watermarks import MarkerSender
+from streams.runtime.keyed_event_time import HeldInput
 from streams.runtime.output_encoding import OutputEncoding
 from streams.runtime.output_schemas import OutputSchemaError, register_outputs
 from streams.runtime.schema_registry import registry_client
@@ -42,6 +43,8 @@ def build_worker_app(settings: Settings, policy: Policy, encoding: OutputEncodin
         catch_up=settings.catch_up_default,
     )
     clock = parse_clock(settings.clock)
+    if settings.input_keyed and isinstance(clock, EventTimeClock):  # keyed input needs no markers
+        clock = KeyedEventClock(idle_after=settings.clock_idle_seconds)
     metrics.WORKER_CLOCK.labels(settings.clock.partition(":")[0]).set(1)
     metrics.set_economics(policy.economics)
     metrics.set_build_info(policy)
@@ -53,16 +56,22 @@ def build_worker_app(settings: Settings, policy: Policy, encoding: OutputEncodin
         earliest_named=earliest_named,
     )
     scheduler = Scheduler(topology, engine, clock, max_per_tick=settings.tick_max_due)
-    watermarks = None
+    watermarks, held_input = None, None
     if isinstance(clock, EventTimeClock):
         watermarks = MarkerSender(topology, settings.partitions, idle_after=settings.clock_idle_seconds)
         topology.app.timer(settings.tick_seconds / 2, name="watermark-markers")(watermarks.broadcast)
+    if isinstance(clock, KeyedEventClock):
+        held_input = HeldInput(topology, clock)
+        topology.activity.on_recover(held_input.own_assigned)
+        topology.app.timer(settings.tick_seconds / 2, name="event-time-wake")(held_input.wake)
     framed_inputs = {
         kind: FramedInput(input_format, lambda: registry_client(settings))
         for kind, input_format in settings.input_formats.items()
         if input_format != "json"
     }
-    register_agents(topology, engine, scheduler, clock, limits, watermarks, framed_inputs, encoding, settings.input_keyed)
+    register_agents(
+        topology, engine, scheduler, clock, limits, watermarks, framed_inputs, encoding, settings.input_keyed, held_input
+    )
     topology.activity.on_recover(scheduler.rebuild)
     topology.app.timer(settings.tick_seconds, name="scheduler-tick")(scheduler.tick)
     consumed = [*settings.input_topics.values(), settings.topic_events, settings.topic_due]

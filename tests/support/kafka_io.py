@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -69,6 +69,19 @@ async def read_until(
         return records
     finally:
         await consumer.stop()
+
+
+async def read_published(
+    bootstrap: Connection, topics: list[str], expected: Mapping[str, Any], timeout: float = 60.0
+) -> list[ConsumerRecord]:
+    """Read ``topics`` until every record of ``expected`` (by id) is published; after ``timeout``
+    fail saying how many are missing (the first few of them) and how many others came."""
+    try:
+        return await read_until(bootstrap, topics, lambda got: {published_id(r) for r in got} >= expected.keys(), timeout)
+    except TimeoutError as error:
+        got = {published_id(record) for record in error.records}  # type: ignore[attr-defined]
+        missing = [expected[id_] for id_ in sorted(expected.keys() - got)]
+        raise AssertionError(f"{len(missing)} of {len(expected)} missing, {len(got - expected.keys())} unexpected; e.g. {missing[:2]}") from error
 
 
 async def read_all(bootstrap: str, topics: list[str]) -> list[ConsumerRecord]:

@@ -1,16 +1,25 @@
 """Input keyed by customer (``WINBACK_INPUT_KEYED``): the worker reads the input topics directly,
 with no repartitioning; a record keyed by another customer is dead-lettered; input topics of
-another partition count than the table's are refused before the worker starts."""
+another partition count than the table's are refused before the worker starts; on the event
+clock a replay gives exactly the backtest's records, as the repartitioned path does
+(``test_replay.py``)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 
+from streams.backtest.run import run_backtest
 from streams.devtools.spawn import worker_env
+from streams.devtools.traffic import generate_history
+from streams.model.events import encode_event
+from streams.model.records import Record
+from streams.policy.loading import default_policy_path, load_policy
 from streams.runtime import dead_letters
 from streams.runtime.settings import Settings
 from tests.support.commands import run_winback
-from tests.support.kafka_io import produce, read_all, read_until
+from tests.support.kafka_io import produce, published_id, read_all, read_published, read_until
 from tests.support.scenarios import CLOCK, EXPECTED_COMMANDS, EXPECTED_TRIGGERS, ids, publish_histories, read_outputs
 from tests.support.topics import create_topic
 
@@ -50,3 +59,33 @@ def test_keyed_input_topics_of_another_partition_count_are_refused(app_settings:
     assert run.returncode == 1 and "Traceback" not in run.stderr + run.stdout, run
     [line] = run.stderr.splitlines()
     assert f"{three} has 3 partitions but the activity table needs 4" in line, line
+
+
+async def test_keyed_input_on_the_event_clock_replays_a_history_topic_after_topic_as_the_backtest_does(
+    app_settings: Settings, worker_factory
+):
+    """The history goes onto its keyed topics one topic after another (each partition in time
+    order, a customer's events spread over four topics), all before the worker starts: events
+    are held until their partition's time passes them and applied in the backtest's order, and
+    once every partition is read and idle, time reaches the last event for every customer."""
+    events = generate_history(40, 200, seed=21, start=datetime(2024, 1, 1, tzinfo=timezone.utc))
+    decided: dict[str, Record] = {}
+    run_backtest([encode_event(event) for event in events], load_policy(default_policy_path()),
+                 on_record=lambda _, record: decided.setdefault(record.id, record))
+    expected = set(decided)
+    in_arrival_order: set[str] = set()  # what applying them as they arrive would decide instead
+    by_topic = sorted(events, key=lambda event: list(app_settings.input_topics).index(event.__struct_config__.tag))
+    run_backtest([encode_event(event) for event in by_topic], load_policy(default_policy_path()), order="arrival",
+                 on_record=lambda _, record: in_arrival_order.add(record.id))
+    assert in_arrival_order != expected
+
+    await produce(app_settings.broker, [
+        (app_settings.input_topics[event.__struct_config__.tag], event.customer_id.encode(), encode_event(event))
+        for event in by_topic
+    ])
+    worker = worker_factory(WINBACK_INPUT_KEYED="true", WINBACK_CLOCK="event", WINBACK_CLOCK_IDLE_SECONDS="1",
+                            WINBACK_TICK_SECONDS="0.5", WINBACK_BATCH_RECORDS="100")  # events wait over many batches
+    records = await read_published(app_settings.broker, app_settings.output_topics, decided)
+    assert {published_id(record) for record in records} == expected
+    assert await read_all(app_settings.broker, [app_settings.topic_events]) == []  # nothing repartitioned
+    assert worker.alive(), worker.tail()

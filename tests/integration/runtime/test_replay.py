@@ -18,7 +18,7 @@ from streams.model.records import Record
 from streams.policy.loading import default_policy_path, load_policy
 from streams.runtime.settings import Settings
 from streams.devtools.traffic import generate_history, write_jsonl
-from tests.support.kafka_io import produce, published_id, read_until
+from tests.support.kafka_io import produce, published_id, read_published, read_until
 
 TODAY, NINETIES = datetime(2024, 1, 1, tzinfo=timezone.utc), datetime(1995, 1, 1, tzinfo=timezone.utc)
 pytestmark = [
@@ -53,13 +53,7 @@ async def test_event_time_replay_matches_the_backtest(app_settings: Settings, wo
         for event in events
     ])
     outputs = settings.output_topics
-    try:
-        records = await read_until(settings.broker, outputs, lambda got: {published_id(r) for r in got} >= expected,
-                                   timeout=90)
-    except TimeoutError as error:
-        got = {published_id(record) for record in error.records}  # type: ignore[attr-defined]
-        missing = [record for record in expected_records if record.id not in got]
-        raise AssertionError(f"{len(missing)} missing, {len(got - expected)} unexpected; e.g. {missing[:2]}") from error
+    records = await read_published(settings.broker, outputs, {record.id: record for record in expected_records}, timeout=90)
     # Nothing beyond the backtest's records either (wait past one more idle period).
     with pytest.raises(TimeoutError):
         await read_until(settings.broker, outputs, lambda got: len({published_id(r) for r in got} - expected) > 0,

@@ -4,7 +4,16 @@ import math
 
 import pytest
 
-from streams.runtime.clock import NOTHING_DUE, EventTimeClock, FixedClock, Progress, WallClock, Watermark, parse_clock
+from streams.runtime.clock import (
+    NOTHING_DUE,
+    EventTimeClock,
+    FixedClock,
+    KeyedEventClock,
+    Progress,
+    WallClock,
+    Watermark,
+    parse_clock,
+)
 
 
 def just_before(value: float) -> float:
@@ -125,3 +134,64 @@ def test_a_silent_source_that_is_not_caught_up_keeps_holding_time_back():
     wall.t = 10.0
     assert watermark.minimum(may_idle=lambda source: source != "lagging") == 50.0
     assert watermark.minimum() == math.nextafter(100.0, math.inf)
+
+
+def keyed_clock(wall: FakeWall, partitions: set[int]) -> KeyedEventClock:
+    clock = KeyedEventClock(idle_after=5, wall=wall)
+    clock.own(["purchases", "logins"], partitions)
+    return clock
+
+
+def test_a_keyed_partition_waits_only_for_its_own_input_partitions():
+    wall = FakeWall()
+    clock = keyed_clock(wall, {0, 1})
+    clock.settle()
+    assert clock.now(0) == clock.now(1) == NOTHING_DUE  # each input partition holds time back until it reports
+    clock.observe("purchases", 0, 100.0)
+    clock.observe("logins", 0, 80.0)
+    clock.observe("purchases", 1, 30.0)
+    clock.settle()
+    assert clock.now(0) == just_before(80.0)  # not held back by partition 1's 30 (nor its logins, unread)
+    assert clock.now(1) == NOTHING_DUE
+    assert clock.now() == NOTHING_DUE  # asked without a partition: the earliest
+
+
+def test_an_idle_keyed_partition_follows_the_workers_time_but_never_falls_back_before_its_own_end():
+    wall = FakeWall()
+    clock = keyed_clock(wall, {0, 1})
+    clock.observe("purchases", 0, 100.0)
+    clock.observe("logins", 0, 100.0)
+    wall.t = 6.0
+    clock.observe("purchases", 1, 300.0)
+    clock.observe("logins", 1, 200.0)
+    clock.settle(may_idle=lambda source: source[1] == 0)  # partition 1 is still being read
+    assert clock.now(0) == just_before(200.0)  # partition 0 is done: it moves on with the worker's time
+    assert clock.now(1) == just_before(200.0)
+    clock.settle(may_idle=lambda source: source == ("purchases", 0))  # partition 0's logins not caught up yet
+    assert clock.now(0) == just_before(100.0)
+    clock.observe("logins", 0, 250.0)
+    wall.t = 20.0
+    clock.observe("logins", 1, 210.0)
+    clock.settle(may_idle=lambda source: source[1] == 0)
+    assert clock.now(0) == 250.0  # idle at 250, ahead of the worker's 210: not back to it
+    wall.t = 30.0
+    clock.settle()  # everything read and quiet: every partition is at the latest event the worker read
+    assert clock.now(0) == clock.now(1) == 300.0
+
+
+def test_after_a_rebalance_every_keyed_partition_owned_holds_time_back_until_it_reports_anew():
+    wall = FakeWall()
+    clock = keyed_clock(wall, {0, 1})
+    for source in [("purchases", 0), ("logins", 0), ("purchases", 1), ("logins", 1)]:
+        clock.observe(*source, 100.0)
+    clock.settle()
+    assert clock.now(0) == clock.now(1) == just_before(100.0)
+    clock.own(["purchases", "logins"], {1, 2})  # a rebalance: partition 1 kept, 2 new, 0 gone
+    clock.settle()
+    assert clock.now(0) == clock.now(1) == clock.now(2) == NOTHING_DUE  # read again from the committed offsets
+    clock.observe("purchases", 1, 50.0)
+    clock.settle()
+    assert clock.now(1) == NOTHING_DUE  # its logins have not reported anew yet
+    clock.observe("logins", 1, 60.0)
+    clock.settle()
+    assert clock.now(1) == just_before(50.0)

@@ -53,10 +53,10 @@ def test_a_registry_format_needs_the_registry_url_and_credentials_go_in_pairs():
     assert Settings().input_formats["purchase"] == "json"  # plain JSON needs no registry
 
 
-def test_keyed_input_refuses_the_event_clock_whose_watermarks_travel_with_the_repartitioning():
-    with pytest.raises(ValueError, match="WINBACK_INPUT_KEYED=true works with the wall or a fixed clock, not WINBACK_CLOCK=event"):
-        Settings(input_keyed=True, clock="event")
-    assert Settings(input_keyed=True, clock="fixed:2024-01-01T00:00:00Z").input_keyed
+def test_keyed_input_takes_every_clock():
+    """The event clock no longer needs the repartitioning hop (streams.runtime.keyed_event_time)."""
+    for clock in ("wall", "event", "fixed:2024-01-01T00:00:00Z"):
+        assert Settings(input_keyed=True, clock=clock).input_keyed
 
 
 def test_the_batch_size_and_standby_replicas_reach_faust():

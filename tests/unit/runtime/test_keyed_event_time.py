@@ -1,0 +1,85 @@
+"""Keyed input on the event clock, without Kafka: what of a batch the customers handler applies
+now, in which order, at what time its due ticks fire, and which records it may acknowledge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from faust.types import TP
+
+from streams.runtime.agents import _input_position
+from streams.runtime.clock import KeyedEventClock
+from streams.runtime.keyed_event_time import HeldInput
+from streams.runtime.settings import Settings
+from streams.runtime.topology import build_topology
+from streams.runtime.watermarks import MARKER_KEY
+from tests.support.builders import email, login, moment, profile, purchase
+
+SETTINGS = Settings(broker="127.0.0.1:1", app_id="keyed-clock-test")
+PURCHASES, LOGINS, EMAIL, PROFILES = (SETTINGS.input_topics[kind] for kind in ("purchase", "login", "email", "profile"))
+DUE = SETTINGS.topic_due
+
+
+@dataclass(eq=False)
+class Record:
+    """What the handler reads of a Kafka record."""
+
+    topic: str
+    offset: int
+    key: bytes = b"c1"
+    partition: int = 0
+
+    @property
+    def tp(self) -> TP:
+        return TP(self.topic, self.partition)
+
+
+def held_input() -> HeldInput:
+    clock = KeyedEventClock(idle_after=3600)  # nothing goes idle in this test
+    clock.own(SETTINGS.input_topics.values(), {0})
+    return HeldInput(build_topology(SETTINGS), clock)
+
+
+def test_events_wait_for_every_input_partition_of_their_customer_partition_and_acks_keep_offset_order():
+    held = held_input()
+    late_login, early_login, rejected = Record(LOGINS, 0), Record(LOGINS, 1), Record(LOGINS, 2)
+    bought = Record(PURCHASES, 0)
+    ready = [(bought, purchase(3)), (late_login, login(2)), (early_login, login(1))]
+
+    assert held.arrange([bought, late_login, early_login, rejected], ready) == []  # email and profiles not heard from
+    assert held.acknowledgeable([bought, late_login, early_login, rejected], [], [rejected]) == []  # logins 0 is held
+
+    opened, profiled, tick, wake = Record(EMAIL, 0), Record(PROFILES, 0), Record(DUE, 0), Record(DUE, 1, key=MARKER_KEY)
+    arrived = [opened, profiled, tick, wake]
+    applied = held.arrange(arrived, [(opened, email(5, "open")), (profiled, profile(4)), (tick, 0.0), (wake, 0.0)])
+    # Now is just before day 2, the logins' latest: only the login of day 1 is applied, then the tick, at that time.
+    assert applied == [(early_login, login(1)), (tick, held.clock.now(0))]
+    assert moment(1) < held.clock.now(0) < moment(2)
+    assert held.acknowledgeable(arrived, applied, []) == [tick, wake]  # logins 1 waits for logins 0, still held
+
+    later = Record(LOGINS, 3)
+    applied = held.arrange([later], [(later, login(6))])
+    assert applied == [(late_login, login(2))]  # now is just before day 3, the purchases' latest
+    assert held.acknowledgeable([later], applied, []) == [late_login, early_login, rejected]  # logins 3 is held
+
+    bought_again = Record(PURCHASES, 1)
+    applied = held.arrange([bought_again], [(bought_again, purchase(7))])
+    assert applied == [(bought, purchase(3))]  # just before day 4, the profile's: it waits
+    assert held.acknowledgeable([bought_again], applied, []) == [bought]
+
+
+def test_an_event_applied_before_an_earlier_offset_of_its_customer_tells_the_engine_that_one_still_waits():
+    """Two logins at the same time go in event id order, the later offset first: the state must
+    not count the earlier offset as applied (``streams.model.positions``)."""
+    held = held_input()
+    first, second, third = Record(LOGINS, 0), Record(LOGINS, 1), Record(LOGINS, 2)
+    others = [Record(topic, 0) for topic in (PURCHASES, EMAIL, PROFILES)]
+    ready = [(first, login(1, event_id="b")), (second, login(1, event_id="a")), (third, login(2, event_id="c")),
+             *((record, purchase(9)) for record in others)]
+    arrived = [record for record, _ in ready]
+
+    applied = held.arrange(arrived, ready)
+
+    assert [record for record, _ in applied] == [second, first]
+    positions = [_input_position(record, held.waiting) for record, _ in applied]
+    assert [(position.offset, position.waiting_from) for position in positions] == [(1, 0), (0, 2)]  # day 2 waits
