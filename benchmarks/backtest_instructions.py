@@ -1,10 +1,11 @@
 """What sharing a backtest among processes costs, in instructions counted by callgrind (needs valgrind).
 
 On a shared machine the CPU time of the same run varies by a third with the load; the number of
-instructions executed does not.  This runs the backtest of a seeded sparse log under
-``valgrind --tool=callgrind`` three ways: only the imports and the policy (the base), in one
-process (``backtest_file``) and in ``--workers`` processes (``backtest_in_workers``), and prints
-each run's instructions less the base, summed over its processes, beside the one process's.
+instructions executed does not.  This runs the backtest of the seeded sparse log of
+``benchmarks/backtest.py`` (its ``event_log``, cached) under ``valgrind --tool=callgrind`` three
+ways: only the imports and the policy (the base), in one process (``backtest_file``) and in
+``--workers`` processes (``backtest_in_workers``), and prints each run's instructions less the
+base, summed over its processes, beside the one process's.
 
 A forked worker's count starts from its parent's at the fork; the workers are forked right
 after the imports and the policy, before the file is read, so the base is taken off each of
@@ -21,7 +22,6 @@ import argparse
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -60,14 +60,14 @@ def main() -> None:
     if args.run:
         run(args.run[0], Path(args.run[1]))
         return
-    from streams.devtools.traffic import sparse_history, write_jsonl
+    from backtest import event_log  # the sparse workload of benchmarks/backtest.py, cached
 
-    with tempfile.TemporaryDirectory() as scratch:
-        path = Path(scratch) / "sparse.jsonl"
-        events = write_jsonl(sparse_history(args.sparse, 730), path)
-        base = counted("base", path)[0]
-        one = counted("one", path)[0] - base
-        parent, *workers = (count - base for count in counted(f"workers={args.workers}", path))
+    path = event_log("sparse", args.sparse)
+    with open(path, "rb") as lines:
+        events = sum(1 for _ in lines)
+    base = counted("base", path)[0]
+    one = counted("one", path)[0] - base
+    parent, *workers = (count - base for count in counted(f"workers={args.workers}", path))
     shared = parent + sum(workers)
     print(f"{events:,} events of {args.sparse:,} customers; instructions less the imports and policy ({base / 1e9:.2f} G):")
     print(f"  one process:  {one / 1e9:.3f} G")
