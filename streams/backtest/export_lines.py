@@ -72,6 +72,8 @@ def _concatenated(texts: pyarrow.Array) -> bytes:
 def json_texts(name: str, column: pyarrow.Array, time_format: str | None) -> pyarrow.Array:
     """The JSON text of each value of the field's column as ``field_value`` converts it, null for
     a value missing or empty (the row leaves the field out)."""
+    if pyarrow.types.is_dictionary(column.type):  # (a pandas category column, say)
+        column = column.dictionary_decode()
     if pyarrow.types.is_large_string(column.type) or pyarrow.types.is_string_view(column.type):
         column = column.cast(pyarrow.string())
     if pyarrow.types.is_string(column.type):
