@@ -23,7 +23,8 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from itertools import islice
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from streams.backtest.event_log import EventLog, read_text
 from streams.model.codec import DEFAULT_LIMITS, Limits, Rejection
@@ -191,17 +192,65 @@ def _picks(path: Path, header: list[str], columns: ColumnMap) -> list[tuple[str,
 
 def _csv_rows(path: Path) -> Iterator[tuple[list[str], list[pyarrow.Array]]]:
     """(header, its columns) in batches of rows, each cell a string (None: the row ends before
-    it); a gzipped file (by content) is read through gzip."""
+    it); a gzipped file (by content) is read through gzip.
+
+    Arrow's reader is about three times as fast as Python's, but they part ways on quotes,
+    rows of the wrong length, blank lines, bad UTF-8 and huge cells.  So Arrow reads the rows
+    while they are plain (none of those), and Python's reader, the reference, the rest of the
+    file from the first row that is not.
+    """
+    done = 0
+    try:
+        for header, batch in _plain_csv_rows(path):
+            yield header, batch
+            done += len(batch[0])
+        return
+    except _NotPlain:
+        pass
+    yield from _python_csv_rows(path, done)
+
+
+class _NotPlain(Exception):
+    """A CSV row Arrow's reader may read otherwise than Python's."""
+
+
+def _plain_csv_rows(path: Path) -> Iterator[tuple[list[str], list[pyarrow.Array]]]:
+    """``_csv_rows`` by Arrow's reader, quotes taken as any other character; raises ``_NotPlain``
+    before a batch that holds a row which is not plain (Arrow's error, or a cell with a quote)."""
+    import pyarrow
+    import pyarrow.compute as pc
+    import pyarrow.csv
+
+    read = pyarrow.csv.ReadOptions(use_threads=False, block_size=1 << 20)
+    parse = pyarrow.csv.ParseOptions(quote_char=False, ignore_empty_lines=False)
+    try:
+        with _csv_bytes(path) as raw:
+            names = pyarrow.csv.open_csv(raw, read_options=read, parse_options=parse).schema.names
+        strings = pyarrow.csv.ConvertOptions(column_types=dict.fromkeys(names, pyarrow.string()), strings_can_be_null=False)
+        header = [name.strip() for name in names]
+        with _csv_bytes(path) as raw:
+            for batch in pyarrow.csv.open_csv(raw, read_options=read, parse_options=parse, convert_options=strings):
+                for column in batch.columns:
+                    if pc.any(pc.match_substring(column, '"')).as_py() or pc.max(pc.binary_length(column)).as_py() > csv.field_size_limit():
+                        raise _NotPlain
+                yield header, batch.columns
+    except pyarrow.ArrowInvalid as error:
+        raise _NotPlain from error
+    except (OSError, EOFError) as error:
+        raise HistoryError(f"{path}: cannot read it as CSV ({error})") from error
+
+
+def _python_csv_rows(path: Path, skip: int) -> Iterator[tuple[list[str], list[pyarrow.Array]]]:
+    """``_csv_rows`` by Python's reader, from the row after the first ``skip``."""
     import pyarrow
 
     try:
-        with open(path, "rb") as probe:
-            gzipped = probe.read(2) == b"\x1f\x8b"
-        raw = gzip.open(path, "rb") if gzipped else open(path, "rb")
-        with io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="") as text:
+        with _csv_bytes(path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="") as text:
             reader = csv.reader(text)
             header = [name.strip() for name in next(reader, [])]
             width = max(len(header), 1)
+            for _ in islice(reader, skip):
+                pass
             while rows := [row for _, row in zip(range(_ROWS_PER_PIECE), reader)]:
                 batch: Sequence[Sequence[str | None]] = rows
                 if any(len(row) != width for row in rows):
@@ -209,6 +258,13 @@ def _csv_rows(path: Path) -> Iterator[tuple[list[str], list[pyarrow.Array]]]:
                 yield header, [pyarrow.array(cells, pyarrow.string()) for cells in zip(*batch)]
     except (OSError, EOFError, csv.Error) as error:
         raise HistoryError(f"{path}: cannot read it as CSV ({error})") from error
+
+
+def _csv_bytes(path: Path) -> BinaryIO:
+    """The file's bytes, through gzip if it is gzipped (by content)."""
+    with open(path, "rb") as probe:
+        gzipped = probe.read(2) == b"\x1f\x8b"
+    return cast(BinaryIO, gzip.open(path, "rb")) if gzipped else open(path, "rb")
 
 
 def _parquet_rows(path: Path) -> Iterator[tuple[list[str], list[pyarrow.Array]]]:
