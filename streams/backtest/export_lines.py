@@ -32,6 +32,8 @@ _NEEDS_ESCAPE = r'[\x00-\x1f"\\]'  # what JSON escapes in a string
 _ISO_SECONDS = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}$"  # a time without fraction or offset
 _DECIMAL = r"^-?\d{1,15}(\.\d{1,15})?$"  # a number float() and Arrow read to the same double
 _ENCODER = msgspec.json.Encoder()
+# Values whose conversion is the same whenever they are equal (not so floats: -0.0 == 0.0).
+_SAME_TEXT_WHEN_EQUAL = frozenset({str, int, datetime, date})
 
 
 def export_lines(columns: Sequence[tuple[str, pyarrow.Array]], time_format: str | None) -> bytes:
@@ -149,7 +151,7 @@ def _texts_of_values(name: str, column: pyarrow.Array, fast: pyarrow.Array | Non
         if ready or value is None:
             slow.append(None)
             continue
-        key = (type(value), value) if value.__hash__ is not None else None
+        key = (type(value), value) if type(value) in _SAME_TEXT_WHEN_EQUAL else None
         text = texts.get(key) if key is not None else None
         if text is None:
             text = _ENCODER.encode(field_value(name, value, time_format))

@@ -93,7 +93,7 @@ def reference_line(names: list[str], row: list[Any], time_format: str | None) ->
     ("customer_id", EDGE_TEXTS), ("occurred_at", EDGE_TIMES), ("amount", EDGE_NUMBERS), ("categories", EDGE_TEXTS),
     ("occurred_at", [datetime(2024, 1, 1, 10), datetime(2024, 1, 1, 10, 0, 0, 5), datetime(1969, 12, 31), datetime(999, 1, 1)]),
     ("occurred_at", [date(2024, 2, 29), date(5, 1, 1)]), ("amount", [6.95, float("nan"), float("inf"), -0.0, 1e16, 0.1 + 0.2]),
-    ("event_id", [13085.0, 1e16, -7.5]), ("event_id", [True, False]), ("amount", [2**53 + 1, -3]),
+    ("event_id", [13085.0, 1e16, -7.5, 0.0, -0.0]), ("event_id", [True, False]), ("amount", [2**53 + 1, -3]),
     ("customer_id", pyarrow.array(["c1", "", None, "c1"]).dictionary_encode()), ("currency", pyarrow.array(["EUR", "", None], pyarrow.large_string())),
 ])  # fmt: skip
 def test_the_edge_values_of_a_column_decode_as_row_by_row(name, cells, time_format):
