@@ -12,6 +12,10 @@ DuckDB's on one thread, and the serialized state bytes per customer.  The
 SQL counts must equal the backtest's triggers: the benchmark fails loudly if they do not.
 Targets (issue 22): >= 250,000 events/s per core, <= 300 bytes per customer.
 
+A second table reads the sparse log's orders and email events as a shop exports them, as JSON
+lines, Parquet and CSV (``--map``), and prints each format's events/s of CPU time for reading and
+decoding them (``history.read_history`` and every customer's events; no replay).
+
 The sparse log (``traffic.sparse_history``: 1-5 orders per customer over two years, a few heavy
 buyers, some newsletter engagement) and the dense one (``traffic.generate_history``) are generated
 once (seeded) and reused from the cache dir.  Wall time on a shared machine is noisy: ``--repeat``
@@ -23,6 +27,7 @@ takes the median of several runs.
 from __future__ import annotations
 
 import argparse
+import csv
 import gc
 import hashlib
 import os
@@ -30,10 +35,16 @@ import resource
 import statistics
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
+import msgspec
+import pyarrow
+import pyarrow.parquet
+
 from streams.backtest.event_log import EventLog, read_text
+from streams.backtest.history import ColumnMap, read_history
 from streams.backtest.report import Report
 from streams.backtest.run import backtest_file
 from streams.backtest.stage_sql import stage_entries
@@ -44,6 +55,12 @@ from streams.policy.loading import default_policy_path, load_policy
 from streams.policy.sections import Policy
 
 CACHE = Path(tempfile.gettempdir()) / "winback-bench"
+EXPORTED = ("purchase", "email")  # the event types a shop's export holds
+EXPORT_COLUMNS = {  # event field -> the export's column
+    "type": "kind", "event_id": "id", "customer_id": "customer", "occurred_at": "at", "order_id": "order_id",
+    "amount": "amount", "currency": "currency", "action": "action", "campaign_id": "campaign_id",
+}  # fmt: skip
+EXPORT_MAP = ",".join(f"{name}={column}" for name, column in EXPORT_COLUMNS.items())
 
 
 def event_log(name: str, customers: int) -> Path:
@@ -90,6 +107,45 @@ def input_seconds(path: Path) -> tuple[float, float]:
         return filed - started, time.perf_counter() - filed
     finally:
         gc.enable()
+
+
+def shop_exports(path: Path) -> dict[str, tuple[Path, ColumnMap]]:
+    """The log's orders and email events (without categories) as JSON lines, Parquet (native
+    timestamps) and CSV (ISO times), made beside the log on first use, each with its column map."""
+    made = {kind: (path.with_suffix(f".export.{kind}"), ColumnMap.parse(None if kind == "jsonl" else EXPORT_MAP)) for kind in ("jsonl", "parquet", "csv")}
+    if all(export.exists() for export, _ in made.values()):
+        return made
+    with open(path, "rb") as lines:
+        events = [event for event in map(msgspec.json.decode, lines) if event["type"] in EXPORTED]
+    for event in events:
+        event.pop("categories", None)
+    with open(made["jsonl"][0], "wb") as out:
+        out.writelines(msgspec.json.encode(event) + b"\n" for event in events)
+    columns = {column: [event.get(name) for event in events] for name, column in EXPORT_COLUMNS.items()}
+    with open(made["csv"][0], "w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        writer.writerows(zip(*([cell.removesuffix("Z") if name == "occurred_at" else cell for cell in values] for name, values in zip(EXPORT_COLUMNS, columns.values()))))
+    columns["at"] = [datetime.fromisoformat(at).replace(tzinfo=None) for at in columns["at"]]
+    pyarrow.parquet.write_table(pyarrow.table(columns), made["parquet"][0])
+    return made
+
+
+def reading_rates(exports: dict[str, tuple[Path, ColumnMap]]) -> list[str]:
+    """Events/s of CPU time reading and decoding each export (``read_history`` and every customer's
+    events, as the backtest does before its replay); fails loudly if they hold different events."""
+    now, rates, counts = time.time(), [], set()
+    for path, columns in exports.values():
+        gc.disable()
+        started = cpu_seconds()
+        history = read_history([path], columns, now=now)
+        events = sum(len(customer.times) for customer in history.log.customers())
+        rates.append(f"{events / (cpu_seconds() - started):,.0f}")
+        gc.enable()
+        counts.add((events, len(history.rejections())))
+    if len(counts) != 1:
+        raise SystemExit(f"the exports read differently (events, rejected): {counts}")
+    return rates
 
 
 def workload(name: str, path: Path, policy: Policy, workers: int, repeat: int) -> list[str]:
@@ -146,6 +202,12 @@ def main() -> None:
     rows = [workload(name, event_log(name, customers), policy, args.workers, args.repeat) for name, customers in (("sparse", args.sparse), ("dense", args.dense))]
     widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
     for row in [header, *rows]:
+        print(" | ".join(cell.rjust(width) for cell, width in zip(row, widths)))
+    formats = ["JSON lines", "Parquet", "CSV"]
+    rates = reading_rates(shop_exports(event_log("sparse", args.sparse)))
+    widths = [max(len(a), len(b)) for a, b in zip(formats, rates)]
+    print("reading the sparse shop's export, events/s of CPU time (read, file, decode; no replay):")
+    for row in (formats, rates):
         print(" | ".join(cell.rjust(width) for cell, width in zip(row, widths)))
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
     print(f"peak memory of this process (RSS): {peak_mib:,.0f} MiB; targets: >= 250,000 events/s per core, <= 300 bytes per customer")

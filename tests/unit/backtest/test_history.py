@@ -8,7 +8,8 @@ import pyarrow.parquet
 import pytest
 from datetime import datetime, timezone
 
-from streams.backtest.history import NO_CURRENCY, ColumnMap, HistoryError, read_history
+from streams.backtest.export_lines import NO_CURRENCY
+from streams.backtest.history import ColumnMap, HistoryError, read_history
 from streams.model.events import Login, Purchase
 
 from tests.support.builders import line, login, purchase
@@ -56,6 +57,14 @@ def test_bad_rows_are_rejected_with_file_line_and_reason(tmp_path: Path):
         ("retail.csv.gz", 4, "invalid_value"),  # a negative amount
         ("retail.csv.gz", 5, "missing_field"),  # no customer
     ]
+
+
+def test_a_short_or_blank_csv_row_lacks_the_fields_it_ends_before(tmp_path: Path):
+    path = tmp_path / "retail.csv"
+    path.write_text("Invoice,InvoiceDate,Price,Customer ID\n1,2010-12-01 07:45:00,6.95,c1\n2,2010-12-02 07:45:00\n\n3,2010-12-03 07:45:00,1,c1,extra\n")
+    history = read_history([path], ColumnMap.parse(RETAIL_MAP))
+    assert [event.event_id for event in _events(history)["c1"]] == ["1", "3"]
+    assert [(number, why.reason) for _, number, why in history.rejections()] == [(3, "missing_field"), (4, "missing_field")]
 
 
 def test_a_time_format_reads_other_date_notations_and_a_type_column_other_events(tmp_path: Path):
