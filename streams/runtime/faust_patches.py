@@ -28,8 +28,8 @@ touches private names of faust, mode and aiokafka.
   the records a handler parks to acknowledge later (the event clock's reorder buffer):
   nothing can acknowledge those once the fetcher stopped, so the wait lasted until the
   worker was killed.  They stay unacknowledged and are delivered again.
-- ``DurableConsumer._to_message``: Faust's message for a fetched record, built without
-  Faust's general constructor (about half the time a record: its keyword handling and
+- ``new_consumer_message``: Faust's message for a fetched record (what its consumer's
+  ``_to_message`` makes), built without Faust's general constructor (about half the time a record: its keyword handling and
   defaults), with the same value in every slot.
 - ``current_message``: a message of a batch made Faust's current event, for table access.
 - ``stored_value`` and ``store_puts``: a batch's reads and writes of the table go to its store's
@@ -460,11 +460,6 @@ class DurableConsumer(faust_aiokafka.Consumer):
                 self._read_offset[tp] = message.offset
         self._read_offset[tp] = last
         return unread
-
-    def _to_message(self, tp: TP, record: Any) -> ConsumerMessage:
-        """Faust's ``_to_message``: every slot as its ``ConsumerMessage(...)`` sets it, without
-        the constructor's keyword arguments and defaults (``new_consumer_message``)."""
-        return new_consumer_message(tp, record, self.app.consumer_generation_id)
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return HandBackConsumerThread(self, loop=self.loop, beacon=self.beacon)

@@ -12,7 +12,7 @@ from faust.types import TP
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.runtime.faust_patches import DurableConsumer
+from streams.runtime.faust_patches import DurableConsumer, new_consumer_message
 from streams.runtime.settings import Settings
 from streams.runtime.topology import create_app
 from tests.support.fetched import fetched_record
@@ -72,7 +72,7 @@ async def _commits(committed: int | None, fetches: list[list[int]], acks: list[l
     ours: dict[int, object] = {}
     fausts: dict[int, object] = {}
     for fetch in fetches:
-        taken = await OURS._take_unread(tp, [OURS._to_message(tp, fetched_record(tp, offset)) for offset in fetch])
+        taken = await OURS._take_unread(tp, [new_consumer_message(tp, fetched_record(tp, offset), None) for offset in fetch])
         ours.update((message.offset, message) for message in taken)
         fausts.update(await _record_by_record(FAUSTS, tp, fetch))
     assert ours.keys() == fausts.keys() and OURS._read_offset[tp] == FAUSTS._read_offset[tp]

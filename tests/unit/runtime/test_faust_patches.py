@@ -34,7 +34,7 @@ from packaging.specifiers import SpecifierSet
 from streams.policy.loading import default_policy_path, load_policy
 from streams.runtime.faust_patches import (
     SUPPORTED, DurableApp, DurableConsumer, DurableProducer, UnsupportedVersion, acknowledge, check_versions, committed_offset,
-    partition_count, take_turns,
+    new_consumer_message, partition_count, take_turns,
 )
 from streams.runtime.settings import Settings
 from streams.runtime.topology import build_topology, create_app
@@ -369,7 +369,7 @@ def test_a_fetched_record_becomes_the_message_fausts_constructor_makes_slot_for_
     tp = TP("shop.purchases", 3)
     record = ConsumerRecord(tp.topic, tp.partition, 41, timestamp, 1, b"c1", b"{}", None, 2, 2, (("h", b"v"),))
     app.consumer_generation_id = 7
-    ours = app.consumer._to_message(tp, record)
+    ours = new_consumer_message(tp, record, app.consumer_generation_id)
     fausts = faust_aiokafka.Consumer._to_message(app.consumer, tp, record)
     assert type(ours) is type(fausts) is ConsumerMessage
     for slot in Message.__slots__:
