@@ -24,18 +24,14 @@ class Origin:
     partition: int
     offset: int
 
-    def header(self) -> tuple[str, bytes]:
-        """The Kafka header that carries these coordinates."""
-        return header(self.topic, self.partition, self.offset)
-
     def position(self, waiting_from: int | None = None) -> Position:
         """These coordinates as the engine keeps them (``streams.model.positions``)."""
         return Position(source_id(self.topic, self.partition), self.offset, waiting_from)
 
 
 def header(topic: str, partition: int, offset: int) -> tuple[str, bytes]:
-    """The Kafka header naming an input record's coordinates (``Origin.header``), made without
-    an ``Origin``: ingest writes one for every record it forwards."""
+    """The Kafka header naming an input record's coordinates, which ``read`` gives back as an
+    ``Origin``: ingest writes one for every record it forwards."""
     return HEADER, f"{topic}:{partition}:{offset}".encode()
 
 

@@ -19,7 +19,7 @@ from streams.model.codec import Limits
 from streams.model.events import Purchase
 from streams.runtime.agents import _decide, _decode, _decode_internal, _decode_internals, _keyed_reader, _read_inputs
 from streams.runtime.clock import FixedClock
-from streams.runtime.provenance import Origin
+from streams.runtime.provenance import Origin, header
 from streams.runtime.scheduler import Scheduler
 from streams.runtime.settings import Settings
 from streams.runtime.stage_topic import ABSENT, StageChanges
@@ -90,7 +90,7 @@ def test_an_event_is_applied_with_its_input_position_and_a_replay_of_it_changes_
     engine = Engine(load_policy(default_policy_path()))
     first = purchase(0, "c1")
     origin = Origin("shop.purchases", 2, 41)
-    event = Message(b"c1", headers=dict([origin.header()]))
+    event = Message(b"c1", headers=dict([header(origin.topic, origin.partition, origin.offset)]))
     applied = decide({}, engine, [(event, first)]).states[b"c1"]
     assert applied is not None and applied.applied == {source_id("shop.purchases", 2): [42]}
 
@@ -104,7 +104,7 @@ def test_with_the_event_clock_an_offset_applied_ahead_of_a_waiting_one_is_kept_a
     early, late = Origin("shop.purchases", 2, 41), Origin("shop.purchases", 2, 45)
     for origin in (early, late):
         waiting.add(0, b"c1", origin)
-    event = Message(b"c1", headers=dict([late.header()]))
+    event = Message(b"c1", headers=dict([header(late.topic, late.partition, late.offset)]))
     state = decide({}, engine, [(event, purchase(0, "c1"))], waiting).states[b"c1"]
     assert state is not None and state.applied == {source_id("shop.purchases", 2): [41, 45]}
 

@@ -5,7 +5,7 @@ from streams.runtime import provenance
 
 def test_origin_round_trips_as_a_list_and_as_a_mapping() -> None:
     origin = provenance.Origin("shop.purchases", 3, 1_234_567)
-    name, value = origin.header()
+    name, value = provenance.header(origin.topic, origin.partition, origin.offset)
     assert provenance.read([("traceparent", b"00-ab"), (name, value)]) == origin
     assert provenance.read({name: value}) == origin
 
