@@ -119,8 +119,10 @@ def _kept_headers(headers: Iterable[tuple[str, bytes | None]]) -> tuple[list[tup
 
 
 class Outbox:
-    """The dead letters of one batch of input records: each handed to the producer as it comes
-    (``queue``), then all awaited at once (``acknowledged``).
+    """The dead letters of the batch of input records in hand: each handed to the producer as it
+    comes (``queue``), then all awaited at once (``acknowledged``), which empties the outbox for
+    the handler's next batch.  Should a batch fail between the two, its letters (already handed
+    to the producer) are awaited with the next batch's: none is lost or sent twice by that.
 
     Waiting for each one's acknowledgement before the next record cost a broker round trip per
     dead letter (about 65 a second per agent under load); a batch waits for one.
