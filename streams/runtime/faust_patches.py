@@ -140,6 +140,8 @@ def stored_value(app: faust.App, table: Mapping[bytes, bytes], message: Message)
     a RocksDB store is read once, in the partition's database, noting the key's partition as
     Faust's read does, and a memory store is a dict lookup.  Any other mapping (another store,
     a global table or one with its own partitioner, a plain dict in tests) is read the public way.
+    The direct reads skip Faust's table-get sensor hook (``on_table_get``), which feeds only
+    Faust's own monitor; the worker exports none of its table counts.
     """
     store = table.data if isinstance(table, faust.Table) and not (table.is_global or table.use_partitioner) else None
     if isinstance(store, faust_rocksdb.Store):
