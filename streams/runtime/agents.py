@@ -486,6 +486,7 @@ async def _read_again(clock: EventTimeClock, held: ReorderBuffer, acks: OrderedA
     would take an input partition for idle that a later marker said was busy, and run the
     clock ahead of it (docs/guarantees.md, "Rebalances and the event clock").
     """
+    log.info("a rebalance: every partition is read again from its committed offset (%d held events forgotten)", len(held))
     clock.read_again()
     held.keep_only(set())
     acks.keep_only(set())
