@@ -318,7 +318,7 @@ def _keep_customers(
     waiting: WaitingOffsets | None = None
     if isinstance(clock, EventTimeClock):
         held, acks, waiting = ReorderBuffer(), OrderedAcks(), WaitingOffsets()
-        topology.activity.on_recover(lambda: _forget_revoked(topology, held, acks, waiting))
+        topology.activity.on_recover(lambda: _read_again(clock, held, acks, waiting))
     if held_input is not None:
         waiting = held_input.waiting
 
@@ -475,12 +475,22 @@ def _decide(
     return decided
 
 
-async def _forget_revoked(topology: Topology, held: ReorderBuffer, acks: OrderedAcks, waiting: WaitingOffsets) -> None:
-    """After a rebalance, drop held events of partitions now owned elsewhere (they are re-delivered there)."""
-    owned = topology.customer_partitions()
-    held.keep_only(owned)
-    acks.keep_only(owned)
-    waiting.keep_only(owned)
+async def _read_again(clock: EventTimeClock, held: ReorderBuffer, acks: OrderedAcks, waiting: WaitingOffsets) -> None:
+    """After a rebalance, start afresh, as after a restart (``HeldInput.own_assigned`` does the same for keyed input).
+
+    Faust seeks every partition assigned here, kept ones too, back to its committed offset
+    (``Recovery.on_recovery_completed`` -> ``Consumer.perform_seek``; aiokafka starts each
+    assignment without positions as well), and no held event is committed (``OrderedAcks``):
+    so every held event comes again, and every marker read since the commit.  Kept, the held
+    events would be held twice, and old markers read again over the clock's newer times
+    would take an input partition for idle that a later marker said was busy, and run the
+    clock ahead of it (docs/guarantees.md, "Rebalances and the event clock").
+    """
+    log.info("a rebalance: every partition is read again from its committed offset (%d held events forgotten)", len(held))
+    clock.read_again()
+    held.keep_only(set())
+    acks.keep_only(set())
+    waiting.keep_only(set())
 
 
 def _input_position(message: Message, waiting: WaitingOffsets | None) -> Position:

@@ -146,6 +146,14 @@ class EventTimeClock:
             inputs[progress.source] = Progress(progress.source, latest, progress.idle)
         self._now[partition] = _just_before(lowest(inputs.values()))
 
+    def read_again(self) -> None:
+        """After a rebalance: every internal partition is read again from its committed offset,
+        markers too, so each partition forgets what markers said and holds time back until
+        they report anew.  Read again over what later markers said, an old marker's "idle"
+        would stand beside newer times it never saw, and move time past them."""
+        self._inputs = {}
+        self._now = {}
+
     def now(self, partition: int | None = None) -> float:
         if partition is not None:
             return self._now.get(partition, NOTHING_DUE)

@@ -6,6 +6,7 @@ clock a replay gives exactly the backtest's records, as the repartitioned path d
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -14,13 +15,13 @@ from streams.backtest.run import run_backtest
 from streams.devtools.spawn import worker_env
 from streams.devtools.traffic import generate_history
 from streams.model.events import encode_event
-from streams.model.records import Record
+from streams.model.records import Record, trigger_id
 from streams.policy.loading import default_policy_path, load_policy
 from streams.runtime import dead_letters
 from streams.runtime.settings import Settings
 from tests.support.commands import run_winback
-from tests.support.kafka_io import produce, published_id, read_all, read_published, read_until
-from tests.support.scenarios import CLOCK, EXPECTED_COMMANDS, EXPECTED_TRIGGERS, ids, publish_histories, read_outputs
+from tests.support.kafka_io import group_lag, produce, published_id, read_all, read_published, read_until
+from tests.support.scenarios import CLOCK, EXPECTED_COMMANDS, EXPECTED_TRIGGERS, HISTORIES, days_ago, ids, publish_histories, read_outputs
 from tests.support.topics import create_topic
 
 pytestmark = pytest.mark.integration
@@ -47,6 +48,29 @@ async def test_keyed_input_is_applied_without_repartitioning_and_a_miskeyed_reco
     assert reasons == {MISKEYED[1]: "key_mismatch", MALFORMED[1]: "malformed_json"}
     assert await read_all(app_settings.broker, [app_settings.topic_events]) == []  # nothing repartitioned
     assert worker.alive(), worker.tail()
+
+
+async def test_a_restarted_keyed_worker_fires_what_came_due_for_a_customer_it_recovered(
+    app_settings: Settings, worker_factory
+):
+    """A keyed worker reads no events topic: after a restart it rebuilds its due index over the
+    customer partitions it owns of the due topic (``Topology.customer_partitions``; over the
+    events topic's, as before, it indexed no one), so a customer recovered from the table whose
+    lapse came due while no worker ran is fired all the same, with no new event of theirs."""
+    keyed = {"WINBACK_INPUT_KEYED": "true", "WINBACK_TICK_SECONDS": "0.2"}
+    first = worker_factory("first", WINBACK_CLOCK=f"fixed:{days_ago(35).isoformat()}", **keyed)  # 5 days after the purchase
+    [bought] = HISTORIES["lapsed-40"]
+    topic = app_settings.topic_purchases
+    await produce(app_settings.broker, [(topic, b"lapsed-40", encode_event(bought))])
+    deadline = time.monotonic() + 30
+    while any((await group_lag(app_settings.broker, app_settings.app_id, topic)).values()):  # applied and committed
+        assert time.monotonic() < deadline, first.tail()
+        time.sleep(0.1)
+    first.stop()
+
+    worker_factory("second", WINBACK_CLOCK=CLOCK, **keyed)  # 40 days after it: the reactivation is due
+    triggers, _ = await read_outputs(app_settings, lambda records: any(record.topic == app_settings.topic_triggers for record in records))
+    assert ids(triggers) == {trigger_id("lapsed-40", "reactivation", 0)}
 
 
 def test_keyed_input_topics_of_another_partition_count_are_refused(app_settings: Settings):

@@ -46,3 +46,30 @@ def test_now_never_passes_an_event_not_yet_forwarded(replay, data: st.DataObject
     clock.observe_marker(0, [], ends)  # everything read, every partition idle
     everything = [at for events in times.values() for at in events]
     assert clock.now(0) >= max(everything, default=NOTHING_DUE)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_markers_read_again_after_a_rebalance_never_put_time_ahead_of_their_first_reading(data: st.DataObject):
+    """A rebalance sends a kept partition back to its committed offset, and every marker since
+    comes again; the clock forgets what they said (``read_again``, as the customers agent does).
+    Each marker read again leaves "now" no later than its first reading did, so nothing is
+    released or fired sooner than then (whatever the readings: a moved partition's new reader
+    may report less)."""
+    sources = SOURCES[:2]
+    progress = st.builds(Progress, st.sampled_from(sources), st.integers(0, 6).map(float), st.booleans())
+    markers = data.draw(st.lists(st.lists(progress, min_size=1, max_size=3), min_size=1, max_size=12), label="markers")
+    committed = data.draw(st.integers(0, len(markers) - 1), label="committed before marker")
+    rebalanced = data.draw(st.integers(committed, len(markers)), label="rebalanced after")
+    first, first_times = EventTimeClock(), []
+    for marker in markers:
+        first.observe_marker(0, sources, marker)
+        first_times.append(first.now(0))
+
+    clock = EventTimeClock()
+    for marker in markers[:rebalanced]:
+        clock.observe_marker(0, sources, marker)
+    clock.read_again()
+    for index in range(committed, len(markers)):
+        clock.observe_marker(0, sources, markers[index])
+        assert clock.now(0) <= first_times[index]

@@ -17,9 +17,11 @@ from streams.policy.loading import default_policy_path, load_policy
 from streams.model.positions import source_id
 from streams.model.codec import Limits
 from streams.model.events import Purchase
-from streams.runtime.agents import _decide, _decode, _decode_internal, _decode_internals, _keyed_reader, _read_inputs
-from streams.runtime.clock import FixedClock
+from streams.runtime.agents import _decide, _decode, _decode_internal, _decode_internals, _keyed_reader, _read_again, _read_inputs
+from streams.runtime.clock import EventTimeClock, FixedClock, Progress
+from streams.runtime.ordered_acks import OrderedAcks
 from streams.runtime.provenance import Origin, header
+from streams.runtime.reorder import ReorderBuffer
 from streams.runtime.scheduler import Scheduler
 from streams.runtime.settings import Settings
 from streams.runtime.stage_topic import ABSENT, StageChanges
@@ -107,6 +109,50 @@ def test_with_the_event_clock_an_offset_applied_ahead_of_a_waiting_one_is_kept_a
     event = Message(b"c1", headers=dict([header(late.topic, late.partition, late.offset)]))
     state = decide({}, engine, [(event, purchase(0, "c1"))], waiting).states[b"c1"]
     assert state is not None and state.applied == {source_id("shop.purchases", 2): [41, 45]}
+
+
+async def test_a_partition_kept_through_a_rebalance_is_read_again_as_after_a_restart():
+    """Faust seeks a partition this worker keeps through a rebalance back to its committed
+    offset too, which a held event keeps before it: the event comes again, and the markers
+    after it.  After ``_read_again`` the event is held once, and the clock replays what the
+    markers said in their order, never ahead of the latest one (before, an old "idle" read
+    again beside a newer time let the event out twice, past a partition still busy)."""
+    clock, held, acks, waiting = EventTimeClock(), ReorderBuffer(), OrderedAcks(), WaitingOffsets()
+    inputs = [("purchases", 0), ("purchases", 1)]
+    origin = Origin("purchases", 1, 7)
+    log = [  # events partition 0, from offset 0: an event at 150, then two markers
+        150.0,
+        [Progress(("purchases", 0), 100.0, True), Progress(("purchases", 1), 100.0, False)],
+        [Progress(("purchases", 0), 120.0, False), Progress(("purchases", 1), 200.0, False)],
+    ]
+    released: list[int] = []
+    times: list[float] = []
+
+    def read(offset: int, record) -> None:
+        """What the customers handler does with a record of the events topic (``ready``)."""
+        if isinstance(record, float):
+            waiting.add(0, b"c1", origin)
+            acks.hold(0, offset)
+            held.hold(0, record, "e-1", offset)
+            return
+        clock.observe_marker(0, inputs, record)
+        times.append(clock.now(0))
+        released.extend(held.release(0, clock.now(0)))
+
+    for offset, record in enumerate(log):
+        read(offset, record)
+    assert released == [] and clock.now(0) < 120.0  # purchases 0 is busy at 120: the event at 150 waits
+
+    await _read_again(clock, held, acks, waiting)  # the rebalance; the commit is still at offset 0
+    times.clear()
+    for offset, record in enumerate(log):
+        read(offset, record)
+    assert released == [] and max(times) < 120.0
+
+    read(3, [Progress(("purchases", 0), 160.0, False), Progress(("purchases", 1), 200.0, False)])
+    assert released == [0]  # once
+    assert waiting.applying(0, b"c1", origin) == origin.position()  # nothing else of it waits
+    assert acks.done(0, 0, "event") == ["event"]
 
 
 def test_a_due_tick_on_a_marker_past_its_grace_deletes_the_key_and_untracks_the_customer():

@@ -83,3 +83,19 @@ def test_an_event_applied_before_an_earlier_offset_of_its_customer_tells_the_eng
     assert [record for record, _ in applied] == [second, first]
     positions = [_input_position(record, held.waiting) for record, _ in applied]
     assert [(position.offset, position.waiting_from) for position in positions] == [(1, 0), (0, 2)]  # day 2 waits
+
+
+async def test_after_a_rebalance_held_records_read_again_from_the_committed_offset_are_held_once():
+    """A rebalance seeks every input partition assigned here, kept ones too, back to its
+    committed offset, which a held record keeps before it: the record comes again and must not
+    be held beside its first copy (both would be released: the state takes the second as a
+    replay, but the worker would do the work twice and count the event twice as applied)."""
+    held = held_input()
+    bought = Record(PURCHASES, 0)
+    assert held.arrange([bought], [(bought, purchase(3))]) == []  # the other inputs are not heard from
+
+    await held.own_assigned()
+    again = Record(PURCHASES, 0)
+    assert held.arrange([again], [(again, purchase(3))]) == []
+
+    assert len(held.held) == 1
