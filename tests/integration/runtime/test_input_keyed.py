@@ -1,8 +1,8 @@
 """Input keyed by customer (``WINBACK_INPUT_KEYED``): the worker reads the input topics directly,
 with no repartitioning; a record keyed by another customer is dead-lettered; input topics of
 another partition count than the table's are refused before the worker starts; on the event
-clock a replay gives exactly the backtest's records, as the repartitioned path does
-(``test_replay.py``)."""
+clock a replay read by one worker gives exactly the backtest's records, as the repartitioned path
+does (``test_replay.py``; with several workers each reaches only its own latest event: README)."""
 
 from __future__ import annotations
 
