@@ -28,7 +28,8 @@ from typing import Callable
 from faust.types.tuples import Message
 from prometheus_client import CollectorRegistry, Histogram
 
-from streams.runtime.faust_patches import current_message, store_puts, stored_value
+from streams.devtools.table_access import faust_gets, faust_puts, record
+from streams.runtime.faust_patches import store_puts, stored_value
 from streams.runtime.observability.metrics import PROCESSING_BUCKETS, RepeatedHistogram
 from streams.runtime.settings import Settings
 from streams.runtime.topology import Topology, build_topology
@@ -40,30 +41,12 @@ BATCH_RECORDS = 10_000  # records a batch observes its time for (WINBACK_BATCH_R
 
 def records(customers: int) -> list[Message]:
     """One record per customer, on the customer's partition."""
-    return [
-        Message(
-            topic="bench-events", partition=number % PARTITIONS, offset=number, timestamp=0.0, timestamp_type=0,
-            headers=[], key=f"customer-{number:07d}".encode(), value=b"", checksum=None,
-        )
-        for number in range(customers)
-    ]
-
-
-def faust_reads(topology: Topology, batch: list[Message]) -> None:
-    for message in batch:
-        with current_message(topology.app, message):
-            topology.activity.get(message.key)
+    return [record(f"customer-{number:07d}".encode(), number % PARTITIONS, offset=number) for number in range(customers)]
 
 
 def direct_reads(topology: Topology, batch: list[Message]) -> None:
     for message in batch:
         stored_value(topology.app, topology.activity, message)
-
-
-def faust_writes(topology: Topology, batch: list[Message]) -> None:
-    for message in batch:
-        with current_message(topology.app, message):
-            topology.activity.data[message.key] = STATE
 
 
 def direct_writes(topology: Topology, batch: list[Message]) -> None:
@@ -101,9 +84,9 @@ def main() -> None:
             settings = Settings(broker="127.0.0.1:1", app_id=f"bench-{store}", store=store, data_dir=Path(scratch) / store)
             topology = build_topology(settings)
             compare(f"{store}: write a state", len(batch),
-                    lambda: faust_writes(topology, batch), lambda: direct_writes(topology, batch), options.rounds)
+                    lambda: faust_puts(topology, [(message, STATE) for message in batch]), lambda: direct_writes(topology, batch), options.rounds)
             compare(f"{store}: read a state", len(batch),
-                    lambda: faust_reads(topology, batch), lambda: direct_reads(topology, batch), options.rounds)
+                    lambda: faust_gets(topology, batch), lambda: direct_reads(topology, batch), options.rounds)
     registry = CollectorRegistry()
     histogram = Histogram("bench_seconds", "A batch.", buckets=PROCESSING_BUCKETS, registry=registry)
     repeated = RepeatedHistogram("bench_seconds", "A batch.", PROCESSING_BUCKETS)

@@ -6,9 +6,10 @@ This measures that stage's handler (``streams.runtime.agents._ingest``) by itsel
 a generated shop history's input records (the values benchmarks/pipeline.py publishes) are
 handed to it as the messages Faust's consumer makes of fetched records, ``--batch`` records of
 one input topic at a time as a fetch brings them, and its forwards go to a scratch broker, handed
-to the Kafka client without waiting, as in the worker.  Timed: the process's CPU (every thread)
-from the first batch until Kafka acknowledged every forward; the sender's work is in it, the
-fetching and the making of the messages are not, nor is the broker's.
+to the Kafka client without waiting, as in the worker.  The first batch warms up (first calls,
+the producer's connections) and is not timed.  Timed: the process's CPU (every thread) from the
+second batch until Kafka acknowledged every forward; the sender's work is in it, the fetching and
+the making of the messages are not, nor is the broker's.
 
 Every round runs this checkout and ``--before``'s (if given) one after the other, each in a
 process of its own with its checkout's Python and source tree, on the same broker and records;

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Collection, Mapping, Sequence
 
 import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -82,6 +82,18 @@ async def read_published(
         got = {published_id(record) for record in error.records}  # type: ignore[attr-defined]
         missing = [expected[id_] for id_ in sorted(expected.keys() - got)]
         raise AssertionError(f"{len(missing)} of {len(expected)} missing, {len(got - expected.keys())} unexpected; e.g. {missing[:2]}") from error
+
+
+async def assert_nothing_else_published(bootstrap: Connection, topics: list[str], expected: Collection[str], wait: float) -> None:
+    """Read ``topics`` from the beginning for ``wait`` seconds and fail on any published record
+    whose id is not in ``expected``: after every expected record arrived, a worker that keeps
+    running (a clock's next idle period, a tick) must not publish more."""
+    try:
+        records = await read_until(bootstrap, topics, lambda got: bool({published_id(r) for r in got} - set(expected)), wait)
+    except TimeoutError:
+        return
+    others = sorted({published_id(record) for record in records} - set(expected))
+    raise AssertionError(f"{len(others)} published beyond the {len(expected)} expected; e.g. {others[:2]}")
 
 
 async def read_all(bootstrap: str, topics: list[str]) -> list[ConsumerRecord]:

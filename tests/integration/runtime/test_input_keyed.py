@@ -1,8 +1,8 @@
 """Input keyed by customer (``WINBACK_INPUT_KEYED``): the worker reads the input topics directly,
 with no repartitioning; a record keyed by another customer is dead-lettered; input topics of
 another partition count than the table's are refused before the worker starts; on the event
-clock a replay gives exactly the backtest's records, as the repartitioned path does
-(``test_replay.py``)."""
+clock a replay read by one worker gives exactly the backtest's records, as the repartitioned path
+does (``test_replay.py``; with several workers each reaches only its own latest event: README)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from streams.policy.loading import default_policy_path, load_policy
 from streams.runtime import dead_letters
 from streams.runtime.settings import Settings
 from tests.support.commands import run_winback
-from tests.support.kafka_io import group_lag, produce, published_id, read_all, read_published, read_until
+from tests.support.kafka_io import assert_nothing_else_published, group_lag, produce, published_id, read_all, read_published, read_until
 from tests.support.scenarios import CLOCK, EXPECTED_COMMANDS, EXPECTED_TRIGGERS, HISTORIES, days_ago, ids, publish_histories, read_outputs
 from tests.support.topics import create_topic
 
@@ -110,6 +110,7 @@ async def test_keyed_input_on_the_event_clock_replays_a_history_topic_after_topi
     worker = worker_factory(WINBACK_INPUT_KEYED="true", WINBACK_CLOCK="event", WINBACK_CLOCK_IDLE_SECONDS="1",
                             WINBACK_TICK_SECONDS="0.5", WINBACK_BATCH_RECORDS="100")  # events wait over many batches
     records = await read_published(app_settings.broker, app_settings.output_topics, decided)
+    await assert_nothing_else_published(app_settings.broker, app_settings.output_topics, expected, wait=2)  # past one more idle period (1 s)
     assert {published_id(record) for record in records} == expected
     assert await read_all(app_settings.broker, [app_settings.topic_events]) == []  # nothing repartitioned
     assert worker.alive(), worker.tail()

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 from faust.stores import rocksdb
-from faust.types.tuples import Message
 
-from streams.runtime.faust_patches import current_message, store_puts, stored_value
+from streams.devtools.table_access import faust_gets, faust_puts, record
+from streams.runtime.faust_patches import store_puts, stored_value
 from streams.runtime.settings import Settings
 from streams.runtime.topology import Topology, build_topology
 
@@ -21,42 +21,21 @@ def topology(request, tmp_path) -> Topology:
     return build_topology(Settings(broker="127.0.0.1:1", app_id="table-access", store=request.param, data_dir=tmp_path))
 
 
-def record(key: bytes, partition: int) -> Message:
-    """A record of ``key`` on ``partition``, as the handler has it when it reads or writes the key's state."""
-    return Message(
-        topic="table-access-events", partition=partition, offset=0, timestamp=0.0, timestamp_type=0,
-        headers=[], key=key, value=b"", checksum=None,
-    )
-
-
-def faust_get(topology: Topology, message: Message) -> bytes | None:
-    with current_message(topology.app, message):
-        return topology.activity.get(message.key)
-
-
-def faust_put(topology: Topology, message: Message, value: bytes) -> None:
-    with current_message(topology.app, message):
-        topology.activity.data[message.key] = value
-
-
 def test_a_state_read_from_the_store_is_what_the_table_gives(topology):
-    faust_put(topology, record(b"c1", 0), b"state of c1")
-    faust_put(topology, record(b"c2", 3), b"state of c2")
+    faust_puts(topology, [(record(b"c1", 0), b"state of c1"), (record(b"c2", 3), b"state of c2")])
     probes = [record(b"c1", 0), record(b"c2", 3), record(b"c3", 0), record(b"c2", 0)]  # the last: another partition
 
-    assert [stored_value(topology.app, topology.activity, probe) for probe in probes] == [
-        faust_get(topology, probe) for probe in probes
-    ]
+    assert [stored_value(topology.app, topology.activity, probe) for probe in probes] == faust_gets(topology, probes)
     assert stored_value(topology.app, topology.activity, probes[0]) == b"state of c1"
 
 
 def test_states_put_into_the_store_are_read_as_the_tables_own_writes_are(topology):
     written = {record(b"c1", 0): b"one", record(b"c2", 3): b"two", record(b"c3", 0): b"three"}
-    faust_put(topology, record(b"c1", 0), b"before")
+    faust_puts(topology, [(record(b"c1", 0), b"before")])
 
     store_puts(topology.app, topology.activity, list(written.items()))
 
-    assert {message.key: faust_get(topology, message) for message in written} == {b"c1": b"one", b"c2": b"two", b"c3": b"three"}
+    assert faust_gets(topology, written) == [b"one", b"two", b"three"]
     if isinstance(topology.activity.data, rocksdb.Store):  # each key noted on its partition, as Faust's put notes it
         assert dict(topology.activity.data._key_index) == {b"c1": 0, b"c2": 3, b"c3": 0}
 
