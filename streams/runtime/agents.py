@@ -493,12 +493,10 @@ def _input_position(message: Message, waiting: WaitingOffsets | None) -> Positio
 
 def _position(message: Message, waiting: WaitingOffsets | None) -> Position | None:
     """Where the event came from, as the engine keeps it (None: a record without the header)."""
-    origin = provenance.read(message.headers)
-    if origin is None:
-        return None
     if waiting is None:
-        return origin.position()
-    return waiting.applying(message.partition, message.key, origin)
+        return provenance.position(message.headers)
+    origin = provenance.read(message.headers)
+    return None if origin is None else waiting.applying(message.partition, message.key, origin)
 
 
 def _decode_internals(arrived: list[Message], due_topic: str) -> list[tuple[Message, AnyInput | None]]:
