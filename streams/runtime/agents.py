@@ -340,7 +340,7 @@ def _keep_customers(
             return [(message, decoded)]
         origin = provenance.read(message.headers)
         if origin is not None:
-            waiting.add(message.partition, message.key, origin)
+            waiting.add(message.partition, message.key, (origin.topic, origin.partition), origin.offset)
         acks.hold(message.partition, message.offset)
         held.hold(message.partition, decoded.occurred_at.timestamp(), decoded.event_id, (message, decoded))
         return []
@@ -498,17 +498,17 @@ def _input_position(message: Message, waiting: WaitingOffsets | None) -> Positio
     with the event clock, with the earliest offset of its customer and partition still held)."""
     if waiting is None:
         return Position(source_id(message.topic, message.partition), message.offset)
-    return waiting.applying(message.partition, message.key, provenance.Origin(message.topic, message.partition, message.offset))
+    return waiting.applying(message.partition, message.key, (message.topic, message.partition), message.offset)
 
 
 def _position(message: Message, waiting: WaitingOffsets | None) -> Position | None:
     """Where the event came from, as the engine keeps it (None: a record without the header)."""
+    if waiting is None:
+        return provenance.position(message.headers)
     origin = provenance.read(message.headers)
     if origin is None:
         return None
-    if waiting is None:
-        return origin.position()
-    return waiting.applying(message.partition, message.key, origin)
+    return waiting.applying(message.partition, message.key, (origin.topic, origin.partition), origin.offset)
 
 
 def _decode_internals(arrived: list[Message], due_topic: str) -> list[tuple[Message, AnyInput | None]]:

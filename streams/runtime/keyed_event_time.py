@@ -22,7 +22,6 @@ from faust.types.tuples import Message
 from streams.model.events import AnyInput
 from streams.runtime.clock import NOTHING_DUE, KeyedEventClock
 from streams.runtime.ordered_acks import OrderedAcks
-from streams.runtime.provenance import Origin
 from streams.runtime.reorder import ReorderBuffer
 from streams.runtime.topology import Topology
 from streams.runtime.waiting import WaitingOffsets
@@ -65,7 +64,7 @@ class HeldInput:
             if at > latest.get(source, NOTHING_DUE):
                 latest[source] = at
             self.acks.hold(message.tp, message.offset)
-            self.waiting.add(message.partition, message.key, Origin(message.topic, message.partition, message.offset))
+            self.waiting.add(message.partition, message.key, source, message.offset)
             self.held.hold(message.partition, at, content.event_id, (message, content))
         for message in arrived:
             if message.topic != self.due_topic:

@@ -45,12 +45,27 @@ def check_distinct(topics: list[str], partitions: int) -> None:
 
 def read(headers: Mapping[str, bytes] | Iterable[tuple[str, bytes]] | None) -> Origin | None:
     """The origin named by a record's headers, or None when it has none (or a garbled one)."""
+    found = _coordinates(headers)
+    source = _source(found[0]) if found is not None else None
+    return None if found is None or source is None else Origin(source[0], source[1], found[1])
+
+
+def position(headers: Mapping[str, bytes] | Iterable[tuple[str, bytes]] | None) -> Position | None:
+    """The origin named by a record's headers as the engine keeps it (``read(headers).position()``),
+    made without an ``Origin``: the customers handler asks it of every event it applies."""
+    found = _coordinates(headers)
+    source = _source_id(found[0]) if found is not None else None
+    return None if found is None or source is None else Position(source, found[1])
+
+
+def _coordinates(headers: Mapping[str, bytes] | Iterable[tuple[str, bytes]] | None) -> tuple[bytes, int] | None:
+    """The ``topic:partition`` bytes and the offset of the origin header (None: no header, or
+    no offset after its last colon)."""
     pairs = headers if isinstance(headers, (tuple, list)) else headers.items() if isinstance(headers, Mapping) else headers or ()
     for name, value in pairs:
         if name == HEADER:
             where, colon, offset = value.rpartition(b":")
-            source = _source(where) if colon and offset.isdigit() else None
-            return None if source is None else Origin(source[0], source[1], int(offset))
+            return (where, int(offset)) if colon and offset.isdigit() else None
     return None
 
 
@@ -60,3 +75,10 @@ def _source(where: bytes) -> tuple[str, int] | None:
     customers handler reads a header for every event, from the few input partitions there are."""
     topic, colon, partition = where.decode("utf-8", "replace").rpartition(":")
     return (topic, int(partition)) if colon and partition.isascii() and partition.isdigit() else None
+
+
+@lru_cache(maxsize=1024)
+def _source_id(where: bytes) -> int | None:
+    """The ``source_id`` of a header's ``topic:partition`` (None: garbled), cached as ``_source``."""
+    source = _source(where)
+    return None if source is None else source_id(*source)

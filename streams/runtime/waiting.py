@@ -9,34 +9,39 @@ offset still waiting.  With the other clocks nothing waits and no such index is 
 
 from __future__ import annotations
 
-from streams.model.positions import Position
-from streams.runtime.provenance import Origin
+from streams.model.positions import Position, source_id
 
-_Customer = tuple[bytes, str, int]  # customer key, input topic, input partition
+Source = tuple[str, int]  # an input topic and partition
+_Customer = tuple[bytes, Source]  # customer key, input topic and partition
 
 
 class WaitingOffsets:
-    """Per events partition, per customer and input partition: the offsets waiting, as a list."""
+    """Per events partition, per customer and input partition: the offsets waiting, as a list.
+
+    An input record is named by its topic and partition (``source``) and its offset rather than
+    by a ``provenance.Origin``: the keyed event clock adds and applies every input record here,
+    and building an ``Origin`` for each was a fifth of the bookkeeping.
+    """
 
     def __init__(self) -> None:
         self._partitions: dict[int, dict[_Customer, list[int]]] = {}
 
-    def add(self, partition: int, key: bytes, origin: Origin) -> None:
-        """An event of customer ``key`` from ``origin`` arrived on events ``partition`` and waits."""
-        self._partitions.setdefault(partition, {}).setdefault((key, origin.topic, origin.partition), []).append(origin.offset)
+    def add(self, partition: int, key: bytes, source: Source, offset: int) -> None:
+        """An event of customer ``key`` from ``offset`` of ``source`` arrived on events ``partition`` and waits."""
+        self._partitions.setdefault(partition, {}).setdefault((key, source), []).append(offset)
 
-    def applying(self, partition: int, key: bytes, origin: Origin) -> Position:
-        """The event from ``origin`` is applied now: its position, with the earliest offset of
-        the same customer and input partition that still waits."""
+    def applying(self, partition: int, key: bytes, source: Source, offset: int) -> Position:
+        """The event from ``offset`` of ``source`` is applied now: its position, with the
+        earliest offset of the same customer and input partition that still waits."""
         customers = self._partitions.get(partition, {})
-        customer = (key, origin.topic, origin.partition)
+        customer = (key, source)
         offsets = customers.get(customer)
-        if offsets is not None and origin.offset in offsets:
-            offsets.remove(origin.offset)
+        if offsets is not None and offset in offsets:
+            offsets.remove(offset)
         if not offsets:
             customers.pop(customer, None)
-            return origin.position()
-        return origin.position(waiting_from=min(offsets))
+            return Position(source_id(*source), offset)
+        return Position(source_id(*source), offset, min(offsets))
 
     def keep_only(self, partitions: set[int]) -> None:
         """Forget events partitions this worker no longer owns (their events go to the new owner)."""

@@ -105,7 +105,7 @@ def test_with_the_event_clock_an_offset_applied_ahead_of_a_waiting_one_is_kept_a
     waiting = WaitingOffsets()
     early, late = Origin("shop.purchases", 2, 41), Origin("shop.purchases", 2, 45)
     for origin in (early, late):
-        waiting.add(0, b"c1", origin)
+        waiting.add(0, b"c1", (origin.topic, origin.partition), origin.offset)
     event = Message(b"c1", headers=dict([header(late.topic, late.partition, late.offset)]))
     state = decide({}, engine, [(event, purchase(0, "c1"))], waiting).states[b"c1"]
     assert state is not None and state.applied == {source_id("shop.purchases", 2): [41, 45]}

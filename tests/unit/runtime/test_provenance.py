@@ -1,4 +1,5 @@
-"""The source header round-trips, in both shapes Kafka clients hand headers over."""
+"""The source header round-trips, in both shapes Kafka clients hand headers over, as an
+``Origin`` and as the engine's ``Position``."""
 
 from streams.runtime import provenance
 
@@ -8,14 +9,17 @@ def test_origin_round_trips_as_a_list_and_as_a_mapping() -> None:
     name, value = provenance.header(origin.topic, origin.partition, origin.offset)
     assert provenance.read([("traceparent", b"00-ab"), (name, value)]) == origin
     assert provenance.read({name: value}) == origin
+    assert provenance.position([("traceparent", b"00-ab"), (name, value)]) == origin.position()
+    assert provenance.position({name: value}) == origin.position()
 
 
 def test_missing_or_garbled_header_reads_as_none() -> None:
-    assert provenance.read(None) is None
-    assert provenance.read([("other", b"x")]) is None
-    assert provenance.read([(provenance.HEADER, b"topic:x:1")]) is None
-    for garbled in (b"", b"1", b"topic:1", b"topic:1:", b":1:x", "topic:\u00b2:1".encode(), b"topic:1:\xb2"):
-        assert provenance.read([(provenance.HEADER, garbled)]) is None, garbled
+    for read in (provenance.read, provenance.position):
+        assert read(None) is None
+        assert read([("other", b"x")]) is None
+        assert read([(provenance.HEADER, b"topic:x:1")]) is None
+        for garbled in (b"", b"1", b"topic:1", b"topic:1:", b":1:x", "topic:\u00b2:1".encode(), b"topic:1:\xb2"):
+            assert read([(provenance.HEADER, garbled)]) is None, garbled
 
 
 def test_a_topic_name_with_a_colon_in_a_garbled_header_is_read_up_to_the_last_two() -> None:
