@@ -131,7 +131,7 @@ async def test_a_partition_kept_through_a_rebalance_is_read_again_as_after_a_res
     def read(offset: int, record) -> None:
         """What the customers handler does with a record of the events topic (``ready``)."""
         if isinstance(record, float):
-            waiting.add(0, b"c1", origin)
+            waiting.add(0, b"c1", (origin.topic, origin.partition), origin.offset)
             acks.hold(0, offset)
             held.hold(0, record, "e-1", offset)
             return
@@ -151,7 +151,7 @@ async def test_a_partition_kept_through_a_rebalance_is_read_again_as_after_a_res
 
     read(3, [Progress(("purchases", 0), 160.0, False), Progress(("purchases", 1), 200.0, False)])
     assert released == [0]  # once
-    assert waiting.applying(0, b"c1", origin) == origin.position()  # nothing else of it waits
+    assert waiting.applying(0, b"c1", (origin.topic, origin.partition), origin.offset) == origin.position()  # nothing else of it waits
     assert acks.done(0, 0, "event") == ["event"]
 
 
