@@ -67,6 +67,14 @@ def test_a_short_or_blank_csv_row_lacks_the_fields_it_ends_before(tmp_path: Path
     assert [(number, why.reason) for _, number, why in history.rejections()] == [(3, "missing_field"), (4, "missing_field")]
 
 
+def test_a_quoted_header_names_its_columns_without_the_quotes(tmp_path: Path):
+    path = tmp_path / "quoted.csv"
+    path.write_text('"cid","ts","amt","order"\nc1,2010-12-01 07:45:00,6.95,o1\n')
+    history = read_history([path], ColumnMap.parse("customer_id=cid,occurred_at=ts,amount=amt,order_id=order"))
+    assert [event.amount for event in _events(history)["c1"]] == [6.95]
+    assert history.rejections() == []
+
+
 def test_a_time_format_reads_other_date_notations_and_a_type_column_other_events(tmp_path: Path):
     path = tmp_path / "mixed.csv"
     path.write_text("kind,id,who,when,amount\npurchase,p1,c1,12/1/1999 8:26,5\nlogin,l1,c1,12/3/1999 9:00,\n")
