@@ -213,6 +213,10 @@ campaigns:
         ('quiet_hours: {start: "25:00", end: "08:00"}', "quiet_hours.start: expected a time of day as HH:MM"),
         ('quiet_hours: {start: 21, end: "08:00"}', "quiet_hours.start: expected a time of day as HH:MM"),
         ('quiet_hours: {start: "21:00", end: "21:00"}', "quiet_hours: start and end are the same time"),
+        (
+            'quiet_hours: {start: "21:00", end: "08:00", channels: [email, email]}',
+            "quiet_hours.channels: email is listed twice: name each channel the window holds back once",
+        ),
         ('quiet_hours: {start: "21:00", end: "08:00", default_time_zone: Mars/Base}', "Mars/Base is not an IANA time zone"),
         ("caps: {limits: [{messages: 0, per_days: 7}]}", "caps.limits[0].messages: Input should be greater than or equal to 1"),
         ("caps: {when_capped: later}", "caps.when_capped: Input should be 'defer' or 'skip'"),
