@@ -218,6 +218,7 @@ class _NotPlain(Exception):
 def _plain_csv_rows(path: Path) -> Iterator[tuple[list[str], list[pyarrow.Array]]]:
     """``_csv_rows`` by Arrow's reader, quotes taken as any other character; raises ``_NotPlain``
     before a batch that holds a row which is not plain (Arrow's error, or a cell with a quote),
+    before the first batch when the header is not UTF-8 (Python's reader replaces the bad bytes),
     and before the first batch when the header has a quote (``"cid","ts"``: Python's reader
     takes the quotes off the names)."""
     import pyarrow
@@ -239,7 +240,7 @@ def _plain_csv_rows(path: Path) -> Iterator[tuple[list[str], list[pyarrow.Array]
                     if pc.any(pc.match_substring(column, '"')).as_py() or pc.max(pc.binary_length(column)).as_py() > csv.field_size_limit():
                         raise _NotPlain
                 yield header, batch.columns
-    except pyarrow.ArrowInvalid as error:
+    except (pyarrow.ArrowInvalid, UnicodeDecodeError) as error:  # the latter: a header that is not UTF-8
         raise _NotPlain from error
     except (OSError, EOFError) as error:
         raise HistoryError(f"{path}: cannot read it as CSV ({error})") from error

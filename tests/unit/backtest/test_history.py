@@ -75,6 +75,14 @@ def test_a_quoted_header_names_its_columns_without_the_quotes(tmp_path: Path):
     assert history.rejections() == []
 
 
+def test_a_header_that_is_not_utf8_is_read_with_the_bad_bytes_replaced(tmp_path: Path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(b"customer_id,order_id,occurred_at,amount,Pr\xe9nom\nc1,o1,2010-12-01 07:45:00,6.95,Ren\xe9\n")
+    history = read_history([path], ColumnMap())
+    assert [event.order_id for event in _events(history)["c1"]] == ["o1"]
+    assert history.rejections() == []
+
+
 def test_a_time_format_reads_other_date_notations_and_a_type_column_other_events(tmp_path: Path):
     path = tmp_path / "mixed.csv"
     path.write_text("kind,id,who,when,amount\npurchase,p1,c1,12/1/1999 8:26,5\nlogin,l1,c1,12/3/1999 9:00,\n")
