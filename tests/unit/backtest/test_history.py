@@ -108,6 +108,22 @@ def test_parquet_rows_with_native_timestamps(tmp_path: Path):
     assert [(where.name, number) for where, number, _ in history.rejections()] == [("orders.parquet", 3)]
 
 
+def test_a_parquet_time_outside_the_years_1_to_9999_is_a_rejected_row(tmp_path: Path):
+    path = tmp_path / "orders.parquet"
+    last_second, year_10000, year_0 = 253402300799, 253402300800, -62135596801  # seconds since 1970
+    table = pyarrow.table({
+        "order_id": ["o1", "o2", "o3"],
+        "customer_id": ["c1", "c2", "c3"],
+        "occurred_at": pyarrow.array([last_second, year_10000, year_0], pyarrow.timestamp("s")),
+        "amount": [1.0, 2.0, 3.0],
+    })
+    pyarrow.parquet.write_table(table, path)
+    history = read_history([path], ColumnMap())
+    assert list(_events(history)) == ["c1"]
+    rejected = [(number, why.reason, why.detail) for _, number, why in history.rejections()]
+    assert rejected == [(number, "invalid_value", "Invalid RFC3339 encoded datetime - at `$.occurred_at`") for number in (2, 3)]
+
+
 def test_several_files_are_one_history_numbered_file_by_file(tmp_path: Path):
     first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     first.write_bytes(line(purchase(0, "c1")) + b"\n" + b"{broken\n")
