@@ -4,6 +4,8 @@ to the byte what counting them one at a time says: keys made in first-seen order
 import json
 import random
 
+import pytest
+
 from streams.backtest.report import CancelCount, Report, SkipCount
 from streams.core.kpis import Converted, Engaged, KpiTally, Lapse, Retracted, Sent
 from streams.policy.sections import Economics
@@ -31,10 +33,12 @@ def customer_records(rng: random.Random) -> list:
     return records
 
 
-def test_counting_by_value_gives_the_report_counting_one_by_one_gives():
+@pytest.mark.parametrize("settle_every", [Report.settle_every, 1, 7])
+def test_counting_by_value_gives_the_report_counting_one_by_one_gives(settle_every):
     rng = random.Random(7)
     customers = [customer_records(rng) for _ in range(400)]
     one_by_one, by_value = Report(kpis=KpiTally(ECONOMICS)), Report(kpis=KpiTally(ECONOMICS))
+    by_value.settle_every = settle_every  # settled every few customers, the report is the same to the byte
     for records in customers:
         for record in records:
             one_by_one.count(record)
@@ -44,3 +48,26 @@ def test_counting_by_value_gives_the_report_counting_one_by_one_gives():
     assert expected["kpis"]["campaigns"]["winback"]["holdout"]["conversions"] > 10  # the case is what it claims
     assert json.dumps(by_value.as_dict()) == json.dumps(expected)
     assert list(by_value.kpis.rows) == list(one_by_one.kpis.rows)  # the funnel rows were made in the same order
+
+
+def test_records_are_counted_every_few_customers_and_a_report_read_unsettled_says_so():
+    report = Report(kpis=KpiTally(ECONOMICS))
+    report.settle_every = 2
+    lapse = Lapse("winback", "winback", "a", False, "threshold")
+    report.count_all([lapse, Converted("winback", "a", False, 5.0, "EUR", None, None, None, None)])
+    assert report.triggers["winback"] == 0  # kept until the second customer
+    report.count_all([lapse])
+    assert report.triggers["winback"] == 2
+    assert report.groups[("winback", "a", False)].conversions == 1  # the conversion kept for it, counted
+    report.count_all([lapse])
+    with pytest.raises(AssertionError, match="not settled"):
+        report.as_dict()
+
+
+def test_records_of_two_types_equal_as_tuples_are_each_counted_as_their_own():
+    skip, cancel = SkipCount("capped", "cancel"), CancelCount("capped")  # no skip action is "cancel" today
+    assert skip == cancel
+    report = Report(kpis=KpiTally(ECONOMICS))
+    report.count_all([skip, cancel])
+    report.settle()
+    assert (report.skips["capped"], report.cancels) == (1, 1)
