@@ -111,7 +111,7 @@ class Report:
     sent_in_error: int = 0  # messages of a retracted series sent before the late event arrived
     groups: dict[tuple[str, str, bool], GroupFigures] = field(default_factory=dict)  # (campaign, variant, holdout)
     kpis: KpiTally = field(default_factory=lambda: KpiTally(Economics()))  # give it the policy's economics
-    settle_every: ClassVar[int] = 10_000  # customers ``count_all`` keeps records of before it counts them
+    settle_every: ClassVar[int] = 10_000  # conversions ``count_all`` keeps before it counts what it kept
 
     def reject(self, line: int, rejection: Rejection) -> None:
         self.rejected += 1
@@ -131,15 +131,15 @@ class Report:
         A backtest's records are few distinct values many times over (the same message of the
         same campaign to thousands of customers): they are tallied by value here, in C, and
         each distinct one is counted once, with how many times it came, by ``settle``, which
-        runs every ``settle_every`` customers (so the conversions kept for it stay few) and
-        once at the end.  Tallied as tuples: no two ``Counted`` types can hold equal values
-        (tests/unit/backtest/test_report_by_value.py); keying by type too cost ~2 % of the replay."""
+        runs once ``settle_every`` conversions wait (each is distinct, by its money: what
+        piles up) and once at the end.  Tallied as tuples: no two ``Counted`` types can hold
+        equal values (tests/unit/backtest/test_report_by_value.py); keying by type too cost
+        ~2 % of the replay's instructions."""
         self._pending.update(records)
         if Converted in map(type, records):
             self._conversions += [record for record in records if type(record) is Converted]
-        self._customers_pending += 1
-        if self._customers_pending >= self.settle_every:
-            self.settle()
+            if len(self._conversions) >= self.settle_every:
+                self.settle()
 
     def settle(self) -> None:
         """Count what ``count_all`` tallied: the same report as counting each record in turn.
@@ -158,12 +158,10 @@ class Report:
         for conversion in self._conversions:
             self._count_conversion(conversion, 1)
         self._conversions.clear()
-        self._customers_pending = 0
 
     def __post_init__(self) -> None:
         self._pending: Counter[Counted] = Counter()  # ``count_all``'s records, not yet counted
         self._conversions: list[Converted] = []  # ``count_all``'s conversions, in order
-        self._customers_pending = 0  # customers ``count_all`` took since the last ``settle``
         self._counters: dict[type, Callable[[Any, int], None]] = {
             **dict.fromkeys((Trigger, Lapse), self._count_lapse),
             MessageCommand: self._count_command,

@@ -41,7 +41,7 @@ def test_counting_by_value_gives_the_report_counting_one_by_one_gives(settle_eve
     rng = random.Random(7)
     customers = [customer_records(rng) for _ in range(400)]
     one_by_one, by_value = Report(kpis=KpiTally(ECONOMICS)), Report(kpis=KpiTally(ECONOMICS))
-    by_value.settle_every = settle_every  # settled every few customers, the report is the same to the byte
+    by_value.settle_every = settle_every  # settled every few conversions, the report is the same to the byte
     for records in customers:
         for record in records:
             one_by_one.count(record)
@@ -53,15 +53,17 @@ def test_counting_by_value_gives_the_report_counting_one_by_one_gives(settle_eve
     assert list(by_value.kpis.rows) == list(one_by_one.kpis.rows)  # the funnel rows were made in the same order
 
 
-def test_records_are_counted_every_few_customers_and_a_report_read_unsettled_says_so():
+def test_records_are_counted_every_few_conversions_and_a_report_read_unsettled_says_so():
     report = Report(kpis=KpiTally(ECONOMICS))
     report.settle_every = 2
     lapse = Lapse("winback", "winback", "a", False, "threshold")
-    report.count_all([lapse, Converted("winback", "a", False, 5.0, "EUR", None, None, None, None)])
-    assert report.triggers["winback"] == 0  # kept until the second customer
+    conversion = Converted("winback", "a", False, 5.0, "EUR", None, None, None, None)
+    report.count_all([lapse, conversion])
     report.count_all([lapse])
-    assert report.triggers["winback"] == 2
-    assert report.groups[("winback", "a", False)].conversions == 1  # the conversion kept for it, counted
+    assert report.triggers["winback"] == 0  # kept until the second conversion
+    report.count_all([lapse, conversion])
+    assert report.triggers["winback"] == 3
+    assert report.groups[("winback", "a", False)].conversions == 2
     report.count_all([lapse])
     with pytest.raises(AssertionError, match="not settled"):
         report.as_dict()
