@@ -187,7 +187,7 @@ def count_customer(report: Report, customer: Finished, on_record: Callable[[str,
         report.stages[STAGES[customer.stage]] += 1
     report.state_bytes += customer.state_bytes
     if on_record is None:
-        report.count_all(cast(list[Counted], customer.records))  # what ``COUNTING`` made of them
+        report.count_all(cast("list[Counted]", customer.records))  # what ``COUNTING`` made of them (a string: no alias made per customer)
         return
     for record in customer.records:
         report.count(record)
