@@ -7,7 +7,7 @@ LOCK   := requirements.lock
 QUIX       := benchmarks/peers/quix
 QUIX_STAMP := $(QUIX)/.venv/.installed
 
-.PHONY: demo test lint linters registry unit integration reliability bench venv schemas lock prerequisites prerequisites-demo clean
+.PHONY: demo test lint linters registry unit integration reliability bench venv schemas lock prerequisites prerequisites-demo prerequisites-bench clean
 
 # Installs come only from the lock (exact versions, hashes checked), so a dependency's new release
 # cannot break a fresh clone; the project itself is installed on top without resolving anything.
@@ -78,7 +78,7 @@ reliability: $(STAMP)
 ## Run by hand, not by `make bench`: compiled_core.py (the mypyc experiment, ~2.5 min; measured,
 ## not adopted) and worker_ab.py (two checkouts side by side: needs --before DIR).
 BENCH_BY_HAND := benchmarks/compiled_core.py benchmarks/worker_ab.py
-bench: $(STAMP) $(QUIX_STAMP)
+bench: prerequisites-bench $(STAMP) $(QUIX_STAMP)
 	for script in $(filter-out $(BENCH_BY_HAND),$(wildcard benchmarks/*.py)); do $(BIN)/python $$script || exit 1; done
 
 # The Quix Streams peer of benchmarks/pipeline.py lives in its own venv, from its own lock:
@@ -94,6 +94,10 @@ prerequisites:
 
 prerequisites-demo:
 	@$(call require,make demo,java mvn,openjdk-17-jre-headless maven)
+
+# The benchmarks' broker and Kafka Streams job need java and mvn; benchmarks/backtest_instructions.py counts instructions with valgrind.
+prerequisites-bench:
+	@$(call require,make bench,java mvn valgrind,openjdk-17-jre-headless maven valgrind)
 
 # $(call require,WHAT,PROGRAMS,DEBIAN PACKAGES): fail with one message naming every missing program.
 define require

@@ -11,6 +11,9 @@ JSON texts at once: Arrow's compute kernels do it for the values whose text they
 as ``field_value`` would (plain strings, integers, numbers, whole-second times, ISO times
 without fractions), and ``field_value`` itself does it for the rest, once per distinct value.
 The rows' lines are then joined by kernels too, and the batch comes out as one piece of text.
+A timestamp outside the years 1-9999 (which ``datetime`` cannot hold) gets a text that is not
+RFC 3339 (``10000-01-0T 00:00:00``), so the codec rejects its row as ``invalid_value``, with
+its place in its file, like any other bad time.
 """
 
 from __future__ import annotations

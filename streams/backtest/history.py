@@ -39,6 +39,7 @@ FIELDS = (
     "platform", "action", "campaign_id", "message_id",
 )  # fmt: skip
 _ROWS_PER_PIECE = 4096
+_ARROW_BLOCK_BYTES = 1 << 20  # how much of a CSV file Arrow's reader parses at a time
 
 
 class HistoryError(Exception):
@@ -216,16 +217,21 @@ class _NotPlain(Exception):
 
 def _plain_csv_rows(path: Path) -> Iterator[tuple[list[str], list[pyarrow.Array]]]:
     """``_csv_rows`` by Arrow's reader, quotes taken as any other character; raises ``_NotPlain``
-    before a batch that holds a row which is not plain (Arrow's error, or a cell with a quote)."""
+    before a batch that holds a row which is not plain (Arrow's error, or a cell with a quote),
+    before the first batch when the header is not UTF-8 (Python's reader replaces the bad bytes),
+    and before the first batch when the header has a quote (``"cid","ts"``: Python's reader
+    takes the quotes off the names)."""
     import pyarrow
     import pyarrow.compute as pc
     import pyarrow.csv
 
-    read = pyarrow.csv.ReadOptions(use_threads=False, block_size=1 << 20)
+    read = pyarrow.csv.ReadOptions(use_threads=False, block_size=_ARROW_BLOCK_BYTES)
     parse = pyarrow.csv.ParseOptions(quote_char=False, ignore_empty_lines=False)
     try:
         with _csv_bytes(path) as raw:
             names = pyarrow.csv.open_csv(raw, read_options=read, parse_options=parse).schema.names
+        if any('"' in name for name in names):
+            raise _NotPlain
         strings = pyarrow.csv.ConvertOptions(column_types=dict.fromkeys(names, pyarrow.string()), strings_can_be_null=False)
         header = [name.strip() for name in names]
         with _csv_bytes(path) as raw:
@@ -234,7 +240,7 @@ def _plain_csv_rows(path: Path) -> Iterator[tuple[list[str], list[pyarrow.Array]
                     if pc.any(pc.match_substring(column, '"')).as_py() or pc.max(pc.binary_length(column)).as_py() > csv.field_size_limit():
                         raise _NotPlain
                 yield header, batch.columns
-    except pyarrow.ArrowInvalid as error:
+    except (pyarrow.ArrowInvalid, UnicodeDecodeError) as error:  # the latter: a header that is not UTF-8
         raise _NotPlain from error
     except (OSError, EOFError) as error:
         raise HistoryError(f"{path}: cannot read it as CSV ({error})") from error

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, Callable, ClassVar, NamedTuple, Sequence
 
 from streams.core.controls.assignment import Assignment
 from streams.core.kpis import Converted, Engaged, KpiTally, Lapse, Retracted, Sent
@@ -111,6 +111,7 @@ class Report:
     sent_in_error: int = 0  # messages of a retracted series sent before the late event arrived
     groups: dict[tuple[str, str, bool], GroupFigures] = field(default_factory=dict)  # (campaign, variant, holdout)
     kpis: KpiTally = field(default_factory=lambda: KpiTally(Economics()))  # give it the policy's economics
+    settle_every: ClassVar[int] = 10_000  # conversions ``count_all`` keeps before it counts what it kept
 
     def reject(self, line: int, rejection: Rejection) -> None:
         self.rejected += 1
@@ -124,22 +125,30 @@ class Report:
         Looked up by the record's class (a backtest counts millions), not tested class by class."""
         self._counters[type(record)](record, 1)
 
-    def count_all(self, records: Sequence[Record | Counted]) -> None:
+    def count_all(self, records: Sequence[Counted]) -> None:
         """Count what ``COUNTING`` kept of one customer's records, by the next ``settle``.
 
         A backtest's records are few distinct values many times over (the same message of the
         same campaign to thousands of customers): they are tallied by value here, in C, and
-        each distinct one is counted once, with how many times it came, by ``settle``."""
+        each distinct one is counted once, with how many times it came, by ``settle``, which
+        runs once ``settle_every`` conversions wait (each is distinct, by its money: what
+        piles up) and once at the end.  Tallied as tuples: no two ``Counted`` types can hold
+        equal values (tests/unit/backtest/test_report_by_value.py); keying by type too cost
+        ~2 % of the replay's instructions."""
         self._pending.update(records)
         if Converted in map(type, records):
             self._conversions += [record for record in records if type(record) is Converted]
+            if len(self._conversions) >= self.settle_every:
+                self.settle()
 
     def settle(self) -> None:
         """Count what ``count_all`` tallied: the same report as counting each record in turn.
 
         The distinct records are counted in the order each first came, so every key of the
         report is made in the order counting one by one would make it; the conversions, whose
-        money is summed in their order, then one at a time in theirs (their keys made in place)."""
+        money is summed in their order, then one at a time in theirs (their keys made in place).
+        Settling after any customer gives the same report: the keys of the customers before
+        come first either way, and the money is summed in the same order."""
         for record, times in self._pending.items():
             if type(record) is Converted:
                 self.reserve(record)
@@ -151,7 +160,7 @@ class Report:
         self._conversions.clear()
 
     def __post_init__(self) -> None:
-        self._pending: Counter[Record | Counted] = Counter()  # ``count_all``'s records, not yet counted
+        self._pending: Counter[Counted] = Counter()  # ``count_all``'s records, not yet counted
         self._conversions: list[Converted] = []  # ``count_all``'s conversions, in order
         self._counters: dict[type, Callable[[Any, int], None]] = {
             **dict.fromkeys((Trigger, Lapse), self._count_lapse),
@@ -242,8 +251,8 @@ class Report:
         return out
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON form (``winback backtest --format json``)."""
-        self.settle()
+        """The JSON form (``winback backtest --format json``), of a settled report."""
+        assert not self._pending and not self._conversions, "count_all's records are not settled"
         return {
             "events": self.events,
             "duplicates": self.duplicates,

@@ -72,7 +72,9 @@ class Delivery:
             self._settle(state, at, sent=True)
             records.append(self._skip(run, state, step, planned, at, "holdout", "held_out", step.channel))
             return
-        route = run.routes.get(step.channel) or self._route(run, state, step.channel)
+        route = run.routes.get(step.channel)
+        if route is None:
+            route = self._route(run, state, step.channel)
         channel, reason = route.channel, route.reason
         if channel is None:
             assert reason is not None  # a step that goes nowhere always says why

@@ -12,6 +12,7 @@ expectations can be tested against exactly the records a worker would publish::
 
 Times are an aware ``datetime``, epoch seconds or an RFC 3339 string.  Events are applied in
 the order given, one customer at a time, as a worker applies the records of one partition.
+``replay`` runs an ``Engine`` you made (your own recorder) as ``run_engine`` runs the policy's.
 ``event_lines`` writes events as a backtest file's lines (``streams.backtest.run.run_backtest``).
 """
 
@@ -158,7 +159,11 @@ class Run:
 
 def run_engine(policy: Policy, events: Iterable[AnyInput], *, until: Moment | None = None) -> Run:
     """Apply ``events`` in the order given, then (with ``until``) fire what is due up to then."""
-    engine = Engine(policy)
+    return replay(Engine(policy), events, until=until)
+
+
+def replay(engine: Engine, events: Iterable[AnyInput], *, until: Moment | None = None) -> Run:
+    """``run_engine`` on an engine of your own (a recorder or clock of your choice)."""
     run = Run()
     for event in events:
         result = engine.apply(event.customer_id, run.states.get(event.customer_id), event)
@@ -167,5 +172,7 @@ def run_engine(policy: Policy, events: Iterable[AnyInput], *, until: Moment | No
     if until is not None:
         now = at(until).timestamp()
         for customer_id, state in run.states.items():
-            run.records += [(customer_id, record) for record in engine.advance(customer_id, state, now).records]
+            advanced = engine.advance(customer_id, state, now)
+            run.states[customer_id] = advanced.state
+            run.records += [(customer_id, record) for record in advanced.records]
     return run

@@ -213,6 +213,14 @@ class Caps(_Section):
     when_capped: Literal["defer", "skip"] = "defer"
 
 
+def _each_channel_once(names: list[str], why: str) -> list[str]:
+    """``names`` if no channel is in it twice; else a policy error naming the first repeated, and ``why``."""
+    twice = [name for index, name in enumerate(names) if name in names[:index]]
+    if twice:
+        raise PydanticCustomError("listed_twice", "{name} is listed twice: " + why, {"name": twice[0]})
+    return names
+
+
 class QuietHours(_Section):
     """No message may be sent between ``start`` and ``end`` in the customer's own time zone.
 
@@ -224,6 +232,11 @@ class QuietHours(_Section):
     end: ClockTime
     default_time_zone: TimeZoneName = "UTC"
     channels: list[ChannelName] = Field(default_factory=lambda: list[str](CHANNELS), min_length=1)
+
+    @field_validator("channels")
+    @classmethod
+    def _each_once(cls, channels: list[str]) -> list[str]:
+        return _each_channel_once(channels, "name each channel the window holds back once")
 
     @model_validator(mode="after")
     def _not_empty(self) -> QuietHours:
@@ -250,10 +263,7 @@ class Channels(_Section):
     @field_validator("fallback")
     @classmethod
     def _each_once(cls, fallback: list[str]) -> list[str]:
-        twice = [name for index, name in enumerate(fallback) if name in fallback[:index]]
-        if twice:
-            raise PydanticCustomError("fallback", "{name} is listed twice: each channel has one place in the order", {"name": twice[0]})
-        return fallback
+        return _each_channel_once(fallback, "each channel has one place in the order")
 
     def names(self) -> list[str]:
         """Every channel a step may use: the built-ins, then the policy's own in their order."""

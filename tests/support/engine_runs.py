@@ -1,11 +1,12 @@
 """Running one customer's events through an engine, as the core's tests do: each event applied
-in turn (``Engine.apply``), then the clock advanced to a day, every record kept in order."""
+in turn, then the clock advanced to a day, every record kept in order (``testing.replay``)."""
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple
 
 from streams.core.engine import Engine
+from streams.devtools import testing
 from streams.model.activity import CustomerActivity
 from streams.model.events import AnyInput
 from tests.support.builders import moment
@@ -18,24 +19,21 @@ class Run(NamedTuple):
     records: list[Any]
 
 
-def applied(engine: Engine, events: list[AnyInput], customer: str = "c1") -> Run:
-    """Each of ``events`` (at least one) applied in turn."""
-    state, records = None, []
-    for event in events:
-        result = engine.apply(customer, state, event)
-        state = result.state
-        records.extend(result.records)
-    assert state is not None
-    return Run(state, records)
+def applied(engine: Engine, events: list[AnyInput]) -> Run:
+    """Each of ``events`` (at least one, all of one customer) applied in turn."""
+    return _one_customer(testing.replay(engine, events))
 
 
-def run_until(engine: Engine, events: list[AnyInput], until_day: float, customer: str = "c1") -> Run:
+def run_until(engine: Engine, events: list[AnyInput], until_day: float) -> Run:
     """``applied``, then everything due by day ``until_day`` fired (``Engine.advance``)."""
-    state, records = applied(engine, events, customer)
-    advanced = engine.advance(customer, state, moment(until_day))
-    return Run(advanced.state, records + list(advanced.records))
+    return _one_customer(testing.replay(engine, events, until=moment(until_day)))
 
 
-def records_until(engine: Engine, events: list[AnyInput], until_day: float, customer: str = "c1") -> list[Any]:
+def records_until(engine: Engine, events: list[AnyInput], until_day: float) -> list[Any]:
     """The records of ``run_until``."""
-    return run_until(engine, events, until_day, customer).records
+    return run_until(engine, events, until_day).records
+
+
+def _one_customer(run: testing.Run) -> Run:
+    [state] = run.states.values()
+    return Run(state, [record for _, record in run.records])

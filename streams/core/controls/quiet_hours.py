@@ -7,6 +7,8 @@ daylight-saving changes (21:00 stays 21:00 local in summer and winter).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import reduce
+from operator import or_
 
 from streams.core.controls.channel_book import ChannelBook
 from streams.policy.sections import QuietHours
@@ -18,7 +20,7 @@ class QuietWindow:
 
     def __init__(self, policy: QuietHours | None, channels: ChannelBook) -> None:
         self.policy = policy
-        self.channels = sum(channels.code(name) for name in policy.channels) if policy else 0
+        self.channels = reduce(or_, (channels.code(name) for name in policy.channels), 0) if policy else 0  # a bit per channel
 
     def applies(self, channel: int) -> bool:
         """Whether the window holds back messages on ``channel`` (its code) at all: a caller that

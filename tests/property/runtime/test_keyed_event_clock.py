@@ -10,19 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.runtime.clock import KeyedEventClock
+from tests.support.wall import SetWall
 
 TOPICS = ["purchases", "logins", "profiles"]
 PARTITIONS = range(4)
 IDLE_AFTER = 5.0
 Source = tuple[str, int]
-
-
-class Wall:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @st.composite
@@ -41,7 +34,7 @@ owned_sets = st.sets(st.sampled_from(list(PARTITIONS)), min_size=1)
 @settings(max_examples=60, deadline=None)
 @given(logs(), owned_sets, st.data())
 def test_now_never_passes_an_unread_event_and_reaches_every_read_one(log: dict[Source, list[float]], owned: set[int], data):
-    wall = Wall()
+    wall = SetWall()
     clock = KeyedEventClock(idle_after=IDLE_AFTER, wall=wall)
     clock.own(TOPICS, owned)
     read = {source: 0 for source in log}  # events read so far, per input partition

@@ -67,6 +67,22 @@ def test_a_short_or_blank_csv_row_lacks_the_fields_it_ends_before(tmp_path: Path
     assert [(number, why.reason) for _, number, why in history.rejections()] == [(3, "missing_field"), (4, "missing_field")]
 
 
+def test_a_quoted_header_names_its_columns_without_the_quotes(tmp_path: Path):
+    path = tmp_path / "quoted.csv"
+    path.write_text('"cid","ts","amt","order"\nc1,2010-12-01 07:45:00,6.95,o1\n')
+    history = read_history([path], ColumnMap.parse("customer_id=cid,occurred_at=ts,amount=amt,order_id=order"))
+    assert [event.amount for event in _events(history)["c1"]] == [6.95]
+    assert history.rejections() == []
+
+
+def test_a_header_that_is_not_utf8_is_read_with_the_bad_bytes_replaced(tmp_path: Path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(b"customer_id,order_id,occurred_at,amount,Pr\xe9nom\nc1,o1,2010-12-01 07:45:00,6.95,Ren\xe9\n")
+    history = read_history([path], ColumnMap())
+    assert [event.order_id for event in _events(history)["c1"]] == ["o1"]
+    assert history.rejections() == []
+
+
 def test_a_time_format_reads_other_date_notations_and_a_type_column_other_events(tmp_path: Path):
     path = tmp_path / "mixed.csv"
     path.write_text("kind,id,who,when,amount\npurchase,p1,c1,12/1/1999 8:26,5\nlogin,l1,c1,12/3/1999 9:00,\n")
@@ -90,6 +106,22 @@ def test_parquet_rows_with_native_timestamps(tmp_path: Path):
     assert events["c1"][0].occurred_at == datetime(1992, 5, 1, 12, tzinfo=timezone.utc)
     assert events["c2"][0].amount == 20.0 and events["c2"][0].event_id == "o2"
     assert [(where.name, number) for where, number, _ in history.rejections()] == [("orders.parquet", 3)]
+
+
+def test_a_parquet_time_outside_the_years_1_to_9999_is_a_rejected_row(tmp_path: Path):
+    path = tmp_path / "orders.parquet"
+    last_second, year_10000, year_0 = 253402300799, 253402300800, -62135596801  # seconds since 1970
+    table = pyarrow.table({
+        "order_id": ["o1", "o2", "o3"],
+        "customer_id": ["c1", "c2", "c3"],
+        "occurred_at": pyarrow.array([last_second, year_10000, year_0], pyarrow.timestamp("s")),
+        "amount": [1.0, 2.0, 3.0],
+    })
+    pyarrow.parquet.write_table(table, path)
+    history = read_history([path], ColumnMap())
+    assert list(_events(history)) == ["c1"]
+    rejected = [(number, why.reason, why.detail) for _, number, why in history.rejections()]
+    assert rejected == [(number, "invalid_value", "Invalid RFC3339 encoded datetime - at `$.occurred_at`") for number in (2, 3)]
 
 
 def test_several_files_are_one_history_numbered_file_by_file(tmp_path: Path):

@@ -3,9 +3,14 @@ to the byte what counting them one at a time says: keys made in first-seen order
 
 import json
 import random
+from collections import defaultdict
+from typing import get_args, get_origin, get_type_hints
 
-from streams.backtest.report import CancelCount, Report, SkipCount
+import pytest
+
+from streams.backtest.report import CancelCount, Counted, Report, SkipCount
 from streams.core.kpis import Converted, Engaged, KpiTally, Lapse, Retracted, Sent
+from streams.model.records import SkipAction
 from streams.policy.sections import Economics
 
 ECONOMICS = Economics(currency="EUR", exchange_rates={"USD": 0.9})
@@ -31,10 +36,12 @@ def customer_records(rng: random.Random) -> list:
     return records
 
 
-def test_counting_by_value_gives_the_report_counting_one_by_one_gives():
+@pytest.mark.parametrize("settle_every", [Report.settle_every, 1, 7])
+def test_counting_by_value_gives_the_report_counting_one_by_one_gives(settle_every):
     rng = random.Random(7)
     customers = [customer_records(rng) for _ in range(400)]
     one_by_one, by_value = Report(kpis=KpiTally(ECONOMICS)), Report(kpis=KpiTally(ECONOMICS))
+    by_value.settle_every = settle_every  # settled every few conversions, the report is the same to the byte
     for records in customers:
         for record in records:
             one_by_one.count(record)
@@ -44,3 +51,30 @@ def test_counting_by_value_gives_the_report_counting_one_by_one_gives():
     assert expected["kpis"]["campaigns"]["winback"]["holdout"]["conversions"] > 10  # the case is what it claims
     assert json.dumps(by_value.as_dict()) == json.dumps(expected)
     assert list(by_value.kpis.rows) == list(one_by_one.kpis.rows)  # the funnel rows were made in the same order
+
+
+def test_records_are_counted_every_few_conversions_and_a_report_read_unsettled_says_so():
+    report = Report(kpis=KpiTally(ECONOMICS))
+    report.settle_every = 2
+    lapse = Lapse("winback", "winback", "a", False, "threshold")
+    conversion = Converted("winback", "a", False, 5.0, "EUR", None, None, None, None)
+    report.count_all([lapse, conversion])
+    report.count_all([lapse])
+    assert report.triggers["winback"] == 0  # kept until the second conversion
+    report.count_all([lapse, conversion])
+    assert report.triggers["winback"] == 3
+    assert report.groups[("winback", "a", False)].conversions == 2
+    report.count_all([lapse])
+    with pytest.raises(AssertionError, match="not settled"):
+        report.as_dict()
+
+
+def test_no_two_counted_types_can_hold_equal_values():
+    """``count_all`` tallies records as tuples: two types of the same length could merge.  Each
+    such pair differs in a field whose values can never be equal; a new pair fails here."""
+    by_length = defaultdict(list)
+    for kind in get_args(Counted):
+        by_length[len(kind._fields)].append(kind)
+    assert [kinds for kinds in by_length.values() if len(kinds) > 1] == [[Sent, Retracted], [SkipCount, CancelCount]]
+    assert get_type_hints(Sent)["variant"] is str and get_origin(get_type_hints(Retracted)["sent_in_error"]) is tuple  # last fields
+    assert "cancel" not in get_args(SkipAction) and CancelCount("email").action == "cancel"  # the action

@@ -36,6 +36,7 @@ def one_process(customers):
     report = Report(kpis=KpiTally(ECONOMICS), until=0.0)
     for finished in customers:
         count_customer(report, finished)
+    report.settle()
     return report.as_dict()
 
 

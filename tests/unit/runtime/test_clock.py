@@ -14,22 +14,15 @@ from streams.runtime.clock import (
     Watermark,
     parse_clock,
 )
+from tests.support.wall import SetWall
 
 
 def just_before(value: float) -> float:
     return math.nextafter(value, -math.inf)
 
 
-class FakeWall:
-    def __init__(self):
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 def test_watermark_is_the_slowest_busy_source():
-    watermark = Watermark(idle_after=5, wall=FakeWall())
+    watermark = Watermark(idle_after=5, wall=SetWall())
     assert watermark.minimum() == NOTHING_DUE
     watermark.observe("p0", 100.0)
     watermark.observe("p1", 50.0)
@@ -38,7 +31,7 @@ def test_watermark_is_the_slowest_busy_source():
 
 
 def test_idle_sources_stop_holding_time_back():
-    wall = FakeWall()
+    wall = SetWall()
     watermark = Watermark(idle_after=5, wall=wall)
     watermark.observe("p0", 100.0)
     watermark.observe("p1", 50.0)
@@ -94,7 +87,7 @@ def test_parse_clock():
 
 
 def test_an_expected_source_holds_time_back_until_it_reports_or_idles():
-    wall = FakeWall()
+    wall = SetWall()
     watermark = Watermark(idle_after=5, wall=wall)
     watermark.expect("emails")
     watermark.observe("purchases", 100.0)
@@ -112,7 +105,7 @@ def test_event_clock_answers_per_partition():
 
 
 def test_a_watermark_reports_each_source_and_forgets_those_read_elsewhere_now():
-    wall = FakeWall()
+    wall = SetWall()
     watermark = Watermark(idle_after=5, wall=wall)
     watermark.expect("a")
     watermark.observe("b", 10.0)
@@ -127,7 +120,7 @@ def test_a_watermark_reports_each_source_and_forgets_those_read_elsewhere_now():
 
 
 def test_a_silent_source_that_is_not_caught_up_keeps_holding_time_back():
-    wall = FakeWall()
+    wall = SetWall()
     watermark = Watermark(idle_after=5, wall=wall)
     watermark.observe("lagging", 50.0)
     watermark.observe("fast", 100.0)
@@ -136,14 +129,14 @@ def test_a_silent_source_that_is_not_caught_up_keeps_holding_time_back():
     assert watermark.minimum() == math.nextafter(100.0, math.inf)
 
 
-def keyed_clock(wall: FakeWall, partitions: set[int]) -> KeyedEventClock:
+def keyed_clock(wall: SetWall, partitions: set[int]) -> KeyedEventClock:
     clock = KeyedEventClock(idle_after=5, wall=wall)
     clock.own(["purchases", "logins"], partitions)
     return clock
 
 
 def test_a_keyed_partition_waits_only_for_its_own_input_partitions():
-    wall = FakeWall()
+    wall = SetWall()
     clock = keyed_clock(wall, {0, 1})
     clock.settle()
     assert clock.now(0) == clock.now(1) == NOTHING_DUE  # each input partition holds time back until it reports
@@ -157,7 +150,7 @@ def test_a_keyed_partition_waits_only_for_its_own_input_partitions():
 
 
 def test_an_idle_keyed_partition_follows_the_workers_time_but_never_falls_back_before_its_own_end():
-    wall = FakeWall()
+    wall = SetWall()
     clock = keyed_clock(wall, {0, 1})
     clock.observe("purchases", 0, 100.0)
     clock.observe("logins", 0, 100.0)
@@ -180,7 +173,7 @@ def test_an_idle_keyed_partition_follows_the_workers_time_but_never_falls_back_b
 
 
 def test_after_a_rebalance_every_keyed_partition_owned_holds_time_back_until_it_reports_anew():
-    wall = FakeWall()
+    wall = SetWall()
     clock = keyed_clock(wall, {0, 1})
     for source in [("purchases", 0), ("logins", 0), ("purchases", 1), ("logins", 1)]:
         clock.observe(*source, 100.0)

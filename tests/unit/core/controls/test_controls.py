@@ -133,7 +133,7 @@ def test_held_out_customers_get_would_have_sent_records_and_the_trigger_says_so(
     engine = Engine(policy(HOLDOUT))
     assigner = Assigner("reactivation", 0.5, {"x": 1, "y": 3})
     held = next(f"c{n}" for n in range(100) if assigner.assign(f"c{n}").holdout)
-    records = records_until(engine, [purchase(0, held)], until_day=30, customer=held)
+    records = records_until(engine, [purchase(0, held)], until_day=30)
     assert of(MessageCommand, records) == []
     assert [(s.template, s.reason, s.action) for s in of(Skip, records)] == [("a", "holdout", "held_out"), ("b", "holdout", "held_out"), ("c", "holdout", "held_out")]
     assert [t.holdout for t in of(Trigger, records)] == [True]
@@ -146,7 +146,7 @@ def test_variants_change_what_the_step_says_and_are_stable():
     treated = [f"c{n}" for n in range(200) if not assigner.assign(f"c{n}").holdout]
     for customer in treated[:20]:
         variant = assigner.assign(customer).variant
-        sent = of(MessageCommand, records_until(engine, [purchase(0, customer)], until_day=30, customer=customer))
+        sent = of(MessageCommand, records_until(engine, [purchase(0, customer)], until_day=30))
         assert {c.variant for c in sent} == {variant}
         second = sent[1]
         assert (second.template, second.offer and second.offer.percent_off) == (("b-y", 5) if variant == "y" else ("b", None))
@@ -213,6 +213,10 @@ campaigns:
         ('quiet_hours: {start: "25:00", end: "08:00"}', "quiet_hours.start: expected a time of day as HH:MM"),
         ('quiet_hours: {start: 21, end: "08:00"}', "quiet_hours.start: expected a time of day as HH:MM"),
         ('quiet_hours: {start: "21:00", end: "21:00"}', "quiet_hours: start and end are the same time"),
+        (
+            'quiet_hours: {start: "21:00", end: "08:00", channels: [email, email]}',
+            "quiet_hours.channels: email is listed twice: name each channel the window holds back once",
+        ),
         ('quiet_hours: {start: "21:00", end: "08:00", default_time_zone: Mars/Base}', "Mars/Base is not an IANA time zone"),
         ("caps: {limits: [{messages: 0, per_days: 7}]}", "caps.limits[0].messages: Input should be greater than or equal to 1"),
         ("caps: {when_capped: later}", "caps.when_capped: Input should be 'defer' or 'skip'"),
