@@ -287,16 +287,21 @@ class Engine:
         if self.catch_up == "all":
             self._fire_all(customer_id, state, limit, inclusive, records, last_activity)
             return
+        run = None  # what a stage's steps share (``Delivery.run``), derived once a stage
         while (upcoming := self._upcoming(state, last_activity)) is not None:
             due, stage, step = upcoming
             if not _by(due, limit, inclusive):
                 break
             if self._passed(state, stage, step, due, last_activity, limit, inclusive):
                 records.extend(self._caught_up(customer_id, state, stage, due, step))
+                run = None
             elif step is None:
                 self._enter(customer_id, state, stage, due, last_activity, records)
+                run = None
             else:
-                self.delivery.step(self.delivery.run(customer_id, state), state, step, due, last_activity, records)
+                if run is None:
+                    run = self.delivery.run(customer_id, state)
+                self.delivery.step(run, state, step, due, last_activity, records)
 
     def _fire_all(
         self, customer_id: str, state: CustomerActivity, limit: float, inclusive: bool, records: list[Record], last_activity: float
