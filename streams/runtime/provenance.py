@@ -24,10 +24,6 @@ class Origin:
     partition: int
     offset: int
 
-    def position(self, waiting_from: int | None = None) -> Position:
-        """These coordinates as the engine keeps them (``streams.model.positions``)."""
-        return Position(source_id(self.topic, self.partition), self.offset, waiting_from)
-
 
 def header(topic: str, partition: int, offset: int) -> tuple[str, bytes]:
     """The Kafka header naming an input record's coordinates, which ``read`` gives back as an
@@ -51,11 +47,11 @@ def read(headers: Mapping[str, bytes] | Iterable[tuple[str, bytes]] | None) -> O
 
 
 def position(headers: Mapping[str, bytes] | Iterable[tuple[str, bytes]] | None) -> Position | None:
-    """The origin named by a record's headers as the engine keeps it (``read(headers).position()``),
+    """The origin named by a record's headers as the engine keeps it (``streams.model.positions``),
     made without an ``Origin``: the customers handler asks it of every event it applies."""
     found = _coordinates(headers)
-    source = _source_id(found[0]) if found is not None else None
-    return None if found is None or source is None else Position(source, found[1])
+    source = _source(found[0]) if found is not None else None
+    return None if found is None or source is None else Position(source_id(*source), found[1])
 
 
 def _coordinates(headers: Mapping[str, bytes] | Iterable[tuple[str, bytes]] | None) -> tuple[bytes, int] | None:
@@ -75,10 +71,3 @@ def _source(where: bytes) -> tuple[str, int] | None:
     customers handler reads a header for every event, from the few input partitions there are."""
     topic, colon, partition = where.decode("utf-8", "replace").rpartition(":")
     return (topic, int(partition)) if colon and partition.isascii() and partition.isdigit() else None
-
-
-@lru_cache(maxsize=1024)
-def _source_id(where: bytes) -> int | None:
-    """The ``source_id`` of a header's ``topic:partition`` (None: garbled), cached as ``_source``."""
-    source = _source(where)
-    return None if source is None else source_id(*source)

@@ -14,7 +14,7 @@ from streams.core.customer_stage import stage_position
 from streams.core.engine import Engine
 from streams.model.activity import CustomerActivity
 from streams.policy.loading import default_policy_path, load_policy
-from streams.model.positions import source_id
+from streams.model.positions import Position, source_id
 from streams.model.codec import Limits
 from streams.model.events import Purchase
 from streams.runtime.agents import _decide, _decode, _decode_internal, _decode_internals, _keyed_reader, _read_again, _read_inputs
@@ -151,7 +151,7 @@ async def test_a_partition_kept_through_a_rebalance_is_read_again_as_after_a_res
 
     read(3, [Progress(("purchases", 0), 160.0, False), Progress(("purchases", 1), 200.0, False)])
     assert released == [0]  # once
-    assert waiting.applying(0, b"c1", (origin.topic, origin.partition), origin.offset) == origin.position()  # nothing else of it waits
+    assert waiting.applying(0, b"c1", (origin.topic, origin.partition), origin.offset) == Position(source_id(origin.topic, origin.partition), origin.offset)  # nothing else of it waits
     assert acks.done(0, 0, "event") == ["event"]
 
 

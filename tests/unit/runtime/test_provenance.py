@@ -1,6 +1,7 @@
 """The source header round-trips, in both shapes Kafka clients hand headers over, as an
 ``Origin`` and as the engine's ``Position``."""
 
+from streams.model.positions import Position, source_id
 from streams.runtime import provenance
 
 
@@ -9,8 +10,8 @@ def test_origin_round_trips_as_a_list_and_as_a_mapping() -> None:
     name, value = provenance.header(origin.topic, origin.partition, origin.offset)
     assert provenance.read([("traceparent", b"00-ab"), (name, value)]) == origin
     assert provenance.read({name: value}) == origin
-    assert provenance.position([("traceparent", b"00-ab"), (name, value)]) == origin.position()
-    assert provenance.position({name: value}) == origin.position()
+    assert provenance.position([("traceparent", b"00-ab"), (name, value)]) == Position(source_id(origin.topic, origin.partition), origin.offset)
+    assert provenance.position({name: value}) == Position(source_id(origin.topic, origin.partition), origin.offset)
 
 
 def test_missing_or_garbled_header_reads_as_none() -> None:
