@@ -29,11 +29,11 @@ _TOTALS = ("erasures", "retractions", "cancels", "sent_in_error", "state_bytes")
 
 class ShardTally(NamedTuple):
     """What a worker sends back of its report: totals, keyed figures (``_keyed``'s order), each
-    keyed figure's new keys as (customer order, place, key), and the conversions kept aside."""
+    keyed figure's new keys as (customer order, key), a customer's in the order it made them, and the conversions kept aside."""
 
     totals: list[int]
     keyed: list[dict[Any, Any]]
-    first_seen: list[list[tuple[int, int, Any]]]
+    first_seen: list[list[tuple[int, Any]]]
     conversions: list[tuple[int, Record | Counted]]
 
 
@@ -42,7 +42,7 @@ class ShardReport(Report):
     """A worker's report: counts everything but conversions, which wait for the parent (``merged``)."""
 
     conversions: list[tuple[int, Record | Counted]] = field(default_factory=list)
-    first_seen: list[list[tuple[int, int, Any]]] = field(default_factory=list)
+    first_seen: list[list[tuple[int, Any]]] = field(default_factory=list)
     _order: int = field(default=0, init=False, repr=False)  # the customer being counted
 
     def __post_init__(self) -> None:
@@ -57,7 +57,7 @@ class ShardReport(Report):
         count_customer(self, customer)
         for figures, size, seen in zip(self._keyed, sizes, self.first_seen):
             if len(figures) > size:
-                seen.extend((customer.order, len(seen), key) for key in islice(figures, size, None))
+                seen.extend((customer.order, key) for key in islice(figures, size, None))
 
     def count_all(self, records: Sequence[Record | Counted]) -> None:
         """Each record at once: a shard notes the keys each customer makes (``count_finished``)."""
@@ -72,7 +72,7 @@ class ShardReport(Report):
             super().count(record)
 
     def tally(self) -> ShardTally:
-        return ShardTally([getattr(self, name) for name in _TOTALS], [dict(figures) for figures, _ in _keyed(self)], self.first_seen, self.conversions)
+        return ShardTally([getattr(self, name) for name in _TOTALS], self._keyed, self.first_seen, self.conversions)
 
 
 def merged(economics: Economics, tallies: list[ShardTally], until: float | None) -> Report:
@@ -83,7 +83,7 @@ def merged(economics: Economics, tallies: list[ShardTally], until: float | None)
     for name, *amounts in zip(_TOTALS, *(tally.totals for tally in tallies)):
         setattr(report, name, sum(amounts))
     for index, (figures, blank) in enumerate(_keyed(report)):
-        for _, _, key in sorted((seen for tally in tallies for seen in tally.first_seen[index]), key=_place):
+        for _, key in sorted((seen for tally in tallies for seen in tally.first_seen[index]), key=_first):  # stable: a customer's keys stay in order
             if key not in figures:
                 figures[key] = blank()
         for tally in tallies:
@@ -103,10 +103,6 @@ def _keyed(report: Report) -> list[tuple[dict[Any, Any], Callable[[], Any]]]:
     counters = (report.triggers, report.predictive_triggers, report.commands, report.stages, report.skips, report.skip_actions)
     kpis = report.kpis
     return [*((counter, int) for counter in counters), (report.groups, GroupFigures), (kpis.arms, Arm), (kpis.rows, FunnelRow)]
-
-
-def _place(seen: tuple[int, int, Any]) -> tuple[int, int]:
-    return seen[0], seen[1]
 
 
 def _first(item: tuple[int, Any]) -> int:
