@@ -86,9 +86,10 @@ def runtime_rows(records: list[Record], rounds: int) -> list[tuple[str, float]]:
 
 def core_row(name: str, policy_path: Path, events: list[AnyInput], rounds: int) -> str:
     """The core under one policy: µs an event, records an event, and µs a changed customer."""
-    engine = Engine(load_policy(policy_path), catch_up="latest")
+    policy = load_policy(policy_path)
+    engine = Engine(policy, catch_up="latest")
     records, states = replay(engine, events)
-    per_event = best_cpu(lambda: replay(Engine(load_policy(policy_path), catch_up="latest"), events), rounds) / len(events) * 1e6
+    per_event = best_cpu(lambda: replay(Engine(policy, catch_up="latest"), events), rounds) / len(events) * 1e6
     customers = list(states.values())
     before = best_cpu(lambda: [stage_before(engine, state) for state in customers], rounds) / len(customers) * 1e6
     due = best_cpu(lambda: [engine.next_due(state) for state in customers], rounds) / len(customers) * 1e6

@@ -7,30 +7,21 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from aiokafka.structs import TopicPartition
 
 from streams.runtime.partition_batches import Outgoing, PartitionBatches, delivered
+from tests.support import kafka_io
 from tests.support.topics import make_topic
 
 pytestmark = pytest.mark.integration
 PARTITIONS = 4
 
 
-async def read_all(bootstrap: str, topic: str, count: int) -> dict[int, list[tuple[bytes | None, bytes | None, list]]]:
+async def by_partition(bootstrap: str, topic: str) -> dict[int, list[tuple[bytes | None, bytes | None, list]]]:
     """Each partition's records of ``topic`` (key, value, headers), in offset order."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
-    await consumer.start()
-    try:
-        consumer.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
-        found: dict[int, list] = {p: [] for p in range(PARTITIONS)}
-        while sum(map(len, found.values())) < count:
-            for tp, records in (await consumer.getmany(timeout_ms=5000)).items():
-                found[tp.partition] += [(r.key, r.value, list(r.headers)) for r in records]
-        return found
-    finally:
-        await consumer.stop()
+    records = await kafka_io.read_all(bootstrap, [topic])
+    return {p: [(r.key, r.value, list(r.headers)) for r in records if r.partition == p] for p in range(PARTITIONS)}
 
 
 async def test_batches_land_where_and_as_single_sends_do(kafka_bootstrap: str):
@@ -55,7 +46,9 @@ async def test_batches_land_where_and_as_single_sends_do(kafka_bootstrap: str):
 
     assert len(submitted) > PARTITIONS  # full batches were submitted and new ones started
     assert sum(batch.records for batch in submitted) == len(records)
-    assert await read_all(kafka_bootstrap, batched, len(records)) == await read_all(kafka_bootstrap, single, len(records))
+    landed = await by_partition(kafka_bootstrap, batched)
+    assert sum(map(len, landed.values())) == len(records)
+    assert landed == await by_partition(kafka_bootstrap, single)
 
 
 async def test_a_given_partition_is_kept_and_offsets_are_known(kafka_bootstrap: str):
@@ -72,7 +65,7 @@ async def test_a_given_partition_is_kept_and_offsets_are_known(kafka_bootstrap: 
         await producer.stop()
 
     assert [(batch.partition, batch.last_offset()) for batch in first + second] == [(3, 4), (3, 6)]
-    found = await read_all(kafka_bootstrap, topic, 7)
+    found = await by_partition(kafka_bootstrap, topic)
     assert [value for _, value, _ in found[3]] == [b"v"] * 5 + [b"w"] * 2
 
 
