@@ -1,6 +1,6 @@
 """kill -9 a worker while it works through a backlog, start it again: no customer counted twice.
 
-A backlog (two months of daily purchases of a few dozen customers, produced at once, as a
+A backlog (two months of daily purchases of a few hundred customers, produced at once, as a
 backfill of history would be) holds far more of each customer's events than the latest few
 that an id window remembers: whatever the worker had applied since its last offset commit is read again after
 the restart, by ingest (which forwards it again) and by the customers agent.  Each customer's
@@ -30,7 +30,7 @@ from tests.support.workload import START
 
 pytestmark = [pytest.mark.reliability, pytest.mark.parametrize("store", ["memory", "rocksdb"])]
 
-CUSTOMERS, DAYS = 40, 60
+CUSTOMERS, DAYS = 400, 60
 CATEGORIES = ("shoes", "bags", "hats", "coats")
 
 
