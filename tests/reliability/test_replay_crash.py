@@ -24,7 +24,7 @@ from streams.model.activity import CustomerActivity
 from streams.model.events import Purchase
 from streams.runtime.settings import Settings
 from tests.support.expected import expected_states
-from tests.support.kafka_io import latest_by_key, produce, read_until
+from tests.support.kafka_io import latest_by_key, produce, read_all, read_until
 from tests.support.phases import wait_for_table
 from tests.support.workload import START
 
@@ -50,6 +50,10 @@ def _counted(records) -> dict[str, CustomerActivity]:
     return {key: CustomerActivity.decode(value) for key, value in latest_by_key(records).items() if value is not None}
 
 
+def _purchases_applied(changelog) -> int:
+    return sum(state.purchase_count for state in _counted(changelog).values())
+
+
 async def test_kill_9_during_a_backlog_counts_no_customer_twice(app_settings: Settings, worker_factory, report):
     settings = app_settings
     backlog = _backlog()
@@ -57,22 +61,22 @@ async def test_kill_9_during_a_backlog_counts_no_customer_twice(app_settings: Se
     # Before every purchase: nothing fires.  Small batches: the backlog takes many, so the kill lands
     # amid them (a whole fetch of it is one batch, applied at once).
     worker = worker_factory(WINBACK_CLOCK=f"fixed:{START.isoformat()}", WINBACK_BATCH_RECORDS="100")
-    await produce(
-        settings.broker, [(settings.topic_purchases, p.customer_id.encode(), msgspec.json.encode(p)) for p in backlog]
-    )
     changelog = changelog_topic(settings)
-    applied_at_kill = sum(
-        state.purchase_count
-        for state in _counted(
-            await read_until(
-                settings.broker, [changelog],
-                lambda got: sum(s.purchase_count for s in _counted(got).values()) >= len(backlog) / 3, timeout=120,
-            )
-        ).values()
+    # The changelog is read from before the backlog is produced, and the kill lands as soon as a
+    # third is applied, while it may still be produced: however fast the worker, it cannot be
+    # through the backlog unseen (a reader started after the produce saw a fast worker done).
+    a_third_applied = asyncio.create_task(
+        read_until(settings.broker, [changelog], lambda got: _purchases_applied(got) >= len(backlog) / 3, timeout=120)
     )
+    producing = asyncio.create_task(produce(
+        settings.broker, [(settings.topic_purchases, p.customer_id.encode(), msgspec.json.encode(p)) for p in backlog]
+    ))
+    await a_third_applied
     killed = time.monotonic()
     worker.kill()
+    applied_at_kill = _purchases_applied(await read_all(settings.broker, [changelog]))  # all the killed worker wrote
     assert applied_at_kill < len(backlog), "kill landed too late"
+    await producing
 
     await asyncio.to_thread(worker.start)
     done = await read_until(
@@ -82,12 +86,15 @@ async def test_kill_9_during_a_backlog_counts_no_customer_twice(app_settings: Se
         timeout=180,
     )
     table = _counted(done)
+    # What the restarted worker handled beyond what was left to apply: input read again (counted
+    # whether or not its state caught it).
+    read_again = int(worker.metric("winback_events_applied_total")) - (len(backlog) - applied_at_kill)
     double_counted = sorted(
         customer for customer, state in expected.items()
         if (table[customer].purchase_count, table[customer].total_spend) != (state.purchase_count, state.total_spend)
     )
     report(
-        purchases=len(backlog), customers=len(expected), applied_at_kill=applied_at_kill,
+        purchases=len(backlog), customers=len(expected), applied_at_kill=applied_at_kill, read_again=read_again,
         double_counted=len(double_counted), kill_to_all_applied_s=round(time.monotonic() - killed, 1),
     )
     assert not double_counted, f"{len(double_counted)} customers counted twice, e.g. {double_counted[:3]}"
