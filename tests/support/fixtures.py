@@ -17,6 +17,7 @@ import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 
 from streams.devtools.kafka_local import LocalKafka
@@ -28,6 +29,13 @@ from tests.support.secured_kafka import SecuredKafka
 
 _namespaces = itertools.count(1)
 FIGURES = "figures"  # the user property that carries a scenario's measured figures to the summary
+
+# No test has a time limit (speed is measured in benchmarks/, never asserted).  Hypothesis's
+# default deadline of 200 ms per example, and its health check on slow generation, would fail a
+# property test whenever a loaded machine stalls its process for a moment (one 300 ms stall:
+# "Unreliable test timings"), so they are off for every test, not only those that say so.
+hypothesis.settings.register_profile("suite", deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow])
+hypothesis.settings.load_profile("suite")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
