@@ -116,9 +116,9 @@ class Retractor:
         entries: list[tuple[int, float]] = []
         entry = self.lifecycle.entry_after(state, ACTIVE, NEVER, last_activity)
         while entry is not None and entry[0] < state.stage:
-            entries.append(entry)
+            entries.append((entry[0], entry[1]))
             entry = self.lifecycle.entry_after(state, entry[0], entry[1], last_activity)
-        if entry != (state.stage, state.stage_entered_at):
+        if entry is None or (entry[0], entry[1]) != (state.stage, state.stage_entered_at):
             return []
         return [replace(state, stage=stage, stage_entered_at=at) for stage, at in entries if at >= since and self._triggered(state, stage)]
 
