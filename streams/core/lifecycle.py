@@ -12,7 +12,7 @@ email deliveries) never lapses: there is nothing to win back.
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import Callable, NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 from streams.core.churn_model import BgNbd
 from streams.model.activity import NEVER, SIGNAL_FIELDS, CustomerActivity, signal_of
@@ -95,10 +95,20 @@ class Lifecycle:
     def stage_at(self, state: CustomerActivity, at: float) -> int:
         """The stage the customer is in at ``at`` (entries due at it included) if nothing happens
         before: the stage a ``catch_up: latest`` engine enters when it advances them to ``at``."""
-        last_activity, stage, entered = self.last_activity(state), state.stage, state.stage_entered_at
-        while (entry := self.entry_after(state, stage, entered, last_activity)) is not None and entry[1] <= at:
-            stage, entered = entry[0], entry[1]
+        stage = state.stage
+        for entry in self.entries(state, state.stage, state.stage_entered_at, self.last_activity(state)):
+            if entry[1] > at:
+                break
+            stage = entry[0]
         return stage
+
+    def entries(self, state: CustomerActivity, stage: int, entered_at: float, last_activity: float) -> Iterator[Entry]:
+        """The entries that follow ``stage``, entered at ``entered_at``, in order, if the customer
+        stays inactive: the rest of the ladder, each rung dated by ``entry_after`` from the one before."""
+        entry = self.entry_after(state, stage, entered_at, last_activity)
+        while entry is not None:
+            yield entry
+            entry = self.entry_after(state, entry[0], entry[1], last_activity)
 
     def entry_after(self, state: CustomerActivity, stage: int, entered_at: float, last_activity: float) -> Entry | None:
         """The entry that follows ``stage``, entered at ``entered_at``, or None.

@@ -58,10 +58,7 @@ def test_the_ladder_ahead_says_which_entry_the_model_brought_forward():
     ladder = engine.lifecycle
     crossing = SHOP.below_at(2, 20.0, 0.3)
     assert crossing is not None
-    walk, entry = [], ladder.next_entry(state, ladder.last_activity(state))
-    while entry is not None:
-        walk.append(entry)
-        entry = ladder.entry_after(state, entry[0], entry[1], ladder.last_activity(state))
+    walk = ladder.entries(state, state.stage, state.stage_entered_at, ladder.last_activity(state))
     assert [(STAGES[stage], round((at - moment(0)) / DAY, 3), reason) for stage, at, reason in walk] == [
         ("reactivation", 50.0, "threshold"),
         ("winback", round(crossing, 3), "predictive"),
