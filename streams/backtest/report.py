@@ -44,6 +44,11 @@ REJECTION_EXAMPLES = 5  # how many rejected lines the report quotes
 _CAMPAIGNS = tuple(campaign_of(stage) for stage in STAGES)  # the campaign each stage code starts
 
 
+class UnsettledReport(RuntimeError):
+    """A report read while records ``count_all`` tallied wait for ``settle``: its figures would
+    leave them out.  A fault of the caller, not of the log."""
+
+
 @dataclass
 class GroupFigures:
     """One campaign group's funnel: customers triggered, messages sent, conversions and revenue."""
@@ -251,8 +256,10 @@ class Report:
         return out
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON form (``winback backtest --format json``), of a settled report."""
-        assert not self._pending and not self._conversions, "count_all's records are not settled"
+        """The JSON form (``winback backtest --format json``), of a settled report (else ``UnsettledReport``)."""
+        waiting = self._pending.total()  # the conversions waiting are among them
+        if waiting:
+            raise UnsettledReport(f"{waiting} record(s) tallied by count_all are not counted yet: call settle() before reading the report")
         return {
             "events": self.events,
             "duplicates": self.duplicates,

@@ -39,7 +39,8 @@ def stage_position(engine: Engine, state: CustomerActivity) -> StagePosition | N
     if state.is_erased():
         return None
     entry = engine.lifecycle.next_entry(state, engine.lifecycle.last_activity(state))
-    return StagePosition(state.stage, state.stage_entered_at, state.episode, engine.delivery.tiers.of(state), entry)
+    ahead = (entry[0], entry[1]) if entry is not None else None  # not its reason, which the record does not say
+    return StagePosition(state.stage, state.stage_entered_at, state.episode, engine.delivery.tiers.of(state), ahead)
 
 
 def stage_record(engine: Engine, customer_id: str, position: StagePosition) -> CustomerStage:

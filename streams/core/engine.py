@@ -57,7 +57,7 @@ from streams.core.series import PlannedStep, Series
 from streams.core.delivery import Delivery
 from streams.model.events import AnyInput, EmailEngagement, Erasure, Feedback, Profile, Purchase
 from streams.model.positions import Position
-from streams.core.lifecycle import ACTIVE, Lifecycle
+from streams.core.lifecycle import ACTIVE, Entry, Lifecycle
 from streams.policy.sections import CatchUp, Policy
 from streams.core.recorders import FULL, Recorder
 from streams.core.retraction import Retractor
@@ -266,15 +266,15 @@ class Engine:
         upcoming = self._upcoming(state, self.lifecycle.last_activity(state))
         return upcoming[0] if upcoming is not None else None
 
-    def _upcoming(self, state: CustomerActivity, last_activity: float) -> tuple[float, int, PlannedStep | None] | None:
-        """The earliest due item as (time, stage to enter, None) or (time, -1, step); stage first on a tie."""
+    def _upcoming(self, state: CustomerActivity, last_activity: float) -> tuple[float, Entry | PlannedStep] | None:
+        """The earliest due item as (time, stage entry) or (time, step of the series); the stage first on a tie."""
         entry = self.lifecycle.next_entry(state, last_activity)
         step = self.series.next_step(state)
         if step is not None:
             step_due = state.deferred_to if state.deferred_to != NEVER else state.stage_entered_at + step.after
             if entry is None or step_due < entry[1]:
-                return step_due, -1, step
-        return (entry[1], entry[0], None) if entry is not None else None
+                return step_due, step
+        return (entry[1], entry) if entry is not None else None
 
     def stage_at(self, state: CustomerActivity, at: float) -> Stage | None:
         """The stage the customer is in at ``at`` if nothing happens before (None: erased): the
@@ -289,19 +289,19 @@ class Engine:
             return
         run = None  # what a stage's steps share (``Delivery.run``), derived once a stage
         while (upcoming := self._upcoming(state, last_activity)) is not None:
-            due, stage, step = upcoming
+            due, item = upcoming
             if not _by(due, limit, inclusive):
                 break
-            if self._passed(state, stage, step, due, last_activity, limit, inclusive):
-                records.extend(self._caught_up(customer_id, state, stage, due, step))
+            if self._passed(state, item, due, last_activity, limit, inclusive):
+                records.extend(self._caught_up(customer_id, state, item, due))
                 run = None
-            elif step is None:
-                self._enter(customer_id, state, stage, due, last_activity, records)
-                run = None
-            else:
+            elif isinstance(item, PlannedStep):
                 if run is None:
                     run = self.delivery.run(customer_id, state)
-                self.delivery.step(run, state, step, due, last_activity, records)
+                self.delivery.step(run, state, item, due, last_activity, records)
+            else:
+                self._enter(customer_id, state, item, last_activity, records)
+                run = None
 
     def _fire_all(
         self, customer_id: str, state: CustomerActivity, limit: float, inclusive: bool, records: list[Record], last_activity: float
@@ -327,50 +327,44 @@ class Engine:
                 delivery.step(run, state, step, due, last_activity, records)
             if entry is None or not _by(entry[1], limit, inclusive):
                 return
-            self._enter(customer_id, state, entry[0], entry[1], last_activity, records)
+            self._enter(customer_id, state, entry, last_activity, records)
 
     def _passed(
-        self,
-        state: CustomerActivity,
-        stage: int,
-        step: PlannedStep | None,
-        due: float,
-        last_activity: float,
-        limit: float,
-        inclusive: bool,
+        self, state: CustomerActivity, item: Entry | PlannedStep, due: float, last_activity: float, limit: float, inclusive: bool
     ) -> bool:
         """Whether the due item is one ``catch_up: latest`` passes over at ``limit``: a stage entry
         that the next one, also due by then, supersedes; a step of a stage so superseded, a step
         whose message expired before ``limit``, or one the series' next step, also due by then,
         supersedes (a customer caught up gets the latest message of their stage, not a burst)."""
-        if step is None:
-            following = self.lifecycle.entry_after(state, stage, due, last_activity)
+        if not isinstance(item, PlannedStep):
+            following = self.lifecycle.entry_after(state, item[0], due, last_activity)
             return following is not None and _by(following[1], limit, inclusive)
         entry = self.lifecycle.next_entry(state, last_activity)
-        following_step = self.series.step(state.stage, step.index + 1)
+        following_step = self.series.step(state.stage, item.index + 1)
         return (
             (entry is not None and _by(entry[1], limit, inclusive))
-            or state.stage_entered_at + step.after + step.expires_after < limit
+            or state.stage_entered_at + item.after + item.expires_after < limit
             or (following_step is not None and _by(state.stage_entered_at + following_step.after, limit, inclusive))
         )
 
-    def _caught_up(self, customer_id: str, state: CustomerActivity, stage: int, at: float, step: PlannedStep | None) -> list[Record]:
+    def _caught_up(self, customer_id: str, state: CustomerActivity, item: Entry | PlannedStep, at: float) -> list[Record]:
         """Pass over a due item: a superseded stage is entered without a trigger (its steps then
         come due, to be passed over in turn), a passed step is skipped as ``caught_up``."""
-        if step is not None:
-            return [self.delivery.catch_up(customer_id, state, step, at)]
-        _start_stage(state, stage, at)
+        if isinstance(item, PlannedStep):
+            return [self.delivery.catch_up(customer_id, state, item, at)]
+        _start_stage(state, item[0], at)
         return []
 
-    def _enter(self, customer_id: str, state: CustomerActivity, stage: int, at: float, last_activity: float, records: list[Record]) -> None:
-        """The customer enters ``stage`` at ``at``: its trigger, and for sunset the skips of every
-        step the sunset stops (entering another stage ends the old series silently, as activity
-        does), onto ``records``."""
+    def _enter(self, customer_id: str, state: CustomerActivity, entry: Entry, last_activity: float, records: list[Record]) -> None:
+        """The customer makes ``entry``: its trigger, and for sunset the skips of every step the
+        sunset stops (entering another stage ends the old series silently, as activity does),
+        onto ``records``."""
+        stage, at, reason = entry
         if stage == SUNSET:
             records += [*self.delivery.cancel_remaining(customer_id, state, at), *self.delivery.leave_audiences(customer_id, state, at)]
         _start_stage(state, stage, at)
         self.attribution.touch_trigger(state, at)
-        group, cause = self.series.assignment(customer_id, stage), self.lifecycle.cause(state, last_activity)
+        group, cause = self.series.assignment(customer_id, stage), self.lifecycle.cause(state, reason)
         records.append(self.recorder.trigger(customer_id, state, last_activity, group, cause))
 
 

@@ -12,7 +12,7 @@ email deliveries) never lapses: there is nothing to win back.
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import Callable, NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 from streams.core.churn_model import BgNbd
 from streams.model.activity import NEVER, SIGNAL_FIELDS, CustomerActivity, signal_of
@@ -35,6 +35,11 @@ class EntryCause(NamedTuple):
 
 BY_THRESHOLD = EntryCause("threshold", None)
 
+# A stage entry ahead, as (stage, time, reason): the reason is "predictive" when the churn
+# model's time came before the stage's threshold.  A plain tuple: the engine makes one or two
+# per event, and a NamedTuple costs ten times as much to make.
+Entry = tuple[int, float, TriggerReason]
+
 
 class Lifecycle:
     """A policy's stage ladder, compiled for per-event use."""
@@ -45,18 +50,18 @@ class Lifecycle:
             [SIGNAL_FIELDS[signal] for signal in policy.activity.signals]
         )
         ladder = policy.stages.configured()
-        self._codes = [STAGES.index(stage) for stage, _ in ladder]
+        codes = [STAGES.index(stage) for stage, _ in ladder]
         self._thresholds: list[Threshold] = [threshold for _, threshold in ladder]
         self._adaptive = any(threshold.adaptive for threshold in self._thresholds)
         self._fixed_seconds = [threshold.days_for(None) * DAY for threshold in self._thresholds]
         # The ladder's next rung above each stage, as (position in the ladder, stage), or None.
         self._next_rung = [
-            next(((position, code) for position, code in enumerate(self._codes) if code > stage), None)
+            next(((position, code) for position, code in enumerate(codes) if code > stage), None)
             for stage in range(len(STAGES))
         ]
         self._predictive = PredictiveTrigger(policy.predictive) if policy.predictive is not None else None
         # The rungs the predictive trigger may bring forward: win-back and those before it.
-        self._predicted_rungs = len(self._codes) if policy.predictive is None else self._codes.index(STAGES.index("winback")) + 1
+        self._predicted_rungs = len(codes) if policy.predictive is None else codes.index(STAGES.index("winback")) + 1
         # No customer lapses sooner than this after their last activity, unless predicted to.
         self._soonest = self._thresholds[0].earliest_days * DAY
 
@@ -83,22 +88,30 @@ class Lifecycle:
     def is_activity(self, event: AnyInput) -> bool:
         return signal_of(event) in self.signals
 
-    def next_entry(self, state: CustomerActivity, last_activity: float) -> tuple[int, float] | None:
-        """(stage, time) of the customer's next stage entry if they stay inactive, or None."""
+    def next_entry(self, state: CustomerActivity, last_activity: float) -> Entry | None:
+        """The customer's next stage entry if they stay inactive, or None."""
         return self.entry_after(state, state.stage, state.stage_entered_at, last_activity)
 
     def stage_at(self, state: CustomerActivity, at: float) -> int:
         """The stage the customer is in at ``at`` (entries due at it included) if nothing happens
         before: the stage a ``catch_up: latest`` engine enters when it advances them to ``at``."""
-        last_activity, stage, entered = self.last_activity(state), state.stage, state.stage_entered_at
-        while (entry := self.entry_after(state, stage, entered, last_activity)) is not None and entry[1] <= at:
-            stage, entered = entry
+        stage = state.stage
+        for entry in self.entries(state, state.stage, state.stage_entered_at, self.last_activity(state)):
+            if entry[1] > at:
+                break
+            stage = entry[0]
         return stage
 
-    def entry_after(
-        self, state: CustomerActivity, stage: int, entered_at: float, last_activity: float
-    ) -> tuple[int, float] | None:
-        """(stage, time) of the entry that follows ``stage``, entered at ``entered_at``, or None.
+    def entries(self, state: CustomerActivity, stage: int, entered_at: float, last_activity: float) -> Iterator[Entry]:
+        """The entries that follow ``stage``, entered at ``entered_at``, in order, if the customer
+        stays inactive: the rest of the ladder, each rung dated by ``entry_after`` from the one before."""
+        entry = self.entry_after(state, stage, entered_at, last_activity)
+        while entry is not None:
+            yield entry
+            entry = self.entry_after(state, entry[0], entry[1], last_activity)
+
+    def entry_after(self, state: CustomerActivity, stage: int, entered_at: float, last_activity: float) -> Entry | None:
+        """The entry that follows ``stage``, entered at ``entered_at``, or None.
 
         No entry may be dated before what it depends on: that stage's start and, when
         thresholds follow the cadence, the purchase that last changed it (a purchase that does
@@ -109,23 +122,20 @@ class Lifecycle:
             return None
         position, code = rung
         due = last_activity + self._seconds(state, position)
+        reason: TriggerReason = "threshold"
         if self._predictive is not None and position < self._predicted_rungs:
             predicted = self._predictive.due(state, last_activity)
             if predicted is not None and predicted < due:
-                due = predicted
+                due, reason = predicted, "predictive"
         earliest = max(entered_at, state.last_purchase) if self._adaptive else entered_at
-        return code, due if due > earliest else earliest
+        return code, due if due > earliest else earliest, reason
 
-    def cause(self, state: CustomerActivity, last_activity: float) -> EntryCause:
-        """Why the customer entered ``state.stage`` at ``state.stage_entered_at`` (just now, with
-        ``state`` as ``entry_after`` found it): predictive when the churn model's time came before
-        the stage's threshold, as it does there."""
+    def cause(self, state: CustomerActivity, reason: TriggerReason) -> EntryCause:
+        """Why the customer entered ``state.stage`` at ``state.stage_entered_at`` (just now, for
+        the ``reason`` of the entry ``entry_after`` dated), with the churn model's P(alive) then."""
         if self._predictive is None:
             return BY_THRESHOLD
-        position = self._codes.index(state.stage)
-        predicted = self._predictive.due(state, last_activity) if position < self._predicted_rungs else None
-        by_model = predicted is not None and predicted < last_activity + self._seconds(state, position)
-        return EntryCause("predictive" if by_model else "threshold", self._predictive.p_alive(state, state.stage_entered_at))
+        return EntryCause(reason, self._predictive.p_alive(state, state.stage_entered_at))
 
     def _seconds(self, state: CustomerActivity, position: int) -> float:
         """Inactivity needed to reach the ladder's ``position``-th stage, for this customer."""

@@ -110,17 +110,17 @@ class Retractor:
     def _earlier_triggers(self, state: CustomerActivity, since: float) -> list[CustomerActivity]:
         """The customer as each earlier trigger of the current lapse fired at or after ``since``
         found them (in stage and entry time; oldest first): the lapse's entries as the lifecycle
-        dates them from the last activity, if they still lead to the current stage's entry; none
-        otherwise.  Left out: a stage that may have been passed over without a trigger."""
-        last_activity = self.lifecycle.last_activity(state)
-        entries: list[tuple[int, float]] = []
-        entry = self.lifecycle.entry_after(state, ACTIVE, NEVER, last_activity)
-        while entry is not None and entry[0] < state.stage:
-            entries.append(entry)
-            entry = self.lifecycle.entry_after(state, entry[0], entry[1], last_activity)
-        if entry != (state.stage, state.stage_entered_at):
+        dates them from the last activity (``Lifecycle.entries``), if they still reach the current
+        stage's entry; none otherwise.  Left out: a stage that may have been passed over without a
+        trigger."""
+        lapse = {stage: at for stage, at, _ in self.lifecycle.entries(state, ACTIVE, NEVER, self.lifecycle.last_activity(state))}
+        if lapse.get(state.stage) != state.stage_entered_at:  # each stage comes once, in the ladder's order
             return []
-        return [replace(state, stage=stage, stage_entered_at=at) for stage, at in entries if at >= since and self._triggered(state, stage)]
+        return [
+            replace(state, stage=stage, stage_entered_at=at)
+            for stage, at in lapse.items()
+            if stage < state.stage and at >= since and self._triggered(state, stage)
+        ]
 
     def _triggered(self, state: CustomerActivity, stage: int) -> bool:
         """Whether the current lapse's entry of ``stage`` fired a trigger (certain when catching up

@@ -3,12 +3,14 @@ to the byte what counting them one at a time says: keys made in first-seen order
 
 import json
 import random
+import subprocess
+import sys
 from collections import defaultdict
 from typing import get_args, get_origin, get_type_hints
 
 import pytest
 
-from streams.backtest.report import CancelCount, Counted, Report, SkipCount
+from streams.backtest.report import CancelCount, Counted, Report, SkipCount, UnsettledReport
 from streams.core.kpis import Converted, Engaged, KpiTally, Lapse, Retracted, Sent
 from streams.model.records import SkipAction
 from streams.policy.sections import Economics
@@ -65,8 +67,23 @@ def test_records_are_counted_every_few_conversions_and_a_report_read_unsettled_s
     assert report.triggers["winback"] == 3
     assert report.groups[("winback", "a", False)].conversions == 2
     report.count_all([lapse])
-    with pytest.raises(AssertionError, match="not settled"):
+    with pytest.raises(UnsettledReport, match=r"^1 record\(s\) tallied by count_all are not counted yet"):
         report.as_dict()
+    report.settle()
+    assert report.as_dict()["triggers"]["winback"] == 4
+
+
+def test_an_unsettled_report_is_refused_under_python_O_too():
+    """The check is no ``assert``, which ``python -O`` drops."""
+    read_unsettled = (
+        "from streams.backtest.report import Report, UnsettledReport\n"
+        "from streams.core.kpis import Lapse\n"
+        "report = Report()\n"
+        "report.count_all([Lapse('winback', 'winback', 'a', False, 'threshold')])\n"
+        "try:\n    report.as_dict()\nexcept UnsettledReport as refused:\n    print(refused)\n"
+    )
+    result = subprocess.run([sys.executable, "-O", "-c", read_unsettled], capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("1 record(s) tallied by count_all are not counted yet")
 
 
 def test_no_two_counted_types_can_hold_equal_values():

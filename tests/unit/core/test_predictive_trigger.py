@@ -7,6 +7,7 @@ from streams.core.churn_model import BgNbd
 from streams.core.engine import Engine
 from streams.devtools.testing import run_engine
 from streams.model.activity import NEVER, CustomerActivity
+from streams.model.records import STAGES
 
 from tests.support.builders import DAY, login, moment, policy, purchase, when
 
@@ -49,6 +50,20 @@ def test_the_due_index_is_told_the_crossing():
     crossing = SHOP.below_at(2, 20.0, 0.3)
     assert crossing is not None and engine.next_due(state) == pytest.approx(moment(crossing))
     assert engine.stage_at(state, moment(crossing) - 1) == "reactivation" and engine.stage_at(state, moment(crossing)) == "winback"
+
+
+def test_the_ladder_ahead_says_which_entry_the_model_brought_forward():
+    engine = Engine(policy(predictive(0.3)))
+    state = engine.replay("c1", None, BUYER, [event.occurred_at.timestamp() for event in BUYER]).state
+    ladder = engine.lifecycle
+    crossing = SHOP.below_at(2, 20.0, 0.3)
+    assert crossing is not None
+    walk = ladder.entries(state, state.stage, state.stage_entered_at, ladder.last_activity(state))
+    assert [(STAGES[stage], round((at - moment(0)) / DAY, 3), reason) for stage, at, reason in walk] == [
+        ("reactivation", 50.0, "threshold"),
+        ("winback", round(crossing, 3), "predictive"),
+        ("sunset", 385.0, "threshold"),
+    ]
 
 
 def test_activity_after_the_drop_shows_the_customer_is_still_there():
