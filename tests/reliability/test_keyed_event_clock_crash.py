@@ -72,7 +72,8 @@ async def test_kill_9_while_events_are_held_applies_each_of_them_once(
 
     await produce(settings.broker, _keyed(first, settings))
     worker = worker_factory(**KEYED_EVENT_CLOCK, WINBACK_CLOCK_IDLE_SECONDS=NEVER_IDLE)
-    await _wait_for_commits(settings, await _first_held(settings, await _applied_and_held(settings, worker, first)))
+    first_held = await _first_held(settings, await _applied_and_held(settings, worker, first))
+    await _wait_for_commits(settings, first_held)
 
     await produce(settings.broker, _keyed(second[len(first):], settings))
     held_back = await _applied_and_held(settings, worker, second)
