@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import msgspec
 
-from streams.devtools.testing import run_engine
+from streams.devtools.testing import Run, run_engine
 from streams.model.activity import CustomerActivity
 from streams.model.codec import Rejection, decode_erasure, decode_record
 from streams.model.events import AnyInput
@@ -24,14 +24,28 @@ from streams.runtime.settings import Settings
 from tests.support.kafka_io import read_all
 
 
+# Which input records a worker has applied, by their partition and event (by default: all).
+Applied = Callable[[int, AnyInput], bool]
+
+
 def expected_states(events: Iterable[AnyInput]) -> dict[str, CustomerActivity]:
     """What the pure engine makes of each customer's events, applied in the order given."""
     return run_engine(load_policy(default_policy_path()), events).states
 
 
-async def with_input_positions(settings: Settings, expected: dict[str, CustomerActivity]) -> dict[str, CustomerActivity]:
+def in_event_time(events: Iterable[AnyInput], until: float) -> Run:
+    """What the pure engine decides when ``events`` are applied as the event clock applies them,
+    in (time, event id) order, and everything due up to ``until`` is fired: a replay's records
+    and states once event time has reached ``until``."""
+    ordered = sorted(events, key=lambda event: (event.occurred_at.timestamp(), event.event_id))
+    return run_engine(load_policy(default_policy_path()), ordered, until=until)
+
+
+async def with_input_positions(
+    settings: Settings, expected: dict[str, CustomerActivity], applied: Applied = lambda partition, event: True
+) -> dict[str, CustomerActivity]:
     """``expected`` with each customer's ``applied`` as it is once every valid input record of
-    theirs is applied: per input partition, one past their last offset in it."""
+    theirs that ``applied`` names is applied: per input partition, one past their last such offset in it."""
     kinds = {topic: kind for kind, topic in settings.input_topics.items()}
     last: dict[str, dict[int, int]] = defaultdict(dict)
     for record in await read_all(settings.broker, list(kinds)):
@@ -40,7 +54,7 @@ async def with_input_positions(settings: Settings, expected: dict[str, CustomerA
             event: AnyInput | Rejection = decode_erasure(record.key, record.timestamp / 1000)
         else:
             event = decode_record(record.value, kind, now=time.time())
-        if not isinstance(event, Rejection):
+        if not isinstance(event, Rejection) and applied(record.partition, event):
             last[event.customer_id][source_id(record.topic, record.partition)] = record.offset
     return {
         customer: msgspec.structs.replace(state, applied={source: [offset + 1] for source, offset in last[customer].items()})

@@ -129,6 +129,17 @@ def latest_by_key(records) -> dict[str, bytes | None]:
     return latest
 
 
+async def committed_offsets(bootstrap: str, group: str) -> dict[tuple[str, int], int]:
+    """``group``'s committed offset of each (topic, partition) it committed one for, asked from the broker."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+        return {(tp.topic, tp.partition): position.offset for tp, position in committed.items() if position.offset >= 0}
+    finally:
+        await admin.close()
+
+
 async def group_lag(bootstrap: str, group: str, topic: str) -> dict[int, int]:
     """Per partition of ``topic``: its end offset minus ``group``'s committed offset (the log start
     when the group committed none), asked from the broker as Kafka's own tools do."""

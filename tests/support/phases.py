@@ -21,7 +21,7 @@ from streams.model.activity import CustomerActivity
 from streams.runtime.settings import Settings
 from streams.admin.topics import changelog_topic
 from streams.devtools.spawn import WorkerProcess
-from tests.support.expected import with_input_positions
+from tests.support.expected import Applied, with_input_positions
 from tests.support.kafka_io import latest_by_key, produce, published_id, read_until
 from tests.support.workload import LATER, START, Workload
 
@@ -105,16 +105,23 @@ class PhasedRun:
 
     def check_records(self, records: list[ConsumerRecord]) -> dict[str, int]:
         """Exactly the expected ids, every copy equal to the expected record; the figures to report."""
-        copies = Counter(published_id(record) for record in records)
-        assert set(copies) == self.expected, f"unexpected ids: {sorted(set(copies) - self.expected)[:3]}"
-        for record in records:
-            assert record.value == self.workload.records[published_id(record)], (record.topic, record.value)
-        return {
-            "published": len(records),
-            "distinct_ids": len(copies),
-            "duplicates": len(records) - len(copies),
-            "ids_published_twice_or_more": sum(1 for count in copies.values() if count > 1),
-        }
+        return check_copies(records, self.workload.records)
+
+
+def check_copies(records: list[ConsumerRecord], expected: dict[str, bytes]) -> dict[str, int]:
+    """Exactly the ids of ``expected`` (id -> the record's JSON), every copy equal to its
+    expected record; the figures to report (``duplicates``: copies beyond the first)."""
+    copies = Counter(published_id(record) for record in records)
+    unexpected, missing = sorted(copies.keys() - expected.keys()), sorted(expected.keys() - copies.keys())
+    assert not unexpected and not missing, f"unexpected ids: {unexpected[:3]}, missing: {missing[:3]}"
+    for record in records:
+        assert record.value == expected[published_id(record)], (record.topic, record.value)
+    return {
+        "published": len(records),
+        "distinct_ids": len(copies),
+        "duplicates": len(records) - len(copies),
+        "ids_published_twice_or_more": sum(1 for count in copies.values() if count > 1),
+    }
 
 
 def table_of(changelog: list[ConsumerRecord]) -> dict[str, CustomerActivity]:
@@ -122,9 +129,12 @@ def table_of(changelog: list[ConsumerRecord]) -> dict[str, CustomerActivity]:
     return {key: CustomerActivity.decode(value) for key, value in latest_by_key(changelog).items() if value is not None}
 
 
-async def wait_for_table(settings: Settings, expected: dict[str, CustomerActivity], timeout: float = 60) -> None:
+async def wait_for_table(
+    settings: Settings, expected: dict[str, CustomerActivity], timeout: float = 60,
+    applied: Applied = lambda partition, event: True,
+) -> None:
     """The table's changelog holds exactly ``expected`` (latest record per customer), every field,
-    the input offsets applied included (read back from the input topics).
+    the input offsets applied included (read back from the input topics: those ``applied`` names).
 
     Nothing is excluded: a redelivered event is recognised as a duplicate and changes nothing
     (not even the order of the dedupe ring), and a state write lost in a crash is redone when
@@ -132,7 +142,7 @@ async def wait_for_table(settings: Settings, expected: dict[str, CustomerActivit
     show here as a difference.
     """
     changelog = changelog_topic(settings)
-    expected = await with_input_positions(settings, expected)
+    expected = await with_input_positions(settings, expected, applied)
     try:
         await read_until(settings.broker, [changelog], lambda got: table_of(got) == expected, timeout)
     except TimeoutError as error:
