@@ -27,6 +27,7 @@ from streams.model.codec import (
     Limits, Rejection, decode_batch_at, decode_erasure, decode_line, decode_record, decode_records,
 )
 from streams.runtime.emitter import Emitter
+from streams.runtime.held_events import HeldEvents, Ready
 from streams.runtime.keyed_event_time import HeldInput
 from streams.runtime.output_encoding import OutputEncoding
 from streams.runtime.partition_batches import Outgoing, before_commit
@@ -38,21 +39,15 @@ from streams.core.engine import Engine, Result
 from streams.model.records import Record
 from streams.model.events import AnyInput, encode_event
 from streams.model.positions import Position, source_id
-from streams.runtime.ordered_acks import OrderedAcks
-from streams.runtime.reorder import ReorderBuffer
 from streams.runtime.scheduler import Scheduler
 from streams.runtime.stage_topic import Before, StageChanges, stage_before
 from streams.runtime.state_writes import StateWrite, write_states
 from streams.runtime.topology import Topology
-from streams.runtime.waiting import WaitingOffsets
 from streams.runtime.watermarks import MARKER_DECODER, MARKER_KEY, MarkerSender
 
 log = logging.getLogger(__name__)
 
 EXIT_UNHANDLED = 75  # EX_TEMPFAIL: a record could not be handled for now; a restart reads it again
-# A record to handle, with what to apply: its decoded event, a due tick's time to act at, or
-# None (a marker or an undecodable record: nothing).
-Ready = tuple[Message, AnyInput | float | None]
 Rejected = list[tuple[str, Message, Rejection]]  # (event type, record, why) of a batch's rejected records
 # How the customers handler reads a batch of keyed input: what is ready to handle (the rejected
 # records are added to the batch's rejected ones instead).
@@ -267,7 +262,7 @@ def _keyed_reader(topology: Topology, limits: Limits, clock: Clock, framed_input
         read: Counter[str] = Counter()
         for message, result in zip(arrived, await _read_inputs(arrived, kind_of, framed_inputs, limits)):
             if result is None:  # the due topic
-                batch.append((message, clock.now(message.partition)))
+                batch.append((message, clock.now(message.partition), None))
                 continue
             kind = kinds[message.topic]
             read[kind] += 1
@@ -275,8 +270,8 @@ def _keyed_reader(topology: Topology, limits: Limits, clock: Clock, framed_input
                 result = Rejection("key_mismatch", f"keyed by {message.key!r}, not by its customer {result.customer_id!r}")
             if isinstance(result, Rejection):
                 rejected.append((kind, message, result))
-            else:
-                batch.append((message, result))
+            else:  # the record is its own origin
+                batch.append((message, result, Position(source_id(message.topic, message.partition), message.offset)))
         for kind, count in read.items():
             consumed[kind].inc(count)
         return batch
@@ -305,22 +300,18 @@ def _keep_customers(
     the handler keep up: each wait costs a broker round trip.  ``reader``: how records of the
     input topics are read when they come keyed by customer (``_keyed_reader``); None: the
     internal events topic's, which ingest validated.  With the event clock, events are held
-    in a ``ReorderBuffer`` until the partition's watermark passes them, and each record of the
-    events topic is acknowledged once handled and only once no earlier record of its
-    partition is still held (``streams.runtime.ordered_acks``); with keyed input, ``held_input``
-    does the same for the input topics (``streams.runtime.keyed_event_time``).
+    until their partition's time passes them, and each record is acknowledged once handled
+    and only once no earlier record of its partition is still held
+    (``streams.runtime.held_events``); the events topic's markers move the clock, or, with
+    keyed input, ``held_input`` does, from the input read (``streams.runtime.keyed_event_time``).
     """
     app = topology.app
     due_topic = topology.due.get_topic_name()
     outbox = dead_letters.Outbox(topology.dead_letters)  # one for every batch: each waits for its own letters
-    held: ReorderBuffer[tuple[Message, AnyInput]] | None = None
-    acks: OrderedAcks[Message] | None = None
-    waiting: WaitingOffsets | None = None
-    if isinstance(clock, EventTimeClock):
-        held, acks, waiting = ReorderBuffer(), OrderedAcks(), WaitingOffsets()
-        topology.activity.on_recover(lambda: _read_again(clock, held, acks, waiting))
-    if held_input is not None:
-        waiting = held_input.waiting
+    held = held_input.held if held_input is not None else None
+    if isinstance(clock, EventTimeClock):  # the repartitioned path's (keyed input has its own clock)
+        held = HeldEvents(due_topic)
+        topology.activity.on_recover(lambda: _read_again(clock, held))
 
     def ready(message: Message, decoded: AnyInput | None) -> list[Ready]:
         """What can be handled now that ``message`` arrived from the events or due topic, with
@@ -331,24 +322,23 @@ def _keep_customers(
         release would have prevented.
         """
         if message.topic == due_topic:
-            return [(message, clock.now(message.partition))]
+            return [(message, clock.now(message.partition), None)]
         if message.key == MARKER_KEY:
             _on_marker(clock, message.partition, message.value)
             released = held.release(message.partition, clock.now(message.partition)) if held else []
-            return [(message, None), *released]
-        if held is None or acks is None or waiting is None or decoded is None:
-            return [(message, decoded)]
-        origin = provenance.read(message.headers)
-        if origin is not None:
-            waiting.add(message.partition, message.key, (origin.topic, origin.partition), origin.offset)
-        acks.hold(message.partition, message.offset)
-        held.hold(message.partition, decoded.occurred_at.timestamp(), decoded.event_id, (message, decoded))
+            return [(message, None, None), *released]
+        if decoded is None:
+            return [(message, None, None)]
+        origin = provenance.position(message.headers)
+        if held is None:
+            return [(message, decoded, origin)]
+        held.hold(message, decoded, origin)
         return []
 
     async def keep_customers(arrived: list[Message]) -> None:
         rejected: Rejected = []
         if reader is None:
-            batch = [pair for message, event in _decode_internals(arrived, due_topic) for pair in ready(message, event)]
+            batch = [item for message, event in _decode_internals(arrived, due_topic) for item in ready(message, event)]
         else:
             batch = await reader(arrived, rejected)
         if held_input is not None:
@@ -356,22 +346,16 @@ def _keep_customers(
         for _, message, rejection in rejected:
             await outbox.queue(_letter(message, rejection))
         started = time.perf_counter()
-        decided = _decide(app, topology.activity, engine, batch, waiting, clock, reader is not None)
+        decided = _decide(app, topology.activity, engine, batch, held, clock)
         await emitter.publish(decided.records, stages.between(decided.changed, decided.before, decided.states))
         await write_states(app, topology.activity, decided.settle(scheduler, clock))
         metrics.observe_processing(time.perf_counter() - started, len(batch))
         await _dead_lettered(outbox, rejected)
-        if held_input is not None:
-            acknowledge(app, held_input.acknowledgeable(arrived, batch, (message for _, message, _ in rejected)))
-            return
-        if acks is None:
+        if held is None:
             acknowledge(app, arrived)
             return
-        done = [message for message in arrived if message.topic == due_topic]
-        for message, content in batch:
-            if not isinstance(content, float):  # not a due tick: a record of the events topic
-                done.extend(acks.done(message.partition, message.offset, message))
-        acknowledge(app, done)
+        handled = [*(message for _, message, _ in rejected), *(message for message, _, _ in batch)]
+        acknowledge(app, held.acknowledgeable(arrived, handled))
 
     return keep_customers
 
@@ -442,21 +426,20 @@ def _decide(
     table: faust.Table,
     engine: Engine,
     batch: list[Ready],
-    waiting: WaitingOffsets | None,
+    held: HeldEvents | None,
     clock: Clock,
-    from_input: bool,
 ) -> _Decided:
     """Run the engine over a batch, in order, on states kept in memory for the batch.
 
-    Each event goes with its input position (``waiting``: the offsets still waiting, with the
-    event clock; ``from_input``: the record itself is the input record), with the real time,
+    Each event goes with its input position (its origin; ``held``: with the event clock, with
+    the earliest offset of its customer and input partition still held), with the real time,
     which bounds how far ahead a profile counts, and with the scheduler's time, from which an
     erasure marker's grace runs.  The applied events are counted once per batch and type.
     """
     decided = _Decided(engine)
     now = time.time()
     applied: Counter[type] = Counter()
-    for message, content in batch:
+    for message, content, origin in batch:
         if content is None:
             continue  # a marker (already observed) or an undecodable record (already logged)
         customer_id = message.key.decode()
@@ -464,7 +447,7 @@ def _decide(
         if isinstance(content, float):
             result = _on_due(engine, content, customer_id, state)
         else:
-            position = _input_position(message, waiting) if from_input else _position(message, waiting)
+            position = origin if held is None or origin is None else held.applying(message, origin)
             applied_at = clock.now(message.partition)
             result = _on_event(engine, customer_id, state, content, position, now, applied_at)
             applied[type(content)] += 1
@@ -475,12 +458,12 @@ def _decide(
     return decided
 
 
-async def _read_again(clock: EventTimeClock, held: ReorderBuffer, acks: OrderedAcks, waiting: WaitingOffsets) -> None:
+async def _read_again(clock: EventTimeClock, held: HeldEvents) -> None:
     """After a rebalance, start afresh, as after a restart (``HeldInput.own_assigned`` does the same for keyed input).
 
     Faust seeks every partition assigned here, kept ones too, back to its committed offset
     (``Recovery.on_recovery_completed`` -> ``Consumer.perform_seek``; aiokafka starts each
-    assignment without positions as well), and no held event is committed (``OrderedAcks``):
+    assignment without positions as well), and no held event is committed (``HeldEvents``):
     so every held event comes again, and every marker read since the commit.  Kept, the held
     events would be held twice, and old markers read again over the clock's newer times
     would take an input partition for idle that a later marker said was busy, and run the
@@ -488,27 +471,7 @@ async def _read_again(clock: EventTimeClock, held: ReorderBuffer, acks: OrderedA
     """
     log.info("a rebalance: every partition is read again from its committed offset (%d held events forgotten)", len(held))
     clock.read_again()
-    held.keep_only(set())
-    acks.keep_only(set())
-    waiting.keep_only(set())
-
-
-def _input_position(message: Message, waiting: WaitingOffsets | None) -> Position:
-    """Where an input record read directly (keyed input) is: its own coordinates (``waiting``:
-    with the event clock, with the earliest offset of its customer and partition still held)."""
-    if waiting is None:
-        return Position(source_id(message.topic, message.partition), message.offset)
-    return waiting.applying(message.partition, message.key, (message.topic, message.partition), message.offset)
-
-
-def _position(message: Message, waiting: WaitingOffsets | None) -> Position | None:
-    """Where the event came from, as the engine keeps it (None: a record without the header)."""
-    if waiting is None:
-        return provenance.position(message.headers)
-    origin = provenance.read(message.headers)
-    if origin is None:
-        return None
-    return waiting.applying(message.partition, message.key, (origin.topic, origin.partition), origin.offset)
+    held.forget()
 
 
 def _decode_internals(arrived: list[Message], due_topic: str) -> list[tuple[Message, AnyInput | None]]:

@@ -3,10 +3,8 @@
 The customers handler reads the input topics itself, so it knows how far each input partition
 it owns is read, and a customer partition's time is computed where its records arrive
 (``streams.runtime.clock.KeyedEventClock``), without the markers the repartitioning hop needs.
-The rest is the repartitioned path's: events wait in a ``ReorderBuffer`` until their partition's
-time passes them and are applied in (time, event id) order; the engine is told the offsets of
-a customer's input partition still waiting (``WaitingOffsets``); and an input record is
-acknowledged only once no earlier record of its input partition is held (``OrderedAcks``).
+Events are held as on the repartitioned path (``streams.runtime.held_events``), an input
+record being its own origin and acknowledged on its input partition.
 
 Time also moves with no record arriving, when input partitions go idle.  A timer then settles
 the clock and wakes each customer partition holding events due by its time with a record on
@@ -15,20 +13,12 @@ its partition of the due topic (``MARKER_KEY``), which brings the handler round 
 
 from __future__ import annotations
 
-from typing import Iterable
-
 from faust.types.tuples import Message
 
-from streams.model.events import AnyInput
 from streams.runtime.clock import NOTHING_DUE, KeyedEventClock
-from streams.runtime.ordered_acks import OrderedAcks
-from streams.runtime.reorder import ReorderBuffer
+from streams.runtime.held_events import HeldEvents, Ready
 from streams.runtime.topology import Topology
-from streams.runtime.waiting import WaitingOffsets
 from streams.runtime.watermarks import MARKER_KEY, ReadOffsets
-
-# A record to handle with what to apply: its event, or a due tick's time (as agents.Ready).
-Ready = tuple[Message, AnyInput | float | None]
 
 
 class HeldInput:
@@ -38,11 +28,8 @@ class HeldInput:
         self.topology = topology
         self.clock = clock
         self.topics = [topic.get_topic_name() for topic in topology.inputs.values()]
-        self.due_topic = topology.due.get_topic_name()
         self.offsets = ReadOffsets(topology.app)
-        self.held: ReorderBuffer[tuple[Message, AnyInput]] = ReorderBuffer()
-        self.acks: OrderedAcks[Message] = OrderedAcks()
-        self.waiting = WaitingOffsets()
+        self.held = HeldEvents(topology.due.get_topic_name())
 
     def arrange(self, arrived: list[Message], ready: list[Ready]) -> list[Ready]:
         """What of a batch can be applied now, given what ``_keyed_reader`` made of it.
@@ -55,34 +42,23 @@ class HeldInput:
         """
         latest: dict[tuple[str, int], float] = {}
         ticks: list[Message] = []
-        for message, content in ready:
+        for message, content, origin in ready:
             if content is None or isinstance(content, float):  # (None: nothing the keyed reader gives)
                 if message.key != MARKER_KEY:
                     ticks.append(message)
                 continue
-            at, source = content.occurred_at.timestamp(), (message.topic, message.partition)
+            at, source = self.held.hold(message, content, origin), (message.topic, message.partition)
             if at > latest.get(source, NOTHING_DUE):
                 latest[source] = at
-            self.acks.hold(message.tp, message.offset)
-            self.waiting.add(message.partition, message.key, source, message.offset)
-            self.held.hold(message.partition, at, content.event_id, (message, content))
         for message in arrived:
-            if message.topic != self.due_topic:
+            if message.topic != self.held.due_topic:
                 self.offsets.read(message)
         for (topic, partition), at in latest.items():
             self.clock.observe(topic, partition, at)
         self.clock.settle(self.offsets.caught_up)
         now = self.clock.now
-        released: list[Ready] = [pair for partition in self.held.releasable(now) for pair in self.held.release(partition, now(partition))]
-        return [*released, *((message, now(message.partition)) for message in ticks)]
-
-    def acknowledgeable(self, arrived: list[Message], applied: list[Ready], rejected: Iterable[Message]) -> list[Message]:
-        """The batch's records that may be acknowledged now that ``applied`` is applied and
-        ``rejected`` dead-lettered: its due records, and input records with none held before them."""
-        done = [message for message in arrived if message.topic == self.due_topic]
-        for message in (*rejected, *(message for message, content in applied if message.topic != self.due_topic)):
-            done.extend(self.acks.done(message.tp, message.offset, message))
-        return done
+        released = [item for partition in self.held.releasable(now) for item in self.held.release(partition, now(partition))]
+        return [*released, *((message, now(message.partition), None) for message in ticks)]
 
     async def wake(self) -> None:
         """Settle the clock and wake each customer partition holding events due by now (a timer calls this)."""
@@ -96,6 +72,4 @@ class HeldInput:
         again, and how far each was read is known again only from what comes."""
         self.clock.own(self.topics, self.topology.customer_partitions())
         self.offsets.keep_only(set())
-        self.held.keep_only(set())
-        self.acks.keep_only(set())
-        self.waiting.keep_only(set())
+        self.held.forget()

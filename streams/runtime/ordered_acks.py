@@ -8,8 +8,8 @@ the reorder buffer while later records of their partition (watermark markers abo
 handled at once, so acknowledging those right away would let a commit pass a held event, and
 a crash would lose it.  In that mode the customers agent therefore acknowledges a record only
 once no earlier record of its partition is still held.  A partition is whatever names one:
-the events topic's partition number, or an input topic's ``TP`` when keyed input is read
-directly (``streams.runtime.keyed_event_time``).
+``streams.runtime.held_events`` names a record's by its ``TP``, of the events topic or, when
+keyed input is read directly, of an input topic.
 """
 
 from __future__ import annotations

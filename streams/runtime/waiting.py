@@ -9,39 +9,37 @@ offset still waiting.  With the other clocks nothing waits and no such index is 
 
 from __future__ import annotations
 
-from streams.model.positions import Position, source_id
+from streams.model.positions import Position
 
-Source = tuple[str, int]  # an input topic and partition
-_Customer = tuple[bytes, Source]  # customer key, input topic and partition
+_Customer = tuple[bytes, int]  # customer key, input partition's source id
 
 
 class WaitingOffsets:
     """Per events partition, per customer and input partition: the offsets waiting, as a list.
 
-    An input record is named by its topic and partition (``source``) and its offset rather than
-    by a ``provenance.Origin``: the keyed event clock adds and applies every input record here,
-    and building an ``Origin`` for each was a fifth of the bookkeeping.
+    An input record is named by its ``Position`` as read (its input partition's source id and
+    its offset), which the handler makes once per record for the engine anyway.
     """
 
     def __init__(self) -> None:
         self._partitions: dict[int, dict[_Customer, list[int]]] = {}
 
-    def add(self, partition: int, key: bytes, source: Source, offset: int) -> None:
-        """An event of customer ``key`` from ``offset`` of ``source`` arrived on events ``partition`` and waits."""
-        self._partitions.setdefault(partition, {}).setdefault((key, source), []).append(offset)
+    def add(self, partition: int, key: bytes, origin: Position) -> None:
+        """An event of customer ``key`` from input record ``origin`` arrived on events ``partition`` and waits."""
+        self._partitions.setdefault(partition, {}).setdefault((key, origin.source), []).append(origin.offset)
 
-    def applying(self, partition: int, key: bytes, source: Source, offset: int) -> Position:
-        """The event from ``offset`` of ``source`` is applied now: its position, with the
+    def applying(self, partition: int, key: bytes, origin: Position) -> Position:
+        """The event from input record ``origin`` is applied now: its position, with the
         earliest offset of the same customer and input partition that still waits."""
         customers = self._partitions.get(partition, {})
-        customer = (key, source)
+        customer = (key, origin.source)
         offsets = customers.get(customer)
-        if offsets is not None and offset in offsets:
-            offsets.remove(offset)
+        if offsets is not None and origin.offset in offsets:
+            offsets.remove(origin.offset)
         if not offsets:
             customers.pop(customer, None)
-            return Position(source_id(*source), offset)
-        return Position(source_id(*source), offset, min(offsets))
+            return origin
+        return Position(origin.source, origin.offset, min(offsets))
 
     def keep_only(self, partitions: set[int]) -> None:
         """Forget events partitions this worker no longer owns (their events go to the new owner)."""

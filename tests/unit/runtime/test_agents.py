@@ -3,7 +3,7 @@ or deletes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import msgspec
@@ -18,21 +18,21 @@ from streams.model.positions import Position, source_id
 from streams.model.codec import Limits
 from streams.model.events import Purchase
 from streams.runtime.agents import _decide, _decode, _decode_internal, _decode_internals, _keyed_reader, _read_again, _read_inputs
+from streams.runtime import provenance
 from streams.runtime.clock import EventTimeClock, FixedClock, Progress
-from streams.runtime.ordered_acks import OrderedAcks
-from streams.runtime.provenance import Origin, header
-from streams.runtime.reorder import ReorderBuffer
+from streams.runtime.held_events import HeldEvents
 from streams.runtime.scheduler import Scheduler
 from streams.runtime.settings import Settings
 from streams.runtime.stage_topic import ABSENT, StageChanges
 from streams.runtime.topology import build_topology
 from streams.runtime.wire_format import FramedInput
-from streams.runtime.waiting import WaitingOffsets
 from streams.runtime.watermarks import MARKER_KEY
 from tests.support.builders import line, moment, profile, purchase
+from tests.support.handled_records import Record
 from tests.support.wire_records import framed
 
 CLOCK = FixedClock(moment(0))
+EVENTS = "winback.events"
 PURCHASE = {
     "event_id": "e-1",
     "customer_id": "c-1",
@@ -44,19 +44,11 @@ PURCHASE = {
 }
 
 
-@dataclass(eq=False)
-class Message:
-    """What the customers handler reads of a Kafka record: its key, partition and headers."""
-
-    key: bytes
-    partition: int = 0
-    value: bytes = b""
-    headers: dict[str, bytes] = field(default_factory=dict)
-
-
-def decide(table, engine, batch, waiting=None):
-    """``_decide`` on a dict standing for the table (no Faust app: a dict needs no current event)."""
-    return _decide(None, table, engine, batch, waiting, CLOCK, from_input=False)  # type: ignore[arg-type]
+def decide(table, engine, batch, held=None):
+    """``_decide`` on a dict standing for the table (no Faust app: a dict needs no current event)
+    over ``batch``'s (record, event or due time) pairs, each event's origin read from its record."""
+    ready = [(message, content, provenance.position(message.headers)) for message, content in batch]
+    return _decide(None, table, engine, ready, held, CLOCK)  # type: ignore[arg-type]
 
 
 def test_a_redelivered_event_writes_the_state_it_found_again():
@@ -67,7 +59,7 @@ def test_a_redelivered_event_writes_the_state_it_found_again():
     stored = engine.apply("c1", None, first).state
     table = {b"c1": stored.encode()}
 
-    decided = decide(table, engine, [(Message(b"c1"), first)])
+    decided = decide(table, engine, [(Record(EVENTS, key=b"c1"), first)])
 
     assert list(decided.changed) == [b"c1"] and decided.records == []
     assert decided.states[b"c1"] == stored
@@ -80,19 +72,18 @@ def test_the_stage_record_before_a_batch_is_the_one_of_the_state_the_table_held(
     stored = engine.apply("c1", None, purchase(0, "c1")).state
     table = {b"c1": stored.encode()}
 
-    decided = decide(table, engine, [(Message(b"c1"), purchase(40, "c1")), (Message(b"c2"), purchase(40, "c2"))])
+    decided = decide(table, engine, [(Record(EVENTS, key=b"c1"), purchase(40, "c1")), (Record(EVENTS, key=b"c2"), purchase(40, "c2"))])
 
     assert decided.before == {b"c1": stage_position(engine, stored), b"c2": ABSENT}
     changes = StageChanges(engine).between(decided.changed, decided.before, decided.states)
     assert [key for key, _ in changes] == [b"c1", b"c2"]
-    assert decide(table, engine, [(Message(b"c1"), purchase(0, "c1"))]).before == {b"c1": stage_position(engine, stored)}
+    assert decide(table, engine, [(Record(EVENTS, key=b"c1"), purchase(0, "c1"))]).before == {b"c1": stage_position(engine, stored)}
 
 
 def test_an_event_is_applied_with_its_input_position_and_a_replay_of_it_changes_nothing():
     engine = Engine(load_policy(default_policy_path()))
     first = purchase(0, "c1")
-    origin = Origin("shop.purchases", 2, 41)
-    event = Message(b"c1", headers=dict([header(origin.topic, origin.partition, origin.offset)]))
+    event = Record(EVENTS, key=b"c1", headers=dict([provenance.header("shop.purchases", 2, 41)]))
     applied = decide({}, engine, [(event, first)]).states[b"c1"]
     assert applied is not None and applied.applied == {source_id("shop.purchases", 2): [42]}
 
@@ -102,12 +93,12 @@ def test_an_event_is_applied_with_its_input_position_and_a_replay_of_it_changes_
 
 def test_with_the_event_clock_an_offset_applied_ahead_of_a_waiting_one_is_kept_apart():
     engine = Engine(load_policy(default_policy_path()))
-    waiting = WaitingOffsets()
-    early, late = Origin("shop.purchases", 2, 41), Origin("shop.purchases", 2, 45)
-    for origin in (early, late):
-        waiting.add(0, b"c1", (origin.topic, origin.partition), origin.offset)
-    event = Message(b"c1", headers=dict([header(late.topic, late.partition, late.offset)]))
-    state = decide({}, engine, [(event, purchase(0, "c1"))], waiting).states[b"c1"]
+    held = HeldEvents("winback.due")
+    early = Record(EVENTS, 0, headers=dict([provenance.header("shop.purchases", 2, 41)]))
+    late = Record(EVENTS, 1, headers=dict([provenance.header("shop.purchases", 2, 45)]))
+    held.hold(early, purchase(0, "c1"), provenance.position(early.headers))
+    held.hold(late, purchase(1, "c1"), provenance.position(late.headers))
+    state = decide({}, engine, [(late, purchase(1, "c1"))], held).states[b"c1"]
     assert state is not None and state.applied == {source_id("shop.purchases", 2): [41, 45]}
 
 
@@ -117,42 +108,41 @@ async def test_a_partition_kept_through_a_rebalance_is_read_again_as_after_a_res
     after it.  After ``_read_again`` the event is held once, and the clock replays what the
     markers said in their order, never ahead of the latest one (before, an old "idle" read
     again beside a newer time let the event out twice, past a partition still busy)."""
-    clock, held, acks, waiting = EventTimeClock(), ReorderBuffer(), OrderedAcks(), WaitingOffsets()
+    clock, held = EventTimeClock(), HeldEvents("winback.due")
     inputs = [("purchases", 0), ("purchases", 1)]
-    origin = Origin("purchases", 1, 7)
-    log = [  # events partition 0, from offset 0: an event at 150, then two markers
-        150.0,
-        [Progress(("purchases", 0), 100.0, True), Progress(("purchases", 1), 100.0, False)],
-        [Progress(("purchases", 0), 120.0, False), Progress(("purchases", 1), 200.0, False)],
+    origin = Position(source_id("purchases", 1), 7)
+    log = [  # events partition 0, from offset 0: an event on day 1.5, then two markers
+        purchase(1.5),
+        [Progress(("purchases", 0), moment(1.0), True), Progress(("purchases", 1), moment(1.0), False)],
+        [Progress(("purchases", 0), moment(1.2), False), Progress(("purchases", 1), moment(2.0), False)],
     ]
-    released: list[int] = []
+    released: list[Record] = []
     times: list[float] = []
 
     def read(offset: int, record) -> None:
         """What the customers handler does with a record of the events topic (``ready``)."""
-        if isinstance(record, float):
-            waiting.add(0, b"c1", (origin.topic, origin.partition), origin.offset)
-            acks.hold(0, offset)
-            held.hold(0, record, "e-1", offset)
+        if not isinstance(record, list):
+            held.hold(Record(EVENTS, offset), record, origin)
             return
         clock.observe_marker(0, inputs, record)
         times.append(clock.now(0))
-        released.extend(held.release(0, clock.now(0)))
+        released.extend(message for message, _, _ in held.release(0, clock.now(0)))
 
     for offset, record in enumerate(log):
         read(offset, record)
-    assert released == [] and clock.now(0) < 120.0  # purchases 0 is busy at 120: the event at 150 waits
+    assert released == [] and clock.now(0) < moment(1.2)  # purchases 0 is busy on day 1.2: the event of day 1.5 waits
 
-    await _read_again(clock, held, acks, waiting)  # the rebalance; the commit is still at offset 0
+    await _read_again(clock, held)  # the rebalance; the commit is still at offset 0
     times.clear()
     for offset, record in enumerate(log):
         read(offset, record)
-    assert released == [] and max(times) < 120.0
+    assert released == [] and max(times) < moment(1.2)
 
-    read(3, [Progress(("purchases", 0), 160.0, False), Progress(("purchases", 1), 200.0, False)])
-    assert released == [0]  # once
-    assert waiting.applying(0, b"c1", (origin.topic, origin.partition), origin.offset) == Position(source_id(origin.topic, origin.partition), origin.offset)  # nothing else of it waits
-    assert acks.done(0, 0, "event") == ["event"]
+    read(3, [Progress(("purchases", 0), moment(1.6), False), Progress(("purchases", 1), moment(2.0), False)])
+    [event] = released  # once
+    assert event.offset == 0
+    assert held.applying(event, origin) == origin  # nothing else of it waits
+    assert held.acknowledgeable([], [event]) == [event]
 
 
 def test_a_due_tick_on_a_marker_past_its_grace_deletes_the_key_and_untracks_the_customer():
@@ -162,7 +152,7 @@ def test_a_due_tick_on_a_marker_past_its_grace_deletes_the_key_and_untracks_the_
     scheduler = Scheduler(None, engine, CLOCK, max_per_tick=10)  # type: ignore[arg-type]  (no ticks sent)
     for key in table:
         scheduler.track(0, key.decode(), marker)
-    early, due = Message(b"kept"), Message(b"gone")
+    early, due = Record(EVENTS, key=b"kept"), Record(EVENTS, key=b"gone")
 
     decided = decide(table, engine, [(early, moment(0) + 59.0), (due, moment(0) + 60.0)])
     writes = decided.settle(scheduler, CLOCK)
@@ -195,8 +185,9 @@ async def test_keyed_input_in_the_wire_format_is_read_with_its_schema_and_its_ke
     raw = await framed("avro", registry, topic, PURCHASE)
     rejected: list = []
 
-    [(_, event)] = await read([InputRecord(topic, b"c-1", raw)], rejected)
+    [(_, event, origin)] = await read([InputRecord(topic, b"c-1", raw, offset=3)], rejected)
     assert event == Purchase(**PURCHASE) and rejected == []
+    assert origin == Position(source_id(topic, 0), 3)  # the record is its own origin
     assert await read([InputRecord(topic, b"c-2", raw)], rejected) == []
     [(_, _, rejection)] = rejected
     assert rejection.reason == "key_mismatch"

@@ -3,35 +3,19 @@ now, in which order, at what time its due ticks fire, and which records it may a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from faust.types import TP
-
-from streams.runtime.agents import _input_position
+from streams.model.positions import Position, source_id
 from streams.runtime.clock import KeyedEventClock
+from streams.runtime.held_events import Ready
 from streams.runtime.keyed_event_time import HeldInput
 from streams.runtime.settings import Settings
 from streams.runtime.topology import build_topology
 from streams.runtime.watermarks import MARKER_KEY
 from tests.support.builders import email, login, moment, profile, purchase
+from tests.support.handled_records import Record
 
 SETTINGS = Settings(broker="127.0.0.1:1", app_id="keyed-clock-test")
 PURCHASES, LOGINS, EMAIL, PROFILES = (SETTINGS.input_topics[kind] for kind in ("purchase", "login", "email", "profile"))
 DUE = SETTINGS.topic_due
-
-
-@dataclass(eq=False)
-class Record:
-    """What the handler reads of a Kafka record."""
-
-    topic: str
-    offset: int
-    key: bytes = b"c1"
-    partition: int = 0
-
-    @property
-    def tp(self) -> TP:
-        return TP(self.topic, self.partition)
 
 
 def held_input() -> HeldInput:
@@ -40,48 +24,57 @@ def held_input() -> HeldInput:
     return HeldInput(build_topology(SETTINGS), clock)
 
 
+def read(record: Record, event) -> Ready:
+    """What the keyed reader makes of a valid input record: its event, the record its own origin."""
+    return record, event, Position(source_id(record.topic, record.partition), record.offset)
+
+
+def records(ready: list[Ready]) -> list[Record]:
+    return [record for record, _, _ in ready]
+
+
 def test_events_wait_for_every_input_partition_of_their_customer_partition_and_acks_keep_offset_order():
-    held = held_input()
+    keyed = held_input()
     late_login, early_login, rejected = Record(LOGINS, 0), Record(LOGINS, 1), Record(LOGINS, 2)
     bought = Record(PURCHASES, 0)
-    ready = [(bought, purchase(3)), (late_login, login(2)), (early_login, login(1))]
+    ready = [read(bought, purchase(3)), read(late_login, login(2)), read(early_login, login(1))]
 
-    assert held.arrange([bought, late_login, early_login, rejected], ready) == []  # email and profiles not heard from
-    assert held.acknowledgeable([bought, late_login, early_login, rejected], [], [rejected]) == []  # logins 0 is held
+    assert keyed.arrange([bought, late_login, early_login, rejected], ready) == []  # email and profiles not heard from
+    assert keyed.held.acknowledgeable([bought, late_login, early_login, rejected], [rejected]) == []  # logins 0 is held
 
     opened, profiled, tick, wake = Record(EMAIL, 0), Record(PROFILES, 0), Record(DUE, 0), Record(DUE, 1, key=MARKER_KEY)
     arrived = [opened, profiled, tick, wake]
-    applied = held.arrange(arrived, [(opened, email(5, "open")), (profiled, profile(4)), (tick, 0.0), (wake, 0.0)])
+    applied = keyed.arrange(arrived, [read(opened, email(5, "open")), read(profiled, profile(4)), (tick, 0.0, None), (wake, 0.0, None)])
     # Now is just before day 2, the logins' latest: only the login of day 1 is applied, then the tick, at that time.
-    assert applied == [(early_login, login(1)), (tick, held.clock.now(0))]
-    assert moment(1) < held.clock.now(0) < moment(2)
-    assert held.acknowledgeable(arrived, applied, []) == [tick, wake]  # logins 1 waits for logins 0, still held
+    assert applied == [read(early_login, login(1)), (tick, keyed.clock.now(0), None)]
+    assert moment(1) < keyed.clock.now(0) < moment(2)
+    assert keyed.held.acknowledgeable(arrived, records(applied)) == [tick, wake]  # logins 1 waits for logins 0, still held
 
     later = Record(LOGINS, 3)
-    applied = held.arrange([later], [(later, login(6))])
-    assert applied == [(late_login, login(2))]  # now is just before day 3, the purchases' latest
-    assert held.acknowledgeable([later], applied, []) == [late_login, early_login, rejected]  # logins 3 is held
+    applied = keyed.arrange([later], [read(later, login(6))])
+    assert applied == [read(late_login, login(2))]  # now is just before day 3, the purchases' latest
+    assert keyed.held.acknowledgeable([later], records(applied)) == [late_login, early_login, rejected]  # logins 3 is held
 
     bought_again = Record(PURCHASES, 1)
-    applied = held.arrange([bought_again], [(bought_again, purchase(7))])
-    assert applied == [(bought, purchase(3))]  # just before day 4, the profile's: it waits
-    assert held.acknowledgeable([bought_again], applied, []) == [bought]
+    applied = keyed.arrange([bought_again], [read(bought_again, purchase(7))])
+    assert applied == [read(bought, purchase(3))]  # just before day 4, the profile's: it waits
+    assert keyed.held.acknowledgeable([bought_again], records(applied)) == [bought]
 
 
 def test_an_event_applied_before_an_earlier_offset_of_its_customer_tells_the_engine_that_one_still_waits():
     """Two logins at the same time go in event id order, the later offset first: the state must
     not count the earlier offset as applied (``streams.model.positions``)."""
-    held = held_input()
+    keyed = held_input()
     first, second, third = Record(LOGINS, 0), Record(LOGINS, 1), Record(LOGINS, 2)
     others = [Record(topic, 0) for topic in (PURCHASES, EMAIL, PROFILES)]
-    ready = [(first, login(1, event_id="b")), (second, login(1, event_id="a")), (third, login(2, event_id="c")),
-             *((record, purchase(9)) for record in others)]
-    arrived = [record for record, _ in ready]
+    ready = [read(first, login(1, event_id="b")), read(second, login(1, event_id="a")), read(third, login(2, event_id="c")),
+             *(read(record, purchase(9)) for record in others)]
+    arrived = records(ready)
 
-    applied = held.arrange(arrived, ready)
+    applied = keyed.arrange(arrived, ready)
 
-    assert [record for record, _ in applied] == [second, first]
-    positions = [_input_position(record, held.waiting) for record, _ in applied]
+    assert records(applied) == [second, first]
+    positions = [keyed.held.applying(record, origin) for record, _, origin in applied]
     assert [(position.offset, position.waiting_from) for position in positions] == [(1, 0), (0, 2)]  # day 2 waits
 
 
@@ -90,12 +83,12 @@ async def test_after_a_rebalance_held_records_read_again_from_the_committed_offs
     committed offset, which a held record keeps before it: the record comes again and must not
     be held beside its first copy (both would be released: the state takes the second as a
     replay, but the worker would do the work twice and count the event twice as applied)."""
-    held = held_input()
+    keyed = held_input()
     bought = Record(PURCHASES, 0)
-    assert held.arrange([bought], [(bought, purchase(3))]) == []  # the other inputs are not heard from
+    assert keyed.arrange([bought], [read(bought, purchase(3))]) == []  # the other inputs are not heard from
 
-    await held.own_assigned()
+    await keyed.own_assigned()
     again = Record(PURCHASES, 0)
-    assert held.arrange([again], [(again, purchase(3))]) == []
+    assert keyed.arrange([again], [read(again, purchase(3))]) == []
 
-    assert len(held.held) == 1
+    assert len(keyed.held) == 1
