@@ -30,7 +30,7 @@ from tests.support.workload import START
 
 pytestmark = [pytest.mark.reliability, pytest.mark.parametrize("store", ["memory", "rocksdb"])]
 
-CUSTOMERS, DAYS = 400, 60
+CUSTOMERS, DAYS = 200, 60
 CATEGORIES = ("shoes", "bags", "hats", "coats")
 
 
