@@ -77,6 +77,6 @@ class HeldEvents:
     def forget(self) -> None:
         """After a rebalance: every partition assigned here, a kept one too, is read again from
         its committed offset, which no held event is past, so each comes again."""
-        self._held.keep_only(set())
-        self._acks.keep_only(set())
-        self._waiting.keep_only(set())
+        self._held.forget()
+        self._acks.forget()
+        self._waiting.forget()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from typing import AbstractSet, Any, Generic, Hashable, TypeVar
+from typing import Any, Generic, Hashable, TypeVar
 
 Item = TypeVar("Item")
 
@@ -53,8 +53,7 @@ class OrderedAcks(Generic[Item]):
             heapq.heappop(heap)
         return heap[0] if heap else None
 
-    def keep_only(self, partitions: AbstractSet[Hashable]) -> None:
-        """Forget partitions this worker no longer owns (their records are re-delivered to the owner)."""
+    def forget(self) -> None:
+        """Forget every held and waiting record (after a rebalance each is delivered again)."""
         for table in (self._held, self._lowest_held, self._waiting):
-            for partition in set(table) - partitions:
-                del table[partition]
+            table.clear()

@@ -42,7 +42,6 @@ class ReorderBuffer(Generic[Item]):
         """The partitions holding an item at or before their ``now(partition)``."""
         return [partition for partition, heap in self._held.items() if heap and heap[0][0] <= now(partition)]
 
-    def keep_only(self, partitions: set[int]) -> None:
-        """Forget partitions this worker no longer owns (their events are re-delivered to the owner)."""
-        for partition in set(self._held) - partitions:
-            del self._held[partition]
+    def forget(self) -> None:
+        """Forget every held event (after a rebalance each is delivered again)."""
+        self._held.clear()

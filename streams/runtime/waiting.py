@@ -41,7 +41,6 @@ class WaitingOffsets:
             return origin
         return Position(origin.source, origin.offset, min(offsets))
 
-    def keep_only(self, partitions: set[int]) -> None:
-        """Forget events partitions this worker no longer owns (their events go to the new owner)."""
-        for partition in set(self._partitions) - partitions:
-            del self._partitions[partition]
+    def forget(self) -> None:
+        """Forget every waiting offset (after a rebalance each event is delivered again)."""
+        self._partitions.clear()

@@ -14,9 +14,11 @@ def test_release_in_time_then_id_order_up_to_the_watermark():
     assert len(buffer) == 1
 
 
-def test_forgetting_revoked_partitions():
+def test_forgetting_every_held_event():
     buffer: ReorderBuffer[str] = ReorderBuffer()
-    buffer.hold(0, 1.0, "a", "kept")
-    buffer.hold(1, 1.0, "b", "revoked")
-    buffer.keep_only({0})
-    assert buffer.release(1, 10.0) == [] and buffer.release(0, 10.0) == ["kept"]
+    buffer.hold(0, 1.0, "a", "first")
+    buffer.hold(1, 1.0, "b", "second")
+    buffer.forget()
+    assert len(buffer) == 0 and buffer.release(1, 10.0) == [] and buffer.release(0, 10.0) == []
+    buffer.hold(0, 2.0, "c", "after")
+    assert buffer.release(0, 10.0) == ["after"]
