@@ -71,7 +71,11 @@ async def test_kill_9_during_a_backlog_counts_no_customer_twice(app_settings: Se
     producing = asyncio.create_task(produce(
         settings.broker, [(settings.topic_purchases, p.customer_id.encode(), msgspec.json.encode(p)) for p in backlog]
     ))
-    await a_third_applied
+    try:
+        await a_third_applied
+    except BaseException:
+        producing.cancel()  # the read failed: the test ends, and no produce is left running
+        raise
     killed = time.monotonic()
     worker.kill()
     applied_at_kill = _purchases_applied(await read_all(settings.broker, [changelog]))  # all the killed worker wrote
