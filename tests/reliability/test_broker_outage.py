@@ -18,7 +18,7 @@ from streams.devtools.kafka_local import LocalKafka
 from streams.runtime.settings import Settings
 from streams.admin.topics import changelog_topic
 from tests.support.expected import expected_states
-from tests.support.kafka_io import produce, read_until
+from tests.support.kafka_io import producing, read_until
 from tests.support.phases import PhasedRun, wait_for_table
 from tests.support.workload import START, Workload, burst
 
@@ -89,20 +89,18 @@ async def test_kill_9_right_after_an_outage_loses_no_state_write(
     a_quarter_applied = asyncio.create_task(
         read_until(app_settings.broker, [changelog_topic(app_settings)], lambda got: len(got) >= len(purchases) // 4)
     )
-    producing = asyncio.create_task(
-        produce(app_settings.broker, [(topic, p.customer_id.encode(), msgspec.json.encode(p)) for p in purchases])
-    )
-    await a_quarter_applied
-    before = await committed(app_settings)
-    await asyncio.to_thread(own_kafka.stop)
-    await asyncio.sleep(OUTAGE_SECONDS)
-    await asyncio.to_thread(own_kafka.start)
-    deadline = time.monotonic() + 60
-    while (after := await committed(app_settings)) <= before:
-        assert time.monotonic() < deadline, "no commit after the outage"
-        await asyncio.sleep(0.05)
-    worker.kill()
-    await producing
+    records = [(topic, p.customer_id.encode(), msgspec.json.encode(p)) for p in purchases]
+    async with producing(app_settings.broker, records):
+        await a_quarter_applied
+        before = await committed(app_settings)
+        await asyncio.to_thread(own_kafka.stop)
+        await asyncio.sleep(OUTAGE_SECONDS)
+        await asyncio.to_thread(own_kafka.start)
+        deadline = time.monotonic() + 60
+        while (after := await committed(app_settings)) <= before:
+            assert time.monotonic() < deadline, "no commit after the outage"
+            await asyncio.sleep(0.05)
+        worker.kill()
 
     await asyncio.to_thread(worker.start)
     await wait_for_table(app_settings, expected_states(purchases))

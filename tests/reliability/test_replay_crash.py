@@ -24,7 +24,7 @@ from streams.model.activity import CustomerActivity
 from streams.model.events import Purchase
 from streams.runtime.settings import Settings
 from tests.support.expected import expected_states
-from tests.support.kafka_io import latest_by_key, produce, read_all, read_until
+from tests.support.kafka_io import latest_by_key, producing, read_all, read_until
 from tests.support.phases import wait_for_table
 from tests.support.workload import START
 
@@ -68,19 +68,13 @@ async def test_kill_9_during_a_backlog_counts_no_customer_twice(app_settings: Se
     a_third_applied = asyncio.create_task(
         read_until(settings.broker, [changelog], lambda got: _purchases_applied(got) >= len(backlog) / 3, timeout=120)
     )
-    producing = asyncio.create_task(produce(
-        settings.broker, [(settings.topic_purchases, p.customer_id.encode(), msgspec.json.encode(p)) for p in backlog]
-    ))
-    try:
+    records = [(settings.topic_purchases, p.customer_id.encode(), msgspec.json.encode(p)) for p in backlog]
+    async with producing(settings.broker, records):
         await a_third_applied
-    except BaseException:
-        producing.cancel()  # the read failed: the test ends, and no produce is left running
-        raise
-    killed = time.monotonic()
-    worker.kill()
-    applied_at_kill = _purchases_applied(await read_all(settings.broker, [changelog]))  # all the killed worker wrote
-    assert applied_at_kill < len(backlog), "kill landed too late"
-    await producing
+        killed = time.monotonic()
+        worker.kill()
+        applied_at_kill = _purchases_applied(await read_all(settings.broker, [changelog]))  # all the killed worker wrote
+        assert applied_at_kill < len(backlog), "kill landed too late"
 
     await asyncio.to_thread(worker.start)
     done = await read_until(

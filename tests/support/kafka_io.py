@@ -7,7 +7,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Collection, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Callable, Collection, Mapping, Sequence
 
 import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -34,6 +35,19 @@ async def produce(bootstrap: Connection, records: Sequence[tuple[str, bytes | No
     finally:
         await producer.stop()
 
+
+
+@asynccontextmanager
+async def producing(bootstrap: Connection, records: Sequence[tuple[str, bytes | None, bytes]]) -> AsyncIterator[None]:
+    """Produce ``records`` (as ``produce``) while the body runs, so that a disruption it makes lands
+    while they are still produced; wait for all of them after the body, stop producing if it fails."""
+    sending = asyncio.create_task(produce(bootstrap, records))
+    try:
+        yield
+    except BaseException:
+        sending.cancel()
+        raise
+    await sending
 
 def published_id(record: ConsumerRecord) -> str:
     """The de-duplication id of a published trigger, command, skip, outcome, engagement or retraction (an outcome also
