@@ -325,7 +325,7 @@ def _keep_customers(
             return [(message, clock.now(message.partition), None)]
         if message.key == MARKER_KEY:
             _on_marker(clock, message.partition, message.value)
-            released = held.release(message.partition, clock.now(message.partition)) if held else []
+            released = held.release(message.partition, clock.now(message.partition)) if held is not None else []
             return [(message, None, None), *released]
         if decoded is None:
             return [(message, None, None)]

@@ -35,7 +35,7 @@ def test_records_with_nothing_held_before_them_are_acknowledged_at_once():
     assert acks.done(1, 106, "other partition") == ["other partition"]
 
 
-def test_a_forgotten_partition_holds_nothing_back():
+def test_after_forget_nothing_is_held_back():
     acks: OrderedAcks[str] = OrderedAcks()
     acks.hold(3, 10)
     assert acks.done(3, 11, "marker") == []
