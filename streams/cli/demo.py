@@ -41,7 +41,8 @@ def demo(customers: int, days: int, rate: float, port: int, web_port: int) -> No
     - A --port in use by another program fails at once.
 
     The broker is Apache Kafka, fetched from Maven Central on first use
-    (cached under .cache/kafka); the worker's log is var/demo/worker.log.
+    (cached under ~/.cache/winback-streams/kafka, or WINBACK_KAFKA_HOME);
+    the worker's log is var/demo/worker.log.
     """
     settings = load_settings()
     from streams.devtools.demo import run_demo

@@ -117,16 +117,11 @@ class PortInUse(KafkaLocalError):
 
 
 def default_cache_dir() -> Path:
-    """Where Kafka versions are cached: ``$WINBACK_KAFKA_HOME``, else the checkout's ``.cache/kafka``.
-
-    Outside a source checkout (an installed wheel) there is no repository root to use, so the
-    per-user cache directory is the fallback.
-    """
+    """Where Kafka versions are cached: ``$WINBACK_KAFKA_HOME``, else the per-user
+    ``~/.cache/winback-streams/kafka``, shared by every checkout and installed copy (as the
+    registry's cache is), so a fresh clone does not assemble Kafka again."""
     if env := os.environ.get(CACHE_ENV):
         return Path(env).expanduser()
-    repo_root = Path(__file__).resolve().parents[1]
-    if (repo_root / "pyproject.toml").exists():
-        return repo_root / ".cache" / "kafka"
     return Path.home() / ".cache" / "winback-streams" / "kafka"
 
 

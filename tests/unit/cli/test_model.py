@@ -1,7 +1,9 @@
 """``winback model fit`` from the command line, and a policy naming the model file it wrote."""
 
 import json
+import re
 import sys
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -34,6 +36,19 @@ def test_fit_prints_the_parameters_and_writes_a_model_the_policy_can_name(tmp_pa
     checked = invoke("policy", "check", str(policy))
     assert checked.exit_code == 0, checked.output
     assert "predictive: winback when P(alive) < 0.3" in checked.output
+
+
+def test_the_readme_shows_every_line_fit_prints(tmp_path):
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    shown = re.search(r"\nwinback model fit [^\n]*\n((?:# [^\n]*\n)+)", readme)
+    history = tmp_path / "history.jsonl"
+    history.write_bytes(b"\n".join(purchase_lines(simulate(SHOP, 200, seed=11), 540.0)))
+
+    result = CliRunner().invoke(main, ["model", "fit", str(history), "--out", str(tmp_path / "churn-model.json")])
+
+    assert result.exit_code == 0 and shown is not None, result.output
+    first_words = [line.split()[0] for line in result.stdout.splitlines()]
+    assert first_words == [line.removeprefix("#").split()[0] for line in shown.group(1).splitlines()]
 
 
 def test_bad_histories_are_one_line_errors(tmp_path):

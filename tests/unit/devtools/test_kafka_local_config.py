@@ -10,7 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from streams.cli import main
 from streams.devtools import kafka_local
 from streams.devtools.kafka_local import (
     KAFKA_VERSION,
@@ -85,6 +87,16 @@ def test_cache_dir_follows_the_environment(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv(kafka_local.CACHE_ENV, str(tmp_path))
 
     assert kafka_local.default_cache_dir() == tmp_path
+
+
+def test_the_cache_dir_is_the_per_user_one_the_readme_and_the_demo_s_help_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(kafka_local.CACHE_ENV, raising=False)
+    named = "~/.cache/winback-streams/kafka"
+    demo_help = CliRunner().invoke(main, ["demo", "--help"], env={"COLUMNS": "200"}).output
+
+    assert kafka_local.default_cache_dir() == Path(named).expanduser()
+    assert named in (Path(__file__).parents[3] / "README.md").read_text()
+    assert named in demo_help
 
 
 def test_a_new_instance_on_the_same_data_dir_keeps_its_ports(tmp_path: Path) -> None:
