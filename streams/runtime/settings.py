@@ -46,7 +46,7 @@ class Settings(BaseSettings):
         "localhost:9092",
         description="Kafka bootstrap servers, comma separated host:port (point this at your cluster).",
     )
-    app_id: str = Field("winback", min_length=1, description="Kafka consumer group and prefix of internal topics.")
+    app_id: str = Field("winback", min_length=1, description="Kafka consumer group, and prefix of the topics Faust names (the activity table's changelog, <app id>-activity-changelog); the events and due topics have their own settings.")
     partitions: int = Field(8, ge=1, description="Partitions of the internal (customer-keyed) topics and tables.")
     replication: int = Field(1, ge=1, description="Replication factor of topics the app creates.")
     standby_replicas: int = Field(
@@ -115,7 +115,7 @@ class Settings(BaseSettings):
     topic_commands_email: str = Field("winback.commands.email", description="Output: email message commands.")
     topic_commands_sms: str = Field("winback.commands.sms", description="Output: SMS message commands.")
     topic_commands_push: str = Field("winback.commands.push", description="Output: push message commands.")
-    topic_outcomes: str = Field("winback.outcomes", description="Output: conversions attributed to campaigns.")
+    topic_outcomes: str = Field("winback.outcomes", description="Output: conversions attributed to campaigns, engagements, erasures and retractions.")
     topic_skips: str = Field("winback.skips", description="Output: steps not sent, with the reason.")
     topic_customer_stage: str = Field(
         "winback.customer-stage", description="Output (compacted): each customer's current stage, keyed by customer_id."
