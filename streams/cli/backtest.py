@@ -24,6 +24,8 @@ from streams.model.codec import Limits
 from streams.policy.messages import PolicyError
 from streams.policy.loading import default_policy_path, load_policy
 
+MAX_WORKERS = 64  # --workers: far more than the cores of a machine that runs a backtest, far fewer than a typo can ask
+
 
 class Moment(click.ParamType):
     """An ISO 8601 date or date-time; without an offset it is taken as UTC."""
@@ -65,11 +67,11 @@ policy_option = click.option(
 @click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option(
     "--workers",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_WORKERS),  # each is started before the file is read: a typo must not fork thousands
     default=1,
     show_default=True,
     help="Processes sharing the customers (the file is read once, its customers dealt in turn); the report is the same for any number. "
-    "Not with --order arrival, whose clock is every line's.",
+    f"At most {MAX_WORKERS}; not with --order arrival, whose clock is every line's.",
 )
 @click.option("--progress", is_flag=True, help="Show the progress bar (lines read, events replayed per second) on stderr even when it is no terminal.")
 @click.option(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -52,6 +53,11 @@ def talk_to_broker(settings: Settings, task: str, conversation: Coroutine[Any, A
         return asyncio.run(_after_reaching(settings, conversation))
     except (TlsFileError, SaslAuthenticationFailed, UnsupportedSaslMechanismError, ssl.SSLError, ClosedByBroker) as refusal:
         raise CommandError(f"cannot {task}: {_refused(settings, refusal)}") from None
+    except socket.gaierror as error:  # a host name no resolver knows: a typo, or DNS out of reach
+        raise CommandError(
+            f"cannot {task}: a host name in WINBACK_BROKER={settings.broker} does not resolve ({error.strerror}); "
+            "check WINBACK_BROKER"
+        ) from None
     except (KafkaConnectionError, NodeNotReadyError, RequestTimedOutError, TimeoutError, ConnectionError):
         raise CommandError(
             f"cannot {task}: no answer from the Kafka broker at {settings.broker} within "

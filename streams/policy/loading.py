@@ -20,6 +20,9 @@ from streams.policy.sections import Policy, keys_at
 # The model file ``winback model fit`` writes and ``predictive.model`` names: its layout's version and model.
 MODEL_FILE_FORMAT = 1
 MODEL_KIND = "bg/nbd"
+# Keys and items a policy may hold with its aliases expanded: the fullest example has a few
+# hundred; a YAML "billion laughs" bomb, billions (validating them would hang and fill memory).
+MAX_VALUES = 100_000
 
 
 def default_policy_path() -> Path:
@@ -84,28 +87,59 @@ def _read_yaml(text: str, source: str) -> tuple[Any, dict[str, int], list[tuple[
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(syntax)"
         raise PolicyError([f"{source}: {where}: {getattr(error, 'problem', None) or error}"]) from None
+    except RecursionError:  # PyYAML reads nested lists and mappings recursively
+        raise PolicyError([f"{source}: lists or mappings nested too deeply to read"]) from None
     finally:
         loader.dispose()
-    lines: dict[str, int] = {}
-    duplicates: list[tuple[str, str]] = []
+    index = _KeyLines(source)
     if node is not None:
-        _index_lines(node, "", lines, duplicates)
-    return data, lines, duplicates
+        index.walk(node, "")
+    return data, index.lines, index.duplicates
 
 
-def _index_lines(node: yaml.Node, path: str, lines: dict[str, int], duplicates: list[tuple[str, str]]) -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            child = f"{path}.{key}" if path else key
-            if key in seen:
-                duplicates.append((child, "repeated key; only the last one would count"))
-            seen.add(key)
-            lines[child] = key_node.start_mark.line + 1
-            _index_lines(value_node, child, lines, duplicates)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            child = f"{path}[{index}]"
-            lines[child] = item.start_mark.line + 1
-            _index_lines(item, child, lines, duplicates)
+class _KeyLines:
+    """The line of every key path of a YAML document, and its repeated keys.
+
+    Aliases are walked where they are used, as validation will see them, so two things a
+    hostile or broken file can do are refused here, before validation would hang or overflow:
+    an alias inside what it names (a loop), and aliases of aliases expanding to billions of
+    values (a "billion laughs" bomb): at most ``MAX_VALUES`` keys and items in all.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.lines: dict[str, int] = {}
+        self.duplicates: list[tuple[str, str]] = []
+        self._values = 0
+        self._inside: set[int] = set()  # the lists and mappings being walked, around the current node
+
+    def walk(self, node: yaml.Node, path: str) -> None:
+        self._values += 1
+        if self._values > MAX_VALUES:
+            raise PolicyError([f"{self.source}: more than {MAX_VALUES:,} keys and items with its aliases expanded: write it out without nesting aliases"])
+        if id(node) in self._inside:
+            raise PolicyError([f"{self.source}: {path}: an alias inside the list or mapping it names (line {self.lines.get(path, 1)})"])
+        self._inside.add(id(node))
+        for child, child_node in self._children(node, path):
+            self.walk(child_node, child)
+        self._inside.discard(id(node))
+
+    def _children(self, node: yaml.Node, path: str) -> list[tuple[str, yaml.Node]]:
+        """The key paths and nodes of a mapping's values or a list's items (none for a scalar), their lines noted."""
+        children: list[tuple[str, yaml.Node]] = []
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                child = f"{path}.{key}" if path else key
+                if key in seen:
+                    self.duplicates.append((child, "repeated key; only the last one would count"))
+                seen.add(key)
+                self.lines[child] = key_node.start_mark.line + 1
+                children.append((child, value_node))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                child = f"{path}[{index}]"
+                self.lines[child] = item.start_mark.line + 1
+                children.append((child, item))
+        return children

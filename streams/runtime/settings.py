@@ -228,10 +228,13 @@ class Settings(BaseSettings):
     def _strip_scheme(cls, value: str) -> str:
         """Accept ``kafka://host:port`` too, the form Faust documents; at least one server is needed
         (with none, Faust would quietly try localhost:9092)."""
-        servers = ",".join(part.strip().removeprefix("kafka://") for part in value.split(",") if part.strip())
+        servers = [part.strip().removeprefix("kafka://") for part in value.split(",") if part.strip()]
         if not servers:
             raise ValueError("name at least one Kafka server as host:port")
-        return servers
+        bad = [address for address in (server.rpartition("@")[2] for server in servers) if not _server_address(address)]
+        if bad:  # (the address after any credentials: a password is never repeated)
+            raise ValueError(f"{', '.join(map(repr, bad))}: expected host:port, the port a number from 1 to 65535")
+        return ",".join(servers)
 
     @field_validator("min_insync_replicas")
     @classmethod
@@ -441,6 +444,19 @@ def _tls_problems(settings: Settings) -> list[str]:
     if (files["ssl_certfile"] is None) != (files["ssl_keyfile"] is None):
         problems.append("WINBACK_SSL_CERTFILE and WINBACK_SSL_KEYFILE go together (mTLS: a client certificate and its key): set both")
     return problems
+
+
+def _server_address(address: str) -> bool:
+    """Whether ``address`` is host:port as the Kafka clients read it: an IPv6 host in brackets,
+    a bare host (port 9092) or IPv6 address, and no spaces."""
+    host, port = address, None
+    if address.startswith("["):
+        host, _, rest = address[1:].partition("]")
+        port = rest.removeprefix(":") if rest else None
+    elif address.count(":") == 1:
+        host, _, port = address.partition(":")
+    valid_port = port is None or (port.isdigit() and 1 <= int(port) <= 65535)
+    return bool(host) and valid_port and not any(character.isspace() for character in address)
 
 
 def _unreadable(path: Path) -> str | None:

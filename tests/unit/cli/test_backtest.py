@@ -181,3 +181,9 @@ def test_arrival_order_in_several_processes_is_refused_in_one_line(tmp_path):
     result = invoke("backtest", str(write_log(tmp_path)), "--order", "arrival", "--workers", "2")
     assert result.exit_code == 2
     assert result.output.count("\n") == 1 and result.output.startswith("winback: --order arrival replays in one process")
+
+
+def test_more_workers_than_the_limit_are_refused_before_any_process_starts(tmp_path):
+    result = invoke("backtest", str(write_log(tmp_path)), "--workers", "100000")  # (was 100,000 processes forked)
+    assert result.exit_code == 2
+    assert "Invalid value for '--workers': 100000 is not in the range 1<=x<=64." in result.output

@@ -32,6 +32,9 @@ def test_every_command_names_the_bad_variable_in_one_line(args: list[str]) -> No
         ("WINBACK_CLOCK", "nonsense", "unknown clock 'nonsense': use wall, event or fixed:<RFC 3339 time>"),
         ("WINBACK_STORE", "foo", "Input should be 'memory' or 'rocksdb'"),
         ("WINBACK_BROKER", " , ", "name at least one Kafka server as host:port"),  # Faust would use localhost
+        ("WINBACK_BROKER", "kafka:abc", "'kafka:abc': expected host:port, the port a number from 1 to 65535"),  # was a traceback
+        ("WINBACK_BROKER", "k1:9092,k 2:9092", "'k 2:9092': expected host:port, the port a number from 1 to 65535"),
+        ("WINBACK_BROKER", "kafka:99999", "'kafka:99999': expected host:port, the port a number from 1 to 65535"),
         ("WINBACK_APP_ID", "", "String should have at least 1 character"),  # Faust: "App requires an id!"
         ("WINBACK_LOG_LEVEL", "loud", "Input should be 'debug', 'info', 'warning', 'error' or 'critical'"),
         ("WINBACK_MIN_INSYNC_REPLICAS", "2", "must not exceed WINBACK_REPLICATION (1): no write could be acknowledged"),
@@ -97,6 +100,19 @@ def test_settings_never_print_the_broker_s_password() -> None:
     assert result.exit_code == 0
     assert "\nWINBACK_BROKER=winback:***@kafka-0:9092,kafka-1:9092\n" in "\n" + result.stdout
     assert SECRET not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("broker", ["kafka-0:9092", "[::1]:9092", "kafka-0", "kafka-0:9092, kafka://kafka-1:9093"])
+def test_every_form_of_broker_address_the_clients_read_is_accepted(broker: str) -> None:
+    assert invoke(["settings"], WINBACK_BROKER=broker).exit_code == 0
+
+
+def test_a_bad_broker_port_is_named_without_the_password_before_it() -> None:
+    result = invoke(["settings"], WINBACK_BROKER=f"kafka://winback:{SECRET}@kafka-0:x")
+
+    assert result.stderr == (
+        "winback: WINBACK_BROKER='kafka://winback:***@kafka-0:x': 'kafka-0:x': expected host:port, the port a number from 1 to 65535\n"
+    )
 
 
 def test_a_bad_setting_s_error_does_not_print_a_password_either() -> None:

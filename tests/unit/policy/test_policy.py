@@ -213,3 +213,36 @@ def test_late_events_bound_a_retraction_in_days_and_are_off_by_default():
         with pytest.raises(PolicyError) as raised:
             parse_policy(SMALL + text, source="p.yaml")
         assert message in str(raised.value)
+
+
+def test_aliases_that_expand_to_billions_of_values_are_refused_at_once():
+    laughs = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for name, alias in zip("bcdefghi", "abcdefgh"):
+        laughs.append(f"{name}: &{name} [{', '.join([f'*{alias}'] * 9)}]")  # 9 ** 9 values under i
+
+    assert problems("\n".join(laughs) + "\n") == [
+        "p.yaml: more than 100,000 keys and items with its aliases expanded: write it out without nesting aliases"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: &a [*a]\n", "p.yaml: a[0]: an alias inside the list or mapping it names (line 1)"),
+        ("stages: &s\n  reactivation: *s\n", "p.yaml: stages.reactivation: an alias inside the list or mapping it names (line 2)"),
+    ],
+)
+def test_an_alias_inside_what_it_names_is_one_problem_not_a_recursion_error(text, expected):
+    assert problems(text) == [expected]
+
+
+def test_lists_nested_too_deeply_for_the_yaml_reader_are_one_problem():
+    assert problems("stages: " + "[" * 2000 + "]" * 2000 + "\n") == ["p.yaml: lists or mappings nested too deeply to read"]
+
+
+def test_an_alias_used_twice_is_fine():
+    policy = parse_policy(
+        "stages: {reactivation: 30}\ncampaigns:\n  reactivation:\n    steps:\n"
+        "      - &step {after_days: 0, channel: email, template: a}\n      - *step\n"
+    )
+    assert [step.template for step in policy.campaigns["reactivation"].steps] == ["a", "a"]
