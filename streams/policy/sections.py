@@ -40,7 +40,10 @@ CatchUp = Literal["latest", "all"]
 # "open" often means the customer's mail app was online, not that the customer was.
 DEFAULT_SIGNALS: tuple[Signal, ...] = ("purchase", "login", "email_click")
 DEFAULT_EXPIRES_AFTER_DAYS = 3.0
-Days = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+# A hundred years: longer than any campaign can mean, and short enough that every time the engine
+# adds days to (an event's, within the years 1-9999) stays a date it can write.
+MAX_DAYS = 36_525.0
+Days = Annotated[float, Field(gt=0, le=MAX_DAYS, allow_inf_nan=False)]
 Template = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
 Name = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 
@@ -108,7 +111,8 @@ class Threshold(_Section):
 
     Fixed: ``30`` or ``{days: 30}``.  Adaptive: ``{min_days: 21, cadence_multiplier: 3,
     max_days: 120}`` means ``min(max_days, max(min_days, 3 x the customer's purchase cadence))``
-    rounded up to whole days, and ``min_days`` while the cadence is still unknown.  Adaptive
+    rounded up to whole days, and ``min_days`` while the cadence is still unknown; without
+    ``max_days`` at most ``MAX_DAYS``.  Adaptive
     thresholds suit shops whose customers buy at very different rhythms.
     """
 
@@ -162,7 +166,7 @@ class Threshold(_Section):
             return low
         assert self.cadence_multiplier is not None  # an adaptive threshold has one (_one_form)
         days = max(low, math.ceil(self.cadence_multiplier * cadence_days))
-        return min(days, self.max_days) if self.max_days is not None else days
+        return min(days, self.max_days if self.max_days is not None else MAX_DAYS)
 
 
 class Stages(_Section):
@@ -329,7 +333,7 @@ class VariantStep(_Section):
 class SeriesStep(_Section):
     """One message of a campaign, sent ``after_days`` after the stage started."""
 
-    after_days: float = Field(ge=0, allow_inf_nan=False)
+    after_days: float = Field(ge=0, le=MAX_DAYS, allow_inf_nan=False)
     channel: ChannelName
     template: Template
     offer: OfferTerms | None = None

@@ -156,3 +156,21 @@ def test_a_stage_left_out_is_skipped_and_steps_can_override_the_expiry(engine):
     _, records = run_until(engine, [purchase(0)], until_day=19)
     sms = records[-1]
     assert (sms.channel, sms.expires_at) == ("sms", when(20))  # the step's own 1-day expiry
+
+
+def test_a_policy_at_its_longest_days_writes_every_date_it_fires():
+    """About a hundred years (``MAX_DAYS``) for thresholds, a step and expiries: every time the
+    engine adds them up stays a date it can write (5,000,000 days crashed it past the year 9999)."""
+    longest = Engine(policy(
+        "stages: {reactivation: 36000, winback: {min_days: 36100, cadence_multiplier: 36525}}\n"
+        "campaigns:\n  reactivation:\n    steps: [{after_days: 0, channel: email, template: a, expires_after_days: 36525}]\n"
+        "  winback:\n    steps: [{after_days: 36525, channel: email, template: b, expires_after_days: 36525}]\n"
+    ))
+    _, records = run_until(longest, [purchase(0), purchase(200), purchase(400)], until_day=400 + 3 * 36525)
+    assert summary(records) == [
+        ("trigger", "reactivation", None, 0, 400 + 36000),
+        ("email", "reactivation", 0, 0, 400 + 36000),
+        ("trigger", "winback", None, 0, 400 + 36525),  # its cadence (200 days) x 36,525 capped at MAX_DAYS
+        ("email", "winback", 0, 0, 400 + 2 * 36525),
+    ]
+    assert records[-1].expires_at == when(400 + 3 * 36525)

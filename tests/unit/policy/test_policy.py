@@ -4,6 +4,7 @@ import pytest
 
 from streams.policy.messages import PolicyError
 from streams.policy.loading import default_policy_path, load_policy, parse_policy
+from streams.policy.sections import MAX_DAYS
 
 from tests.support.policies import SMALL
 
@@ -43,6 +44,8 @@ def test_thresholds_fixed_and_adaptive():
     assert adaptive.days_for(5) == 30
     assert adaptive.days_for(12.2) == 37  # 3 x 12.2 rounded up to whole days
     assert adaptive.days_for(90) == 100
+    unbounded = parse_policy("stages:\n  winback: {min_days: 30, cadence_multiplier: 36525}\n").stages.winback
+    assert unbounded.days_for(10_000) == MAX_DAYS  # without max_days, at most a hundred years
 
 
 def test_unknown_key_gets_a_suggestion_and_a_line():
@@ -179,6 +182,9 @@ def test_adaptive_thresholds_are_ordered_by_their_floors():
         ("campaigns: {}\n", "p.yaml: stages: required key is missing"),
         ("stages: {}\n", "p.yaml: stages: configure at least one of reactivation, winback, sunset (line 1)"),
         ("stages: {reactivation: 0}\n", "p.yaml: stages.reactivation.days: Input should be greater than 0 (line 1)"),
+        # More than a hundred years: the engine would write dates past the year 9999 and crash.
+        ("stages: {reactivation: 3000000}\n", "p.yaml: stages.reactivation.days: Input should be less than or equal to 36525 (line 1)"),
+        (STEP % "expires_after_days: 5000000", f"p.yaml: {STEP_KEY}.expires_after_days: Input should be less than or equal to 36525 (line 4)"),
     ],
 )
 def test_malformed_files(text, expected):
