@@ -40,7 +40,8 @@ UNSUPPORTED_MECHANISMS = {  # mechanisms Kafka knows that these clients cannot u
 class Settings(BaseSettings):
     """Every knob of a worker, with the default used by ``make demo``."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+    # No infinite or NaN number: an infinite timeout or tick would wait for ever instead of failing.
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", allow_inf_nan=False)
 
     broker: str = Field(
         "localhost:9092",
@@ -177,6 +178,7 @@ class Settings(BaseSettings):
     max_future_skew_seconds: float = Field(
         86400.0,
         ge=0,
+        le=366 * 86400.0,  # a year: the engine adds up to centuries of policy days to an event's time
         description="Events dated further than this into the future are dead-lettered (and rejected by the backtest).",
     )
     earliest_event: str = Field(

@@ -39,6 +39,9 @@ def test_every_command_names_the_bad_variable_in_one_line(args: list[str]) -> No
         ("WINBACK_LOG_LEVEL", "loud", "Input should be 'debug', 'info', 'warning', 'error' or 'critical'"),
         ("WINBACK_MIN_INSYNC_REPLICAS", "2", "must not exceed WINBACK_REPLICATION (1): no write could be acknowledged"),
         ("WINBACK_BROKER_TIMEOUT", "0", "Input should be greater than 0"),  # a timeout of nothing never connects
+        ("WINBACK_BROKER_TIMEOUT", "inf", "Input should be a finite number"),  # would wait for ever
+        ("WINBACK_TICK_SECONDS", "1e400", "Input should be a finite number"),  # infinity: no tick would come
+        ("WINBACK_MAX_FUTURE_SKEW_SECONDS", "1e12", "Input should be less than or equal to 31622400"),
         ("WINBACK_EARLIEST_EVENT", "soon", "'soon' is not an RFC 3339 date or time (e.g. 2000-01-01 or 2000-01-01T00:00:00Z)"),
         ("WINBACK_EARLIEST_EVENT", "1999-06-01T00:00:00", "'1999-06-01T00:00:00' needs a UTC offset (e.g. 2000-01-01T00:00:00Z)"),
         ("WINBACK_EARLIEST_EVENT", "1960-01-01", "'1960-01-01' is before 1970-01-01, the earliest time any event may carry"),
