@@ -8,6 +8,7 @@ the effective values.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
@@ -24,6 +25,8 @@ from streams.runtime.observability.log_format import LogFormat
 
 ENV_PREFIX = "WINBACK_"
 ACTIVITY_TABLE = "activity"  # the customers' table; Faust names its changelog topic after it
+# Kafka's rule for a topic name (kafka.common.internals.Topic): at most 249 of these characters, not "." or "..".
+TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
 InputFormat = Literal["json", "avro", "protobuf", "jsonschema"]
 INPUT_FORMATS: tuple[InputFormat, ...] = ("json", "avro", "protobuf", "jsonschema")
 INPUT_KINDS = ("purchase", "login", "email", "profile")  # the keys of ``Settings.input_topics``
@@ -238,6 +241,21 @@ class Settings(BaseSettings):
             raise ValueError(f"{', '.join(map(repr, bad))}: expected host:port, the port a number from 1 to 65535")
         return ",".join(servers)
 
+    @field_validator("*")
+    @classmethod
+    def _topic_name(cls, value: object, info: ValidationInfo) -> object:
+        """A topic setting is a name Kafka accepts: a broker would refuse any other only once the worker runs."""
+        if info.field_name is not None and info.field_name.startswith("topic_"):
+            _check_topic_name(str(value))
+        return value
+
+    @field_validator("app_id")
+    @classmethod
+    def _names_topics(cls, value: str) -> str:
+        """The app id is the start of the changelog's topic name, so it must make a name Kafka accepts."""
+        _check_topic_name(f"{value}-{ACTIVITY_TABLE}-changelog", problem="makes a changelog topic name Kafka refuses")
+        return value
+
     @field_validator("min_insync_replicas")
     @classmethod
     def _within_replication(cls, value: int | None, info: ValidationInfo) -> int | None:
@@ -446,6 +464,12 @@ def _tls_problems(settings: Settings) -> list[str]:
     if (files["ssl_certfile"] is None) != (files["ssl_keyfile"] is None):
         problems.append("WINBACK_SSL_CERTFILE and WINBACK_SSL_KEYFILE go together (mTLS: a client certificate and its key): set both")
     return problems
+
+
+def _check_topic_name(name: str, problem: str = "not a Kafka topic name") -> None:
+    """Raise ValueError, saying ``problem``, unless Kafka accepts ``name`` as a topic name."""
+    if not TOPIC_NAME.fullmatch(name) or name in (".", ".."):
+        raise ValueError(f"{problem} (1 to 249 letters, digits, '.', '_' or '-', and not '.' or '..')")
 
 
 def _server_address(address: str) -> bool:

@@ -24,6 +24,8 @@ def test_every_command_names_the_bad_variable_in_one_line(args: list[str]) -> No
     assert result.stderr == "winback: WINBACK_PARTITIONS='abc': Input should be a valid integer, unable to parse string as an integer\n"
 
 
+TOPIC_RULE = "(1 to 249 letters, digits, '.', '_' or '-', and not '.' or '..')"
+
 @pytest.mark.parametrize(
     ("variable", "value", "problem"),
     [
@@ -36,6 +38,10 @@ def test_every_command_names_the_bad_variable_in_one_line(args: list[str]) -> No
         ("WINBACK_BROKER", "k1:9092,k 2:9092", "'k 2:9092': expected host:port, the port a number from 1 to 65535"),
         ("WINBACK_BROKER", "kafka:99999", "'kafka:99999': expected host:port, the port a number from 1 to 65535"),
         ("WINBACK_APP_ID", "", "String should have at least 1 character"),  # Faust: "App requires an id!"
+        ("WINBACK_APP_ID", "shop workers", f"makes a changelog topic name Kafka refuses {TOPIC_RULE}"),
+        ("WINBACK_TOPIC_PURCHASES", "", f"not a Kafka topic name {TOPIC_RULE}"),  # a broker refuses it only at run time
+        ("WINBACK_TOPIC_EVENTS", "winback events!", f"not a Kafka topic name {TOPIC_RULE}"),
+        ("WINBACK_TOPIC_SKIPS", "..", f"not a Kafka topic name {TOPIC_RULE}"),
         ("WINBACK_LOG_LEVEL", "loud", "Input should be 'debug', 'info', 'warning', 'error' or 'critical'"),
         ("WINBACK_MIN_INSYNC_REPLICAS", "2", "must not exceed WINBACK_REPLICATION (1): no write could be acknowledged"),
         ("WINBACK_BROKER_TIMEOUT", "0", "Input should be greater than 0"),  # a timeout of nothing never connects
