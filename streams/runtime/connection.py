@@ -70,17 +70,22 @@ def _tls_context(cafile: Path | None, certfile: Path | None, keyfile: Path | Non
     try:
         context = create_ssl_context(cafile=cafile)
     except ssl.SSLError as error:
-        raise TlsFileError(f"WINBACK_SSL_CAFILE={str(cafile)!r}: holds no PEM CA certificate ({error.reason})") from None
+        raise TlsFileError(f"WINBACK_SSL_CAFILE={str(cafile)!r}: holds no PEM CA certificate{_reason(error)}") from None
     if certfile is not None:
         try:
             context.load_cert_chain(certfile, keyfile)
         except ssl.SSLError as error:
             raise TlsFileError(
                 f"WINBACK_SSL_CERTFILE={str(certfile)!r} and WINBACK_SSL_KEYFILE={str(keyfile)!r}: not a PEM "
-                f"certificate and its unencrypted private key ({error.reason})"
+                f"certificate and its unencrypted private key{_reason(error)}"
             ) from None
     context.check_hostname = check_hostname
     return context
+
+
+def _reason(error: ssl.SSLError) -> str:
+    """OpenSSL's reason in brackets, when it gives one (a junk certificate file gives none)."""
+    return f" ({error.reason})" if error.reason else ""
 
 
 async def reach(settings: Settings) -> None:
