@@ -12,12 +12,10 @@ from rich.table import Table
 
 from streams.cli.backtest import Moment, policy_option
 from streams.cli.broker import talk_to_broker
-from streams.cli.errors import CommandError, load_settings
+from streams.cli.errors import CommandError, load_policy_file, load_settings
 from streams.cli.history import history_options, progress_bar, read_events, report_rejections
 from streams.cli.topics import require_topics
 from streams.model.codec import Limits
-from streams.policy.loading import load_policy
-from streams.policy.messages import PolicyError
 
 
 @click.command("backfill")
@@ -47,10 +45,7 @@ def backfill(
     customer in the stage they are in at --as-of.
     """
     settings = load_settings()
-    try:
-        policy = load_policy(policy_path)
-    except PolicyError as error:
-        raise click.ClickException(f"invalid policy:\n{error}") from None
+    policy = load_policy_file(policy_path)
     now = time.time()
     as_of = now if as_of is None else as_of
     if not dry_run:

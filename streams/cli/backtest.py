@@ -18,11 +18,10 @@ from streams.backtest.report import Report
 from streams.backtest.history import ColumnMap, HistoryError
 from streams.backtest.run import Order, backtest_history
 from streams.backtest.workers import backtest_in_workers
-from streams.cli.errors import USAGE_EXIT_CODE, CommandError, load_settings
+from streams.cli.errors import USAGE_EXIT_CODE, CommandError, load_policy_file, load_settings
 from streams.cli.history import history_options, progress_bar, read_events
 from streams.model.codec import Limits
-from streams.policy.messages import PolicyError
-from streams.policy.loading import default_policy_path, load_policy
+from streams.policy.loading import default_policy_path
 
 MAX_WORKERS = 64  # --workers: far more than the cores of a machine that runs a backtest, far fewer than a typo can ask
 
@@ -139,10 +138,7 @@ def _replay(
     time_format: str | None,
 ) -> Report:
     """The backtest of EVENTS under the policy file; its problems as one-line command errors."""
-    try:
-        policy = load_policy(policy_path)
-    except PolicyError as error:
-        raise click.ClickException(f"invalid policy:\n{error}") from None
+    policy = load_policy_file(policy_path)
     limits = Limits(max_future_skew_seconds=load_settings().max_future_skew_seconds)  # the stream's rule
     with progress_bar(force=progress) as phase:
         if workers == 1:

@@ -8,6 +8,7 @@ is wrong with it.  Once the settings are loaded, the command's output shows thei
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import IO, Any
 
 import click
@@ -60,6 +61,14 @@ def _bad_variable(detail: Any) -> str:
     value = detail["input"]
     shown_value = repr(shown(Settings, field, value)) if isinstance(value, str) else repr(value)
     return f"{ENV_PREFIX}{field.upper()}={shown_value}: {message}"
+
+
+def load_policy_file(path: Path) -> Policy:
+    """The policy file a command's ``--policy`` names; each problem (file, key, line) a ``winback:`` line."""
+    try:
+        return load_policy(path)
+    except PolicyError as error:
+        raise CommandError("\n".join(error.problems)) from None
 
 
 def load_settings_policy(settings: Settings) -> Policy:

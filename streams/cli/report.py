@@ -11,13 +11,11 @@ from rich.console import Console
 
 from streams.cli.backtest import Moment
 from streams.cli.broker import talk_to_broker
-from streams.cli.errors import CommandError, load_settings
+from streams.cli.errors import CommandError, load_settings, load_settings_policy
 from streams.cli.kpi_csv import kpi_csv
 from streams.cli.kpi_html import kpi_html
 from streams.cli.kpi_tables import kpi_tables
 from streams.cli.topics import require_topics
-from streams.policy.loading import load_policy
-from streams.policy.messages import PolicyError
 
 if TYPE_CHECKING:
     from streams.runtime.campaign_results import Results
@@ -43,10 +41,7 @@ def report(since: float | None, until: float | None, output: str, html_path: Pat
     from streams.runtime.campaign_results import TimeRange, read_results, result_topics  # loads the Kafka client
 
     settings = load_settings()
-    try:
-        economics = load_policy(settings.policy_path).economics
-    except PolicyError as error:
-        raise click.ClickException(f"invalid policy:\n{error}") from None
+    economics = load_settings_policy(settings).economics
     require_topics(settings, "read campaign results", result_topics(settings))
     results = talk_to_broker(settings, "read campaign results", read_results(settings, economics, TimeRange(since, until)))
     _print(results, output)

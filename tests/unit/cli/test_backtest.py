@@ -53,8 +53,9 @@ def test_invalid_policy_stops_the_backtest(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("stages: {reactivation: 30}\ncampaign: {}\n")
     result = invoke("backtest", str(write_log(tmp_path)), "--policy", str(bad))
-    assert result.exit_code == 1
-    assert f"{bad}: campaign: unknown key (did you mean 'campaigns'?) (line 2)" in result.output
+    assert (result.exit_code, result.stderr) == (1, f"winback: {bad}: campaign: unknown key (did you mean 'campaigns'?) (line 2)\n")
+    missing = invoke("backtest", str(write_log(tmp_path)), "--policy", str(tmp_path / "missing.yaml"))
+    assert missing.stderr.startswith(f"winback: {tmp_path / 'missing.yaml'}: cannot read") and missing.stderr.count("\n") == 1
 
 
 def test_policy_check(tmp_path):
