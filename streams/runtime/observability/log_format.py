@@ -10,6 +10,13 @@ Each line has the stable keys ``ts`` (RFC 3339, UTC, milliseconds), ``level``, `
 ``message``, an ``exception`` when there is one, and the fields a call site passes with
 ``extra=`` (for example ``type`` and ``reason`` of a dead letter, named like the labels of
 the metrics that count the same thing).
+
+At debug level the Kafka clients log what they send and receive: Faust and aiokafka each
+record's key and value, aiokafka every protocol message whole (record batches of customer
+events, a SASL PLAIN login's password).  ``hide_record_contents`` keeps those lines but
+replaces their contents by the kind and size of what went by: debug output names no
+customer and holds no secret (the redaction of output, ``streams.runtime.redaction``, only
+finds a secret written as it is, not escaped inside a ``repr``).
 """
 
 from __future__ import annotations
@@ -42,6 +49,46 @@ class JsonLines(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+# The Kafka clients' debug lines that carry record contents: format -> the positions of the
+# arguments that hold them.  Faust's topic and producer log a send alike.
+_SEND = "send: topic=%r k=%r v=%r timestamp=%r partition=%r"
+_CONTENTS = {
+    _SEND: (1, 2),
+    "Sending (key=%s value=%s) to %s": (0, 1),  # aiokafka's producer
+    "Request to %s:%d %d: %s": (3,),  # aiokafka's connection: the whole request ...
+    "Response from %s:%d %d: %s": (3,),  # ... and the whole response
+}
+_CONTENT_LOGGERS = ("faust.topics", "faust.transport.drivers.aiokafka", "aiokafka.producer.producer", "aiokafka.conn")
+
+
+class WithoutRecordContents(logging.Filter):
+    """Replaces the record contents of the Kafka clients' debug lines by what they are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        positions = _CONTENTS.get(record.msg) if isinstance(record.msg, str) else None
+        if positions and isinstance(record.args, tuple):
+            record.args = tuple(_kind(arg) if index in positions else arg for index, arg in enumerate(record.args))
+        return True
+
+
+def _kind(content: Any) -> str | None:
+    """What ``content`` is without what it says: ``<12 bytes>``, a protocol message's name, None."""
+    if content is None:
+        return None
+    if isinstance(content, (bytes, bytearray)):
+        return f"<{len(content)} bytes>"
+    return type(content).__name__
+
+
+_HIDE = WithoutRecordContents()
+
+
+def hide_record_contents() -> None:
+    """Filter the loggers of the Kafka clients' debug lines that carry record contents (once)."""
+    for name in _CONTENT_LOGGERS:
+        logging.getLogger(name).addFilter(_HIDE)
 
 
 def worker_options(log_format: LogFormat) -> dict[str, Any]:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import logging
 
+import aiokafka.conn
+import aiokafka.producer.producer
+import faust.topics
+import faust.transport.drivers.aiokafka
 import pytest
+from aiokafka.protocol.admin import SaslAuthenticateRequest_v1
+from aiokafka.structs import TopicPartition
 from mode.utils.logging import setup_logging
 
+from streams.runtime.observability import log_format
 from streams.runtime.observability.log_format import JsonLines, worker_options
 from streams.runtime.settings import Settings
 
@@ -74,3 +82,50 @@ def test_the_setting_accepts_text_and_json_only():
     assert Settings(log_format="json").log_format == "json"
     with pytest.raises(ValueError, match="'text' or 'json'"):
         Settings(log_format="xml")
+
+
+def debug_line(logger_name: str, message: str, *args: object) -> str:
+    """What ``logger_name`` writes for a debug call, once the worker hid record contents."""
+    logger = logging.getLogger(logger_name)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    saved = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        log_format.hide_record_contents()
+        logger.debug(message, *args)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved)
+        logger.removeFilter(log_format._HIDE)
+    return stream.getvalue()
+
+
+def test_debug_lines_of_the_kafka_clients_name_no_customer_and_no_password():
+    """At WINBACK_LOG_LEVEL=debug Faust and aiokafka logged every record's key and value and every
+    protocol message whole: customer ids and events, and a SASL PLAIN login's password, in a
+    repr that escapes what the redaction of output looks for."""
+    key, value = b"cust-0000042", b'{"customer_id":"cust-0000042","comment":"too pricey"}'
+    send = debug_line("faust.topics", log_format._SEND, "winback.dead-letters", key, value, None, 3)
+    assert send == "send: topic='winback.dead-letters' k='<12 bytes>' v='<53 bytes>' timestamp=None partition=3\n"
+    sending = debug_line(
+        "aiokafka.producer.producer", "Sending (key=%s value=%s) to %s", key, value, TopicPartition("shop.purchases", 1)
+    )
+    assert "cust-" not in sending and "<53 bytes>" in sending
+    login = SaslAuthenticateRequest_v1(b"\x00winback\x00p\xc3\xa4ss'w0rd")
+    request = debug_line("aiokafka.conn", "Request to %s:%d %d: %s", "kafka-1", 9092, 3, login)
+    assert request == "Request to kafka-1:9092 3: SaslAuthenticateRequest_v1\n"
+
+
+def test_the_hidden_formats_are_the_ones_the_installed_clients_log():
+    """A release of Faust or aiokafka that words these lines otherwise must fail here, not leak."""
+    sources = {
+        "faust.topics": inspect.getsource(faust.topics),
+        "faust.transport.drivers.aiokafka": inspect.getsource(faust.transport.drivers.aiokafka),
+        "aiokafka.producer.producer": inspect.getsource(aiokafka.producer.producer),
+        "aiokafka.conn": inspect.getsource(aiokafka.conn),
+    }
+    assert set(sources) == set(log_format._CONTENT_LOGGERS)
+    for message in log_format._CONTENTS:
+        assert any(f'"{message}"' in source for source in sources.values()), message
