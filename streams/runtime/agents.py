@@ -267,7 +267,8 @@ def _keyed_reader(topology: Topology, limits: Limits, clock: Clock, framed_input
             kind = kinds[message.topic]
             read[kind] += 1
             if not isinstance(result, Rejection) and message.key != result.customer_id.encode():
-                result = Rejection("key_mismatch", f"keyed by {message.key!r}, not by its customer {result.customer_id!r}")
+                # The reason names no customer: it is logged, and the dead letter keeps the key and value anyway.
+                result = Rejection("key_mismatch", "the record's key is not its customer_id")
             if isinstance(result, Rejection):
                 rejected.append((kind, message, result))
             else:  # the record is its own origin
@@ -493,7 +494,8 @@ def _decode_internal(message: Message) -> AnyInput | None:
     """An event from the internal topic (only our own ingest writes it; guard anyway)."""
     decoded = decode_line(message.value)
     if isinstance(decoded, Rejection):
-        log.error("invalid record on the internal events topic for %r: %s", message.key, decoded.detail)
+        # Where it is, not whose: the key is a customer id, and a log names no customer.
+        log.error("invalid record on the internal events topic at %s[%d]@%d: %s", message.topic, message.partition, message.offset, decoded.detail)
         return None
     return decoded
 

@@ -190,7 +190,7 @@ async def test_keyed_input_in_the_wire_format_is_read_with_its_schema_and_its_ke
     assert origin == Position(source_id(topic, 0), 3)  # the record is its own origin
     assert await read([InputRecord(topic, b"c-2", raw)], rejected) == []
     [(_, _, rejection)] = rejected
-    assert rejection.reason == "key_mismatch"
+    assert (rejection.reason, rejection.detail) == ("key_mismatch", "the record's key is not its customer_id")  # logged: names no customer
 
 
 async def test_a_batch_of_inputs_is_read_in_order_as_each_record_alone_would_be():
