@@ -38,7 +38,10 @@ class Moment(click.ParamType):
             moment = datetime.fromisoformat(str(value))
         except ValueError:
             self.fail(f"{value!r} is not an ISO 8601 date-time (e.g. 2024-12-31T00:00:00Z)", param, ctx)
-        return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+        try:  # an offset can push a moment of year 1 or 9999 out of the years a datetime holds, and later a traceback
+            return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc).timestamp()
+        except OverflowError:
+            self.fail(f"{value!r} is outside the years 1 to 9999 in UTC", param, ctx)
 
 
 policy_option = click.option(

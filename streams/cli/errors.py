@@ -35,6 +35,11 @@ class CommandError(click.ClickException):
             click.echo(f"winback: {line}", err=True, file=file)
 
 
+def cannot_write(path: Path, error: OSError) -> CommandError:
+    """The one line for an output file that could not be written: no such directory, read-only, disk full..."""
+    return CommandError(f"cannot write {path}: {error.strerror or error}")
+
+
 def load_settings() -> Settings:
     """The settings from the ``WINBACK_*`` environment; from now on the process's output masks their secrets.
 

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from streams.cli.backtest import Moment
 from streams.cli.broker import talk_to_broker
-from streams.cli.errors import CommandError, load_settings, load_settings_policy
+from streams.cli.errors import CommandError, cannot_write, load_settings, load_settings_policy
 from streams.cli.kpi_csv import kpi_csv
 from streams.cli.kpi_html import kpi_html
 from streams.cli.kpi_tables import kpi_tables
@@ -49,7 +49,7 @@ def report(since: float | None, until: float | None, output: str, html_path: Pat
         try:
             html_path.write_text(kpi_html(results.kpis, "Win-back campaign results"), encoding="utf-8")
         except OSError as error:
-            raise CommandError(f"cannot write {html_path}: {error.strerror}") from None
+            raise cannot_write(html_path, error) from None
 
 
 def _print(results: Results, output: str) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from streams.cli.errors import cannot_write
 from streams.model import schemas as schema_files
 
 
@@ -18,7 +19,11 @@ def schemas() -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default="schemas")
 def export(directory: Path) -> None:
     """Write every schema file into DIRECTORY (default: schemas)."""
-    for path in schema_files.export(directory):
+    try:
+        written = schema_files.export(directory)
+    except OSError as error:
+        raise cannot_write(Path(error.filename or directory), error) from None
+    for path in written:
         click.echo(f"wrote {path}")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from streams.cli.broker import talk_to_broker
-from streams.cli.errors import load_settings
+from streams.cli.errors import cannot_write, load_settings
 from streams.cli.history import history_options, read_events, report_rejections
 from streams.cli.topics import require_topics
 
@@ -35,7 +35,12 @@ def generate(path: Path, customers: int, days: int, seed: int) -> None:
     """
     from streams.devtools.traffic import generate_history, write_jsonl
 
-    count = write_jsonl(generate_history(customers, days, seed, exact_count=True), path)
+    try:
+        count = write_jsonl(generate_history(customers, days, seed, exact_count=True), path)
+    except OSError as error:
+        if path.is_file():  # what was written before the failure would pass for a shorter history
+            path.unlink()
+        raise cannot_write(path, error) from None
     click.echo(f"wrote {count} events for {customers} customers to {path}")
 
 

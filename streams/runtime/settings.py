@@ -51,8 +51,14 @@ class Settings(BaseSettings):
         description="Kafka bootstrap servers, comma separated host:port (point this at your cluster).",
     )
     app_id: str = Field("winback", min_length=1, description="Kafka consumer group, and prefix of the topics Faust names (the activity table's changelog, <app id>-activity-changelog); the events and due topics have their own settings.")
-    partitions: int = Field(8, ge=1, description="Partitions of the internal (customer-keyed) topics and tables.")
-    replication: int = Field(1, ge=1, description="Replication factor of topics the app creates.")
+    # Kafka's own limits: a KRaft controller creates at most 10,000 partitions in one request, and a
+    # replication factor is a 16-bit number on the wire (beyond either, `topics ensure` was a traceback).
+    partitions: int = Field(
+        8, ge=1, le=10_000, description="Partitions of the internal (customer-keyed) topics and tables (at most 10,000)."
+    )
+    replication: int = Field(
+        1, ge=1, le=32_767, description="Replication factor of topics the app creates (at most 32,767, Kafka's limit)."
+    )
     standby_replicas: int = Field(
         1, ge=0, le=8,
         description="Warm copies of each table partition on other workers (Faust's table_standby_replicas): "

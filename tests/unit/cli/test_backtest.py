@@ -4,6 +4,8 @@ import gzip
 import json
 import time
 
+import pytest
+
 from click.testing import CliRunner
 
 from streams.cli import main
@@ -41,6 +43,14 @@ def test_until_and_policy_options(tmp_path):
     assert report["until"] == "2024-01-07T00:00:00+00:00"  # no offset: UTC
     assert report["triggers"]["reactivation"] == 1 and report["after_until"] == 1
     assert invoke("backtest", str(write_log(tmp_path)), "--until", "yesterday").exit_code == 2
+
+
+@pytest.mark.parametrize("until", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"])
+def test_a_moment_an_offset_takes_past_year_9999_or_before_year_1_is_one_line(tmp_path, until):
+    result = invoke("backtest", str(write_log(tmp_path)), "--until", until)
+
+    assert result.exit_code == 2
+    assert f"Invalid value for '--until': {until!r} is outside the years 1 to 9999 in UTC" in result.output  # was a traceback
 
 
 def test_table_report_for_people(tmp_path):

@@ -44,6 +44,8 @@ TOPIC_RULE = "(1 to 249 letters, digits, '.', '_' or '-', and not '.' or '..')"
         ("WINBACK_TOPIC_SKIPS", "..", f"not a Kafka topic name {TOPIC_RULE}"),
         ("WINBACK_LOG_LEVEL", "loud", "Input should be 'debug', 'info', 'warning', 'error' or 'critical'"),
         ("WINBACK_MIN_INSYNC_REPLICAS", "2", "must not exceed WINBACK_REPLICATION (1): no write could be acknowledged"),
+        ("WINBACK_PARTITIONS", "99999999999999999999", "Input should be less than or equal to 10000"),  # was a traceback
+        ("WINBACK_REPLICATION", "32768", "Input should be less than or equal to 32767"),  # was a traceback
         ("WINBACK_BROKER_TIMEOUT", "0", "Input should be greater than 0"),  # a timeout of nothing never connects
         ("WINBACK_BROKER_TIMEOUT", "inf", "Input should be a finite number"),  # would wait for ever
         ("WINBACK_TICK_SECONDS", "1e400", "Input should be a finite number"),  # infinity: no tick would come

@@ -75,3 +75,25 @@ def test_the_demo_history_shows_every_stage_a_conversion_and_a_skip_in_its_first
     assert all(report.triggers[stage] > 0 for stage in ("reactivation", "winback", "sunset")), report.triggers
     assert sum(group.conversions for group in report.groups.values()) > 0
     assert report.skips["no_channel"] > 0
+
+
+def test_a_file_it_cannot_write_is_one_line(tmp_path):
+    path = tmp_path / "missing" / "log.jsonl"
+
+    result = CliRunner().invoke(main, ["traffic", "generate", str(path)])
+
+    assert (result.exit_code, result.stderr) == (1, f"winback: cannot write {path}: No such file or directory\n")  # was a traceback
+
+
+def test_a_write_that_fails_half_way_leaves_no_shorter_history(tmp_path, monkeypatch):
+    def fills_the_disk(*_args, **_kwargs):
+        yield from generate_history(10, 30, seed=1)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("streams.devtools.traffic.generate_history", fills_the_disk)
+    path = tmp_path / "log.jsonl"
+
+    result = CliRunner().invoke(main, ["traffic", "generate", str(path)])
+
+    assert (result.exit_code, result.stderr) == (1, f"winback: cannot write {path}: No space left on device\n")
+    assert not path.exists()

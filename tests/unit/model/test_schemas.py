@@ -12,8 +12,10 @@ import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
+from streams.cli import main
 from streams.model import schemas
 from streams.model.time_zones import is_time_zone
 from streams.model.codec import Rejection, decode_record
@@ -147,3 +149,12 @@ def test_descriptions_carry_no_docstring_indentation():
     for stem in ("customer-profile", "message-command", "skip"):
         text = json.dumps(schemas.build(stem))
         assert "\\n    " not in text, stem
+
+
+def test_export_into_what_cannot_be_a_directory_is_one_line(tmp_path: Path):
+    file = tmp_path / "file"
+    file.write_text("")
+
+    result = CliRunner().invoke(main, ["schemas", "export", str(file / "schemas")])
+
+    assert (result.exit_code, result.stderr) == (1, f"winback: cannot write {file / 'schemas'}: Not a directory\n")  # was a traceback
