@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import sys
+from typing import Any
+
 import click
 
 from streams import __version__
-from streams.cli.errors import load_settings
+from streams.cli.errors import CommandError, load_settings
 from streams.runtime.redaction import shown
 from streams.runtime.settings import Settings
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class Winback(click.Group):
+    """The command group; a full disk, wherever a command meets it (its standard output above
+    all, as in ``winback backtest ... > report.json``), is one line, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing more can be written where it pointed, at exit either
+            raise CommandError(f"cannot write: {error.strerror} - free some space and run it again") from None
+
+
+@click.group(cls=Winback, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="winback")
 def main() -> None:
     """winback-streams: detect lapsing customers on Kafka and run win-back campaigns.
