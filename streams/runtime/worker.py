@@ -96,7 +96,7 @@ def run_worker(settings: Settings, policy: Policy) -> None:
     # mode puts sys.__stdout__ and sys.__stderr__ back when the worker stops: make them the
     # streams in use (which mask secrets, streams.runtime.redaction) so the last lines are too.
     sys.__stdout__, sys.__stderr__ = sys.stdout, sys.stderr
-    log_format.hide_record_contents()
+    log_format.filter_worker_logs()
     worker = faust.Worker(
         topology.app,
         loglevel=settings.log_level,

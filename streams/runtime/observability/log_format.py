@@ -13,7 +13,7 @@ the metrics that count the same thing).
 
 At debug level the Kafka clients log what they send and receive: Faust and aiokafka each
 record's key and value, aiokafka every protocol message whole (record batches of customer
-events, a SASL PLAIN login's password).  ``hide_record_contents`` keeps those lines but
+events, a SASL PLAIN login's password).  ``filter_worker_logs`` keeps those lines but
 replaces their contents by the kind and size of what went by: debug output names no
 customer and holds no secret (the redaction of output, ``streams.runtime.redaction``, only
 finds a secret written as it is, not escaped inside a ``repr``).
@@ -25,6 +25,8 @@ import json
 import logging
 from datetime import datetime, timezone
 from typing import Any, Literal
+
+from aiohttp.http_exceptions import HttpProcessingError
 
 LogFormat = Literal["text", "json"]
 
@@ -83,12 +85,34 @@ def _kind(content: Any) -> str | None:
 
 
 _HIDE = WithoutRecordContents()
+_WEB_SERVER_LOGGER = "aiohttp.server"
+_REQUEST_ERROR = "Error handling request from %s"  # aiohttp's web_protocol.handle_error
 
 
-def hide_record_contents() -> None:
-    """Filter the loggers of the Kafka clients' debug lines that carry record contents (once)."""
+class ClientErrorsAtDebug(logging.Filter):
+    """A request the client got wrong (a 4xx: a line or header too long, too many headers) is
+    logged at debug level, as aiohttp itself logs a bad method: anyone who can reach the port
+    would otherwise write ERROR lines with a traceback, which error-log alerts page on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if record.msg != _REQUEST_ERROR or not isinstance(error, HttpProcessingError) or not 400 <= error.code < 500:
+            return True
+        if not logging.getLogger(_WEB_SERVER_LOGGER).isEnabledFor(logging.DEBUG):
+            return False
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return True
+
+
+_CLIENT_ERRORS = ClientErrorsAtDebug()
+
+
+def filter_worker_logs() -> None:
+    """Filter the worker's loggers (once): the Kafka clients' debug lines that carry record
+    contents, and the web server's errors that are the client's."""
     for name in _CONTENT_LOGGERS:
         logging.getLogger(name).addFilter(_HIDE)
+    logging.getLogger(_WEB_SERVER_LOGGER).addFilter(_CLIENT_ERRORS)
 
 
 def worker_options(log_format: LogFormat) -> dict[str, Any]:

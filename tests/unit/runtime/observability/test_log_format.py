@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import io
 import json
 import logging
 
+import aiohttp.web_protocol
 import aiokafka.conn
 import aiokafka.producer.producer
 import faust.topics
 import faust.transport.drivers.aiokafka
 import pytest
+from aiohttp import web
 from aiokafka.protocol.admin import SaslAuthenticateRequest_v1
 from aiokafka.structs import TopicPartition
 from mode.utils.logging import setup_logging
@@ -93,13 +96,20 @@ def debug_line(logger_name: str, message: str, *args: object) -> str:
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
     try:
-        log_format.hide_record_contents()
+        log_format.filter_worker_logs()
         logger.debug(message, *args)
     finally:
         logger.removeHandler(handler)
         logger.setLevel(saved)
-        logger.removeFilter(log_format._HIDE)
+        _without_worker_filters()
     return stream.getvalue()
+
+
+def _without_worker_filters() -> None:
+    """Take ``filter_worker_logs``' filters off again, so no other test's logs pass through them."""
+    for name in log_format._CONTENT_LOGGERS:
+        logging.getLogger(name).removeFilter(log_format._HIDE)
+    logging.getLogger(log_format._WEB_SERVER_LOGGER).removeFilter(log_format._CLIENT_ERRORS)
 
 
 def test_debug_lines_of_the_kafka_clients_name_no_customer_and_no_password():
@@ -129,3 +139,42 @@ def test_the_hidden_formats_are_the_ones_the_installed_clients_log():
     assert set(sources) == set(log_format._CONTENT_LOGGERS)
     for message in log_format._CONTENTS:
         assert any(f'"{message}"' in source for source in sources.values()), message
+
+
+async def _ok(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+async def _request_with_a_too_long_line(caplog: pytest.LogCaptureFixture, level: int) -> list[logging.LogRecord]:
+    """The web server's log records, at ``level``, of a request whose line is longer than aiohttp reads."""
+    app = web.Application()
+    app.router.add_get("/metrics", _ok)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001 - the port the OS chose
+    log_format.filter_worker_logs()
+    try:
+        with caplog.at_level(level, logger=log_format._WEB_SERVER_LOGGER):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /" + b"x" * 9000 + b" HTTP/1.1\r\nHost: worker\r\n\r\n")
+            status = await reader.readline()
+            writer.close()
+    finally:
+        _without_worker_filters()
+        await runner.cleanup()
+    assert b" 400 " in status, status
+    return [record for record in caplog.records if record.name == log_format._WEB_SERVER_LOGGER]
+
+
+async def test_a_request_the_client_got_wrong_is_no_error_in_the_log(caplog):
+    """aiohttp logs a too-long request line at ERROR with a traceback: anyone who reaches the
+    port could fill the log and page on-call; the worker logs it only at debug level."""
+    assert await _request_with_a_too_long_line(caplog, logging.INFO) == []
+    [record] = await _request_with_a_too_long_line(caplog, logging.DEBUG)
+    assert (record.levelname, record.msg) == ("DEBUG", log_format._REQUEST_ERROR)
+
+
+def test_the_web_server_s_error_line_is_the_one_the_installed_aiohttp_logs():
+    assert f'"{log_format._REQUEST_ERROR}"' in inspect.getsource(aiohttp.web_protocol)
