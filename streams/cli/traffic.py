@@ -38,8 +38,6 @@ def generate(path: Path, customers: int, days: int, seed: int) -> None:
     try:
         count = write_jsonl(generate_history(customers, days, seed, exact_count=True), path)
     except OSError as error:
-        if path.is_file():  # what was written before the failure would pass for a shorter history
-            path.unlink()
         raise cannot_write(path, error) from None
     click.echo(f"wrote {count} events for {customers} customers to {path}")
 

@@ -8,6 +8,7 @@ lifecycle stage the engine knows.  Generation is seeded, so a log can be regener
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import math
 import random
@@ -306,13 +307,24 @@ def _at(moment: float) -> datetime:
 
 
 def write_jsonl(events: Iterable[AnyInput], path: Path) -> int:
-    """Write events as JSON lines with their ``type`` (gzip when the name ends in .gz)."""
+    """Write events as JSON lines with their ``type`` (gzip when the name ends in .gz).
+
+    A write that fails once the file is open (a full disk) removes the regular file it began:
+    what was written would pass for a shorter history.
+    """
     encoder = msgspec.json.Encoder()
     count = 0
     with _open_for_writing(path) as out:
-        for event in events:
-            out.write(encoder.encode(event) + b"\n")
-            count += 1
+        try:
+            for event in events:
+                out.write(encoder.encode(event) + b"\n")
+                count += 1
+            out.flush()
+        except OSError:
+            if path.is_file():
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            raise
     return count
 
 

@@ -97,3 +97,18 @@ def test_a_write_that_fails_half_way_leaves_no_shorter_history(tmp_path, monkeyp
 
     assert (result.exit_code, result.stderr) == (1, f"winback: cannot write {path}: No space left on device\n")
     assert not path.exists()
+
+
+def test_a_file_it_cannot_open_is_left_as_it_was(tmp_path, monkeypatch):
+    """Only a file this run began is removed: one it could not open (read-only, say) is the user's."""
+    path = tmp_path / "history.jsonl"
+    path.write_text("the user's own history\n")
+
+    def refused(*_args, **_kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("streams.devtools.traffic._open_for_writing", refused)
+    result = CliRunner().invoke(main, ["traffic", "generate", str(path)])
+
+    assert (result.exit_code, result.stderr) == (1, f"winback: cannot write {path}: Permission denied\n")
+    assert path.read_text() == "the user's own history\n"
