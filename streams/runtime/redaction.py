@@ -48,10 +48,22 @@ def url_password(server: str) -> str | None:
     return found["password"] if found else None
 
 
+def servers(value: str) -> list[str]:
+    """The comma-separated servers of ``value``, a comma inside a password kept in it: a piece
+    whose text before its ``@`` has no ``:`` is no ``user:password@`` but the password's rest."""
+    pieces: list[str] = []
+    for piece in value.split(","):
+        if pieces and "@" in piece and ":" not in piece.rpartition("@")[0]:
+            pieces[-1] += "," + piece
+        else:
+            pieces.append(piece)
+    return pieces
+
+
 def without_passwords(value: str) -> str:
     """``value`` with the password of each comma-separated URL in it replaced by ``***``."""
     parts = []
-    for part in value.split(","):
+    for part in servers(value):
         password = url_password(part.strip())
         parts.append(part.replace(f":{password}@", f":{MASK}@", 1) if password else part)
     return ",".join(parts)
@@ -77,7 +89,7 @@ def secret_values(settings: BaseModel) -> set[str]:
         text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
         if is_secret(type(settings), name):
             found.add(text)
-        for password in filter(None, map(url_password, text.split(","))):
+        for password in filter(None, map(url_password, servers(text))):
             found |= {password, unquote(password)}
     return {secret for secret in found if secret}
 

@@ -22,6 +22,7 @@ from streams.policy.loading import default_policy_path, load_policy
 from streams.policy.sections import CatchUp
 from streams.runtime.clock import parse_clock
 from streams.runtime.observability.log_format import LogFormat
+from streams.runtime.redaction import servers
 
 ENV_PREFIX = "WINBACK_"
 ACTIVITY_TABLE = "activity"  # the customers' table; Faust names its changelog topic after it
@@ -239,13 +240,14 @@ class Settings(BaseSettings):
     def _strip_scheme(cls, value: str) -> str:
         """Accept ``kafka://host:port`` too, the form Faust documents; at least one server is needed
         (with none, Faust would quietly try localhost:9092)."""
-        servers = [part.strip().removeprefix("kafka://") for part in value.split(",") if part.strip()]
-        if not servers:
+        listed = [part.strip().removeprefix("kafka://") for part in servers(value) if part.strip()]
+        if not listed:
             raise ValueError("name at least one Kafka server as host:port")
-        bad = [address for address in (server.rpartition("@")[2] for server in servers) if not _server_address(address)]
+        bad = [address for address in (server.rpartition("@")[2] for server in listed) if not _server_address(address)]
         if bad:  # (the address after any credentials: a password is never repeated)
-            raise ValueError(f"{', '.join(map(repr, bad))}: expected host:port, the port a number from 1 to 65535")
-        return ",".join(servers)
+            raise ValueError(f"{', '.join(map(repr, bad))}: expected host:port, the port a number from 1 to 65535, "
+                             "with no listener name before it (SASL_SSL://...)")
+        return ",".join(listed)
 
     @field_validator("*")
     @classmethod
@@ -482,8 +484,12 @@ def _server_address(address: str) -> bool:
     """Whether ``address`` is host:port as the Kafka clients read it: an IPv6 host in brackets,
     a bare host (port 9092) or IPv6 address, and no spaces."""
     host, port = address, None
+    if "://" in address:  # a listener name (PLAINTEXT://, SASL_SSL://) the Java clients take: these read it as the host
+        return False
     if address.startswith("["):
         host, _, rest = address[1:].partition("]")
+        if rest and not rest.startswith(":"):  # [::1]9092 would be read as port 92
+            return False
         port = rest.removeprefix(":") if rest else None
     elif address.count(":") == 1:
         host, _, port = address.partition(":")

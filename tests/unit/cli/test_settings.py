@@ -34,9 +34,11 @@ TOPIC_RULE = "(1 to 249 letters, digits, '.', '_' or '-', and not '.' or '..')"
         ("WINBACK_CLOCK", "nonsense", "unknown clock 'nonsense': use wall, event or fixed:<RFC 3339 time>"),
         ("WINBACK_STORE", "foo", "Input should be 'memory' or 'rocksdb'"),
         ("WINBACK_BROKER", " , ", "name at least one Kafka server as host:port"),  # Faust would use localhost
-        ("WINBACK_BROKER", "kafka:abc", "'kafka:abc': expected host:port, the port a number from 1 to 65535"),  # was a traceback
-        ("WINBACK_BROKER", "k1:9092,k 2:9092", "'k 2:9092': expected host:port, the port a number from 1 to 65535"),
-        ("WINBACK_BROKER", "kafka:99999", "'kafka:99999': expected host:port, the port a number from 1 to 65535"),
+        ("WINBACK_BROKER", "kafka:abc", "'kafka:abc': expected host:port, the port a number from 1 to 65535, with no listener name before it (SASL_SSL://...)"),  # was a traceback
+        ("WINBACK_BROKER", "k1:9092,k 2:9092", "'k 2:9092': expected host:port, the port a number from 1 to 65535, with no listener name before it (SASL_SSL://...)"),
+        ("WINBACK_BROKER", "kafka:99999", "'kafka:99999': expected host:port, the port a number from 1 to 65535, with no listener name before it (SASL_SSL://...)"),
+        ("WINBACK_BROKER", "SASL_SSL://b-1.kafka:9096", "'SASL_SSL://b-1.kafka:9096': expected host:port, the port a number from 1 to 65535, with no listener name before it (SASL_SSL://...)"),  # the Java clients' form
+        ("WINBACK_BROKER", "[::1]9092", "'[::1]9092': expected host:port, the port a number from 1 to 65535, with no listener name before it (SASL_SSL://...)"),  # aiokafka would take port 92
         ("WINBACK_APP_ID", "", "String should have at least 1 character"),  # Faust: "App requires an id!"
         ("WINBACK_APP_ID", "shop workers", f"makes a changelog topic name Kafka refuses {TOPIC_RULE}"),
         ("WINBACK_TOPIC_PURCHASES", "", f"not a Kafka topic name {TOPIC_RULE}"),  # a broker refuses it only at run time
@@ -122,8 +124,15 @@ def test_a_bad_broker_port_is_named_without_the_password_before_it() -> None:
     result = invoke(["settings"], WINBACK_BROKER=f"kafka://winback:{SECRET}@kafka-0:x")
 
     assert result.stderr == (
-        "winback: WINBACK_BROKER='kafka://winback:***@kafka-0:x': 'kafka-0:x': expected host:port, the port a number from 1 to 65535\n"
+        "winback: WINBACK_BROKER='kafka://winback:***@kafka-0:x': 'kafka-0:x': expected host:port, the port a number from 1 to 65535, with no listener name before it (SASL_SSL://...)\n"
     )
+
+
+def test_a_comma_in_the_broker_s_password_does_not_show_it() -> None:
+    result = invoke(["settings"], WINBACK_BROKER="kafka://alice:s3c,r3t@kafka-0:x")
+
+    assert result.exit_code == 2 and "s3c" not in result.stderr and "r3t" not in result.stderr
+    assert result.stderr.startswith("winback: WINBACK_BROKER='kafka://alice:***@kafka-0:x': 'kafka-0:x': ")
 
 
 def test_a_bad_setting_s_error_does_not_print_a_password_either() -> None:

@@ -37,6 +37,7 @@ SASL = {"security_protocol": "SASL_SSL", "sasl_mechanism": "PLAIN", "sasl_userna
         (f"winback:{SECRET}@kafka-0:9092,kafka-1:9092", f"winback:{MASK}@kafka-0:9092,kafka-1:9092"),
         ("a:1@h1:9092, b:2@h2:9092", f"a:{MASK}@h1:9092, b:{MASK}@h2:9092"),
         ("user@kafka-0:9092", "user@kafka-0:9092"),  # a user name alone is no secret
+        ("alice:s3c,r3t@kafka-0:9092,kafka-1:9092", f"alice:{MASK}@kafka-0:9092,kafka-1:9092"),  # a comma in the password
         ("kafka-0:9092", "kafka-0:9092"),
         ("/etc/winback/policy@v2.yaml", "/etc/winback/policy@v2.yaml"),
         ("fixed:2024-06-01T00:00:00+00:00", "fixed:2024-06-01T00:00:00+00:00"),
