@@ -2,31 +2,40 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
-import os
+import io
 import sys
 from typing import Any
 
 import click
 
 from streams import __version__
-from streams.cli.errors import CommandError, load_settings
+from streams.cli.errors import load_settings
 from streams.runtime.redaction import shown
 from streams.runtime.settings import Settings
 
 
+DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # no space, no quota, a file over its size limit
+
+
 class Winback(click.Group):
     """The command group; a full disk, wherever a command meets it (its standard output above
-    all, as in ``winback backtest ... > report.json``), is one line, not a traceback."""
+    all, as in ``winback backtest ... > report.json``, even for --help), is one line, not a traceback."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def main(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            return super().invoke(ctx)
+            return super().main(*args, **kwargs)
         except OSError as error:
-            if error.errno != errno.ENOSPC:
+            if error.errno not in DISK_FULL:
                 raise
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing more can be written where it pointed, at exit either
-            raise CommandError(f"cannot write: {error.strerror} - free some space and run it again") from None
+            if error.filename is None:  # standard output: nothing more can be written there, at exit either
+                with contextlib.suppress(OSError):
+                    sys.stdout.close()
+                sys.stdout = io.StringIO()
+            where = f" {error.filename}" if error.filename else ""
+            click.echo(f"winback: cannot write{where}: {error.strerror} - free some space and run it again", err=True)
+            sys.exit(1)
 
 
 @click.group(cls=Winback, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
