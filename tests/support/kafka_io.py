@@ -46,6 +46,7 @@ async def producing(bootstrap: Connection, records: Sequence[tuple[str, bytes | 
         yield
     except BaseException:
         sending.cancel()
+        await asyncio.gather(sending, return_exceptions=True)  # its producer stopped here, not in a later test
         raise
     await sending
 
