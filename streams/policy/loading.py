@@ -128,13 +128,14 @@ class _KeyLines:
         """The key paths and nodes of a mapping's values or a list's items (none for a scalar), their lines noted."""
         children: list[tuple[str, yaml.Node]] = []
         if isinstance(node, yaml.MappingNode):
-            seen: set[str] = set()
+            written: set[str] = set()  # keys written in this mapping, not merged into it (``<<: *base``)
             for key_node, value_node in node.value:
                 key = str(key_node.value)
                 child = f"{path}.{key}" if path else key
-                if key in seen:
-                    self.duplicates.append((child, "repeated key; only the last one would count"))
-                seen.add(key)
+                if _within(key_node, node):  # a merged key lies elsewhere: a key written here overrides it
+                    if key in written:
+                        self.duplicates.append((child, "repeated key; only the last one would count"))
+                    written.add(key)
                 self.lines[child] = key_node.start_mark.line + 1
                 children.append((child, value_node))
         elif isinstance(node, yaml.SequenceNode):
@@ -143,3 +144,8 @@ class _KeyLines:
                 self.lines[child] = item.start_mark.line + 1
                 children.append((child, item))
         return children
+
+
+def _within(inner: yaml.Node, outer: yaml.Node) -> bool:
+    """Whether ``inner`` is written inside ``outer`` in the file."""
+    return bool(outer.start_mark.index <= inner.start_mark.index < outer.end_mark.index)

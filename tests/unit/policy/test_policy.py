@@ -252,3 +252,18 @@ def test_an_alias_used_twice_is_fine():
         "      - &step {after_days: 0, channel: email, template: a}\n      - *step\n"
     )
     assert [step.template for step in policy.campaigns["reactivation"].steps] == ["a", "a"]
+
+
+def test_a_merged_mapping_s_keys_can_be_overridden_but_not_written_twice():
+    """``<<: *first`` merges a step's keys; keys written beside it override them (YAML's merge
+    rule), only a key written twice in the same mapping is a mistake."""
+    text = (
+        "stages: {reactivation: 30}\ncampaigns:\n  reactivation:\n    steps:\n"
+        "      - &first {after_days: 0, channel: email, template: miss-you}\n"
+        "      - {<<: *first, after_days: 7, template: new-arrivals}\n"
+    )
+    second = parse_policy(text).campaigns["reactivation"].steps[1]
+    assert (second.after_days, second.channel, second.template) == (7, "email", "new-arrivals")
+    twice = text + "      - {<<: *first, after_days: 10, after_days: 12}\n"
+    assert problems(twice) == ["p.yaml: campaigns.reactivation.steps[2].after_days: repeated key; only the last one would count (line 7)"]
+
