@@ -32,7 +32,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaTimeoutError, TopicAlreadyExistsError, TopicAuthorizationFailedError, for_code
 
 from streams.runtime.connection import client_options
-from streams.runtime.settings import ACTIVITY_TABLE, Settings
+from streams.runtime.settings import Settings, changelog_topic_of
 
 Action = Literal["created", "ok", "differs", "mismatch", "missing"]
 CLEANUP_POLICY = "cleanup.policy"
@@ -111,7 +111,7 @@ def required_topics(settings: Settings) -> list[TopicSpec]:
 
 def changelog_topic(settings: Settings) -> str:
     """The activity table's changelog, named the way Faust names it."""
-    return f"{settings.app_id}-{ACTIVITY_TABLE}-changelog"
+    return changelog_topic_of(settings.app_id)
 
 
 async def ensure_topics(settings: Settings) -> list[TopicStatus]:

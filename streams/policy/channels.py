@@ -32,7 +32,7 @@ _TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 CHANNEL_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
 
 
-def _topic_name(name: str) -> str:
+def topic_name(name: str) -> str:
     """A name Kafka accepts for a topic: letters, digits, ``.``, ``_``, ``-``, at most 249, not ``.`` or ``..``."""
     if not _TOPIC.match(name) or name in (".", ".."):
         raise PydanticCustomError("topic", "{name} is not a Kafka topic name (letters, digits, '.', '_', '-'; at most 249)", {"name": name})
@@ -48,7 +48,7 @@ def _consent_field(name: str) -> str:
     return name
 
 
-TopicName = Annotated[str, AfterValidator(_topic_name)]
+TopicName = Annotated[str, AfterValidator(topic_name)]
 ChannelName = Annotated[str, Field(pattern=CHANNEL_NAME_PATTERN)]
 
 

@@ -25,6 +25,8 @@ from urllib.parse import unquote
 
 from pydantic import BaseModel, SecretStr
 
+from streams.runtime.broker_address import servers
+
 MASK = "***"
 _USERINFO = re.compile(r"(?:[a-z][a-z0-9+.-]*://)?[^/:@\s]*:(?P<password>.*)@[^@/\s]*(?:/[^@]*)?", re.IGNORECASE | re.DOTALL)
 SECRET_NAME = re.compile(r"password|passwd|secret|token|credential|(?:^|_)(?:api_?)?key(?:$|_)", re.IGNORECASE)
@@ -46,18 +48,6 @@ def url_password(server: str) -> str | None:
     """
     found = _USERINFO.fullmatch(server)
     return found["password"] if found else None
-
-
-def servers(value: str) -> list[str]:
-    """The comma-separated servers of ``value``, a comma inside a password kept in it: a piece
-    whose text before its ``@`` has no ``:`` is no ``user:password@`` but the password's rest."""
-    pieces: list[str] = []
-    for piece in value.split(","):
-        if pieces and "@" in piece and ":" not in piece.rpartition("@")[0]:
-            pieces[-1] += "," + piece
-        else:
-            pieces.append(piece)
-    return pieces
 
 
 def without_passwords(value: str) -> str:

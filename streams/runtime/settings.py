@@ -8,7 +8,6 @@ the effective values.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
@@ -19,15 +18,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.model.codec import UNIX_EPOCH
 from streams.policy.loading import default_policy_path, load_policy
+from streams.policy.channels import TopicName, topic_name
 from streams.policy.sections import CatchUp
 from streams.runtime.clock import parse_clock
 from streams.runtime.observability.log_format import LogFormat
-from streams.runtime.redaction import servers
+from streams.runtime.broker_address import host_of, is_address, servers
 
 ENV_PREFIX = "WINBACK_"
 ACTIVITY_TABLE = "activity"  # the customers' table; Faust names its changelog topic after it
-# Kafka's rule for a topic name (kafka.common.internals.Topic): at most 249 of these characters, not "." or "..".
-TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
 InputFormat = Literal["json", "avro", "protobuf", "jsonschema"]
 INPUT_FORMATS: tuple[InputFormat, ...] = ("json", "avro", "protobuf", "jsonschema")
 INPUT_KINDS = ("purchase", "login", "email", "profile")  # the keys of ``Settings.input_topics``
@@ -112,32 +110,32 @@ class Settings(BaseSettings):
         "(turn off only for a cluster reached by another name than its certificates hold).",
     )
 
-    topic_purchases: str = Field("shop.purchases", description="Input: purchase events.")
-    topic_logins: str = Field("shop.logins", description="Input: login events.")
-    topic_email: str = Field("shop.email-engagement", description="Input: email engagement events.")
-    topic_dead_letters: str = Field(
+    topic_purchases: TopicName = Field("shop.purchases", description="Input: purchase events.")
+    topic_logins: TopicName = Field("shop.logins", description="Input: login events.")
+    topic_email: TopicName = Field("shop.email-engagement", description="Input: email engagement events.")
+    topic_dead_letters: TopicName = Field(
         "winback.dead-letters", description="Output: records that failed to decode or validate, with the reason."
     )
 
-    topic_profiles: str = Field(
+    topic_profiles: TopicName = Field(
         "shop.customer-profiles", description="Input (compacted): customer profiles - consent, channels, time zone."
     )
-    topic_triggers: str = Field("winback.triggers", description="Output: stage entries (audit log).")
-    topic_commands_email: str = Field("winback.commands.email", description="Output: email message commands.")
-    topic_commands_sms: str = Field("winback.commands.sms", description="Output: SMS message commands.")
-    topic_commands_push: str = Field("winback.commands.push", description="Output: push message commands.")
-    topic_outcomes: str = Field("winback.outcomes", description="Output: conversions attributed to campaigns, engagements, erasures and retractions.")
-    topic_skips: str = Field("winback.skips", description="Output: steps not sent, with the reason.")
-    topic_customer_stage: str = Field(
+    topic_triggers: TopicName = Field("winback.triggers", description="Output: stage entries (audit log).")
+    topic_commands_email: TopicName = Field("winback.commands.email", description="Output: email message commands.")
+    topic_commands_sms: TopicName = Field("winback.commands.sms", description="Output: SMS message commands.")
+    topic_commands_push: TopicName = Field("winback.commands.push", description="Output: push message commands.")
+    topic_outcomes: TopicName = Field("winback.outcomes", description="Output: conversions attributed to campaigns, engagements, erasures and retractions.")
+    topic_skips: TopicName = Field("winback.skips", description="Output: steps not sent, with the reason.")
+    topic_customer_stage: TopicName = Field(
         "winback.customer-stage", description="Output (compacted): each customer's current stage, keyed by customer_id."
     )
     command_retention_hours: float = Field(
         168.0, gt=0, description="Retention of command topics (senders must consume within it)."
     )
-    topic_due: str = Field(
+    topic_due: TopicName = Field(
         "winback.due", description="Internal: customers whose next transition is due, keyed by customer_id."
     )
-    topic_events: str = Field(
+    topic_events: TopicName = Field(
         "winback.events", description="Internal: validated events, keyed (repartitioned) by customer_id."
     )
     input_keyed: bool = Field(
@@ -243,25 +241,17 @@ class Settings(BaseSettings):
         listed = [part.strip().removeprefix("kafka://") for part in servers(value) if part.strip()]
         if not listed:
             raise ValueError("name at least one Kafka server as host:port")
-        bad = [address for address in (server.rpartition("@")[2] for server in listed) if not _server_address(address)]
+        bad = [address for address in map(host_of, listed) if not is_address(address)]
         if bad:  # (the address after any credentials: a password is never repeated)
             raise ValueError(f"{', '.join(map(repr, bad))}: expected host:port, the port a number from 1 to 65535, "
                              "with no listener name before it (SASL_SSL://...)")
         return ",".join(listed)
 
-    @field_validator("*")
-    @classmethod
-    def _topic_name(cls, value: object, info: ValidationInfo) -> object:
-        """A topic setting is a name Kafka accepts: a broker would refuse any other only once the worker runs."""
-        if info.field_name is not None and info.field_name.startswith("topic_"):
-            _check_topic_name(str(value))
-        return value
-
     @field_validator("app_id")
     @classmethod
     def _names_topics(cls, value: str) -> str:
         """The app id is the start of the changelog's topic name, so it must make a name Kafka accepts."""
-        _check_topic_name(f"{value}-{ACTIVITY_TABLE}-changelog", problem="makes a changelog topic name Kafka refuses")
+        topic_name(changelog_topic_of(value))
         return value
 
     @field_validator("min_insync_replicas")
@@ -380,7 +370,7 @@ class Settings(BaseSettings):
     def bootstrap_servers(self) -> list[str]:
         """The broker list in the form aiokafka takes: host:port, without the credentials a URL may
         carry (they are not used to connect, so no client can print them)."""
-        return [server.rpartition("@")[2] for server in self.broker.split(",")]
+        return [host_of(server) for server in servers(self.broker)]
 
     @property
     def faust_broker(self) -> list[str]:
@@ -474,27 +464,9 @@ def _tls_problems(settings: Settings) -> list[str]:
     return problems
 
 
-def _check_topic_name(name: str, problem: str = "not a Kafka topic name") -> None:
-    """Raise ValueError, saying ``problem``, unless Kafka accepts ``name`` as a topic name."""
-    if not TOPIC_NAME.fullmatch(name) or name in (".", ".."):
-        raise ValueError(f"{problem} (1 to 249 letters, digits, '.', '_' or '-', and not '.' or '..')")
-
-
-def _server_address(address: str) -> bool:
-    """Whether ``address`` is host:port as the Kafka clients read it: an IPv6 host in brackets,
-    a bare host (port 9092) or IPv6 address, and no spaces."""
-    host, port = address, None
-    if "://" in address:  # a listener name (PLAINTEXT://, SASL_SSL://) the Java clients take: these read it as the host
-        return False
-    if address.startswith("["):
-        host, _, rest = address[1:].partition("]")
-        if rest and not rest.startswith(":"):  # [::1]9092 would be read as port 92
-            return False
-        port = rest.removeprefix(":") if rest else None
-    elif address.count(":") == 1:
-        host, _, port = address.partition(":")
-    valid_port = port is None or (port.isdigit() and 1 <= int(port) <= 65535)
-    return bool(host) and valid_port and not any(character.isspace() for character in address)
+def changelog_topic_of(app_id: str) -> str:
+    """The activity table's changelog topic of an app, named the way Faust names it."""
+    return f"{app_id}-{ACTIVITY_TABLE}-changelog"
 
 
 def _unreadable(path: Path) -> str | None:

@@ -38,6 +38,7 @@ SASL = {"security_protocol": "SASL_SSL", "sasl_mechanism": "PLAIN", "sasl_userna
         ("a:1@h1:9092, b:2@h2:9092", f"a:{MASK}@h1:9092, b:{MASK}@h2:9092"),
         ("user@kafka-0:9092", "user@kafka-0:9092"),  # a user name alone is no secret
         ("alice:s3c,r3t@kafka-0:9092,kafka-1:9092", f"alice:{MASK}@kafka-0:9092,kafka-1:9092"),  # a comma in the password
+        ("kafka-0:9092,user@kafka-1:9092", "kafka-0:9092,user@kafka-1:9092"),  # a server, then one with a user alone
         ("kafka-0:9092", "kafka-0:9092"),
         ("/etc/winback/policy@v2.yaml", "/etc/winback/policy@v2.yaml"),
         ("fixed:2024-06-01T00:00:00+00:00", "fixed:2024-06-01T00:00:00+00:00"),
@@ -92,6 +93,8 @@ def test_the_broker_s_credentials_never_reach_a_kafka_client() -> None:
 
     assert settings.bootstrap_servers == ["kafka-0:9092", "kafka-1:9092"]
     assert settings.faust_broker == ["kafka://kafka-0:9092", "kafka://kafka-1:9092"]
+    comma = Settings(broker="kafka://alice:s3c,r3t@kafka-0:9092,kafka-1:9092")  # a comma in the password
+    assert comma.bootstrap_servers == ["kafka-0:9092", "kafka-1:9092"]
 
 
 def test_the_stream_masks_every_secret_the_longest_first() -> None:
